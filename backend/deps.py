@@ -1,0 +1,41 @@
+"""FastAPI dependencies of the backend, as ``Annotated`` aliases for the routers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from backend.auth import Authenticator, Principal
+from backend.catalog import Catalog
+from backend.market.store import BarStore
+from backend.settings import BackendSettings
+
+_bearer = HTTPBearer(auto_error=False, description="API token: `Authorization: Bearer <token>`")
+
+
+def get_settings(request: Request) -> BackendSettings:
+    return request.app.state.settings
+
+
+def get_catalog(request: Request) -> Catalog:
+    return request.app.state.catalog
+
+
+def get_bar_store(request: Request) -> BarStore:
+    return request.app.state.bar_store
+
+
+def get_principal(request: Request,
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    authenticator: Authenticator = request.app.state.authenticator
+    principal = authenticator.authenticate(credentials.credentials if credentials else None)
+    request.state.principal = principal
+    return principal
+
+
+SettingsDep = Annotated[BackendSettings, Depends(get_settings)]
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+BarStoreDep = Annotated[BarStore, Depends(get_bar_store)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -1,0 +1,1 @@
+"""Market data: the Parquet bar store, aggregation, ingest and synthetic demo data."""

@@ -1,0 +1,96 @@
+"""The Parquet bar store.
+
+Each ingest of a symbol writes a new version directory ``bars/<SYMBOL>/v<N>/`` holding ``minute``, ``hour`` and
+``day`` files (zstd, sorted by time, row groups of about a month of minutes), then points the catalog at it in one
+transaction and removes the old version. A failed ingest never touches the current version, and readers
+always see one complete version. A date range reads only the row groups whose time statistics overlap it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from backend.catalog import Catalog, DatasetRecord
+from backend.market.aggregate import aggregate
+from backend.market.bars import BarArrays
+from common.models.bars import Instrument, Timeframe
+
+# About a month of 24x7 minutes; hourly and daily files fit in a few row groups anyway.
+ROW_GROUP_ROWS = 43_200
+COMPRESSION = "zstd"
+
+
+class BarStore:
+    def __init__(self, root: Path, catalog: Catalog) -> None:
+        self.root = root
+        self.catalog = catalog
+        root.mkdir(parents=True, exist_ok=True)
+
+    def read(self, symbol: str, timeframe: Timeframe, start: int | None = None, end: int | None = None,
+             record: DatasetRecord | None = None) -> BarArrays:
+        """Bars with ``start <= time <= end`` (either bound optional), in time order."""
+        filters = []
+        if start is not None:
+            filters.append(("time", ">=", start))
+        if end is not None:
+            filters.append(("time", "<=", end))
+        for attempt in range(2):
+            record = record or self.catalog.dataset(symbol, timeframe)
+            if record is None:
+                return BarArrays.empty()
+            try:
+                table = pq.read_table(self.root / record.path, filters=filters or None, memory_map=True)
+            except FileNotFoundError:
+                # An ingest switched versions between our catalog read and the open: read the new one.
+                if attempt:
+                    raise
+                record = None
+                continue
+            return BarArrays.from_table(table)
+        raise AssertionError("unreachable")
+
+    def write_minutes(self, instrument: Instrument, minutes: BarArrays) -> int:
+        """Store validated minute bars of one symbol with their hourly and daily aggregates.
+
+        Returns the new data version. The previous version stays readable until the catalog switches over.
+        """
+        symbol_dir = self.root / instrument.symbol
+        with self.catalog.connect() as conn:
+            version = self.catalog.current_data_version(instrument.symbol, conn) + 1
+        version_dir = symbol_dir / f"v{version}"
+        shutil.rmtree(version_dir, ignore_errors=True)  # leftovers of an ingest that died mid-write
+        version_dir.mkdir(parents=True)
+        try:
+            series = {
+                Timeframe.minute: minutes,
+                Timeframe.hour: aggregate(minutes, Timeframe.hour.seconds),
+                Timeframe.day: aggregate(minutes, Timeframe.day.seconds),
+            }
+            records = []
+            for timeframe, bars in series.items():
+                relative = Path(instrument.symbol) / f"v{version}" / f"{timeframe.value}.parquet"
+                pq.write_table(bars.to_table(), self.root / relative, compression=COMPRESSION,
+                               row_group_size=ROW_GROUP_ROWS, write_statistics=True)
+                records.append(DatasetRecord(
+                    symbol=instrument.symbol, timeframe=timeframe,
+                    first_time=int(bars.time[0]) if len(bars) else None,
+                    last_time=int(bars.time[-1]) if len(bars) else None,
+                    rows=len(bars), data_version=version, path=str(relative)))
+            with self.catalog.transaction() as conn:
+                self.catalog.upsert_instrument(instrument, conn)
+                for record in records:
+                    self.catalog.put_dataset(record, conn)
+        except BaseException:
+            shutil.rmtree(version_dir, ignore_errors=True)
+            raise
+        self._remove_old_versions(symbol_dir, keep=version_dir.name)
+        return version
+
+    @staticmethod
+    def _remove_old_versions(symbol_dir: Path, keep: str) -> None:
+        for child in symbol_dir.iterdir():
+            if child.is_dir() and child.name != keep:
+                shutil.rmtree(child, ignore_errors=True)

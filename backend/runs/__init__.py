@@ -1,0 +1,1 @@
+"""Backtest runs: their catalog records, background execution and immutable artifacts."""

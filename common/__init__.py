@@ -1,0 +1,1 @@
+"""Code shared by every Hewston role: wire models, Redis key names, settings, logging and errors."""

@@ -1,0 +1,62 @@
+"""Bars on the wire: columnar arrays, times in epoch seconds UTC."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class Timeframe(StrEnum):
+    minute = "minute"
+    hour = "hour"
+    day = "day"
+
+    @property
+    def seconds(self) -> int:
+        return {"minute": 60, "hour": 3600, "day": 86400}[self.value]
+
+
+class AssetClass(StrEnum):
+    equity = "equity"
+    fx = "fx"
+    crypto = "crypto"
+    other = "other"
+
+
+class Instrument(BaseModel):
+    symbol: str
+    name: str
+    asset_class: AssetClass
+    synthetic: bool = Field(description="True for generated demo data")
+
+
+class DatasetInfo(BaseModel):
+    timeframe: Timeframe
+    first_time: int | None = Field(description="Epoch seconds UTC of the first bar")
+    last_time: int | None = Field(description="Epoch seconds UTC of the last bar")
+    rows: int
+    data_version: int = Field(description="Increases on every successful ingest of the symbol")
+
+
+class SymbolInfo(Instrument):
+    datasets: list[DatasetInfo]
+
+
+class SymbolsResponse(BaseModel):
+    symbols: list[SymbolInfo]
+
+
+class BarsResponse(BaseModel):
+    """Bars as parallel arrays: ``time[i]`` is the bar's open time (epoch seconds UTC)."""
+
+    symbol: str
+    timeframe: Timeframe
+    data_version: int
+    count: int
+    time: list[int]
+    open: list[float]
+    high: list[float]
+    low: list[float]
+    close: list[float]
+    volume: list[float]

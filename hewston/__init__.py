@@ -1,0 +1,1 @@
+"""The ``hewston`` command: starts roles, ingests data, creates demo data."""
