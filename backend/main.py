@@ -10,6 +10,7 @@ from backend.catalog import Catalog
 from backend.market.store import BarStore
 from backend.routers import bars, health, symbols
 from backend.settings import BackendSettings
+from backend.user_header import UserHeaderMiddleware
 from common.correlation import CorrelationIdMiddleware
 from common.errors import install_error_handlers
 from common.logging import configure_logging
@@ -25,6 +26,7 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     app.state.bar_store = BarStore(settings.bars_dir, catalog)
     app.state.authenticator = Authenticator(catalog, settings.service_token)
     install_error_handlers(app)
+    app.add_middleware(UserHeaderMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
     for module in (health, symbols, bars):
         app.include_router(module.router)
