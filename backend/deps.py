@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from backend.auth import Authenticator, Principal
 from backend.catalog import Catalog
 from backend.market.store import BarStore
+from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
 
 _bearer = HTTPBearer(auto_error=False, description="API token: `Authorization: Bearer <token>`")
@@ -27,6 +28,10 @@ def get_bar_store(request: Request) -> BarStore:
     return request.app.state.bar_store
 
 
+def get_runs(request: Request) -> RunRepository:
+    return request.app.state.runs
+
+
 def get_principal(request: Request,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     authenticator: Authenticator = request.app.state.authenticator
@@ -39,3 +44,4 @@ SettingsDep = Annotated[BackendSettings, Depends(get_settings)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 BarStoreDep = Annotated[BarStore, Depends(get_bar_store)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+RunsDep = Annotated[RunRepository, Depends(get_runs)]

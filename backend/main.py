@@ -9,6 +9,7 @@ from backend.auth import Authenticator
 from backend.catalog import Catalog
 from backend.market.store import BarStore
 from backend.routers import bars, health, symbols
+from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
 from backend.user_header import UserHeaderMiddleware
 from common.correlation import CorrelationIdMiddleware
@@ -25,6 +26,7 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     app.state.catalog = catalog
     app.state.bar_store = BarStore(settings.bars_dir, catalog)
     app.state.authenticator = Authenticator(catalog, settings.service_token)
+    app.state.runs = RunRepository(catalog, settings.runs_dir)
     install_error_handlers(app)
     app.add_middleware(UserHeaderMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
