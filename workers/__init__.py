@@ -1,0 +1,1 @@
+"""arq workers: prewarm decimated chart data and invalidate stale cache entries."""
