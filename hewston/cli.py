@@ -25,6 +25,48 @@ def _cmd_up(args: argparse.Namespace) -> int:
     return run_all(host=args.host)
 
 
+def _backend_settings(data_dir: str | None):
+    from backend.settings import BackendSettings
+
+    return BackendSettings(data_dir=data_dir) if data_dir else BackendSettings()
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from backend.catalog import Catalog
+    from backend.market.ingest import IngestProgress, ingest_bars
+    from backend.market.store import BarStore
+    from backend.market.validate import BarValidationError
+    from common.models.bars import AssetClass
+
+    settings = _backend_settings(args.data_dir)
+
+    def progress(p: IngestProgress) -> None:
+        share = f" ({p.fraction:.0%})" if p.fraction is not None else ""
+        print(f"ingest: {p.rows:,} rows read{share}", file=sys.stderr, flush=True)
+
+    try:
+        catalog = Catalog(settings.catalog_path)
+        result = ingest_bars(BarStore(settings.bars_dir, catalog), Path(args.file), args.symbol, name=args.name,
+                             asset_class=AssetClass(args.asset_class) if args.asset_class else None,
+                             progress=progress)
+    except BarValidationError as exc:
+        print(f"error: {args.file}: {exc.message}; nothing was changed", file=sys.stderr)
+        return 1
+    print(f"ingested {result.rows:,} minute bars of {result.symbol} (epoch {result.first_time} to "
+          f"{result.last_time}); data version {result.data_version}")
+    return 0
+
+
+def _cmd_demo_data(args: argparse.Namespace) -> int:
+    from backend.market.demo import create_demo_data
+
+    summary = create_demo_data(_backend_settings(args.data_dir), if_missing=args.if_missing)
+    print("\n".join(summary.lines()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hewston", description="Hewston backtesting platform")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -37,6 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
     backend.add_argument("--host", default=None)
     backend.add_argument("--port", type=int, default=None)
     backend.set_defaults(func=_cmd_backend)
+
+    ingest = sub.add_parser("ingest", help="load minute bars of one symbol from a CSV or Parquet file")
+    ingest.add_argument("file", help="CSV (optionally .gz) or Parquet with columns time,open,high,low,close,volume")
+    ingest.add_argument("--symbol", required=True, help="e.g. ACME (upper-cased; A-Z 0-9 . _ -)")
+    ingest.add_argument("--name", default=None, help="display name (default: the current one, or the symbol)")
+    ingest.add_argument("--asset-class", choices=["equity", "fx", "crypto", "other"], default=None)
+    ingest.add_argument("--data-dir", default=None, help="backend data directory (default: HEWSTON_DATA_DIR)")
+    ingest.set_defaults(func=_cmd_ingest)
+
+    demo = sub.add_parser("demo-data", help="create the synthetic demo bars (2025) and the demo users")
+    demo.add_argument("--if-missing", action="store_true", help="do nothing when the demo data is present")
+    demo.add_argument("--data-dir", default=None, help="backend data directory (default: HEWSTON_DATA_DIR)")
+    demo.set_defaults(func=_cmd_demo_data)
     return parser
 
 

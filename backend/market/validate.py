@@ -11,7 +11,7 @@ import re
 import numpy as np
 
 from backend.market.bars import COLUMNS, BarArrays
-from common.errors import HewstonError
+from common.errors import HewstonError, InvalidInput
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,31}$")
 
@@ -68,3 +68,11 @@ def validate_bars(bars: BarArrays) -> None:
     _first_bad((bars.open < bars.low) | (bars.open > bars.high), "open", "open is outside [low, high]", bars)
     _first_bad((bars.close < bars.low) | (bars.close > bars.high), "close", "close is outside [low, high]", bars)
     _first_bad(bars.volume < 0, "volume", "volume is negative")
+
+
+def symbol_param(value: str, location: str = "query") -> str:
+    """A symbol from a request, upper-cased; a malformed one is a 422 naming the ``symbol`` parameter."""
+    try:
+        return normalize_symbol(value)
+    except BarValidationError as exc:
+        raise InvalidInput("symbol", exc.message, location=location) from None

@@ -1,0 +1,113 @@
+"""``GET /bars/daily|hour|minute``: columnar bars of one symbol over a time range.
+
+``from`` and ``to`` are inclusive and optional (they default to the first and last bar). Each is epoch seconds
+or an ISO-8601 date or datetime (UTC unless it carries an offset); a bare date as ``to`` means the end of that
+day. The body is encoded by orjson straight from the numpy arrays the store returns: no Python lists per bar.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from backend.deps import BarStoreDep, CatalogDep, PrincipalDep, SettingsDep
+from backend.market.validate import symbol_param
+from common.errors import InvalidInput, NotFound
+from common.models.bars import BarsResponse, Timeframe
+
+router = APIRouter(prefix="/bars", tags=["market data"])
+
+# datetime's range, so every accepted value is also a valid datetime and fits int64 with room to spare.
+_MIN_TIME = int(datetime(1, 1, 1, tzinfo=UTC).timestamp())
+_MAX_TIME = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
+_INTEGER = re.compile(r"^[+-]?\d{1,19}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_EXPECTED = "expected epoch seconds or an ISO-8601 date or datetime, e.g. 2025-03-01 or 2025-03-01T14:30:00Z"
+
+SymbolParam = Annotated[str, Query(description="Instrument symbol, e.g. BTCUSD (case-insensitive)")]
+FromParam = Annotated[str | None, Query(alias="from", description="Inclusive start: epoch seconds or ISO-8601 "
+                                        "date/datetime, UTC unless an offset is given. Default: the first bar")]
+ToParam = Annotated[str | None, Query(alias="to", description="Inclusive end: epoch seconds or ISO-8601 "
+                                      "date/datetime; a bare date means the end of that day. Default: the last bar")]
+_RESPONSES = {401: {"description": "Missing or invalid bearer token"}, 404: {"description": "Unknown symbol"},
+              422: {"description": "A bad symbol, date, reversed range or (minute bars) a range over the cap; "
+                                   "`details` names the parameter"}}
+
+
+def parse_time(field: str, value: str | None, *, is_end: bool = False) -> int | None:
+    """Epoch seconds from a query value; a bare date is its first second, or its last when ``is_end``."""
+    if value is None:
+        return None
+    text = value.strip()
+    if _INTEGER.match(text):
+        seconds = int(text)
+    else:
+        try:
+            if _DATE.match(text):
+                day = date.fromisoformat(text)
+                start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+                moment = start + timedelta(days=1, seconds=-1) if is_end else start
+            else:
+                moment = datetime.fromisoformat(text)
+        except (ValueError, OverflowError):
+            raise InvalidInput(field, f"{value!r}: {_EXPECTED}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        exact = moment.timestamp()
+        # Bars open on whole seconds: round a fractional bound inwards so the range never grows.
+        seconds = math.floor(exact) if is_end else math.ceil(exact)
+    if not _MIN_TIME <= seconds <= _MAX_TIME:
+        raise InvalidInput(field, f"{value!r} is outside the supported years 1 to 9999")
+    return seconds
+
+
+def _bars(timeframe: Timeframe, symbol: str, from_: str | None, to: str | None, settings: SettingsDep,
+          catalog: CatalogDep, store: BarStoreDep) -> Response:
+    symbol = symbol_param(symbol)
+    start = parse_time("from", from_)
+    end = parse_time("to", to, is_end=True)
+    if start is not None and end is not None and start > end:
+        raise InvalidInput("from", "must not be after 'to'")
+    record = catalog.dataset(symbol, timeframe)
+    if record is None:
+        raise NotFound(f"unknown symbol {symbol}" if catalog.instrument(symbol) is None
+                       else f"{symbol} has no {timeframe.value} bars")
+    if timeframe is Timeframe.minute and record.first_time is not None:
+        # The cap bounds the data a call can return, so it applies to the range clipped to the data.
+        lo = max(start, record.first_time) if start is not None else record.first_time
+        hi = min(end, record.last_time) if end is not None else record.last_time
+        days = (hi - lo) / 86400
+        if days > settings.minute_range_cap_days:
+            raise InvalidInput("to" if to is not None else "from",
+                               f"the minute range covers {days:.1f} days of data; at most "
+                               f"{settings.minute_range_cap_days} days per call (narrow it or use hourly bars)")
+    bars = store.read(symbol, timeframe, start, end, record=record)
+    body = {"symbol": symbol, "timeframe": timeframe.value, "data_version": record.data_version,
+            "count": len(bars), "time": bars.time, "open": bars.open, "high": bars.high, "low": bars.low,
+            "close": bars.close, "volume": bars.volume}
+    return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+
+
+@router.get("/daily", response_model=BarsResponse, responses=_RESPONSES, summary="Daily bars (UTC days)")
+def daily_bars(_principal: PrincipalDep, settings: SettingsDep, catalog: CatalogDep, store: BarStoreDep,
+               symbol: SymbolParam, from_: FromParam = None, to: ToParam = None) -> Response:
+    return _bars(Timeframe.day, symbol, from_, to, settings, catalog, store)
+
+
+@router.get("/hour", response_model=BarsResponse, responses=_RESPONSES, summary="Hourly bars (UTC hours)")
+def hour_bars(_principal: PrincipalDep, settings: SettingsDep, catalog: CatalogDep, store: BarStoreDep,
+              symbol: SymbolParam, from_: FromParam = None, to: ToParam = None) -> Response:
+    return _bars(Timeframe.hour, symbol, from_, to, settings, catalog, store)
+
+
+@router.get("/minute", response_model=BarsResponse, responses=_RESPONSES,
+            summary="Minute bars; one call covers at most `minute_range_cap_days` of data")
+def minute_bars(_principal: PrincipalDep, settings: SettingsDep, catalog: CatalogDep, store: BarStoreDep,
+                symbol: SymbolParam, from_: FromParam = None, to: ToParam = None) -> Response:
+    return _bars(Timeframe.minute, symbol, from_, to, settings, catalog, store)
