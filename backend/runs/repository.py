@@ -11,7 +11,6 @@ import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,8 @@ import orjson
 
 from backend.auth import Principal
 from backend.catalog import Catalog
-from common.errors import InvalidInput, NotFound
+from common.errors import Conflict, InvalidInput, NotFound
+from common.models.backtests import RunStatus
 from common.models.bars import Timeframe
 
 _SCHEMA = """
@@ -61,11 +61,10 @@ CREATE INDEX IF NOT EXISTS run_shares_by_user ON run_shares(user_id);
 _SELECT = "SELECT runs.*, users.name AS owner FROM runs JOIN users ON users.id = runs.owner_id"
 
 
-class RunStatus(StrEnum):
-    queued = "queued"
-    running = "running"
-    completed = "completed"
-    failed = "failed"
+class RunNotCompleted(Conflict):
+    """Results were asked for before the run completed (or after it failed)."""
+
+    code = "run_not_completed"
 
 
 @dataclass(frozen=True)
@@ -170,6 +169,14 @@ class RunRepository:
         record = self.get(run_id)
         if record is None or not self.can_read(principal, record):
             raise NotFound(f"run {run_id} not found")
+        return record
+
+    def completed(self, principal: Principal, run_id: str) -> RunRecord:
+        """A visible run whose artifacts exist; RunNotCompleted (409) while it is queued, running or failed."""
+        record = self.visible(principal, run_id)
+        if record.status is not RunStatus.completed:
+            detail = f": {record.error}" if record.error else ""
+            raise RunNotCompleted(f"run {run_id} is {record.status.value}{detail}")
         return record
 
     def can_control(self, principal: Principal, record: RunRecord) -> bool:

@@ -1,0 +1,1 @@
+"""The backtest engine: target positions → fills → an account marked at every close → metrics."""

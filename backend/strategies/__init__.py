@@ -1,0 +1,1 @@
+"""Built-in strategies: one module each, found by :mod:`backend.strategies.registry`."""

@@ -1,0 +1,109 @@
+"""What a strategy is: a name, a validated parameter model and a vectorised signal function.
+
+A strategy turns bars into a target position per bar (-1 short, 0 flat, +1 long) decided at that bar's close.
+It sees only prices up to and including that close, so a signal never peeks at the bar it will fill on.
+Users pick a strategy and its parameters; they never supply code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from backend.market.bars import BarArrays
+from common.errors import InvalidInput
+from common.models.backtests import Mode
+
+
+class ParamError(ValueError):
+    """A cross-field rule broken by ``field``: raise it from a model validator so the error names that field."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+class StrategyParams(BaseModel):
+    """Base of every parameter model: unknown parameters are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+SignalFn = Callable[[BarArrays, Any, Mode], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Strategy:
+    name: str
+    title: str
+    description: str
+    params_model: type[StrategyParams]
+    signal_fn: SignalFn
+
+    def parse_params(self, raw: dict[str, Any] | None) -> StrategyParams:
+        """Validate user parameters, filling defaults; a bad one raises InvalidInput naming ``params.<name>``."""
+        try:
+            return self.params_model.model_validate(raw or {})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            cause = (err.get("ctx") or {}).get("error")
+            if isinstance(cause, ParamError):
+                raise InvalidInput(f"params.{cause.field}", cause.reason, location="body") from None
+            loc = ".".join(str(part) for part in err.get("loc", ()))
+            raise InvalidInput(f"params.{loc}" if loc else "params", err.get("msg", "invalid value"),
+                               location="body") from None
+
+    def defaults(self) -> dict[str, Any]:
+        return self.params_model().model_dump()
+
+    def signals(self, bars: BarArrays, params: StrategyParams, mode: Mode) -> np.ndarray:
+        """Target position per bar as int8; long-only mode never goes short."""
+        target = np.asarray(self.signal_fn(bars, params, mode), dtype=np.int8)
+        if target.shape != (len(bars),):
+            raise ValueError(f"strategy {self.name} returned {target.shape} signals for {len(bars)} bars")
+        if mode is Mode.long_only:
+            np.maximum(target, 0, out=target)
+        return target
+
+
+# Shared vectorised building blocks ---------------------------------------------------------------------------
+
+def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Simple moving average; NaN until ``window`` values exist. O(n) through a cumulative sum."""
+    out = np.full(values.shape[0], np.nan)
+    if window > values.shape[0]:
+        return out
+    # Centre the data first: it keeps the running sum small, so differences of it stay precise.
+    centred = values - values[0]
+    csum = np.cumsum(centred)
+    sums = csum[window - 1:].copy()
+    sums[1:] -= csum[:-window]
+    out[window - 1:] = sums / window + values[0]
+    return out
+
+
+def rolling_std(values: np.ndarray, window: int) -> np.ndarray:
+    """Population standard deviation over a trailing window; NaN until ``window`` values exist."""
+    out = np.full(values.shape[0], np.nan)
+    if window > values.shape[0]:
+        return out
+    centred = values - np.mean(values)
+    mean = rolling_mean(centred, window)
+    mean_sq = rolling_mean(centred * centred, window)
+    # Rounding can leave a tiny negative variance on a flat stretch; it is zero.
+    out[window - 1:] = np.sqrt(np.maximum(mean_sq[window - 1:] - mean[window - 1:] ** 2, 0.0))
+    return out
+
+
+def hold_last(events: np.ndarray) -> np.ndarray:
+    """Carry the last non-NaN event forward (a position holds until the next decision); 0 before the first."""
+    valid = ~np.isnan(events)
+    idx = np.where(valid, np.arange(events.shape[0]), -1)
+    np.maximum.accumulate(idx, out=idx)
+    out = np.where(idx >= 0, events[np.maximum(idx, 0)], 0.0)
+    return out.astype(np.int8)

@@ -1,0 +1,58 @@
+"""RSI mean reversion: buy when oversold, sell (or go short) when overbought.
+
+RSI uses simple averages of gains and losses over ``period`` bars (Cutler's variant) rather than Wilder's
+recursive smoothing: it depends only on the last ``period`` changes and is computed exactly without a loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from backend.market.bars import BarArrays
+from backend.strategies.base import Mode, ParamError, Strategy, StrategyParams, hold_last, rolling_mean
+
+
+class Params(StrategyParams):
+    period: int = Field(14, ge=2, le=1_000, description="Bars of price changes the RSI averages")
+    lower: float = Field(30.0, gt=0, lt=100, description="Oversold level: go long below it")
+    upper: float = Field(70.0, gt=0, lt=100, description="Overbought level: exit (or go short) above it")
+
+    @model_validator(mode="after")
+    def _lower_below_upper(self) -> Params:
+        if self.lower >= self.upper:
+            raise ParamError("lower", "must be smaller than upper")
+        return self
+
+
+def rsi(close: np.ndarray, period: int) -> np.ndarray:
+    """RSI in [0, 100]; NaN for the first ``period`` bars. A window with no losses is 100, no moves 50."""
+    out = np.full(close.shape[0], np.nan)
+    if close.shape[0] <= period:
+        return out
+    change = np.diff(close)
+    avg_gain = rolling_mean(np.maximum(change, 0.0), period)
+    avg_loss = rolling_mean(np.maximum(-change, 0.0), period)
+    total = avg_gain + avg_loss
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(total > 0, 100.0 * avg_gain / total, 50.0)
+    value[np.isnan(total)] = np.nan
+    out[1:] = value
+    return out
+
+
+def signals(bars: BarArrays, params: Params, mode: Mode) -> np.ndarray:
+    value = rsi(bars.close, params.period)
+    exit_level = -1.0 if mode is Mode.long_short else 0.0
+    events = np.where(value < params.lower, 1.0, np.where(value > params.upper, exit_level, np.nan))
+    return hold_last(events)
+
+
+STRATEGY = Strategy(
+    name="rsi_mean_reversion",
+    title="RSI mean reversion",
+    description="Long when RSI falls below `lower`, out when it rises above `upper`; "
+                "in long-short mode short above `upper` until RSI falls below `lower`.",
+    params_model=Params,
+    signal_fn=signals,
+)

@@ -1,0 +1,186 @@
+"""Backtest runs on the wire: the request that starts one and the shapes its results are read in.
+
+Times are epoch seconds UTC. Series are columnar (parallel arrays), one point per bar of the run.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from common.models.bars import Timeframe
+
+
+class RunStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+
+
+class Mode(StrEnum):
+    long_only = "long_only"
+    long_short = "long_short"
+
+
+class OrderSide(StrEnum):
+    buy = "buy"
+    sell = "sell"
+
+
+# datetime's range: every accepted time is a valid datetime and fits SQLite's and numpy's int64.
+_MIN_TIME = int(datetime(1, 1, 1, tzinfo=UTC).timestamp())
+_MAX_TIME = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
+_EXPECTED = "expected epoch seconds or an ISO date/datetime, e.g. 2025-03-01 or 2025-03-01T14:30:00Z"
+
+
+def _bounded(seconds: float) -> int:
+    if not _MIN_TIME <= seconds <= _MAX_TIME:  # also rejects NaN
+        raise ValueError(f"{seconds!r} is out of range: {_EXPECTED}")
+    return int(seconds)
+
+
+def parse_time(value: Any, *, end_of_day: bool) -> int:
+    """Epoch seconds from a number or an ISO date/datetime (naive means UTC).
+
+    A bare date as the end of a range means the whole of that day, so ``to=2024-12-31`` includes the 31st.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(_EXPECTED)
+    if isinstance(value, int | float):
+        return _bounded(value)
+    text = value.strip()
+    try:
+        number = float(text)
+    except ValueError:
+        pass
+    else:
+        return _bounded(number)
+    try:
+        if len(text) == 10:
+            moment = datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+            if end_of_day:
+                moment += timedelta(days=1, seconds=-1)
+        else:
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+        return _bounded(moment.timestamp())
+    except (ValueError, OverflowError):
+        raise ValueError(f"{value!r}: {_EXPECTED}") from None
+
+
+class BacktestRequest(BaseModel):
+    """``POST /backtests``. Omitted ``from``/``to`` mean the first/last bar of the dataset."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    symbol: str = Field(min_length=1, max_length=32)
+    strategy: str = Field(min_length=1, max_length=64, description="Registry name, see GET /backtests/strategies")
+    params: dict[str, Any] = Field(default_factory=dict, description="Strategy parameters; defaults filled in")
+    mode: Mode = Mode.long_only
+    timeframe: Timeframe = Timeframe.day
+    from_time: int | None = Field(None, alias="from", description="Epoch seconds or ISO date/datetime (UTC)")
+    to_time: int | None = Field(None, alias="to", description="Epoch seconds or ISO date/datetime (UTC)")
+    cash: float = Field(100_000.0, gt=0, le=1e12)
+    commission_rate: float = Field(0.0005, ge=0, le=0.1, description="Fraction of notional per fill")
+    fixed_fee: float = Field(0.0, ge=0, le=1e6, description="Money per fill")
+    slippage_bps: float = Field(0.0, ge=0, le=1_000, description="Basis points: buys fill higher, sells lower")
+    fractional: bool = Field(False, description="Size in fractional units instead of whole units")
+
+    @field_validator("from_time", mode="before")
+    @classmethod
+    def _parse_from(cls, value: Any) -> int | None:
+        return None if value is None else parse_time(value, end_of_day=False)
+
+    @field_validator("to_time", mode="before")
+    @classmethod
+    def _parse_to(cls, value: Any) -> int | None:
+        return None if value is None else parse_time(value, end_of_day=True)
+
+
+class RunDetail(BaseModel):
+    id: str
+    owner: str
+    symbol: str
+    timeframe: Timeframe
+    strategy: str
+    mode: Mode
+    params: dict[str, Any]
+    from_time: int
+    to_time: int
+    cash: float
+    commission_rate: float
+    fixed_fee: float
+    slippage_bps: float
+    fractional: bool
+    status: RunStatus
+    progress: float = Field(ge=0, le=1)
+    error: str | None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    bars: int | None
+    periods_per_year: float | None
+    semantics: dict[str, Any]
+    shared_with: list[str] = Field(description="Users the run is shared with; only shown to the owner")
+    can_control: bool = Field(description="Whether the caller may control the run's playback")
+
+
+class RunList(BaseModel):
+    items: list[RunDetail]
+    total: int
+    limit: int
+    offset: int
+
+
+class MetricsResponse(BaseModel):
+    run_id: str
+    periods_per_year: float | None
+    metrics: dict[str, Any]
+
+
+class EquityResponse(BaseModel):
+    run_id: str
+    count: int
+    time: list[int]
+    equity: list[float]
+    drawdown: list[float]
+
+
+class Order(BaseModel):
+    bar_index: int
+    time: int
+    side: OrderSide
+    quantity: float
+    price: float
+    fee: float
+    reason: str
+    realized_pnl: float
+
+
+class OrdersResponse(BaseModel):
+    run_id: str
+    count: int
+    orders: list[Order]
+
+
+class ShareRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user: str = Field(min_length=1, max_length=64)
+
+
+class StrategyInfo(BaseModel):
+    name: str
+    title: str
+    description: str
+    defaults: dict[str, Any]
+    params_schema: dict[str, Any] = Field(description="JSON Schema of the parameters, with bounds")
+
+
+class StrategiesResponse(BaseModel):
+    strategies: list[StrategyInfo]
