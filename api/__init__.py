@@ -1,0 +1,1 @@
+"""The Backend-for-Frontend: the one HTTP surface the browser talks to, in front of the backend service."""

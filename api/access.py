@@ -1,0 +1,93 @@
+"""The backend's access decisions, cached for a few seconds per token hash.
+
+The api never decides access itself. Before serving cached bytes it asks the backend, with the caller's
+token, for the symbol (which also tells the dataset versions) or the run (which also tells its status). The
+answer, including who the backend said the caller is, may be reused for ``access_cache_ttl_s`` seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from api import request_info
+from api.metrics import ApiMetrics
+from api.redis_guard import RedisGuard, RedisUnavailable
+from api.transform import loads_object
+from api.upstream import USER_HEADER, Upstream
+from common.keys import KeySpace
+
+
+@dataclass(frozen=True)
+class Decision:
+    raw: bytes
+    body: dict[str, Any]
+    # "backend" when asked just now, "access_cache" when a recent answer was reused.
+    source: str
+
+
+def _pack(user: str | None, raw: bytes) -> bytes:
+    return (user or "").encode("utf-8") + b"\n" + raw
+
+
+def _unpack(data: bytes) -> tuple[str | None, bytes]:
+    user, _, raw = data.partition(b"\n")
+    return (user.decode("utf-8") or None), raw
+
+
+class AccessChecks:
+    def __init__(self, upstream: Upstream, guard: RedisGuard, keys: KeySpace, *, ttl_s: float,
+                 metrics: ApiMetrics) -> None:
+        self.upstream = upstream
+        self.guard = guard
+        self.keys = keys
+        self.ttl_ms = max(1, int(ttl_s * 1000))
+        self.metrics = metrics
+
+    async def symbol(self, authorization: str | None, symbol: str) -> Decision:
+        """``GET /symbols/{symbol}`` as the caller: proves the token and names the datasets' data versions."""
+        key = self._key(authorization, lambda h: self.keys.symbol_access(h, symbol))
+        return await self._decide(key, f"/symbols/{symbol}", "/symbols/{symbol}", authorization, "symbol")
+
+    async def run(self, authorization: str | None, run_id: str, *, reuse: bool = True) -> Decision:
+        """``GET /backtests/{id}`` as the caller: 404 unless the caller may see the run."""
+        key = self._key(authorization, lambda h: self.keys.run_access(h, run_id)) if reuse else None
+        return await self._decide(key, f"/backtests/{run_id}", "/backtests/{id}", authorization, "run")
+
+    @staticmethod
+    def _key(authorization: str | None, build) -> str | None:
+        token_hash = request_info.token_hash(authorization)
+        return build(token_hash) if token_hash else None
+
+    async def _decide(self, key: str | None, path: str, route: str, authorization: str | None,
+                      what: str) -> Decision:
+        if key is not None:
+            try:
+                data = await self.guard.run(lambda r: r.get(key))
+            except RedisUnavailable:
+                data = None
+            if data:
+                user, raw = _unpack(data)
+                self.metrics.count_cache(f"access_{what}", "hit")
+                request_info.note_user(user)
+                return Decision(raw, orjson.loads(raw), "access_cache")
+            self.metrics.count_cache(f"access_{what}", "miss")
+        response = await self.upstream.get_ok(path, route=route, authorization=authorization)
+        body = loads_object(response.content, what)
+        if key is not None:
+            packed = _pack(response.headers.get(USER_HEADER), response.content)
+            try:
+                await self.guard.run(lambda r: r.set(key, packed, px=self.ttl_ms))
+            except RedisUnavailable:
+                pass
+        return Decision(response.content, body, "backend")
+
+    async def forget_run(self, authorization: str | None, run_id: str) -> None:
+        key = self._key(authorization, lambda h: self.keys.run_access(h, run_id))
+        if key is not None:
+            try:
+                await self.guard.run(lambda r: r.delete(key))
+            except RedisUnavailable:
+                pass

@@ -1,0 +1,137 @@
+"""Encoded response bytes in Redis, with ETags and gzip.
+
+A cached value is the exact bytes a client receives: the JSON encoded once and, when large enough, gzip
+compressed once. Clients that accept gzip get the stored bytes as they are; the rare client that does not
+gets them decompressed. The ETag is a hash of the uncompressed bytes, weak because the same entity is sent
+with or without ``Content-Encoding``.
+
+Stored layout: 32 hex characters of the hash, one flag byte (``g`` gzip, ``r`` raw), then the payload.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from api.redis_guard import RedisGuard, RedisUnavailable
+from api.single_flight import SingleFlight
+
+
+@dataclass(frozen=True)
+class Encoded:
+    digest: str
+    payload: bytes
+    gzipped: bool
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.digest}"'
+
+    def body(self, accept_gzip: bool) -> tuple[bytes, str | None]:
+        """The bytes to send and their Content-Encoding."""
+        if not self.gzipped:
+            return self.payload, None
+        if accept_gzip:
+            return self.payload, "gzip"
+        return gzip.decompress(self.payload), None
+
+    def raw(self) -> bytes:
+        return gzip.decompress(self.payload) if self.gzipped else self.payload
+
+    def pack(self) -> bytes:
+        return self.digest.encode("ascii") + (b"g" if self.gzipped else b"r") + self.payload
+
+    @classmethod
+    def unpack(cls, data: bytes) -> Encoded | None:
+        if len(data) < 33 or data[32:33] not in (b"g", b"r"):
+            return None  # not ours, or written by an incompatible version: treat as a miss
+        return cls(digest=data[:32].decode("ascii"), payload=data[33:], gzipped=data[32:33] == b"g")
+
+
+def digest(raw: bytes) -> str:
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def encode(raw: bytes, *, gzip_level: int, gzip_min_bytes: int) -> Encoded:
+    if len(raw) >= gzip_min_bytes:
+        return Encoded(digest(raw), gzip.compress(raw, compresslevel=gzip_level, mtime=0), True)
+    return Encoded(digest(raw), raw, False)
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    if not accept_encoding:
+        return False
+    for part in accept_encoding.split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Weak comparison (RFC 9110 13.1.2): ``W/`` prefixes are ignored, ``*`` matches anything."""
+    if not if_none_match:
+        return False
+    wanted = etag.removeprefix("W/")
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == wanted:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Computed:
+    raw: bytes
+    # False when the answer must not be shared (for example it was computed from data that changed meanwhile).
+    cacheable: bool = True
+
+
+class ResponseCache:
+    def __init__(self, guard: RedisGuard, flight: SingleFlight, *, gzip_level: int, gzip_min_bytes: int) -> None:
+        self.guard = guard
+        self.flight = flight
+        self.gzip_level = gzip_level
+        self.gzip_min_bytes = gzip_min_bytes
+
+    def encode(self, raw: bytes) -> Encoded:
+        return encode(raw, gzip_level=self.gzip_level, gzip_min_bytes=self.gzip_min_bytes)
+
+    async def get(self, key: str) -> Encoded | None:
+        """The cached entry, or None; raises :class:`RedisUnavailable` when Redis cannot be asked."""
+        data = await self.guard.run(lambda r: r.get(key))
+        return Encoded.unpack(data) if data else None
+
+    async def put(self, key: str, entry: Encoded, ttl_s: int) -> None:
+        await self.guard.run(lambda r: r.set(key, entry.pack(), ex=ttl_s))
+
+    async def get_or_compute(self, key: str, ttl_s: int,
+                             compute: Callable[[], Awaitable[Computed]]) -> tuple[Encoded, str]:
+        """The entry for ``key`` and how it was obtained: ``hit``, ``miss``, ``wait_hit`` or ``bypass``.
+
+        Misses go through single flight, so concurrent misses on any number of nodes compute once.
+        """
+        try:
+            entry = await self.get(key)
+        except RedisUnavailable:
+            return await self.flight.local(key, lambda: self._compute(key, ttl_s, compute, store=False)), "bypass"
+        if entry is not None:
+            return entry, "hit"
+
+        async def lookup() -> Encoded | None:
+            return await self.get(key)
+
+        return await self.flight.run(key, lookup, lambda store: self._compute(key, ttl_s, compute, store=store))
+
+    async def _compute(self, key: str, ttl_s: int, compute: Callable[[], Awaitable[Computed]], *,
+                       store: bool) -> Encoded:
+        computed = await compute()
+        entry = self.encode(computed.raw)
+        if store and computed.cacheable:
+            try:
+                await self.put(key, entry, ttl_s)
+            except RedisUnavailable:
+                pass  # served uncached; the guard has logged the outage
+        return entry

@@ -1,0 +1,81 @@
+"""Fewer points for charts without lying about the data.
+
+Candles are aggregated, never thinned: minute bars go into equal-width buckets of whole minutes aligned to
+multiples of the width since the epoch, each with open first, high max, low min, close last and volume
+summed (vectorised with ``numpy.ufunc.reduceat``). Buckets without bars stay gaps.
+
+Line series (equity) are decimated with MinMaxLTTB from tsdownsample, which returns the indices it keeps,
+so that companion series (drawdown) are taken at exactly the same points.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from tsdownsample import MinMaxLTTBDownsampler
+
+from api.transform import Candles
+
+MINUTE_S = 60
+# MinMaxLTTB needs at least three output points (first, last and one in between).
+MIN_LINE_POINTS = 3
+_LTTB = MinMaxLTTBDownsampler()
+
+
+def _buckets_spanned(first_min: int, last_min: int, width_min: int) -> int:
+    return last_min // width_min - first_min // width_min + 1
+
+
+def bucket_width_minutes(first_s: int, last_s: int, target_points: int) -> int:
+    """Whole minutes per bucket so that the aligned buckets covering [first_s, last_s] are <= target_points.
+
+    Starts from ``ceil(span_minutes / target_points)``; alignment can add one bucket at the edges, in which
+    case the width grows a little (a few steps, then the width that is guaranteed to fit).
+    """
+    if target_points < 2:
+        raise ValueError("target_points must be at least 2")
+    first_min, last_min = first_s // MINUTE_S, last_s // MINUTE_S
+    span = last_min - first_min + 1
+    width = max(1, math.ceil(span / target_points))
+    for _ in range(8):
+        if _buckets_spanned(first_min, last_min, width) <= target_points:
+            return width
+        width += 1
+    # With this width (span - 1) / width < target_points - 1, so at most target_points buckets are spanned.
+    return max(width, math.ceil(span / (target_points - 1)))
+
+
+def aggregate(candles: Candles, width_s: int) -> Candles:
+    """OHLCV of each aligned bucket that holds at least one bar; ``candles.time`` must be sorted."""
+    if len(candles) == 0:
+        return Candles.empty()
+    bucket = candles.time - np.mod(candles.time, width_s)
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(bucket)) + 1))
+    ends = np.concatenate((starts[1:], [len(candles)])) - 1
+    return Candles(
+        time=bucket[starts],
+        open=candles.open[starts],
+        high=np.maximum.reduceat(candles.high, starts),
+        low=np.minimum.reduceat(candles.low, starts),
+        close=candles.close[ends],
+        volume=np.add.reduceat(candles.volume, starts),
+    )
+
+
+def decimate_candles(candles: Candles, target_points: int) -> tuple[Candles, int]:
+    """(candles with at most ``target_points`` bars, bucket width in seconds)."""
+    if len(candles) <= target_points:
+        return candles, MINUTE_S
+    width_s = bucket_width_minutes(int(candles.time[0]), int(candles.time[-1]), target_points) * MINUTE_S
+    return aggregate(candles, width_s), width_s
+
+
+def line_indices(x: np.ndarray, y: np.ndarray, n_out: int) -> np.ndarray:
+    """Indices of at most ``n_out`` points that keep the shape of the line (all of them if it is short)."""
+    n = int(x.shape[0])
+    if n <= n_out:
+        return np.arange(n)
+    if n_out < MIN_LINE_POINTS:
+        raise ValueError(f"n_out must be at least {MIN_LINE_POINTS}")
+    return _LTTB.downsample(x, y, n_out=n_out)

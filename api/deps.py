@@ -1,0 +1,63 @@
+"""FastAPI dependencies of the api, as ``Annotated`` aliases for the routers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.access import AccessChecks
+from api.cache import ResponseCache
+from api.metrics import ApiMetrics
+from api.redis_guard import RedisGuard
+from api.settings import ApiSettings
+from api.upstream import Upstream
+from common.keys import KeySpace
+
+# Declared so that OpenAPI shows the bearer scheme; the api forwards the header as it came and never
+# decides access itself, so a missing token is the backend's to refuse.
+_bearer = HTTPBearer(auto_error=False, description="API token: `Authorization: Bearer <token>`")
+
+
+def get_settings(request: Request) -> ApiSettings:
+    return request.app.state.settings
+
+
+def get_upstream(request: Request) -> Upstream:
+    return request.app.state.upstream
+
+
+def get_cache(request: Request) -> ResponseCache:
+    return request.app.state.cache
+
+
+def get_access(request: Request) -> AccessChecks:
+    return request.app.state.access
+
+
+def get_keys(request: Request) -> KeySpace:
+    return request.app.state.keys
+
+
+def get_guard(request: Request) -> RedisGuard:
+    return request.app.state.redis_guard
+
+
+def get_metrics(request: Request) -> ApiMetrics:
+    return request.app.state.metrics
+
+
+def get_authorization(request: Request,
+                      _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str | None:
+    return request.headers.get("authorization")
+
+
+SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
+UpstreamDep = Annotated[Upstream, Depends(get_upstream)]
+CacheDep = Annotated[ResponseCache, Depends(get_cache)]
+AccessDep = Annotated[AccessChecks, Depends(get_access)]
+KeysDep = Annotated[KeySpace, Depends(get_keys)]
+GuardDep = Annotated[RedisGuard, Depends(get_guard)]
+MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
+AuthorizationDep = Annotated[str | None, Depends(get_authorization)]

@@ -1,0 +1,181 @@
+"""Request and response models of the api's own routes (the passthrough routes use the backend's models)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from common.models.bars import Timeframe
+
+MAX_EPOCH_S = 4_102_444_800  # 2100-01-01: beyond any bar we store, and far from integer overflow
+SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-^=]{0,31}$"
+RUN_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+
+
+class ChartTimeframe(StrEnum):
+    day = "1D"
+    hour = "1H"
+    minute = "1M"
+    minute_decimated = "1M_DECIMATED"
+
+    @property
+    def source(self) -> Timeframe:
+        """The backend bars the chart is built from."""
+        return {"1D": Timeframe.day, "1H": Timeframe.hour}.get(self.value, Timeframe.minute)
+
+    @property
+    def backend_path(self) -> str:
+        return {"1D": "daily", "1H": "hour"}.get(self.value, "minute")
+
+
+def _epoch(value: Any, *, end_of_day: bool) -> int:
+    """Epoch seconds from epoch seconds or an ISO date/datetime (naive means UTC)."""
+    if isinstance(value, bool):
+        raise ValueError("expected epoch seconds or an ISO date/datetime")
+    if isinstance(value, int | float):
+        seconds = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            if len(text) > 12:
+                raise ValueError("epoch seconds out of range")
+            seconds = int(text)
+        else:
+            try:
+                if len(text) == 10:
+                    day = date.fromisoformat(text)
+                    moment = datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
+                    return _epoch(int(moment.timestamp()), end_of_day=end_of_day)
+                if len(text) > 40:
+                    raise ValueError("too long for a date")
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                raise ValueError("expected epoch seconds or an ISO date/datetime such as 2024-01-31") from None
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            try:
+                seconds = int(moment.astimezone(UTC).timestamp())
+            except (OverflowError, ValueError):
+                raise ValueError("must be between 1970-01-01 and 2100-01-01") from None
+    else:
+        raise ValueError("expected epoch seconds or an ISO date/datetime")
+    if not 0 <= seconds <= MAX_EPOCH_S:
+        raise ValueError("must be between 1970-01-01 and 2100-01-01")
+    return seconds
+
+
+class ChartDataQuery(BaseModel):
+    """Query of ``GET /api/v1/chart-data``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    symbol: str = Field(pattern=SYMBOL_PATTERN, description="Instrument symbol, e.g. `AAPL`")
+    timeframe: ChartTimeframe = Field(
+        description="`1D`, `1H`, `1M` return the backend's bars as they are; `1M_DECIMATED` aggregates minute "
+                    "bars into equal-width buckets so that at most `target_points` come back")
+    from_date: str | None = Field(default=None, max_length=40,
+                                  description="First bar time: epoch seconds or ISO date/datetime (UTC)")
+    to_date: str | None = Field(default=None, max_length=40,
+                                description="Last bar time, inclusive: epoch seconds or ISO date/datetime (UTC); "
+                                            "a date means the end of that day")
+    target_points: int = Field(default=10_000, ge=2, le=100_000,
+                               description="Most candles `1M_DECIMATED` returns (2..100000)")
+
+    @field_validator("from_date", "to_date", mode="after")
+    @classmethod
+    def _valid_time(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            _epoch(value, end_of_day=info.field_name == "to_date")
+        return value
+
+    @field_validator("to_date", mode="after")
+    @classmethod
+    def _not_before_from(cls, value: str | None, info: ValidationInfo) -> str | None:
+        start = info.data.get("from_date")
+        if value is not None and start is not None and _epoch(value, end_of_day=True) < _epoch(start,
+                                                                                          end_of_day=False):
+            raise ValueError("must not be before from_date")
+        return value
+
+    @property
+    def from_s(self) -> int | None:
+        return None if self.from_date is None else _epoch(self.from_date, end_of_day=False)
+
+    @property
+    def to_s(self) -> int | None:
+        return None if self.to_date is None else _epoch(self.to_date, end_of_day=True)
+
+
+class ChartDataResponse(BaseModel):
+    """Columnar candles. ``X-Cache`` says whether the bytes came from the cache (`hit`, `wait_hit`) or not."""
+
+    symbol: str
+    timeframe: ChartTimeframe
+    data_version: int | None
+    from_date: int | None = Field(description="Requested start, epoch seconds UTC (null: from the first bar)")
+    to_date: int | None = Field(description="Requested end, epoch seconds UTC (null: to the last bar)")
+    target_points: int | None = Field(description="The decimation target (null unless `1M_DECIMATED`)")
+    source_points: int = Field(description="Bars the backend returned for the range")
+    returned_points: int = Field(description="Bars in this response")
+    bucket_seconds: int = Field(description="Width of each returned bar in seconds")
+    time: list[int]
+    open: list[float]
+    high: list[float]
+    low: list[float]
+    close: list[float]
+    volume: list[float]
+
+
+class RunCompleteQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    target_points: int = Field(default=2_000, ge=3, le=100_000,
+                               description="Most equity points returned (MinMaxLTTB decimation, 3..100000)")
+    include_orders: bool = Field(default=True, description="Include the run's orders")
+
+
+class EquityOut(BaseModel):
+    source_points: int
+    returned_points: int
+    time: list[int]
+    equity: list[float]
+    drawdown: list[float] = Field(description="Drawdown at the same points as `equity`")
+
+
+class PartFailure(BaseModel):
+    part: str
+    status: int | None
+    code: str
+    message: str
+
+
+class RunCompleteMetadata(BaseModel):
+    load_time_ms: float
+    cache: str = Field(description="`hit`, `wait_hit`, `miss`, `bypass` (Redis unavailable) or `not_cached` "
+                                   "(the run is not completed, so nothing about it is immutable yet)")
+    sources: dict[str, str] = Field(description="Where each part came from: `backend`, `cache`, "
+                                                "`access_cache`, `not_requested` or `unavailable`")
+    partial_failures: list[PartFailure]
+
+
+class RunCompleteResponse(BaseModel):
+    run: dict[str, Any] = Field(description="The backend's run detail (`GET /backtests/{id}`)")
+    metrics: dict[str, Any] | None
+    periods_per_year: float | None
+    equity: EquityOut | None
+    orders: list[dict[str, Any]] | None
+    metadata: RunCompleteMetadata
+
+
+class DependencyState(BaseModel):
+    state: str = Field(description="`ok` or `down`")
+    latency_ms: float
+
+
+class ReadyResponse(BaseModel):
+    status: str = Field(description="`ok`, `degraded` (one dependency down) or `unavailable` (both down)")
+    redis: DependencyState
+    backend: DependencyState

@@ -1,0 +1,54 @@
+"""What a request learned on its way through the api, for the access log and metrics.
+
+The access log middleware puts one :class:`RequestInfo` in a context variable; code deeper down (upstream
+calls, the cache) fills it in. The object is mutable on purpose: endpoint code runs in a copy of the
+middleware's context, so rebinding the variable there would not be seen, but mutating the object is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+_current: ContextVar[RequestInfo | None] = ContextVar("api_request_info", default=None)
+
+
+@dataclass
+class RequestInfo:
+    user: str | None = None
+    cache: str | None = None
+    upstream_calls: int = 0
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def begin() -> tuple[RequestInfo, object]:
+    info = RequestInfo()
+    return info, _current.set(info)
+
+
+def end(token: object) -> None:
+    _current.reset(token)  # type: ignore[arg-type]
+
+
+def current() -> RequestInfo | None:
+    return _current.get()
+
+
+def note_user(name: str | None) -> None:
+    info = _current.get()
+    if info is not None and name:
+        info.user = name
+
+
+def note_cache(outcome: str) -> None:
+    info = _current.get()
+    if info is not None:
+        info.cache = outcome
+
+
+def token_hash(authorization: str | None) -> str | None:
+    """A stable, non-reversible name for the caller's credential; the token itself is never stored or logged."""
+    if not authorization:
+        return None
+    return hashlib.sha256(authorization.strip().encode("utf-8")).hexdigest()[:32]

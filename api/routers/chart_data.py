@@ -1,0 +1,73 @@
+"""``GET /api/v1/chart-data``: candles for a chart, decimated by aggregation, cached as encoded bytes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from api.cache import Computed
+from api.decimation import decimate_candles
+from api.deps import AccessDep, AuthorizationDep, CacheDep, KeysDep, MetricsDep, SettingsDep, UpstreamDep
+from api.models import ChartDataQuery, ChartDataResponse, ChartTimeframe
+from api.responses import encoded_response
+from api.transform import encode_chart, parse_bars
+from common.errors import NotFound
+
+router = APIRouter(tags=["charts"])
+
+_ERRORS = {401: {"description": "Missing or invalid token"}, 404: {"description": "Unknown symbol or dataset"},
+           422: {"description": "A parameter is invalid; the error names it"},
+           503: {"description": "The backend cannot be reached"}}
+
+
+def _data_version(symbol_info: dict, timeframe: ChartTimeframe) -> int:
+    for dataset in symbol_info.get("datasets") or ():
+        if isinstance(dataset, dict) and dataset.get("timeframe") == timeframe.source.value:
+            version = dataset.get("data_version")
+            if isinstance(version, int):
+                return version
+    raise NotFound(f"{symbol_info.get('symbol', 'this symbol')} has no {timeframe.source.value} bars")
+
+
+@router.get("/chart-data", response_model=ChartDataResponse, responses=_ERRORS,
+            summary="Candles for a chart; `1M_DECIMATED` aggregates minutes to at most `target_points`")
+async def chart_data(query: Annotated[ChartDataQuery, Query()], request: Request, authorization: AuthorizationDep,
+                     access: AccessDep, cache: CacheDep, upstream: UpstreamDep, keys: KeysDep,
+                     settings: SettingsDep, metrics: MetricsDep) -> Response:
+    # Asking the backend for the symbol with the caller's token is the access check, and it tells the data
+    # version that makes the cache key change when the data does.
+    decision = await access.symbol(authorization, query.symbol)
+    version = _data_version(decision.body, query.timeframe)
+    decimated = query.timeframe is ChartTimeframe.minute_decimated
+    target = query.target_points if decimated else None
+    from_s, to_s = query.from_s, query.to_s
+    # The backend's spelling of the symbol, so that `aapl` and `AAPL` share one cache entry.
+    symbol = str(decision.body.get("symbol") or query.symbol)
+    key = keys.chart_data(symbol, query.timeframe.value, version, from_s, to_s, target)
+
+    async def compute() -> Computed:
+        params = {"symbol": symbol}
+        if from_s is not None:
+            params["from"] = str(from_s)
+        if to_s is not None:
+            params["to"] = str(to_s)
+        path = f"/bars/{query.timeframe.backend_path}"
+        response = await upstream.get_ok(path, route=path, authorization=authorization, params=params)
+        meta, candles = parse_bars(response.content)
+        source_points = len(candles)
+        if decimated:
+            candles, bucket_s = decimate_candles(candles, query.target_points)
+        else:
+            bucket_s = query.timeframe.source.seconds
+        served_version = meta.get("data_version")
+        raw = encode_chart(symbol=symbol, timeframe=query.timeframe.value, data_version=served_version,
+                           from_date=from_s, to_date=to_s, target_points=target, source_points=source_points,
+                           bucket_seconds=bucket_s, candles=candles)
+        # An ingest between the two backend calls: answer with what we got, but never under the old version.
+        return Computed(raw, cacheable=served_version == version)
+
+    entry, outcome = await cache.get_or_compute(key, settings.chart_cache_ttl_s, compute)
+    metrics.count_cache("chart", outcome)
+    return encoded_response(request, entry, outcome=outcome)

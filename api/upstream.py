@@ -1,0 +1,134 @@
+"""The api's only way to reach the backend: one pooled ``httpx.AsyncClient`` per app.
+
+Every call forwards the caller's ``Authorization`` unchanged and the correlation id. Only idempotent calls
+are retried, only when the connection could not be made (the request never reached the backend), with a
+bounded number of attempts. Failures become errors a browser can act on: unreachable → 503, too slow → 504,
+nonsense → 502, and the backend's own 4xx errors keep their status, code and message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import orjson
+
+from api import request_info
+from api.metrics import ApiMetrics
+from api.settings import ApiSettings
+from common.correlation import correlation_headers
+from common.errors import HewstonError, ServiceUnavailable, UpstreamError
+from common.logging import get_logger
+
+log = get_logger("hewston.api.upstream")
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+USER_HEADER = "x-hewston-user"
+
+
+class UpstreamTimeout(HewstonError):
+    status_code = 504
+    code = "upstream_timeout"
+
+
+class BackendRefused(HewstonError):
+    """The backend answered a call the api needed with a client error; keep its status, code and message."""
+
+    def __init__(self, status_code: int, code: str, message: str, details: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message, details=details, headers=headers)
+        self.status_code = status_code
+        self.code = code
+
+
+def refusal(response: httpx.Response) -> HewstonError:
+    """Turn a non-2xx backend answer into the error the caller should see."""
+    if response.status_code >= 500:
+        return UpstreamError(f"the backend failed with status {response.status_code}")
+    code, message, details = "http_error", f"backend answered {response.status_code}", None
+    try:
+        body = orjson.loads(response.content)
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict):
+            code = str(error.get("code") or code)
+            message = str(error.get("message") or message)
+            details = error.get("details") if isinstance(error.get("details"), list) else None
+    except orjson.JSONDecodeError:
+        pass
+    headers = {"WWW-Authenticate": response.headers["www-authenticate"]} \
+        if "www-authenticate" in response.headers else None
+    return BackendRefused(response.status_code, code, message, details, headers)
+
+
+class Upstream:
+    def __init__(self, settings: ApiSettings, metrics: ApiMetrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.client = httpx.AsyncClient(
+            base_url=settings.backend_url.rstrip("/"),
+            timeout=httpx.Timeout(settings.upstream_timeout_s, connect=settings.upstream_connect_timeout_s),
+            limits=httpx.Limits(max_connections=settings.upstream_max_connections,
+                                max_keepalive_connections=settings.upstream_max_connections),
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    @staticmethod
+    def call_headers(authorization: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:
+        headers = correlation_headers()
+        if authorization:
+            headers["Authorization"] = authorization
+        if extra:
+            headers.update(extra)
+        return headers
+
+    async def send(self, request: httpx.Request, *, route: str, stream: bool = False) -> httpx.Response:
+        """Send with bounded retries for idempotent requests whose connection failed; map transport errors."""
+        retryable = request.method in IDEMPOTENT and not request.headers.get("content-length", "0").strip("0")
+        attempts = 1 + (self.settings.upstream_retries if retryable else 0)
+        for attempt in range(attempts):
+            started = time.perf_counter()
+            try:
+                response = await self.client.send(request, stream=stream)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                self.metrics.observe_upstream(request.method, route, "unreachable", time.perf_counter() - started)
+                if attempt + 1 < attempts:
+                    await asyncio.sleep(self.settings.upstream_retry_backoff_s * (2 ** attempt))
+                    continue
+                log.warning("backend_unreachable", route=route, error=type(exc).__name__)
+                raise ServiceUnavailable("the backend cannot be reached; try again shortly") from exc
+            except httpx.TimeoutException as exc:
+                self.metrics.observe_upstream(request.method, route, "timeout", time.perf_counter() - started)
+                log.warning("backend_timeout", route=route, error=type(exc).__name__)
+                raise UpstreamTimeout("the backend did not answer in time") from exc
+            except httpx.HTTPError as exc:
+                self.metrics.observe_upstream(request.method, route, "error", time.perf_counter() - started)
+                log.warning("backend_error", route=route, error=type(exc).__name__)
+                raise UpstreamError("the backend connection failed") from exc
+            self.metrics.observe_upstream(request.method, route, response.status_code,
+                                          time.perf_counter() - started)
+            request_info.note_user(response.headers.get(USER_HEADER))
+            info = request_info.current()
+            if info is not None:
+                info.upstream_calls += 1
+            return response
+        raise AssertionError("unreachable")
+
+    async def get(self, path: str, *, route: str, authorization: str | None,
+                  params: dict[str, Any] | None = None, timeout_s: float | None = None) -> httpx.Response:
+        extensions = {"timeout": httpx.Timeout(timeout_s).as_dict()} if timeout_s else None
+        request = self.client.build_request("GET", path, params=params, headers=self.call_headers(authorization),
+                                            extensions=extensions)
+        return await self.send(request, route=route)
+
+    async def get_ok(self, path: str, *, route: str, authorization: str | None,
+                     params: dict[str, Any] | None = None) -> httpx.Response:
+        """GET that must succeed: a backend refusal is raised as the error the caller should see."""
+        response = await self.get(path, route=route, authorization=authorization, params=params)
+        if response.status_code >= 300:
+            raise refusal(response)
+        return response

@@ -1,0 +1,85 @@
+"""Fixtures of the api tests: a real backend over loopback with bars and a completed run, and api apps."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import redis as sync_redis
+
+from api.main import create_app as create_api
+from api.settings import ApiSettings
+from backend.market.bars import BarArrays
+from common.models.bars import AssetClass, Instrument
+from tests.conftest import ALICE_TOKEN, auth  # noqa: F401  (re-exported for the tests)
+from tests.support.servers import LiveServer, live_server
+
+SYMBOL = "TEST"
+START = 1_704_067_200  # 2024-01-01 00:00 UTC
+MINUTES = 3 * 1440  # three days of 24x7 minutes
+
+
+def make_minutes(n: int = MINUTES, start: int = START, seed: int = 7) -> BarArrays:
+    rng = np.random.default_rng(seed)
+    time = start + 60 * np.arange(n, dtype=np.int64)
+    close = 100.0 + np.cumsum(rng.normal(0, 0.1, n))
+    open_ = np.concatenate(([100.0], close[:-1]))
+    high = np.maximum(open_, close) + rng.uniform(0, 0.05, n)
+    low = np.minimum(open_, close) - rng.uniform(0, 0.05, n)
+    volume = rng.uniform(1, 100, n).round(3)
+    return BarArrays(time, open_, high, low, close, volume)
+
+
+@pytest.fixture
+def market_backend(backend_app) -> Iterator[LiveServer]:
+    """A real backend on loopback with three days of minute bars of ``SYMBOL``."""
+    backend_app.state.bar_store.write_minutes(
+        Instrument(symbol=SYMBOL, name="Test instrument", asset_class=AssetClass.crypto, synthetic=True),
+        make_minutes())
+    with live_server(backend_app) as server:
+        yield server
+
+
+def api_settings(backend_url: str, redis_url: str | None, **overrides) -> ApiSettings:
+    values = dict(backend_url=backend_url, redis_url=redis_url, redis_key_prefix=f"hwtest-{uuid.uuid4().hex[:8]}",
+                  upstream_retries=0, _env_file=None)
+    values.update(overrides)
+    return ApiSettings(**values)
+
+
+@pytest.fixture
+def clean_redis(real_redis_url) -> Iterator[list[str]]:
+    """Key prefixes registered here are deleted from the real Redis after the test."""
+    prefixes: list[str] = []
+    yield prefixes
+    client = sync_redis.Redis.from_url(real_redis_url)
+    try:
+        for prefix in prefixes:
+            keys = list(client.scan_iter(f"{prefix}:*", count=1000))
+            if keys:
+                client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def make_api(real_redis_url, clean_redis):
+    """Start api servers against a given backend and the real Redis; each gets its own key prefix."""
+    servers: list[LiveServer] = []
+
+    def start(backend_url: str, *, redis_url: str | None = real_redis_url, prefix: str | None = None,
+              **overrides) -> LiveServer:
+        settings = api_settings(backend_url, redis_url, **overrides)
+        if prefix is not None:
+            settings = settings.model_copy(update={"redis_key_prefix": prefix})
+        clean_redis.append(settings.redis_key_prefix)
+        server = LiveServer(create_api(settings)).start()
+        server.app_settings = settings  # type: ignore[attr-defined]
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
