@@ -102,6 +102,7 @@ DOCUMENTED: tuple[Documented, ...] = (
     Documented("GET", "/bars/daily", "Daily bars (UTC days)", BarsResponse, _BARS_QUERY),
     Documented("GET", "/bars/hour", "Hourly bars (UTC hours)", BarsResponse, _BARS_QUERY),
     Documented("GET", "/bars/minute", "Minute bars (range capped by the backend)", BarsResponse, _BARS_QUERY),
+    Documented("GET", "/backtests/strategies", "Built-in strategies with their parameters and defaults"),
     Documented("GET", "/backtests", "Runs the caller owns or that are shared with them", RunList, _PAGE_QUERY),
     Documented("POST", "/backtests", "Queue a backtest run", RunDetail, body=BacktestRequest, status_code=202),
     Documented("GET", "/backtests/{run_id}", "One run (404 unless the caller may see it)", RunDetail),
