@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from backend.auth import Authenticator, Principal
 from backend.catalog import Catalog
 from backend.market.store import BarStore
+from backend.runs.executor import RunExecutor
 from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
 
@@ -32,6 +33,10 @@ def get_runs(request: Request) -> RunRepository:
     return request.app.state.runs
 
 
+def get_executor(request: Request) -> RunExecutor:
+    return request.app.state.executor
+
+
 def get_principal(request: Request,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     authenticator: Authenticator = request.app.state.authenticator
@@ -45,3 +50,4 @@ CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 BarStoreDep = Annotated[BarStore, Depends(get_bar_store)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 RunsDep = Annotated[RunRepository, Depends(get_runs)]
+ExecutorDep = Annotated[RunExecutor, Depends(get_executor)]

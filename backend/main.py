@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
 from backend.auth import Authenticator
 from backend.catalog import Catalog
 from backend.market.store import BarStore
-from backend.routers import bars, health, symbols
+from backend.routers import backtests, bars, health, symbols
+from backend.runs.executor import RunExecutor
 from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
 from backend.user_header import UserHeaderMiddleware
@@ -17,19 +22,31 @@ from common.errors import install_error_handlers
 from common.logging import configure_logging
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Runs a previous process left queued or running are queued again rather than left "running" forever.
+    app.state.executor.start()
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(app.state.executor.shutdown)
+
+
 def create_app(settings: BackendSettings | None = None) -> FastAPI:
     settings = settings or BackendSettings()
     configure_logging(json_logs=settings.logs_as_json, level=settings.log_level)
-    app = FastAPI(title="Hewston backend", version="0.1.0", default_response_class=ORJSONResponse)
+    app = FastAPI(title="Hewston backend", version="0.1.0", default_response_class=ORJSONResponse,
+                  lifespan=lifespan)
     catalog = Catalog(settings.catalog_path)
     app.state.settings = settings
     app.state.catalog = catalog
     app.state.bar_store = BarStore(settings.bars_dir, catalog)
     app.state.authenticator = Authenticator(catalog, settings.service_token)
     app.state.runs = RunRepository(catalog, settings.runs_dir)
+    app.state.executor = RunExecutor(app.state.runs, app.state.bar_store)
     install_error_handlers(app)
     app.add_middleware(UserHeaderMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
-    for module in (health, symbols, bars):
+    for module in (health, symbols, bars, backtests):
         app.include_router(module.router)
     return app

@@ -195,6 +195,12 @@ class RunRepository:
                                 (*args, limit, offset)).fetchall()
         return RunPage(items=[_record(r) for r in rows], total=total)
 
+    def owned_by(self, owner_id: int) -> list[RunRecord]:
+        with self.catalog.connect() as conn:
+            rows = conn.execute(f"{_SELECT} WHERE runs.owner_id = ? ORDER BY runs.created_at",
+                                (owner_id,)).fetchall()
+        return [_record(r) for r in rows]
+
     def ids_with_status(self, *statuses: RunStatus) -> list[str]:
         marks = ",".join("?" * len(statuses))
         with self.catalog.connect() as conn:

@@ -1,0 +1,171 @@
+"""Backtest runs: create (queued, run in the background), list, read results, share read-only.
+
+A run the caller may not see is a 404, exactly like a run that does not exist. Results of a run that has not
+completed are a 409 ``run_not_completed``. Large series are encoded by orjson straight from numpy arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from backend.auth import Principal
+from backend.catalog import Catalog
+from backend.deps import CatalogDep, ExecutorDep, PrincipalDep, RunsDep
+from backend.engine.semantics import describe
+from backend.market.validate import symbol_param
+from backend.runs.artifacts import read_fills, read_metrics, read_timeline_columns
+from backend.runs.repository import RunRecord, RunRepository, RunSpec
+from backend.strategies.registry import get_strategy, strategies
+from common.errors import BadRequest, HewstonError, InvalidInput
+from common.models.backtests import (
+    BacktestRequest,
+    EquityResponse,
+    MetricsResponse,
+    OrdersResponse,
+    RunDetail,
+    RunList,
+    ShareRequest,
+    StrategiesResponse,
+    StrategyInfo,
+)
+
+router = APIRouter(prefix="/backtests", tags=["backtests"])
+
+_NOT_VISIBLE = {404: {"description": "No such run, or the caller may not see it"}}
+_RESULTS = {**_NOT_VISIBLE, 409: {"description": "The run has not completed (`run_not_completed`)"}}
+
+
+class Forbidden(HewstonError):
+    status_code = 403
+    code = "forbidden"
+
+
+def detail(record: RunRecord, principal: Principal, runs: RunRepository) -> RunDetail:
+    is_owner = principal.user_id == record.owner_id
+    return RunDetail(
+        id=record.id, owner=record.owner, symbol=record.symbol, timeframe=record.timeframe,
+        strategy=record.strategy, mode=record.mode, params=record.params, from_time=record.from_time,
+        to_time=record.to_time, cash=record.cash, commission_rate=record.commission_rate,
+        fixed_fee=record.fixed_fee, slippage_bps=record.slippage_bps, fractional=record.fractional,
+        status=record.status, progress=record.progress, error=record.error, created_at=record.created_at,
+        started_at=record.started_at, finished_at=record.finished_at, bars=record.bars,
+        periods_per_year=record.periods_per_year, semantics=record.semantics,
+        shared_with=runs.shared_with(record.id) if is_owner else [],
+        can_control=runs.can_control(principal, record),
+    )
+
+
+def _json(body: dict) -> Response:
+    return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+
+
+def validate_spec(body: BacktestRequest, catalog: Catalog) -> RunSpec:
+    """Everything a run needs, checked before it is queued; each problem is a 422 naming its field."""
+    strategy = get_strategy(body.strategy)
+    params = strategy.parse_params(body.params)
+    symbol = symbol_param(body.symbol, location="body")
+    if catalog.instrument(symbol) is None:
+        raise InvalidInput("symbol", f"unknown symbol {symbol!r}", location="body")
+    dataset = catalog.dataset(symbol, body.timeframe)
+    if dataset is None or not dataset.rows:
+        raise InvalidInput("timeframe", f"{symbol} has no {body.timeframe.value} bars", location="body")
+    start = body.from_time if body.from_time is not None else dataset.first_time
+    end = body.to_time if body.to_time is not None else dataset.last_time
+    if start > end:
+        raise InvalidInput("from", "must not be after `to`", location="body")
+    if start > dataset.last_time or end < dataset.first_time:
+        raise InvalidInput("from", f"no {body.timeframe.value} bars of {symbol} in the range: data covers "
+                                   f"{dataset.first_time} to {dataset.last_time}", location="body")
+    return RunSpec(symbol=symbol, timeframe=body.timeframe, strategy=strategy.name, mode=body.mode.value,
+                   params=params.model_dump(), from_time=start, to_time=end, cash=body.cash,
+                   commission_rate=body.commission_rate, fixed_fee=body.fixed_fee,
+                   slippage_bps=body.slippage_bps, fractional=body.fractional)
+
+
+@router.get("/strategies", summary="Built-in strategies with their parameters, bounds and defaults")
+def list_strategies(_principal: PrincipalDep) -> StrategiesResponse:
+    return StrategiesResponse(strategies=[
+        StrategyInfo(name=s.name, title=s.title, description=s.description, defaults=s.defaults(),
+                     params_schema=s.params_model.model_json_schema())
+        for s in strategies().values()
+    ])
+
+
+@router.post("", status_code=202, summary="Queue a backtest; it runs in the background",
+             responses={400: {"description": "The service principal cannot own runs"},
+                        422: {"description": "A bad field; `details` names it (e.g. `params.fast`, `symbol`)"}})
+def create_backtest(body: BacktestRequest, principal: PrincipalDep, runs: RunsDep, catalog: CatalogDep,
+                    executor: ExecutorDep) -> RunDetail:
+    if principal.user_id is None:
+        raise BadRequest("the service principal reads runs but cannot own them; use a user's token")
+    spec = validate_spec(body, catalog)
+    record = runs.create(principal.user_id, spec, describe(
+        commission_rate=spec.commission_rate, fixed_fee=spec.fixed_fee, slippage_bps=spec.slippage_bps,
+        fractional=spec.fractional))
+    executor.submit(record.id)
+    return detail(record, principal, runs)
+
+
+@router.get("", summary="Runs the caller owns or that are shared with them, newest first")
+def list_backtests(principal: PrincipalDep, runs: RunsDep,
+                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                   offset: Annotated[int, Query(ge=0)] = 0) -> RunList:
+    page = runs.list_visible(principal, limit, offset)
+    return RunList(items=[detail(r, principal, runs) for r in page.items], total=page.total, limit=limit,
+                   offset=offset)
+
+
+@router.get("/{run_id}", responses=_NOT_VISIBLE, summary="One run: parameters, status and progress")
+def get_backtest(run_id: str, principal: PrincipalDep, runs: RunsDep) -> RunDetail:
+    return detail(runs.visible(principal, run_id), principal, runs)
+
+
+@router.get("/{run_id}/metrics", responses={**_RESULTS, 200: {"model": MetricsResponse}},
+            summary="Performance metrics (definitions in the engine docs)")
+def get_metrics(run_id: str, principal: PrincipalDep, runs: RunsDep) -> Response:
+    record = runs.completed(principal, run_id)
+    metrics = read_metrics(runs.run_dir(run_id))
+    return _json({"run_id": run_id, "periods_per_year": record.periods_per_year, "metrics": metrics})
+
+
+@router.get("/{run_id}/equity", responses={**_RESULTS, 200: {"model": EquityResponse}},
+            summary="Equity and drawdown at every bar's close, columnar")
+def get_equity(run_id: str, principal: PrincipalDep, runs: RunsDep) -> Response:
+    runs.completed(principal, run_id)
+    columns = read_timeline_columns(runs.run_dir(run_id), ["time", "equity", "drawdown"])
+    return _json({"run_id": run_id, "count": int(columns["time"].shape[0]), **columns})
+
+
+@router.get("/{run_id}/orders", responses={**_RESULTS, 200: {"model": OrdersResponse}},
+            summary="Every fill in time order")
+def get_orders(run_id: str, principal: PrincipalDep, runs: RunsDep) -> Response:
+    runs.completed(principal, run_id)
+    fills = read_fills(runs.run_dir(run_id))
+    return _json({"run_id": run_id, "count": len(fills), "orders": fills.rows()})
+
+
+def _owned(principal: Principal, run_id: str, runs: RunRepository) -> RunRecord:
+    record = runs.visible(principal, run_id)
+    if principal.user_id != record.owner_id:
+        raise Forbidden("only the run's owner can change who it is shared with")
+    return record
+
+
+@router.post("/{run_id}/shares", responses={**_NOT_VISIBLE, 403: {"description": "The caller is not the owner"}},
+             summary="Share the run read-only with another user")
+def share_backtest(run_id: str, body: ShareRequest, principal: PrincipalDep, runs: RunsDep) -> RunDetail:
+    record = _owned(principal, run_id, runs)
+    runs.share(run_id, body.user)
+    return detail(record, principal, runs)
+
+
+@router.delete("/{run_id}/shares/{user}", responses={**_NOT_VISIBLE, 403: {"description": "Not the owner"}},
+               summary="Stop sharing the run with a user (idempotent)")
+def unshare_backtest(run_id: str, user: str, principal: PrincipalDep, runs: RunsDep) -> RunDetail:
+    record = _owned(principal, run_id, runs)
+    runs.unshare(run_id, user)
+    return detail(record, principal, runs)
