@@ -26,6 +26,8 @@ from backend.catalog import Catalog
 from backend.market.bars import BarArrays
 from backend.market.ingest import store_bars
 from backend.market.store import BarStore
+from backend.runs.demo import create_demo_runs
+from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
 from common.models.bars import AssetClass, Instrument, Timeframe
 
@@ -226,9 +228,12 @@ def create_demo_data(settings: BackendSettings, *, if_missing: bool = False) -> 
     catalog = Catalog(settings.catalog_path)
     store = BarStore(settings.bars_dir, catalog)
     if if_missing and demo_data_present(catalog):
+        # Completed demo runs are part of the demo data; ones already there are found, not recomputed.
+        create_demo_runs(catalog, store, RunRepository(catalog, settings.runs_dir))
         return DemoSummary(created=False, datasets=_existing_datasets(catalog),
                            users=[DemoUser(name, token) for name, token in DEMO_USERS.items()])
     summary = DemoSummary(created=True)
     summary.datasets = _create_market_data(store)
     summary.users = _create_users(catalog)
+    create_demo_runs(catalog, store, RunRepository(catalog, settings.runs_dir))
     return summary

@@ -30,11 +30,13 @@ class DemoRun:
     mode: str = "long_only"
     params: dict[str, Any] = field(default_factory=dict)
     share_with: tuple[str, ...] = ()
+    # One bitcoin costs about as much as the demo account: whole units would leave it all-in or unable to trade.
+    fractional: bool = False
 
 
 DEMO_RUNS = (
     DemoRun("alice", "BTCUSD", Timeframe.minute, "ma_crossover", "long_short", {"fast": 30, "slow": 240},
-            share_with=("bob",)),
+            share_with=("bob",), fractional=True),
     DemoRun("alice", "ACME", Timeframe.hour, "rsi_mean_reversion", "long_only", {"period": 14}),
     DemoRun("alice", "GLOBEX", Timeframe.day, "buy_and_hold"),
     DemoRun("bob", "EURUSD", Timeframe.hour, "bollinger_breakout", "long_short", {"period": 20, "width": 2.0}),
@@ -49,7 +51,7 @@ def _spec(catalog: Catalog, demo: DemoRun) -> RunSpec | None:
     params = get_strategy(demo.strategy).parse_params(demo.params).model_dump()
     return RunSpec(symbol=demo.symbol, timeframe=demo.timeframe, strategy=demo.strategy, mode=demo.mode,
                    params=params, from_time=int(dataset.first_time), to_time=int(dataset.last_time),
-                   cash=100_000.0, commission_rate=0.0005, fixed_fee=0.0, slippage_bps=1.0, fractional=False)
+                   cash=100_000.0, commission_rate=0.0005, fixed_fee=0.0, slippage_bps=1.0, fractional=demo.fractional)
 
 
 def _existing(runs: RunRepository, owner_id: int, spec: RunSpec) -> RunRecord | None:
