@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,10 @@ from api.main import create_app as create_api
 from api.settings import ApiSettings
 from backend.market.bars import BarArrays
 from common.models.bars import AssetClass, Instrument
-from tests.conftest import ALICE_TOKEN, auth  # noqa: F401  (re-exported for the tests)
+from backend.auth import hash_token
+from backend.main import create_app as create_backend
+from backend.settings import BackendSettings
+from tests.conftest import ALICE_TOKEN, BOB_TOKEN, SERVICE_TOKEN
 from tests.support.servers import LiveServer, live_server
 
 SYMBOL = "TEST"
@@ -32,12 +36,30 @@ def make_minutes(n: int = MINUTES, start: int = START, seed: int = 7) -> BarArra
     return BarArrays(time, open_, high, low, close, volume)
 
 
+INSTRUMENT = Instrument(symbol=SYMBOL, name="Test instrument", asset_class=AssetClass.crypto, synthetic=True)
+
+
+def build_backend(data_dir: Path):
+    app = create_backend(BackendSettings(data_dir=data_dir, service_token=SERVICE_TOKEN, redis_url=None,
+                                         _env_file=None))
+    app.state.catalog.add_user("alice", hash_token(ALICE_TOKEN))
+    app.state.catalog.add_user("bob", hash_token(BOB_TOKEN))
+    app.state.bar_store.write_minutes(INSTRUMENT, make_minutes())
+    return app
+
+
+@pytest.fixture(scope="module")
+def shared_backend(tmp_path_factory) -> Iterator[LiveServer]:
+    """A real backend on loopback with three days of minute bars of ``SYMBOL``, shared by a module's tests
+    that do not change its data."""
+    with live_server(build_backend(tmp_path_factory.mktemp("backend") / "data")) as server:
+        yield server
+
+
 @pytest.fixture
 def market_backend(backend_app) -> Iterator[LiveServer]:
-    """A real backend on loopback with three days of minute bars of ``SYMBOL``."""
-    backend_app.state.bar_store.write_minutes(
-        Instrument(symbol=SYMBOL, name="Test instrument", asset_class=AssetClass.crypto, synthetic=True),
-        make_minutes())
+    """A backend of this test alone (for tests that change its data)."""
+    backend_app.state.bar_store.write_minutes(INSTRUMENT, make_minutes())
     with live_server(backend_app) as server:
         yield server
 
