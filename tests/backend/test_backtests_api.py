@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
 from backend.engine.semantics import describe
 from backend.market.bars import BarArrays
@@ -208,7 +209,7 @@ def test_run_without_bars_fails_with_a_reason(client, backend_app):
     assert response.status_code == 409 and "no hour bars" in response.json()["error"]["message"]
 
 
-def test_runs_left_behind_by_a_stopped_process_are_recovered(backend_app, tmp_path):
+def test_runs_left_behind_by_a_stopped_process_are_recovered(backend_app):
     add_symbol(backend_app, "TEST")
     runs = backend_app.state.runs
     interrupted = queued_record(backend_app)
@@ -216,7 +217,6 @@ def test_runs_left_behind_by_a_stopped_process_are_recovered(backend_app, tmp_pa
     waiting = queued_record(backend_app)
     leftover = runs.runs_dir / f".{interrupted.id}-half"
     leftover.mkdir()
-    from fastapi.testclient import TestClient
     with TestClient(backend_app) as client:  # startup recovers
         assert wait_done(client, interrupted.id)["status"] == "completed"
         assert wait_done(client, waiting.id)["status"] == "completed"
