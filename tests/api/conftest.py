@@ -105,3 +105,30 @@ def make_api(real_redis_url, clean_redis):
     yield start
     for server in servers:
         server.stop()
+
+
+def create_run(backend_url: str, token: str = ALICE_TOKEN, strategy: str = "ma_crossover",
+               wait: bool = True) -> dict:
+    """POST a backtest to the backend and, if asked, wait (bounded) until it has finished."""
+    import time
+
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"symbol": SYMBOL, "strategy": strategy, "timeframe": "minute", "from": START,
+            "to": START + 60 * (MINUTES - 1)}
+    run = httpx.post(f"{backend_url}/backtests", json=body, headers=headers).json()
+    deadline = time.monotonic() + 20
+    while wait and run["status"] not in ("completed", "failed"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"run {run['id']} did not finish")
+        time.sleep(0.05)
+        run = httpx.get(f"{backend_url}/backtests/{run['id']}", headers=headers).json()
+    return run
+
+
+@pytest.fixture(scope="module")
+def completed_run(shared_backend) -> dict:
+    run = create_run(shared_backend.http_url)
+    assert run["status"] == "completed", run
+    return run

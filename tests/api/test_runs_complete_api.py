@@ -1,0 +1,118 @@
+"""``/api/v1/runs/{id}/complete`` against a real backend run and a real Redis."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from tests.api.conftest import create_run
+from tests.conftest import ALICE_TOKEN, BOB_TOKEN, auth
+from tests.support.servers import free_port, live_server
+
+pytestmark = pytest.mark.redis
+
+
+def complete(api, run_id: str, token: str = ALICE_TOKEN, **params) -> httpx.Response:
+    return httpx.get(f"{api.http_url}/api/v1/runs/{run_id}/complete", params=params, headers=auth(token))
+
+
+def test_completed_run_in_one_response_then_from_cache(shared_backend, make_api, completed_run):
+    api = make_api(shared_backend.http_url)
+    run_id = completed_run["id"]
+    first = complete(api, run_id, target_points=200)
+    assert first.status_code == 200
+    body = first.json()
+    assert body["run"]["id"] == run_id and body["run"]["status"] == "completed"
+    equity = body["equity"]
+    assert equity["source_points"] == completed_run["bars"] and equity["returned_points"] <= 200
+    assert len(equity["time"]) == len(equity["equity"]) == len(equity["drawdown"]) == equity["returned_points"]
+    direct = httpx.get(f"{shared_backend.http_url}/backtests/{run_id}/equity", headers=auth(ALICE_TOKEN)).json()
+    # Decimation keeps real points: each returned point is the backend's point at that time, drawdown included.
+    by_time = {t: (e, d) for t, e, d in zip(direct["time"], direct["equity"], direct["drawdown"], strict=True)}
+    assert all(by_time[t] == (e, d) for t, e, d in zip(equity["time"], equity["equity"], equity["drawdown"],
+                                                        strict=True))
+    assert equity["time"][0] == direct["time"][0] and equity["time"][-1] == direct["time"][-1]
+    metrics = httpx.get(f"{shared_backend.http_url}/backtests/{run_id}/metrics", headers=auth(ALICE_TOKEN)).json()
+    orders = httpx.get(f"{shared_backend.http_url}/backtests/{run_id}/orders", headers=auth(ALICE_TOKEN)).json()
+    assert body["metrics"] == metrics["metrics"] and body["orders"] == orders["orders"]
+    meta = body["metadata"]
+    assert meta["cache"] == "miss" and meta["partial_failures"] == [] and meta["load_time_ms"] > 0
+    assert meta["sources"] == {"run": "backend", "metrics": "backend", "equity": "backend", "orders": "backend"}
+
+    second = complete(api, run_id, target_points=200)
+    meta2 = second.json()["metadata"]
+    assert meta2["cache"] == "hit" and meta2["sources"]["equity"] == "cache"
+    assert meta2["sources"]["run"] == "access_cache"
+    assert second.json()["equity"] == equity and second.headers["etag"] == first.headers["etag"]
+    again = httpx.get(f"{api.http_url}/api/v1/runs/{run_id}/complete", params={"target_points": 200},
+                      headers={**auth(ALICE_TOKEN), "If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_orders_can_be_left_out(shared_backend, make_api, completed_run):
+    api = make_api(shared_backend.http_url)
+    body = complete(api, completed_run["id"], include_orders="false").json()
+    assert body["orders"] is None and body["metadata"]["sources"]["orders"] == "not_requested"
+
+
+def test_access_is_the_backends_even_for_cached_runs(shared_backend, make_api, completed_run):
+    api = make_api(shared_backend.http_url)
+    assert complete(api, completed_run["id"]).status_code == 200
+    refused = complete(api, completed_run["id"], token=BOB_TOKEN)
+    assert refused.status_code == 404 and refused.json()["error"]["code"] == "not_found"
+    assert complete(api, completed_run["id"], token="hw_wrong").status_code == 401
+    assert complete(api, "does-not-exist").status_code == 404
+    assert complete(api, "bad id!").status_code == 422
+
+
+def test_unfinished_runs_are_served_fresh_and_not_cached(market_backend, backend_app, make_api):
+    from backend.runs.repository import RunSpec
+    from common.models.bars import Timeframe
+    from tests.api.conftest import START, SYMBOL
+
+    alice = backend_app.state.catalog.user_by_name("alice")
+    spec = RunSpec(symbol=SYMBOL, timeframe=Timeframe.minute, strategy="buy_and_hold", mode="long_only",
+                   params={}, from_time=START, to_time=START + 3600, cash=1000.0, commission_rate=0.0,
+                   fixed_fee=0.0, slippage_bps=0.0, fractional=False)
+    # Created behind the executor's back, so it stays queued for the whole test.
+    record = backend_app.state.runs.create(alice.id, spec, {})
+    api = make_api(market_backend.http_url)
+    for _ in range(2):
+        body = complete(api, record.id).json()
+        assert body["run"]["status"] == "queued" and body["equity"] is None and body["metrics"] is None
+        assert body["metadata"]["cache"] == "not_cached"
+        assert body["metadata"]["sources"] == {"run": "backend", "metrics": "unavailable",
+                                               "equity": "unavailable", "orders": "unavailable"}
+
+
+def test_backend_down_is_503(make_api):
+    api = make_api(f"http://127.0.0.1:{free_port()}")
+    response = complete(api, "abc")
+    assert response.status_code == 503 and response.json()["error"]["correlation_id"]
+
+
+def test_a_failing_optional_part_is_reported_not_hidden(shared_backend, make_api, completed_run):
+    """Orders fail behind a proxy that breaks only that route; metrics and equity still come back."""
+    proxy = FastAPI()
+
+    @proxy.api_route("/{path:path}", methods=["GET"])
+    async def relay(path: str, request: Request) -> Response:
+        if path.endswith("/orders"):
+            return Response(b'{"error": {"code": "boom", "message": "orders store offline"}}', status_code=500,
+                            media_type="application/json")
+        async with httpx.AsyncClient() as client:
+            upstream = await client.get(f"{shared_backend.http_url}/{path}", params=request.query_params,
+                                        headers={"Authorization": request.headers.get("authorization", "")})
+        return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
+
+    with live_server(proxy) as broken:
+        api = make_api(broken.http_url)
+        body = complete(api, completed_run["id"]).json()
+        assert body["equity"]["returned_points"] > 0 and body["metrics"]
+        assert body["orders"] is None and body["metadata"]["sources"]["orders"] == "unavailable"
+        failure = body["metadata"]["partial_failures"][0]
+        assert failure["part"] == "orders" and failure["status"] == 502
+        # Incomplete answers are not cached.
+        assert complete(api, completed_run["id"]).json()["metadata"]["cache"] == "miss"
