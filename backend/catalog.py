@@ -1,12 +1,14 @@
 """The SQLite catalog: instruments, datasets and users. Schema is created idempotently at start.
 
-Connections are short-lived and per call (SQLite opens in microseconds); WAL lets readers run while an
-ingest commits. Other modules add their own tables through :meth:`Catalog.ensure_schema`.
+Writes use a short-lived connection per call; the single-statement reads made on every request (token and
+dataset lookups) use one connection per thread. WAL lets readers run while an ingest commits. Other modules add
+their own tables through :meth:`Catalog.ensure_schema`.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,19 +68,36 @@ class UserRecord:
 class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._readers = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
+        with self.connect() as conn:
+            # WAL is a property of the database file: set once here, since asking for it on every connection
+            # costs more than the rest of opening one.
+            conn.execute("PRAGMA journal_mode=WAL")
         self.ensure_schema(_SCHEMA)
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
         conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
         try:
             yield conn
         finally:
             conn.close()
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's connection for single-statement reads (auth and dataset lookups on every request).
+
+        Opening a connection and loading the schema costs far more than such a query, so each thread keeps one.
+        In autocommit mode every statement reads the latest committed state; writes use :meth:`connect`.
+        """
+        conn = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            self._readers.conn = conn
+        return conn
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -109,32 +128,32 @@ class Catalog:
             own.execute(sql, args)
 
     def instruments(self) -> list[Instrument]:
-        with self.connect() as conn:
-            rows = conn.execute("SELECT * FROM instruments ORDER BY symbol").fetchall()
+        conn = self.reader()
+        rows = conn.execute("SELECT * FROM instruments ORDER BY symbol").fetchall()
         return [Instrument(symbol=r["symbol"], name=r["name"], asset_class=AssetClass(r["asset_class"]),
                            synthetic=bool(r["synthetic"])) for r in rows]
 
     def instrument(self, symbol: str) -> Instrument | None:
-        with self.connect() as conn:
-            r = conn.execute("SELECT * FROM instruments WHERE symbol = ?", (symbol,)).fetchone()
+        conn = self.reader()
+        r = conn.execute("SELECT * FROM instruments WHERE symbol = ?", (symbol,)).fetchone()
         if r is None:
             return None
         return Instrument(symbol=r["symbol"], name=r["name"], asset_class=AssetClass(r["asset_class"]),
                           synthetic=bool(r["synthetic"]))
 
     def datasets(self, symbol: str | None = None) -> list[DatasetRecord]:
-        with self.connect() as conn:
-            if symbol is None:
-                rows = conn.execute("SELECT * FROM datasets ORDER BY symbol, timeframe").fetchall()
-            else:
-                rows = conn.execute("SELECT * FROM datasets WHERE symbol = ? ORDER BY timeframe",
-                                    (symbol,)).fetchall()
+        conn = self.reader()
+        if symbol is None:
+            rows = conn.execute("SELECT * FROM datasets ORDER BY symbol, timeframe").fetchall()
+        else:
+            rows = conn.execute("SELECT * FROM datasets WHERE symbol = ? ORDER BY timeframe",
+                                (symbol,)).fetchall()
         return [_dataset(r) for r in rows]
 
     def dataset(self, symbol: str, timeframe: Timeframe) -> DatasetRecord | None:
-        with self.connect() as conn:
-            r = conn.execute("SELECT * FROM datasets WHERE symbol = ? AND timeframe = ?",
-                             (symbol, timeframe.value)).fetchone()
+        conn = self.reader()
+        r = conn.execute("SELECT * FROM datasets WHERE symbol = ? AND timeframe = ?",
+                         (symbol, timeframe.value)).fetchone()
         return _dataset(r) if r is not None else None
 
     def current_data_version(self, symbol: str, conn: sqlite3.Connection) -> int:
@@ -162,13 +181,13 @@ class Catalog:
             return UserRecord(id=int(cur.fetchone()[0]), name=name)
 
     def user_by_token_hash(self, token_hash: str) -> UserRecord | None:
-        with self.connect() as conn:
-            r = conn.execute("SELECT id, name FROM users WHERE token_hash = ?", (token_hash,)).fetchone()
+        conn = self.reader()
+        r = conn.execute("SELECT id, name FROM users WHERE token_hash = ?", (token_hash,)).fetchone()
         return UserRecord(id=int(r["id"]), name=r["name"]) if r is not None else None
 
     def user_by_name(self, name: str) -> UserRecord | None:
-        with self.connect() as conn:
-            r = conn.execute("SELECT id, name FROM users WHERE name = ?", (name,)).fetchone()
+        conn = self.reader()
+        r = conn.execute("SELECT id, name FROM users WHERE name = ?", (name,)).fetchone()
         return UserRecord(id=int(r["id"]), name=r["name"]) if r is not None else None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -36,6 +37,19 @@ def test_catalog_schema_is_idempotent_and_keeps_data(tmp_path):
     with sqlite3.connect(path) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"instruments", "datasets", "users"} <= tables
+
+
+def test_catalog_reads_see_commits_made_elsewhere_and_connections_stay_per_thread(tmp_path):
+    path = tmp_path / "catalog.sqlite3"
+    reader, writer = Catalog(path), Catalog(path)
+    assert reader.instrument("ACME") is None  # opens this thread's read connection
+    writer.upsert_instrument(ACME)
+    writer.add_user("alice", "hash-a")
+    assert reader.instrument("ACME") == ACME and reader.user_by_token_hash("hash-a").name == "alice"
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(reader.reader).result() is not reader.reader()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def _aggregate_by_hand(bars: BarArrays, width: int) -> dict[int, tuple[float, float, float, float, float]]:
