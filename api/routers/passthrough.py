@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
+from api.access_log import route_template
 from api.deps import AuthorizationDep, UpstreamDep
 from common.correlation import correlation_headers
 from common.models.backtests import BacktestRequest, EquityResponse, MetricsResponse, RunDetail, RunList
@@ -46,9 +47,7 @@ def _strip(headers: list[tuple[bytes, bytes]], drop: frozenset[str]) -> list[tup
 
 
 def _route_template(request: Request) -> str:
-    route = request.scope.get("route")
-    path = getattr(route, "path", None)
-    return path.removeprefix(PREFIX) if isinstance(path, str) else "passthrough"
+    return route_template(request.scope).removeprefix(PREFIX)
 
 
 async def forward(request: Request, upstream: UpstreamDep, _authorization: AuthorizationDep) -> Response:
