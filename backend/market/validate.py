@@ -47,7 +47,7 @@ def _first_bad(mask: np.ndarray, column: str, reason: str, bars: BarArrays | Non
     more = f" ({bad.size} rows affected)" if bad.size > 1 else ""
     detail = ""
     if bars is not None:
-        values = ", ".join(f"{name}={getattr(bars, name)[index]!r}" for name in COLUMNS[1:5])
+        values = ", ".join(f"{name}={float(getattr(bars, name)[index])!r}" for name in COLUMNS[1:5])
         detail = f" [{values}]"
     raise BarValidationError(f"row {index + 1}: {reason}{detail}{more}", column=column, row=index + 1)
 

@@ -107,7 +107,7 @@ BAD_INPUTS = [
     ([GOOD_ROWS[0], "1735689660,10,,9,10,1"], HEADER, "high", 2, "empty"),
     ([GOOD_ROWS[0], GOOD_ROWS[0]], HEADER, "time", 2, "duplicate time"),
     ([GOOD_ROWS[1], GOOD_ROWS[0]], HEADER, "time", 2, "sorted"),
-    ([*GOOD_ROWS[:2], "1735689720,10,9,11,10,1"], HEADER, "high", 3, "high is below low"),
+    ([*GOOD_ROWS[:2], "1735689720,10,9,11,10,1"], HEADER, "high", 3, "high is below low [open=10.0, high=9.0"),
     (["1735689600,12,11,9,10,1"], HEADER, "open", 1, "open is outside [low, high]"),
     (["1735689600,10,11,9,8.5,1", "1735689660,10,11,9,8,1"], HEADER, "close", 1, "2 rows affected"),
     ([GOOD_ROWS[0], "1735689660,10,11,9,10,-5"], HEADER, "volume", 2, "volume is negative"),
