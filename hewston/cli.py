@@ -51,8 +51,10 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         result = ingest_bars(BarStore(settings.bars_dir, catalog), Path(args.file), args.symbol, name=args.name,
                              asset_class=AssetClass(args.asset_class) if args.asset_class else None,
                              progress=progress)
-    except BarValidationError as exc:
-        print(f"error: {args.file}: {exc.message}; nothing was changed", file=sys.stderr)
+    except (BarValidationError, OSError) as exc:
+        # A failed ingest never replaces stored data, whether the file or the disk was at fault.
+        message = exc.message if isinstance(exc, BarValidationError) else str(exc)
+        print(f"error: {args.file}: {message}; nothing was changed", file=sys.stderr)
         return 1
     print(f"ingested {result.rows:,} minute bars of {result.symbol} (epoch {result.first_time} to "
           f"{result.last_time}); data version {result.data_version}")

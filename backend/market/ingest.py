@@ -82,7 +82,7 @@ def read_bars_file(path: Path, *, progress: ProgressCallback | None = None) -> B
     """Minute bars from a CSV (optionally gzipped) or Parquet file, converted but not yet validated."""
     path = Path(path)
     if not path.is_file():
-        raise BarValidationError(f"{path}: no such file")
+        raise BarValidationError("no such file")
     suffixes = [s.lower() for s in path.suffixes]
     batches = _parquet_batches(path) if suffixes[-1:] in (['.parquet'], ['.pq']) else _csv_batches(path)
     parts: list[BarArrays] = []
@@ -99,11 +99,11 @@ def read_bars_file(path: Path, *, progress: ProgressCallback | None = None) -> B
 
 # Reading ----------------------------------------------------------------------------------------------------
 
-def _require_columns(found: list[str], path: Path) -> None:
+def _require_columns(found: list[str]) -> None:
     missing = [c for c in COLUMNS if c not in found]
     if missing:
         raise BarValidationError(
-            f"{path.name}: missing column(s) {', '.join(missing)}; found {', '.join(found) or 'none'}",
+            f"missing column(s) {', '.join(missing)}; found {', '.join(found) or 'none'}",
             column=missing[0])
 
 
@@ -111,7 +111,7 @@ def _csv_batches(path: Path) -> Iterator[tuple[pa.RecordBatch, float | None]]:
     gzipped = path.suffix.lower() == ".gz"
     with (gzip.open(path, "rt", newline="") if gzipped else open(path, newline="")) as head:
         header = next(csv.reader(head), [])
-    _require_columns([h.strip() for h in header], path)
+    _require_columns([h.strip() for h in header])
     # Arrow's CSV reader reads ahead, so the file position says little about progress; counting the lines
     # first (a memory-mapped scan, tens of milliseconds per 100 MB) gives an exact row total instead.
     total_rows = None if gzipped else max(_count_lines(path) - 1, 1)
@@ -132,7 +132,7 @@ def _csv_batches(path: Path) -> Iterator[tuple[pa.RecordBatch, float | None]]:
                 done += batch.num_rows
                 yield batch, min(1.0, done / total_rows) if total_rows else None
         except pa.ArrowInvalid as exc:
-            raise BarValidationError(f"{path.name}: not a readable CSV file ({exc})") from exc
+            raise BarValidationError(f"not a readable CSV file ({exc})") from exc
 
 
 def _count_lines(path: Path) -> int:
@@ -150,8 +150,8 @@ def _parquet_batches(path: Path) -> Iterator[tuple[pa.RecordBatch, float | None]
     try:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise BarValidationError(f"{path.name}: not a readable Parquet file ({exc})") from exc
-    _require_columns(parquet.schema_arrow.names, path)
+        raise BarValidationError(f"not a readable Parquet file ({exc})") from exc
+    _require_columns(parquet.schema_arrow.names)
     total = parquet.metadata.num_rows
     done = 0
     for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=list(COLUMNS)):
