@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
@@ -18,6 +19,7 @@ from starlette.responses import Response, StreamingResponse
 from api.access_log import route_template
 from api.deps import AuthorizationDep, UpstreamDep
 from common.correlation import correlation_headers
+from common.errors import InvalidInput
 from common.models.backtests import BacktestRequest, EquityResponse, MetricsResponse, RunDetail, RunList
 from common.models.bars import BarsResponse, SymbolInfo, SymbolsResponse
 
@@ -51,15 +53,20 @@ def _route_template(request: Request) -> str:
 
 
 async def forward(request: Request, upstream: UpstreamDep, _authorization: AuthorizationDep) -> Response:
-    path = request.url.path.removeprefix(PREFIX) or "/"
+    # The raw (still percent-encoded) path: decoding and re-encoding it could change what the backend sees.
+    raw_path = request.scope.get("raw_path") or request.url.path.encode("utf-8")
+    path = raw_path.decode("latin-1").removeprefix(PREFIX) or "/"
     headers = _strip(request.headers.raw, HOP_BY_HOP)
     headers.extend(correlation_headers().items())
     has_body = request.method not in ("GET", "HEAD", "OPTIONS", "DELETE") or "content-length" in request.headers
     content = request.stream() if has_body else None
     if content is not None and "content-length" in request.headers:
         headers.append(("content-length", request.headers["content-length"]))
-    outgoing = upstream.client.build_request(request.method, path, params=request.url.query or None,
-                                             headers=headers, content=content)
+    try:
+        outgoing = upstream.client.build_request(request.method, path, params=request.url.query or None,
+                                                 headers=headers, content=content)
+    except httpx.InvalidURL as exc:
+        raise InvalidInput("path", "not a valid URL path", location="path") from exc
     response = await upstream.send(outgoing, route=_route_template(request), stream=True)
     out_headers = _strip(response.headers.raw, _DROP_FROM_BACKEND)
     length = response.headers.get("content-length")
