@@ -19,6 +19,18 @@ def _cmd_backend(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.main import create_app
+    from api.settings import ApiSettings
+
+    settings = ApiSettings()
+    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
+                ws_per_message_deflate=False, log_level="warning")
+    return 0
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
     from hewston.up import run_all
 
@@ -81,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     backend.add_argument("--host", default=None)
     backend.add_argument("--port", type=int, default=None)
     backend.set_defaults(func=_cmd_backend)
+
+    api = sub.add_parser("api", help="run the api (BFF) in front of the backend (HEWSTON_API_BACKEND_URL)")
+    api.add_argument("--host", default=None)
+    api.add_argument("--port", type=int, default=None)
+    api.set_defaults(func=_cmd_api)
 
     ingest = sub.add_parser("ingest", help="load minute bars of one symbol from a CSV or Parquet file")
     ingest.add_argument("file", help="CSV (optionally .gz) or Parquet with columns time,open,high,low,close,volume")
