@@ -1,0 +1,191 @@
+"""The api (BFF) side by side with the backend it fronts, on real uvicorn servers over loopback.
+
+- chart-data: one year of minute bars (525,600) decimated to <= 10,000 candles, cache hit and miss, next to
+  the backend's own /bars/minute call for the same year;
+- runs/complete: cached and uncached, next to the three direct backend calls (metrics, equity, orders) made
+  one after another;
+- passthrough: the same small call through the api and directly, interleaved.
+
+Server time is the api's ``Server-Timing: app;dur=`` header (time until the response starts, measured inside
+the process); client time is measured around each loopback request. Redis is the server named by
+``HEWSTON_TEST_REDIS_URL`` or ``REDIS_URL``, else the embedded one.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from api.main import create_app as create_api
+from api.settings import ApiSettings
+from backend.auth import hash_token
+from backend.main import create_app as create_backend
+from backend.market.bars import BarArrays
+from backend.settings import BackendSettings
+from bench.harness import STATS_HEADER, Stats, machine_line, record_section, stats_ms
+from common.models.bars import AssetClass, Instrument
+from tests.support.servers import live_server
+
+TOKEN = "hw_bench_token_0123456789abcdefghij"
+SYMBOL = "BENCH"
+YEAR_START = 1_704_067_200  # 2024-01-01 UTC
+YEAR_MINUTES = 525_600
+
+
+def _year_of_minutes() -> BarArrays:
+    rng = np.random.default_rng(1)
+    t = YEAR_START + 60 * np.arange(YEAR_MINUTES, dtype=np.int64)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.0005, YEAR_MINUTES)))
+    open_ = np.concatenate(([100.0], close[:-1]))
+    spread = rng.uniform(0, 0.001, YEAR_MINUTES) * close
+    return BarArrays(t, open_, np.maximum(open_, close) + spread, np.minimum(open_, close) - spread, close,
+                     rng.uniform(1, 1000, YEAR_MINUTES))
+
+
+def _server_ms(response: httpx.Response) -> float:
+    header = response.headers.get("server-timing", "")
+    for part in header.split(","):
+        name, _, dur = part.strip().partition(";dur=")
+        if name == "app" and dur:
+            return float(dur)
+    raise RuntimeError("no Server-Timing from the api")
+
+
+def _measure(call, n: int) -> tuple[Stats, Stats | None]:
+    """(client-side stats, server-side stats when the response carries Server-Timing)."""
+    client_s, server_s = [], []
+    for i in range(n):
+        t0 = time.perf_counter()
+        response = call(i)
+        client_s.append(time.perf_counter() - t0)
+        assert response.status_code == 200, response.text[:300]
+        if "server-timing" in response.headers:
+            server_s.append(_server_ms(response) / 1000.0)
+    return stats_ms(client_s), (stats_ms(server_s) if server_s else None)
+
+
+def _wait_completed(client: httpx.Client, run_id: str) -> dict:
+    deadline = time.monotonic() + 120
+    while True:
+        run = client.get(f"/backtests/{run_id}").json()
+        if run["status"] in ("completed", "failed") or time.monotonic() > deadline:
+            return run
+        time.sleep(0.1)
+
+
+def main() -> None:
+    redis_url = os.environ.get("HEWSTON_TEST_REDIS_URL") or os.environ.get("REDIS_URL")
+    with tempfile.TemporaryDirectory() as tmp:
+        backend = create_backend(BackendSettings(data_dir=Path(tmp) / "data", redis_url=None, log_level="WARNING",
+                                                 _env_file=None))
+        backend.state.catalog.add_user("bench", hash_token(TOKEN))
+        backend.state.bar_store.write_minutes(
+            Instrument(symbol=SYMBOL, name="Benchmark", asset_class=AssetClass.crypto, synthetic=True),
+            _year_of_minutes())
+        with live_server(backend) as b:
+            settings = ApiSettings(backend_url=b.http_url, redis_url=redis_url, log_level="WARNING",
+                                   redis_key_prefix=f"hwbench-{os.getpid()}", rate_limit_requests=10**9,
+                                   _env_file=None)
+            api_app = create_api(settings)
+            with live_server(api_app) as a:
+                rows = _run(b.http_url, a.http_url)
+            _cleanup(settings)
+    label = "Redis server" if redis_url else "embedded Redis (fakeredis)"
+    lines = [f"{machine_line()}; {label}. Server = the api's `Server-Timing` (time to response start, in "
+             "process); client = around each loopback request.", "", STATS_HEADER]
+    lines += [f"| {name} | {s.row()} |" for name, s in rows["table"]]
+    lines += ["", *rows["notes"]]
+    record_section("api", "\n".join(lines))
+
+
+def _run(backend_url: str, api_url: str) -> dict:
+    headers = {"Authorization": f"Bearer {TOKEN}", "Accept-Encoding": "gzip"}
+    table: list[tuple[str, Stats]] = []
+    notes: list[str] = []
+    with httpx.Client(base_url=backend_url, headers=headers, timeout=120) as b, \
+            httpx.Client(base_url=api_url, headers=headers, timeout=120) as a:
+        params = {"symbol": SYMBOL, "timeframe": "1M_DECIMATED", "target_points": 10_000}
+        # chart-data --------------------------------------------------------------------------------------
+        direct_bars, _ = _measure(lambda i: b.get("/bars/minute", params={"symbol": SYMBOL}), 5)
+        miss_client, miss_server = _measure(
+            lambda i: a.get("/api/v1/chart-data", params={**params, "target_points": 10_000 - 1 - i}), 8)
+        first = a.get("/api/v1/chart-data", params=params)
+        assert first.json()["returned_points"] <= 10_000 and first.json()["source_points"] == YEAR_MINUTES
+        hit_client, hit_server = _measure(lambda i: a.get("/api/v1/chart-data", params=params), 300)
+        table += [("backend GET /bars/minute (1 year, 525,600 bars), client", direct_bars),
+                  ("chart-data miss (1 year -> <=10k candles), server", miss_server),
+                  ("chart-data miss, client", miss_client),
+                  ("chart-data hit (10k candles, gzip), server", hit_server),
+                  ("chart-data hit, client", hit_client)]
+        notes.append(f"- chart-data hit p50 {hit_server.p50_ms:.2f} ms server time (target <= 3 ms); miss p50 "
+                     f"{miss_server.p50_ms:.1f} ms (target <= 25 ms) vs {direct_bars.p50_ms:.1f} ms for the backend "
+                     f"call it is built from: miss/backend = {miss_server.p50_ms / direct_bars.p50_ms:.2f}.")
+        # runs/complete -----------------------------------------------------------------------------------
+        run = b.post("/backtests", json={"symbol": SYMBOL, "strategy": "ma_crossover", "timeframe": "minute",
+                                         "from": YEAR_START, "to": YEAR_START + 60 * (YEAR_MINUTES - 1)}).json()
+        run = _wait_completed(b, run["id"])
+        if run.get("status") == "completed":
+            rid = run["id"]
+
+            def three(i: int) -> httpx.Response:
+                b.get(f"/backtests/{rid}/metrics")
+                b.get(f"/backtests/{rid}/equity")
+                return b.get(f"/backtests/{rid}/orders")
+
+            direct3, _ = _measure(three, 5)
+            slowest, _ = _measure(lambda i: b.get(f"/backtests/{rid}/equity"), 5)
+            unc_client, unc_server = _measure(
+                lambda i: a.get(f"/api/v1/runs/{rid}/complete", params={"target_points": 2000 - i}), 5)
+            a.get(f"/api/v1/runs/{rid}/complete")
+            hit_c, hit_s = _measure(lambda i: a.get(f"/api/v1/runs/{rid}/complete"), 200)
+            table += [("backend metrics + equity + orders one after another, client", direct3),
+                      ("backend equity alone (the slowest part), client", slowest),
+                      ("runs/complete uncached, server", unc_server), ("runs/complete uncached, client", unc_client),
+                      ("runs/complete cached, server", hit_s), ("runs/complete cached, client", hit_c)]
+            notes.append(f"- runs/complete ({run['bars']} bars): cached p50 {hit_s.p50_ms:.2f} ms (target <= 5 ms); "
+                         f"uncached p50 {unc_server.p50_ms:.1f} ms vs {direct3.p50_ms:.1f} ms for the three "
+                         f"direct calls in a row and {slowest.p50_ms:.1f} ms for the slowest alone "
+                         f"(target: slowest + 5 ms).")
+        else:
+            notes.append(f"- runs/complete skipped: the benchmark run ended as {run.get('status')}.")
+        # passthrough -------------------------------------------------------------------------------------
+        samples_api, samples_direct = [], []
+        for _ in range(20):
+            a.get(f"/api/v1/symbols/{SYMBOL}"), b.get(f"/symbols/{SYMBOL}")
+        for _ in range(400):
+            t0 = time.perf_counter()
+            b.get(f"/symbols/{SYMBOL}")
+            t1 = time.perf_counter()
+            a.get(f"/api/v1/symbols/{SYMBOL}")
+            samples_direct.append(t1 - t0)
+            samples_api.append(time.perf_counter() - t1)
+        direct_s, via_s = stats_ms(samples_direct), stats_ms(samples_api)
+        table += [("backend GET /symbols/{symbol}, client", direct_s),
+                  ("api GET /api/v1/symbols/{symbol} (passthrough), client", via_s)]
+        notes.append(f"- passthrough adds {via_s.p50_ms - direct_s.p50_ms:.2f} ms at p50 and "
+                     f"{via_s.p99_ms - direct_s.p99_ms:.2f} ms at p99 (target <= 5 ms p99), including the rate "
+                     "limit's Redis call.")
+    return {"table": table, "notes": notes}
+
+
+def _cleanup(settings: ApiSettings) -> None:
+    if not settings.redis_url:
+        return
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        keys = list(client.scan_iter(f"{settings.redis_key_prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+if __name__ == "__main__":
+    main()
