@@ -83,11 +83,3 @@ class AccessChecks:
             except RedisUnavailable:
                 pass
         return Decision(response.content, body, "backend")
-
-    async def forget_run(self, authorization: str | None, run_id: str) -> None:
-        key = self._key(authorization, lambda h: self.keys.run_access(h, run_id))
-        if key is not None:
-            try:
-                await self.guard.run(lambda r: r.delete(key))
-            except RedisUnavailable:
-                pass

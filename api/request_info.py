@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 _current: ContextVar[RequestInfo | None] = ContextVar("api_request_info", default=None)
 
@@ -19,7 +19,6 @@ class RequestInfo:
     user: str | None = None
     cache: str | None = None
     upstream_calls: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 def begin() -> tuple[RequestInfo, object]:
