@@ -14,6 +14,7 @@ import gzip
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 from api.redis_guard import RedisGuard, RedisUnavailable
 from api.single_flight import SingleFlight
@@ -85,8 +86,18 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 @dataclass(frozen=True)
 class Computed:
     raw: bytes
-    # False when the answer must not be shared (for example it was computed from data that changed meanwhile).
+    # False when the answer must not be shared (for example it was computed from data that changed meanwhile,
+    # or an optional part of it failed).
     cacheable: bool = True
+    # Optional parts that could not be loaded; an answer with failures is never stored.
+    failures: tuple[dict[str, Any], ...] = ()
+
+
+class Entry(Protocol):
+    def pack(self) -> bytes: ...
+
+
+E = TypeVar("E", bound=Entry)
 
 
 class ResponseCache:
@@ -99,37 +110,42 @@ class ResponseCache:
     def encode(self, raw: bytes) -> Encoded:
         return encode(raw, gzip_level=self.gzip_level, gzip_min_bytes=self.gzip_min_bytes)
 
-    async def get(self, key: str) -> Encoded | None:
+    async def get(self, key: str, decode: Callable[[bytes], E | None] = Encoded.unpack) -> E | None:
         """The cached entry, or None; raises :class:`RedisUnavailable` when Redis cannot be asked."""
         data = await self.guard.run(lambda r: r.get(key))
-        return Encoded.unpack(data) if data else None
+        return decode(data) if data else None
 
-    async def put(self, key: str, entry: Encoded, ttl_s: int) -> None:
+    async def put(self, key: str, entry: Entry, ttl_s: int) -> None:
         await self.guard.run(lambda r: r.set(key, entry.pack(), ex=ttl_s))
 
-    async def get_or_compute(self, key: str, ttl_s: int,
-                             compute: Callable[[], Awaitable[Computed]]) -> tuple[Encoded, str]:
+    async def get_or_compute(self, key: str, ttl_s: int, compute: Callable[[], Awaitable[Computed]], *,
+                             encode: Callable[[Computed], E] | None = None,
+                             decode: Callable[[bytes], E | None] = Encoded.unpack) -> tuple[E, str]:
         """The entry for ``key`` and how it was obtained: ``hit``, ``miss``, ``wait_hit`` or ``bypass``.
 
         Misses go through single flight, so concurrent misses on any number of nodes compute once.
+        ``encode``/``decode`` turn computed bytes into the stored entry and back (default: :class:`Encoded`).
         """
+        encode = encode or (lambda computed: self.encode(computed.raw))
         try:
-            entry = await self.get(key)
+            entry = await self.get(key, decode)
         except RedisUnavailable:
-            return await self.flight.local(key, lambda: self._compute(key, ttl_s, compute, store=False)), "bypass"
+            return await self.flight.local(
+                key, lambda: self._compute(key, ttl_s, compute, encode, store=False)), "bypass"
         if entry is not None:
             return entry, "hit"
 
-        async def lookup() -> Encoded | None:
-            return await self.get(key)
+        async def lookup() -> E | None:
+            return await self.get(key, decode)
 
-        return await self.flight.run(key, lookup, lambda store: self._compute(key, ttl_s, compute, store=store))
+        return await self.flight.run(
+            key, lookup, lambda store: self._compute(key, ttl_s, compute, encode, store=store))
 
-    async def _compute(self, key: str, ttl_s: int, compute: Callable[[], Awaitable[Computed]], *,
-                       store: bool) -> Encoded:
+    async def _compute(self, key: str, ttl_s: int, compute: Callable[[], Awaitable[Computed]],
+                       encode: Callable[[Computed], E], *, store: bool) -> E:
         computed = await compute()
-        entry = self.encode(computed.raw)
-        if store and computed.cacheable:
+        entry = encode(computed)
+        if store and computed.cacheable and not computed.failures:
             try:
                 await self.put(key, entry, ttl_s)
             except RedisUnavailable:

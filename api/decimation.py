@@ -4,8 +4,8 @@ Candles are aggregated, never thinned: minute bars go into equal-width buckets o
 multiples of the width since the epoch, each with open first, high max, low min, close last and volume
 summed (vectorised with ``numpy.ufunc.reduceat``). Buckets without bars stay gaps.
 
-Line series (equity) are decimated with MinMaxLTTB from tsdownsample, which returns the indices it keeps,
-so that companion series (drawdown) are taken at exactly the same points.
+Line series (a run's equity) are decimated by the backend next to the data (MinMaxLTTB from tsdownsample),
+so the api asks for at most ``target_points`` of them instead of moving every point over the wire.
 """
 
 from __future__ import annotations
@@ -13,14 +13,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from tsdownsample import MinMaxLTTBDownsampler
 
 from api.transform import Candles
 
 MINUTE_S = 60
-# MinMaxLTTB needs at least three output points (first, last and one in between).
-MIN_LINE_POINTS = 3
-_LTTB = MinMaxLTTBDownsampler()
 
 
 def _buckets_spanned(first_min: int, last_min: int, width_min: int) -> int:
@@ -69,13 +65,3 @@ def decimate_candles(candles: Candles, target_points: int) -> tuple[Candles, int
         return candles, MINUTE_S
     width_s = bucket_width_minutes(int(candles.time[0]), int(candles.time[-1]), target_points) * MINUTE_S
     return aggregate(candles, width_s), width_s
-
-
-def line_indices(x: np.ndarray, y: np.ndarray, n_out: int) -> np.ndarray:
-    """Indices of at most ``n_out`` points that keep the shape of the line (all of them if it is short)."""
-    n = int(x.shape[0])
-    if n <= n_out:
-        return np.arange(n)
-    if n_out < MIN_LINE_POINTS:
-        raise ValueError(f"n_out must be at least {MIN_LINE_POINTS}")
-    return _LTTB.downsample(x, y, n_out=n_out)

@@ -138,11 +138,22 @@ class RunCompleteQuery(BaseModel):
 
 
 class EquityOut(BaseModel):
-    source_points: int
-    returned_points: int
+    """The backend's equity document, decimated by it with MinMaxLTTB to at most ``target_points``."""
+
+    run_id: str
+    count: int = Field(description="Points returned")
+    source_points: int = Field(description="Bars in the run")
     time: list[int]
     equity: list[float]
     drawdown: list[float] = Field(description="Drawdown at the same points as `equity`")
+
+
+class OrdersOut(BaseModel):
+    """The backend's orders document: every fill in time order."""
+
+    run_id: str
+    count: int
+    orders: list[dict[str, Any]]
 
 
 class PartFailure(BaseModel):
@@ -166,7 +177,7 @@ class RunCompleteResponse(BaseModel):
     metrics: dict[str, Any] | None
     periods_per_year: float | None
     equity: EquityOut | None
-    orders: list[dict[str, Any]] | None
+    orders: OrdersOut | None
     metadata: RunCompleteMetadata
 
 

@@ -85,32 +85,6 @@ def encode_chart(*, symbol: str, timeframe: str, data_version: int | None, from_
     }, option=_NUMPY)
 
 
-@dataclass(frozen=True)
-class EquitySeries:
-    time: np.ndarray
-    equity: np.ndarray
-    drawdown: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.time.shape[0])
-
-    def take(self, indices: np.ndarray) -> EquitySeries:
-        return EquitySeries(self.time[indices], self.equity[indices], self.drawdown[indices])
-
-
-def parse_equity(body: dict[str, Any]) -> EquitySeries:
-    series = EquitySeries(_column(body, "time", np.int64), _column(body, "equity", np.float64),
-                          _column(body, "drawdown", np.float64))
-    if not (series.time.shape == series.equity.shape == series.drawdown.shape):
-        raise UpstreamError("the backend sent equity columns of different lengths")
-    return series
-
-
-def equity_json(series: EquitySeries, source_points: int) -> dict[str, Any]:
-    return {"source_points": source_points, "returned_points": len(series), "time": series.time,
-            "equity": series.equity, "drawdown": series.drawdown}
-
-
 def dumps(value: Any) -> bytes:
     return orjson.dumps(value, option=_NUMPY)
 

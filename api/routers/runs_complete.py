@@ -1,16 +1,21 @@
 """``GET /api/v1/runs/{id}/complete``: a run with its metrics, decimated equity and orders in one response.
 
-The run detail is always the caller's own answer from the backend (it holds caller-specific fields such as
-``can_control``), so it is never shared through the cache. The immutable parts of a completed run (metrics,
-equity, orders) are cached once for everybody who may see the run, and only served after the backend has
-said that this caller may.
+All backend calls go out at once: the run detail (the caller's own answer, which is also the access check)
+and the three result parts. The backend enforces access on every one of them with the caller's token, so
+parts it returned may be cached; cached parts are served only after the run detail said the caller may see
+the run. The detail holds caller-specific fields (``can_control``), so it is never shared through the cache.
+
+The response is assembled without decoding the large parts: equity (decimated by the backend with
+MinMaxLTTB to ``target_points``) and orders are spliced in as the backend encoded them. The cached entry is
+the immutable prefix of the body, kept with a ready deflate stream, so a cache hit appends only the small
+per-request suffix (run detail and metadata) and never compresses the whole body again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gzip
 import time
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
@@ -18,14 +23,15 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from api import request_info
+from api.access import Decision
 from api.cache import Computed, accepts_gzip, digest, etag_matches
-from api.decimation import line_indices
 from api.deps import AccessDep, AuthorizationDep, CacheDep, KeysDep, MetricsDep, SettingsDep, UpstreamDep
+from api.gzip_splice import CompressedPrefix, compress_prefix, gzip_with_suffix
 from api.models import RUN_ID_PATTERN, RunCompleteQuery, RunCompleteResponse
 from api.responses import CACHE_CONTROL, CACHE_HEADER, JSON
-from api.transform import dumps, equity_json, loads_object, parse_equity
+from api.transform import loads_object
 from api.upstream import Upstream
-from common.errors import HewstonError
+from common.errors import HewstonError, UpstreamError
 
 router = APIRouter(tags=["runs"])
 
@@ -33,12 +39,39 @@ _ERRORS = {401: {"description": "Missing or invalid token"},
            404: {"description": "No such run, or the caller may not see it"},
            502: {"description": "The backend failed to deliver a required part"},
            503: {"description": "The backend cannot be reached"}}
+_NOT_COMPLETED = 409
+# The parts of a run that is not completed: nothing about them is known yet.
+_EMPTY_PREFIX = b'{"metrics":null,"periods_per_year":null,"equity":null,"orders":null'
 
 
-async def _fetch(upstream: Upstream, authorization: str | None, run_id: str, part: str) -> dict[str, Any]:
-    response = await upstream.get_ok(f"/backtests/{run_id}/{part}", route=f"/backtests/{{id}}/{part}",
-                                     authorization=authorization)
-    return loads_object(response.content, part)
+@dataclass(frozen=True)
+class RunParts:
+    """The cached prefix of a completed run's body, its digest (for the ETag) and any failed optional part."""
+
+    prefix: CompressedPrefix
+    digest: str
+    failures: tuple[dict[str, Any], ...] = ()
+
+    def pack(self) -> bytes:
+        return self.digest.encode("ascii") + self.prefix.pack()
+
+    @classmethod
+    def unpack(cls, data: bytes) -> RunParts | None:
+        prefix = CompressedPrefix.unpack(data[32:])
+        return cls(prefix, data[:32].decode("ascii")) if prefix is not None and len(data) > 32 else None
+
+
+class RunNotCompleted(Exception):
+    """The backend has no results for this run yet (409): answer with the run detail alone, uncached."""
+
+
+def _json_document(content: bytes, part: str) -> bytes:
+    # The backend is ours and its parts are JSON objects; a cheap shape check keeps a broken answer from
+    # producing a broken response without paying to decode megabytes of orders.
+    stripped = content.strip()
+    if not (stripped.startswith(b"{") and stripped.endswith(b"}")):
+        raise UpstreamError(f"the backend sent {part} that is not a JSON object")
+    return stripped
 
 
 def _failure(part: str, exc: BaseException) -> dict[str, Any]:
@@ -50,28 +83,51 @@ def _failure(part: str, exc: BaseException) -> dict[str, Any]:
 async def _parts(upstream: Upstream, authorization: str | None, run_id: str,
                  query: RunCompleteQuery) -> Computed:
     """Metrics and equity are required; orders are optional and a failure there is reported, not hidden."""
-    wanted = ["metrics", "equity"] + (["orders"] if query.include_orders else [])
-    results = await asyncio.gather(*(_fetch(upstream, authorization, run_id, p) for p in wanted),
-                                   return_exceptions=True)
-    by_part = dict(zip(wanted, results, strict=True))
-    for part in ("metrics", "equity"):
-        if isinstance(by_part[part], BaseException):
-            raise by_part[part]
-    metrics, equity_body = by_part["metrics"], by_part["equity"]
-    series = parse_equity(equity_body)
-    indices = line_indices(series.time, series.equity, query.target_points)
-    failures: list[dict[str, Any]] = []
-    orders = None
+    calls = {
+        "metrics": upstream.get_ok(f"/backtests/{run_id}/metrics", route="/backtests/{id}/metrics",
+                                   authorization=authorization),
+        "equity": upstream.get_ok(f"/backtests/{run_id}/equity", route="/backtests/{id}/equity",
+                                  authorization=authorization, params={"max_points": query.target_points}),
+    }
     if query.include_orders:
-        if isinstance(by_part["orders"], BaseException):
-            failures.append(_failure("orders", by_part["orders"]))
+        calls["orders"] = upstream.get_ok(f"/backtests/{run_id}/orders", route="/backtests/{id}/orders",
+                                          authorization=authorization)
+    results = dict(zip(calls, await asyncio.gather(*calls.values(), return_exceptions=True), strict=True))
+    for part in ("metrics", "equity"):
+        outcome = results[part]
+        if isinstance(outcome, HewstonError) and outcome.status_code == _NOT_COMPLETED:
+            raise RunNotCompleted()
+        if isinstance(outcome, BaseException):
+            raise outcome
+    metrics = loads_object(results["metrics"].content, "metrics")
+    equity = _json_document(results["equity"].content, "equity")
+    failures: list[dict[str, Any]] = []
+    orders = b"null"
+    if query.include_orders:
+        if isinstance(results["orders"], BaseException):
+            failures.append(_failure("orders", results["orders"]))
         else:
-            orders = by_part["orders"].get("orders")
-    header = {"failures": failures}
-    body = dumps({"metrics": metrics.get("metrics"), "periods_per_year": metrics.get("periods_per_year"),
-                  "equity": equity_json(series.take(indices), len(series)), "orders": orders})
-    # Header line, then the body object; an answer with a failed part is not worth keeping.
-    return Computed(orjson.dumps(header) + b"\n" + body, cacheable=not failures)
+            orders = _json_document(results["orders"].content, "orders")
+    prefix = (b'{"metrics":' + orjson.dumps(metrics.get("metrics")) + b',"periods_per_year":'
+              + orjson.dumps(metrics.get("periods_per_year")) + b',"equity":' + equity + b',"orders":' + orders)
+    return Computed(prefix, failures=tuple(failures))
+
+
+def _encode(level: int):
+    def encode(computed: Computed) -> RunParts:
+        return RunParts(compress_prefix(computed.raw, level), digest(computed.raw), computed.failures)
+    return encode
+
+
+def _sources(outcome: str, decision: Decision, failures: tuple[dict[str, Any], ...],
+             include_orders: bool) -> dict[str, str]:
+    if outcome == "not_cached":
+        return {"run": decision.source, "metrics": "unavailable", "equity": "unavailable",
+                "orders": "unavailable" if include_orders else "not_requested"}
+    origin = "cache" if outcome in ("hit", "wait_hit") else "backend"
+    failed = {f["part"] for f in failures}
+    return {"run": decision.source, "metrics": origin, "equity": origin,
+            "orders": "not_requested" if not include_orders else "unavailable" if "orders" in failed else origin}
 
 
 @router.get("/runs/{run_id}/complete", response_model=RunCompleteResponse, responses=_ERRORS,
@@ -81,44 +137,41 @@ async def run_complete(run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)],
                        authorization: AuthorizationDep, access: AccessDep, cache: CacheDep, keys: KeysDep,
                        upstream: UpstreamDep, settings: SettingsDep, metrics: MetricsDep) -> Response:
     started = time.perf_counter()
-    decision = await access.run(authorization, run_id)
-    if decision.body.get("status") != "completed" and decision.source != "backend":
-        # Status and progress of a run that is still changing must be fresh.
-        decision = await access.run(authorization, run_id, reuse=False)
-    completed = decision.body.get("status") == "completed"
-    sources = {"run": decision.source}
-    if completed:
-        key = keys.run_complete(run_id, query.target_points, query.include_orders)
-        entry, outcome = await cache.get_or_compute(
-            key, settings.run_cache_ttl_s, lambda: _parts(upstream, authorization, run_id, query))
-        header_line, _, parts = entry.raw().partition(b"\n")
-        failures = orjson.loads(header_line).get("failures", [])
-        from_cache = outcome in ("hit", "wait_hit")
-        for part in ("metrics", "equity"):
-            sources[part] = "cache" if from_cache else "backend"
-        failed = {f["part"] for f in failures}
-        sources["orders"] = ("not_requested" if not query.include_orders else
-                             "unavailable" if "orders" in failed else "cache" if from_cache else "backend")
-        etag_digest = digest(entry.digest.encode("ascii") + decision.raw)
+    key = keys.run_complete(run_id, query.target_points, query.include_orders)
+    level = settings.gzip_level
+    decision_result, parts_result = await asyncio.gather(
+        access.run(authorization, run_id),
+        cache.get_or_compute(key, settings.run_cache_ttl_s,
+                             lambda: _parts(upstream, authorization, run_id, query),
+                             encode=_encode(level), decode=RunParts.unpack),
+        return_exceptions=True)
+    # The access answer comes first: a caller who may not see the run learns nothing else about it.
+    if isinstance(decision_result, BaseException):
+        raise decision_result
+    decision: Decision = decision_result
+    if isinstance(parts_result, RunNotCompleted):
+        entry, outcome = RunParts(compress_prefix(_EMPTY_PREFIX, level), digest(_EMPTY_PREFIX)), "not_cached"
+        if decision.source != "backend" or decision.body.get("status") == "completed":
+            decision = await access.run(authorization, run_id, reuse=False)
+    elif isinstance(parts_result, BaseException):
+        raise parts_result
     else:
-        outcome, failures, etag_digest = "not_cached", [], digest(decision.raw)
-        parts = dumps({"metrics": None, "periods_per_year": None, "equity": None, "orders": None})
-        for part in ("metrics", "equity", "orders"):
-            sources[part] = "unavailable" if part != "orders" or query.include_orders else "not_requested"
+        entry, outcome = parts_result
+        if decision.body.get("status") != "completed":
+            # A recently cached detail from before the run completed: status and progress must be fresh.
+            decision = await access.run(authorization, run_id, reuse=False)
     metrics.count_cache("run", outcome)
     request_info.note_cache(outcome)
 
-    etag = f'W/"{etag_digest}"'
+    etag = f'W/"{digest(entry.digest.encode("ascii") + decision.raw)}"'
     headers = {"ETag": etag, "Vary": "Accept-Encoding", "Cache-Control": CACHE_CONTROL, CACHE_HEADER: outcome}
     if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     metadata = {"load_time_ms": round((time.perf_counter() - started) * 1000.0, 3), "cache": outcome,
-                "sources": sources, "partial_failures": failures}
-    # Splice the (possibly cached) parts object into the response without decoding it again.
-    raw = b'{"run":' + decision.raw + b',"metadata":' + orjson.dumps(metadata) + b"," + parts[1:]
-    if accepts_gzip(request.headers.get("accept-encoding")) and len(raw) >= settings.gzip_min_bytes:
-        # Level 1: this body is built per request, so speed matters more than the last few percent.
+                "sources": _sources(outcome, decision, entry.failures, query.include_orders),
+                "partial_failures": list(entry.failures)}
+    suffix = b',"run":' + decision.raw.strip() + b',"metadata":' + orjson.dumps(metadata) + b"}"
+    if accepts_gzip(request.headers.get("accept-encoding")):
         headers["Content-Encoding"] = "gzip"
-        raw = gzip.compress(raw, compresslevel=1, mtime=0)
-    return Response(raw, media_type=JSON, headers=headers)
-
+        return Response(gzip_with_suffix(entry.prefix, suffix, level), media_type=JSON, headers=headers)
+    return Response(entry.prefix.raw + suffix, media_type=JSON, headers=headers)

@@ -18,6 +18,7 @@ from backend.deps import CatalogDep, ExecutorDep, PrincipalDep, RunsDep
 from backend.engine.semantics import describe
 from backend.market.validate import symbol_param
 from backend.runs.artifacts import read_fills, read_metrics, read_timeline_columns
+from backend.runs.equity_curve import MIN_POINTS, equity_curve
 from backend.runs.repository import RunRecord, RunRepository, RunSpec
 from backend.strategies.registry import get_strategy, strategies
 from common.errors import BadRequest, HewstonError, InvalidInput
@@ -133,11 +134,14 @@ def get_metrics(run_id: str, principal: PrincipalDep, runs: RunsDep) -> Response
 
 
 @router.get("/{run_id}/equity", responses={**_RESULTS, 200: {"model": EquityResponse}},
-            summary="Equity and drawdown at every bar's close, columnar")
-def get_equity(run_id: str, principal: PrincipalDep, runs: RunsDep) -> Response:
+            summary="Equity and drawdown at every bar's close (or at most `max_points` of them), columnar")
+def get_equity(run_id: str, principal: PrincipalDep, runs: RunsDep,
+               max_points: Annotated[int | None, Query(ge=MIN_POINTS, le=10_000_000, description=(
+                   "Return at most this many points, chosen by MinMaxLTTB so that the curve keeps its shape; "
+                   "drawdown is taken at the same points. Omit for every bar."))] = None) -> Response:
     runs.completed(principal, run_id)
     columns = read_timeline_columns(runs.run_dir(run_id), ["time", "equity", "drawdown"])
-    return _json({"run_id": run_id, "count": int(columns["time"].shape[0]), **columns})
+    return _json({"run_id": run_id, **equity_curve(columns, max_points)})
 
 
 @router.get("/{run_id}/orders", responses={**_RESULTS, 200: {"model": OrdersResponse}},

@@ -145,7 +145,8 @@ class MetricsResponse(BaseModel):
 
 class EquityResponse(BaseModel):
     run_id: str
-    count: int
+    count: int = Field(description="Points in this response")
+    source_points: int = Field(description="Bars in the run; more than `count` when `max_points` decimated it")
     time: list[int]
     equity: list[float]
     drawdown: list[float]

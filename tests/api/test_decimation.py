@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.decimation import aggregate, bucket_width_minutes, decimate_candles, line_indices
+from api.decimation import aggregate, bucket_width_minutes, decimate_candles
 from api.transform import Candles
 
 
@@ -107,20 +107,3 @@ def test_decimation_properties(minutes, target):
     if len(candles) > target:
         want = reference(candles, width_s)
         assert got.time.tolist() == sorted(want)
-
-
-def test_line_indices_keep_ends_and_count():
-    x = np.arange(10_000, dtype=np.int64)
-    y = np.sin(x / 300.0)
-    y[5000] = 10.0  # a spike LTTB must keep
-    idx = line_indices(x, y, 500)
-    assert len(idx) <= 500 and idx[0] == 0 and idx[-1] == 9_999 and 5000 in idx
-    assert np.all(np.diff(idx) > 0)
-
-
-def test_line_indices_short_series_and_bounds():
-    x = np.arange(5, dtype=np.int64)
-    assert line_indices(x, x.astype(float), 100).tolist() == [0, 1, 2, 3, 4]
-    assert line_indices(x[:0], x[:0].astype(float), 10).tolist() == []
-    with pytest.raises(ValueError):
-        line_indices(np.arange(10), np.arange(10.0), 2)

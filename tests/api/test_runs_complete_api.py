@@ -7,7 +7,6 @@ import pytest
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from tests.api.conftest import create_run
 from tests.conftest import ALICE_TOKEN, BOB_TOKEN, auth
 from tests.support.servers import free_port, live_server
 
@@ -26,8 +25,8 @@ def test_completed_run_in_one_response_then_from_cache(shared_backend, make_api,
     body = first.json()
     assert body["run"]["id"] == run_id and body["run"]["status"] == "completed"
     equity = body["equity"]
-    assert equity["source_points"] == completed_run["bars"] and equity["returned_points"] <= 200
-    assert len(equity["time"]) == len(equity["equity"]) == len(equity["drawdown"]) == equity["returned_points"]
+    assert equity["source_points"] == completed_run["bars"] and equity["count"] <= 200
+    assert len(equity["time"]) == len(equity["equity"]) == len(equity["drawdown"]) == equity["count"]
     direct = httpx.get(f"{shared_backend.http_url}/backtests/{run_id}/equity", headers=auth(ALICE_TOKEN)).json()
     # Decimation keeps real points: each returned point is the backend's point at that time, drawdown included.
     by_time = {t: (e, d) for t, e, d in zip(direct["time"], direct["equity"], direct["drawdown"], strict=True)}
@@ -36,7 +35,7 @@ def test_completed_run_in_one_response_then_from_cache(shared_backend, make_api,
     assert equity["time"][0] == direct["time"][0] and equity["time"][-1] == direct["time"][-1]
     metrics = httpx.get(f"{shared_backend.http_url}/backtests/{run_id}/metrics", headers=auth(ALICE_TOKEN)).json()
     orders = httpx.get(f"{shared_backend.http_url}/backtests/{run_id}/orders", headers=auth(ALICE_TOKEN)).json()
-    assert body["metrics"] == metrics["metrics"] and body["orders"] == orders["orders"]
+    assert body["metrics"] == metrics["metrics"] and body["orders"] == orders
     meta = body["metadata"]
     assert meta["cache"] == "miss" and meta["partial_failures"] == [] and meta["load_time_ms"] > 0
     assert meta["sources"] == {"run": "backend", "metrics": "backend", "equity": "backend", "orders": "backend"}
@@ -110,7 +109,7 @@ def test_a_failing_optional_part_is_reported_not_hidden(shared_backend, make_api
     with live_server(proxy) as broken:
         api = make_api(broken.http_url)
         body = complete(api, completed_run["id"]).json()
-        assert body["equity"]["returned_points"] > 0 and body["metrics"]
+        assert body["equity"]["count"] > 0 and body["metrics"]
         assert body["orders"] is None and body["metadata"]["sources"]["orders"] == "unavailable"
         failure = body["metadata"]["partial_failures"][0]
         assert failure["part"] == "orders" and failure["status"] == 502

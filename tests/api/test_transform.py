@@ -6,7 +6,7 @@ import numpy as np
 import orjson
 import pytest
 
-from api.transform import Candles, dumps, encode_chart, equity_json, loads_object, parse_bars, parse_equity
+from api.transform import Candles, encode_chart, loads_object, parse_bars
 from common.errors import UpstreamError
 
 
@@ -45,16 +45,6 @@ def test_encode_empty_chart():
     raw = encode_chart(symbol="X", timeframe="1D", data_version=None, from_date=None, to_date=None,
                        target_points=None, source_points=0, bucket_seconds=86400, candles=Candles.empty())
     assert orjson.loads(raw)["time"] == [] and orjson.loads(raw)["returned_points"] == 0
-
-
-def test_equity_parse_take_and_encode():
-    series = parse_equity({"time": [1, 2, 3], "equity": [10.0, 11.0, 9.0], "drawdown": [0, 0, -0.18]})
-    taken = series.take(np.array([0, 2]))
-    body = orjson.loads(dumps(equity_json(taken, len(series))))
-    assert body == {"source_points": 3, "returned_points": 2, "time": [1, 3], "equity": [10.0, 9.0],
-                    "drawdown": [0.0, -0.18]}
-    with pytest.raises(UpstreamError):
-        parse_equity({"time": [1, 2], "equity": [1.0], "drawdown": [0.0, 0.0]})
 
 
 def test_loads_object_rejects_non_objects():

@@ -1,0 +1,53 @@
+"""gzip bodies assembled from a cached compressed prefix and a small per-request suffix.
+
+A complete run's immutable parts are large (a decimated equity curve, thousands of orders) but its run detail
+and load metadata differ per request. Compressing the whole body per request would cost milliseconds, so the
+cache keeps the immutable prefix as a raw deflate stream ended with a sync flush (byte-aligned, not final)
+together with its CRC-32 and length. Per request only the short suffix is deflated, by a fresh compressor
+that references nothing before it, and appended; the gzip trailer's CRC continues from the stored one.
+The result is one ordinary gzip member (RFC 1952) that any client decodes.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+# Magic, deflate, no flags, mtime 0 (deterministic bytes, so ETags stay stable), no extra flags, unknown OS.
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+_PACK_HEADER = struct.Struct("<III")  # crc32, raw length, deflated length
+
+
+@dataclass(frozen=True)
+class CompressedPrefix:
+    raw: bytes
+    deflated: bytes
+    crc32: int
+
+    def pack(self) -> bytes:
+        return _PACK_HEADER.pack(self.crc32, len(self.raw), len(self.deflated)) + self.raw + self.deflated
+
+    @classmethod
+    def unpack(cls, data: bytes) -> CompressedPrefix | None:
+        if len(data) < _PACK_HEADER.size:
+            return None
+        crc, raw_len, deflated_len = _PACK_HEADER.unpack_from(data)
+        start = _PACK_HEADER.size
+        if len(data) != start + raw_len + deflated_len:
+            return None  # truncated or not ours: treat as a miss
+        return cls(raw=data[start:start + raw_len], deflated=data[start + raw_len:], crc32=crc)
+
+
+def compress_prefix(raw: bytes, level: int) -> CompressedPrefix:
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+    deflated = compressor.compress(raw) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    return CompressedPrefix(raw=raw, deflated=deflated, crc32=zlib.crc32(raw))
+
+
+def gzip_with_suffix(prefix: CompressedPrefix, suffix: bytes, level: int) -> bytes:
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+    tail = compressor.compress(suffix) + compressor.flush(zlib.Z_FINISH)
+    crc = zlib.crc32(suffix, prefix.crc32)
+    size = (len(prefix.raw) + len(suffix)) & 0xFFFFFFFF
+    return b"".join((_GZIP_HEADER, prefix.deflated, tail, struct.pack("<II", crc, size)))
