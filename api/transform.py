@@ -85,10 +85,6 @@ def encode_chart(*, symbol: str, timeframe: str, data_version: int | None, from_
     }, option=_NUMPY)
 
 
-def dumps(value: Any) -> bytes:
-    return orjson.dumps(value, option=_NUMPY)
-
-
 def loads_object(content: bytes, what: str) -> dict[str, Any]:
     try:
         body = orjson.loads(content)

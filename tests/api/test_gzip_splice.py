@@ -1,0 +1,34 @@
+"""A cached deflated prefix plus a per-request suffix is one valid gzip member."""
+
+import gzip
+import os
+import zlib
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from api.gzip_splice import CompressedPrefix, compress_prefix, gzip_with_suffix
+
+
+@settings(max_examples=50, deadline=None)
+@given(prefix=st.binary(max_size=5000), suffix=st.binary(max_size=500), level=st.integers(1, 9))
+def test_any_prefix_and_suffix_decode_to_their_concatenation(prefix, suffix, level):
+    body = gzip_with_suffix(compress_prefix(prefix, level), suffix, level)
+    assert gzip.decompress(body) == prefix + suffix
+    # Exactly one member: a decoder that stops after the first member sees everything.
+    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    assert decoder.decompress(body) == prefix + suffix and decoder.eof and decoder.unused_data == b""
+
+
+def test_large_repetitive_prefix_compresses_and_round_trips_through_the_cache_format():
+    prefix = b'{"orders":[' + b'{"side":"buy","price":101.25},' * 20_000
+    packed = compress_prefix(prefix, 3).pack()
+    restored = CompressedPrefix.unpack(packed)
+    assert restored is not None and len(restored.deflated) < len(prefix) // 20
+    assert gzip.decompress(gzip_with_suffix(restored, b"]}", 3)) == prefix + b"]}"
+
+
+def test_truncated_or_foreign_entries_are_misses():
+    packed = compress_prefix(os.urandom(100), 1).pack()
+    assert CompressedPrefix.unpack(packed[:-1]) is None
+    assert CompressedPrefix.unpack(b"short") is None
