@@ -1,0 +1,1 @@
+"""Live-like playback of completed runs over a WebSocket (protocol: docs/playback.md)."""

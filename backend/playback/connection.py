@@ -1,0 +1,99 @@
+"""Running one playback over one WebSocket: a sending task (the playback loop) and a receiving task.
+
+The sender is the only writer, so messages leave in the order the session produced them; the receiver only
+parses controls and hands them over through a small bounded queue (a client that floods controls is slowed
+down by its own socket, never by growing memory). Whichever task finishes first — the client went away, or
+the playback failed — the other is cancelled and both are awaited before the connection returns, so nothing
+outlives the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
+
+from backend.playback.controls import ControlError, parse_control
+from backend.playback.messages import encode
+from backend.playback.session import PlaybackSession
+from common.logging import get_logger
+
+log = get_logger("hewston.playback")
+
+CONTROL_QUEUE_SIZE = 16
+_GONE = (WebSocketDisconnect, WebSocketDisconnected)
+
+
+@dataclass(eq=False)
+class PlaybackConnection:
+    run_id: str
+    user: str
+    session: PlaybackSession
+    websocket: WebSocket
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    messages_sent: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+
+    async def run(self) -> None:
+        """Play until the client disconnects; raises whatever the playback itself failed with."""
+        controls: asyncio.Queue[Any] = asyncio.Queue(CONTROL_QUEUE_SIZE)
+        sender = asyncio.create_task(self._send_loop(controls), name=f"playback-send-{self.run_id}")
+        receiver = asyncio.create_task(self._receive_loop(controls), name=f"playback-receive-{self.run_id}")
+        self.tasks = [sender, receiver]
+        try:
+            done, _ = await asyncio.wait(self.tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in self.tasks:
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+        for task in done:
+            exc = task.exception()
+            if exc is not None and not isinstance(exc, _GONE):
+                raise exc
+
+    async def _send(self, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            await self.websocket.send_text(encode(message).decode())
+            self.messages_sent += 1
+
+    async def _send_loop(self, controls: asyncio.Queue[Any]) -> None:
+        loop = asyncio.get_running_loop()
+        session = self.session
+        await self._send(session.start(loop.time()))
+        while True:
+            deadline = session.next_deadline
+            if deadline is not None and loop.time() >= deadline:
+                await self._send(session.tick(loop.time()))
+                continue
+            if controls.empty():
+                try:
+                    # The loop's own monotonic clock, the one the deadlines are measured on. Queue.get is
+                    # cancellation-safe: a control that races the timeout stays queued for the next turn.
+                    async with asyncio.timeout_at(deadline):
+                        item = await controls.get()
+                except TimeoutError:
+                    continue
+            else:
+                item = controls.get_nowait()
+            if isinstance(item, ControlError):
+                await self._send([session.error("invalid_control", str(item))])
+            else:
+                await self._send(session.handle(item, loop.time()))
+
+    async def _receive_loop(self, controls: asyncio.Queue[Any]) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            if raw is None:
+                raw = message.get("bytes") or b""
+            try:
+                item: Any = parse_control(raw)
+            except ControlError as exc:
+                item = exc
+            await controls.put(item)
+
