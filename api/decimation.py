@@ -2,7 +2,9 @@
 
 Candles are aggregated, never thinned: minute bars go into equal-width buckets of whole minutes aligned to
 multiples of the width since the epoch, each with open first, high max, low min, close last and volume
-summed (vectorised with ``numpy.ufunc.reduceat``). Buckets without bars stay gaps.
+summed. The api chooses the width here so that at most ``target_points`` buckets come back; the backend does
+the aggregation next to the data (``GET /bars/minute?bucket_minutes=``), so a year of minutes never crosses
+the wire. Buckets without bars stay gaps.
 
 Line series (a run's equity) are decimated by the backend next to the data (MinMaxLTTB from tsdownsample),
 so the api asks for at most ``target_points`` of them instead of moving every point over the wire.
@@ -12,9 +14,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from api.transform import Candles
 
 MINUTE_S = 60
 
@@ -40,28 +39,3 @@ def bucket_width_minutes(first_s: int, last_s: int, target_points: int) -> int:
         width += 1
     # With this width (span - 1) / width < target_points - 1, so at most target_points buckets are spanned.
     return max(width, math.ceil(span / (target_points - 1)))
-
-
-def aggregate(candles: Candles, width_s: int) -> Candles:
-    """OHLCV of each aligned bucket that holds at least one bar; ``candles.time`` must be sorted."""
-    if len(candles) == 0:
-        return Candles.empty()
-    bucket = candles.time - np.mod(candles.time, width_s)
-    starts = np.concatenate(([0], np.flatnonzero(np.diff(bucket)) + 1))
-    ends = np.concatenate((starts[1:], [len(candles)])) - 1
-    return Candles(
-        time=bucket[starts],
-        open=candles.open[starts],
-        high=np.maximum.reduceat(candles.high, starts),
-        low=np.minimum.reduceat(candles.low, starts),
-        close=candles.close[ends],
-        volume=np.add.reduceat(candles.volume, starts),
-    )
-
-
-def decimate_candles(candles: Candles, target_points: int) -> tuple[Candles, int]:
-    """(candles with at most ``target_points`` bars, bucket width in seconds)."""
-    if len(candles) <= target_points:
-        return candles, MINUTE_S
-    width_s = bucket_width_minutes(int(candles.time[0]), int(candles.time[-1]), target_points) * MINUTE_S
-    return aggregate(candles, width_s), width_s

@@ -60,6 +60,10 @@ def parse_bars(content: bytes) -> tuple[dict[str, Any], Candles]:
                                 candles.volume)}) != 1:
         raise UpstreamError("the backend sent bar columns of different lengths")
     meta = {k: body.get(k) for k in ("symbol", "timeframe", "data_version")}
+    for name in ("source_count", "bucket_seconds"):
+        if not isinstance(body.get(name), int):
+            raise UpstreamError(f"the backend sent bars without '{name}'")
+        meta[name] = body[name]
     return meta, candles
 
 

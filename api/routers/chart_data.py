@@ -8,12 +8,13 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.cache import Computed
-from api.decimation import decimate_candles
+from api.decimation import bucket_width_minutes
 from api.deps import AccessDep, AuthorizationDep, CacheDep, KeysDep, MetricsDep, SettingsDep, UpstreamDep
 from api.models import ChartDataQuery, ChartDataResponse, ChartTimeframe
 from api.responses import encoded_response
 from api.transform import encode_chart, parse_bars
 from common.errors import NotFound
+from common.models.bars import Timeframe
 
 router = APIRouter(tags=["charts"])
 
@@ -29,6 +30,19 @@ def _data_version(symbol_info: dict, timeframe: ChartTimeframe) -> int:
             if isinstance(version, int):
                 return version
     raise NotFound(f"{symbol_info.get('symbol', 'this symbol')} has no {timeframe.source.value} bars")
+
+
+def _bucket_minutes(symbol_info: dict, from_s: int | None, to_s: int | None, target_points: int) -> int:
+    """Bucket width for ``target_points``, over the requested range clipped to the minute data there is."""
+    for dataset in symbol_info.get("datasets") or ():
+        if isinstance(dataset, dict) and dataset.get("timeframe") == Timeframe.minute.value:
+            first, last = dataset.get("first_time"), dataset.get("last_time")
+            if not isinstance(first, int) or not isinstance(last, int):
+                return 1
+            lo = first if from_s is None else max(from_s, first)
+            hi = last if to_s is None else min(to_s, last)
+            return bucket_width_minutes(lo, hi, target_points) if lo <= hi else 1
+    return 1
 
 
 @router.get("/chart-data", response_model=ChartDataResponse, responses=_ERRORS,
@@ -53,14 +67,15 @@ async def chart_data(query: Annotated[ChartDataQuery, Query()], request: Request
             params["from"] = str(from_s)
         if to_s is not None:
             params["to"] = str(to_s)
+        if decimated:
+            width = _bucket_minutes(decision.body, from_s, to_s, query.target_points)
+            if width > 1:
+                params["bucket_minutes"] = str(width)
         path = f"/bars/{query.timeframe.backend_path}"
         response = await upstream.get_ok(path, route=path, authorization=authorization, params=params)
         meta, candles = parse_bars(response.content)
-        source_points = len(candles)
-        if decimated:
-            candles, bucket_s = decimate_candles(candles, query.target_points)
-        else:
-            bucket_s = query.timeframe.source.seconds
+        source_points = meta["source_count"]
+        bucket_s = meta["bucket_seconds"]
         served_version = meta.get("data_version")
         raw = encode_chart(symbol=symbol, timeframe=query.timeframe.value, data_version=served_version,
                            from_date=from_s, to_date=to_s, target_points=target, source_points=source_points,

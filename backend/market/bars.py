@@ -35,5 +35,11 @@ class BarArrays:
         return cls(*(table.column(name).to_numpy() for name in COLUMNS))
 
     @classmethod
+    def concat(cls, parts: list[BarArrays]) -> BarArrays:
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in COLUMNS))
+
+    @classmethod
     def empty(cls) -> BarArrays:
         return cls(np.empty(0, np.int64), *(np.empty(0, np.float64) for _ in COLUMNS[1:]))

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from backend.catalog import Catalog, DatasetRecord
 from backend.market.aggregate import aggregate
 from backend.market.bars import BarArrays
+from backend.market.row_group_cache import RowGroupCache
 from common.models.bars import Instrument, Timeframe
 
 # About a month of 24x7 minutes; hourly and daily files fit in a few row groups anyway.
@@ -25,9 +26,10 @@ COMPRESSION = "zstd"
 
 
 class BarStore:
-    def __init__(self, root: Path, catalog: Catalog) -> None:
+    def __init__(self, root: Path, catalog: Catalog, cache: RowGroupCache | None = None) -> None:
         self.root = root
         self.catalog = catalog
+        self.cache = cache
         root.mkdir(parents=True, exist_ok=True)
 
     def read(self, symbol: str, timeframe: Timeframe, start: int | None = None, end: int | None = None,
@@ -38,7 +40,7 @@ class BarStore:
             if record is None:
                 return BarArrays.empty()
             try:
-                return read_range(self.root / record.path, start, end)
+                return read_range(self.root / record.path, start, end, self.cache)
             except FileNotFoundError:
                 # An ingest switched versions between our catalog read and the open: read the new one.
                 if attempt:
@@ -103,17 +105,28 @@ def overlapping_row_groups(metadata: pq.FileMetaData, start: int | None, end: in
     return chosen
 
 
-def read_range(path: Path, start: int | None, end: int | None) -> BarArrays:
+def read_range(path: Path, start: int | None, end: int | None, cache: RowGroupCache | None = None) -> BarArrays:
     """Read only the row groups that overlap the range, then cut the exact range by binary search.
 
     Choosing row groups from the footer ourselves is cheaper than a dataset scan with filters and makes the
-    pruning explicit: a month of minutes touches one or two row groups whatever the file's length.
+    pruning explicit: a month of minutes touches one or two row groups whatever the file's length. With a
+    cache, decoded row groups are reused across calls.
     """
-    parquet = pq.ParquetFile(path, memory_map=True)
-    groups = overlapping_row_groups(parquet.metadata, start, end)
-    if not groups:
-        return BarArrays.empty()
-    bars = BarArrays.from_table(parquet.read_row_groups(groups))
+    if cache is None:
+        parquet = pq.ParquetFile(path, memory_map=True)
+        groups = overlapping_row_groups(parquet.metadata, start, end)
+        if not groups:
+            return BarArrays.empty()
+        bars = BarArrays.from_table(parquet.read_row_groups(groups))
+    else:
+        metadata = cache.footer(path, lambda: pq.read_metadata(path, memory_map=True))
+        groups = overlapping_row_groups(metadata, start, end)
+        if not groups:
+            return BarArrays.empty()
+        bars = BarArrays.concat([
+            cache.group(path, index, lambda i=index: BarArrays.from_table(
+                pq.ParquetFile(path, memory_map=True).read_row_group(i)))
+            for index in groups])
     lo = 0 if start is None else int(np.searchsorted(bars.time, start, side="left"))
     hi = len(bars) if end is None else int(np.searchsorted(bars.time, end, side="right"))
     return bars if (lo, hi) == (0, len(bars)) else bars.slice(lo, hi)

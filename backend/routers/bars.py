@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from backend.deps import BarStoreDep, CatalogDep, PrincipalDep, SettingsDep
+from backend.market.aggregate import aggregate
 from backend.market.validate import symbol_param
 from common.errors import InvalidInput, NotFound
 from common.models.bars import BarsResponse, Timeframe
@@ -35,6 +36,10 @@ FromParam = Annotated[str | None, Query(alias="from", description="Inclusive sta
                                         "date/datetime, UTC unless an offset is given. Default: the first bar")]
 ToParam = Annotated[str | None, Query(alias="to", description="Inclusive end: epoch seconds or ISO-8601 "
                                       "date/datetime; a bare date means the end of that day. Default: the last bar")]
+BucketParam = Annotated[int | None, Query(ge=1, le=10_080, description=(
+    "Aggregate the minute bars into buckets of this many whole minutes, aligned to multiples of the width "
+    "since the epoch (UTC): open first, high max, low min, close last, volume summed; empty buckets are left "
+    "out. Omit (or 1) for the bars as stored."))]
 _RESPONSES = {401: {"description": "Missing or invalid bearer token"}, 404: {"description": "Unknown symbol"},
               422: {"description": "A bad symbol, date, reversed range or (minute bars) a range over the cap; "
                                    "`details` names the parameter"}}
@@ -68,7 +73,7 @@ def parse_time(field: str, value: str | None, *, is_end: bool = False) -> int | 
 
 
 def _bars(timeframe: Timeframe, symbol: str, from_: str | None, to: str | None, settings: SettingsDep,
-          catalog: CatalogDep, store: BarStoreDep) -> Response:
+          catalog: CatalogDep, store: BarStoreDep, bucket_minutes: int | None = None) -> Response:
     symbol = symbol_param(symbol)
     start = parse_time("from", from_)
     end = parse_time("to", to, is_end=True)
@@ -83,13 +88,22 @@ def _bars(timeframe: Timeframe, symbol: str, from_: str | None, to: str | None, 
         lo = max(start, record.first_time) if start is not None else record.first_time
         hi = min(end, record.last_time) if end is not None else record.last_time
         days = (hi - lo) / 86400
-        if days > settings.minute_range_cap_days:
+        # Wider buckets return proportionally fewer rows, so the cap widens with them.
+        cap_days = settings.minute_range_cap_days * (bucket_minutes or 1)
+        if days > cap_days:
+            hint = "narrow it" if bucket_minutes else "narrow it, aggregate with bucket_minutes or use hourly bars"
             raise InvalidInput("to" if to is not None else "from",
-                               f"the minute range covers {days:.1f} days of data; at most "
-                               f"{settings.minute_range_cap_days} days per call (narrow it or use hourly bars)")
+                               f"the minute range covers {days:.1f} days of data; at most {cap_days} days per "
+                               f"call ({hint})")
     bars = store.read(symbol, timeframe, start, end, record=record)
+    source_count = len(bars)
+    bucket_seconds = timeframe.seconds
+    if bucket_minutes is not None and bucket_minutes > 1:
+        bucket_seconds = bucket_minutes * 60
+        bars = aggregate(bars, bucket_seconds)
     body = {"symbol": symbol, "timeframe": timeframe.value, "data_version": record.data_version,
-            "count": len(bars), "time": bars.time, "open": bars.open, "high": bars.high, "low": bars.low,
+            "count": len(bars), "source_count": source_count, "bucket_seconds": bucket_seconds,
+            "time": bars.time, "open": bars.open, "high": bars.high, "low": bars.low,
             "close": bars.close, "volume": bars.volume}
     return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
@@ -107,7 +121,9 @@ def hour_bars(_principal: PrincipalDep, settings: SettingsDep, catalog: CatalogD
 
 
 @router.get("/minute", response_model=BarsResponse, responses=_RESPONSES,
-            summary="Minute bars; one call covers at most `minute_range_cap_days` of data")
+            summary="Minute bars, optionally aggregated into wider buckets; one call covers at most "
+                    "`minute_range_cap_days` of data per minute of bucket width")
 def minute_bars(_principal: PrincipalDep, settings: SettingsDep, catalog: CatalogDep, store: BarStoreDep,
-                symbol: SymbolParam, from_: FromParam = None, to: ToParam = None) -> Response:
-    return _bars(Timeframe.minute, symbol, from_, to, settings, catalog, store)
+                symbol: SymbolParam, from_: FromParam = None, to: ToParam = None,
+                bucket_minutes: BucketParam = None) -> Response:
+    return _bars(Timeframe.minute, symbol, from_, to, settings, catalog, store, bucket_minutes)

@@ -53,7 +53,9 @@ class BarsResponse(BaseModel):
     symbol: str
     timeframe: Timeframe
     data_version: int
-    count: int
+    count: int = Field(description="Bars in this response")
+    source_count: int = Field(description="Stored bars in the range; more than `count` when aggregated")
+    bucket_seconds: int = Field(description="Width of each returned bar in seconds")
     time: list[int]
     open: list[float]
     high: list[float]

@@ -1,4 +1,7 @@
-"""Candle aggregation and line decimation, against an independent per-bucket computation."""
+"""Chart decimation: the api picks the bucket width, the backend aggregates minute bars into those buckets.
+
+Both halves are checked together against an independent per-bucket computation.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.decimation import aggregate, bucket_width_minutes, decimate_candles
-from api.transform import Candles
+from api.decimation import bucket_width_minutes
+from backend.market.aggregate import aggregate
+from backend.market.bars import BarArrays as Candles
+
+
+def decimate_candles(candles: Candles, target: int) -> tuple[Candles, int]:
+    """What a ``1M_DECIMATED`` request does end to end: the api's width, then the backend's aggregation."""
+    if len(candles) == 0:
+        return candles, 60
+    width_s = bucket_width_minutes(int(candles.time[0]), int(candles.time[-1]), target) * 60
+    return (candles, width_s) if width_s == 60 else (aggregate(candles, width_s), width_s)
 
 
 def candles_at(times: list[int] | np.ndarray, seed: int = 1) -> Candles:
@@ -72,7 +84,7 @@ def test_empty_and_single_bar():
 
 
 def test_target_larger_than_source_returns_the_bars_unchanged():
-    candles = candles_at(60 * np.arange(50))
+    candles = candles_at(60 * np.arange(1, 51))
     got, width = decimate_candles(candles, 10_000)
     assert got is candles and width == 60
 

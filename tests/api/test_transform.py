@@ -11,7 +11,8 @@ from common.errors import UpstreamError
 
 
 def bars_body(**overrides) -> bytes:
-    body = {"symbol": "X", "timeframe": "minute", "data_version": 3, "count": 2, "time": [60, 120],
+    body = {"symbol": "X", "timeframe": "minute", "data_version": 3, "count": 2, "source_count": 2,
+            "bucket_seconds": 60, "time": [60, 120],
             "open": [1, 2.5], "high": [2, 3], "low": [0.5, 2], "close": [1.5, 2.75], "volume": [10, 0]}
     body.update(overrides)
     return orjson.dumps(body)
@@ -19,13 +20,15 @@ def bars_body(**overrides) -> bytes:
 
 def test_parse_bars_gives_typed_arrays_and_metadata():
     meta, candles = parse_bars(bars_body())
-    assert meta == {"symbol": "X", "timeframe": "minute", "data_version": 3}
+    assert meta == {"symbol": "X", "timeframe": "minute", "data_version": 3, "source_count": 2,
+                    "bucket_seconds": 60}
     assert candles.time.dtype == np.int64 and candles.open.dtype == np.float64
     assert candles.close.tolist() == [1.5, 2.75] and len(candles) == 2
 
 
 @pytest.mark.parametrize("content", [
     b"not json", b"[1, 2]", bars_body(time=None), bars_body(open=["a", "b"]), bars_body(volume=[1]),
+    bars_body(source_count=None), bars_body(bucket_seconds="60"),
 ])
 def test_malformed_backend_bars_are_upstream_errors(content):
     with pytest.raises(UpstreamError):

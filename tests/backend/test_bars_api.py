@@ -160,3 +160,31 @@ def test_values_survive_json_exactly(client, backend_app):
                                                         synthetic=False), odd)
     body = get_bars(client, "minute", symbol="odd").json()
     assert body["close"] == odd.close.tolist()
+
+
+@pytest.mark.parametrize("bucket", [7, 60, 1440])
+def test_minute_bars_aggregated_by_the_backend_match_an_aggregate_of_the_raw_minutes(client, bucket):
+    raw = get_bars(client, "minute", symbol="ACME").json()
+    body = get_bars(client, "minute", symbol="ACME", bucket_minutes=bucket).json()
+    assert body["source_count"] == raw["count"] == DAYS * 1440 and body["bucket_seconds"] == bucket * 60
+    # An independent per-bucket computation over the raw bars the API returned.
+    buckets: dict[int, list[int]] = {}
+    for i, t in enumerate(raw["time"]):
+        buckets.setdefault(t - t % (bucket * 60), []).append(i)
+    assert body["time"] == sorted(buckets) and body["count"] == len(buckets)
+    for k, t in enumerate(body["time"]):
+        rows = buckets[t]
+        assert body["open"][k] == raw["open"][rows[0]] and body["close"][k] == raw["close"][rows[-1]]
+        assert body["high"][k] == max(raw["high"][i] for i in rows)
+        assert body["low"][k] == min(raw["low"][i] for i in rows)
+        assert body["volume"][k] == pytest.approx(sum(raw["volume"][i] for i in rows))
+
+
+def test_bucket_width_is_validated_and_widens_the_minute_cap(client, backend_app):
+    response = get_bars(client, "minute", symbol="ACME", bucket_minutes=0)
+    assert response.status_code == 422 and response.json()["error"]["details"][0]["field"] == "bucket_minutes"
+    assert get_bars(client, "minute", symbol="ACME", bucket_minutes="wide").status_code == 422
+    backend_app.state.settings.minute_range_cap_days = 1
+    assert get_bars(client, "minute", symbol="ACME").status_code == 422
+    assert get_bars(client, "minute", symbol="ACME", bucket_minutes=2).status_code == 422  # 3 days > 1 day x 2
+    assert get_bars(client, "minute", symbol="ACME", bucket_minutes=3).status_code == 200
