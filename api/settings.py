@@ -30,7 +30,7 @@ class ApiSettings(HewstonSettings):
     chart_cache_ttl_s: int = 3600
     run_cache_ttl_s: int = 7 * 86400
     access_cache_ttl_s: float = 5.0
-    gzip_level: int = Field(default=3, ge=1, le=9)
+    gzip_level: int = Field(default=1, ge=1, le=9)
     # Below this size compressing costs more than it saves.
     gzip_min_bytes: int = 1024
 

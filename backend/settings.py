@@ -17,7 +17,7 @@ class BackendSettings(HewstonSettings):
     service_token: str | None = Field(default=None, repr=False)
     # Longest range one /bars/minute call may ask for; larger charts use hourly bars or the BFF's decimation.
     minute_range_cap_days: int = 400
-    # Decoded bar row groups kept in memory for repeated chart reads; 0 turns the cache off.
+    # Decoded bar files kept in memory for repeated chart reads; 0 turns the cache off.
     bar_cache_mb: int = 512
 
     @property

@@ -94,7 +94,7 @@ def read_bars_file(path: Path, *, progress: ProgressCallback | None = None) -> B
             progress(IngestProgress(rows=rows, fraction=fraction))
     if not parts:
         return BarArrays.empty()
-    return BarArrays(*(np.concatenate([getattr(p, c) for p in parts]) for c in COLUMNS))
+    return BarArrays.concat(parts)
 
 
 # Reading ----------------------------------------------------------------------------------------------------

@@ -17,16 +17,17 @@ import pyarrow.parquet as pq
 from backend.catalog import Catalog, DatasetRecord
 from backend.market.aggregate import aggregate
 from backend.market.bars import BarArrays
-from backend.market.row_group_cache import RowGroupCache
+from backend.market.bar_cache import BarFileCache
 from common.models.bars import Instrument, Timeframe
 
 # About a month of 24x7 minutes; hourly and daily files fit in a few row groups anyway.
 ROW_GROUP_ROWS = 43_200
 COMPRESSION = "zstd"
+_BYTES_PER_ROW = 8 * 6  # int64 time and five float64 columns, decoded
 
 
 class BarStore:
-    def __init__(self, root: Path, catalog: Catalog, cache: RowGroupCache | None = None) -> None:
+    def __init__(self, root: Path, catalog: Catalog, cache: BarFileCache | None = None) -> None:
         self.root = root
         self.catalog = catalog
         self.cache = cache
@@ -105,28 +106,24 @@ def overlapping_row_groups(metadata: pq.FileMetaData, start: int | None, end: in
     return chosen
 
 
-def read_range(path: Path, start: int | None, end: int | None, cache: RowGroupCache | None = None) -> BarArrays:
-    """Read only the row groups that overlap the range, then cut the exact range by binary search.
+def read_range(path: Path, start: int | None, end: int | None, cache: BarFileCache | None = None) -> BarArrays:
+    """Bars of one file with ``start <= time <= end``.
 
-    Choosing row groups from the footer ourselves is cheaper than a dataset scan with filters and makes the
-    pruning explicit: a month of minutes touches one or two row groups whatever the file's length. With a
-    cache, decoded row groups are reused across calls.
+    Without a cache, only the row groups that overlap the range are read (chosen from the footer, which is
+    cheaper than a dataset scan with filters and makes the pruning explicit: a month of minutes touches one or
+    two row groups whatever the file's length). With a cache, a file small enough for it is decoded once and
+    every range is a slice of it. Either way the exact range is cut by binary search.
     """
-    if cache is None:
+    bars = cache.get(path) if cache is not None else None
+    if bars is None and cache is not None and cache.fits(pq.read_metadata(path).num_rows * _BYTES_PER_ROW):
+        bars = BarArrays.from_table(pq.read_table(path, memory_map=True))
+        cache.put(path, bars)
+    if bars is None:
         parquet = pq.ParquetFile(path, memory_map=True)
         groups = overlapping_row_groups(parquet.metadata, start, end)
         if not groups:
             return BarArrays.empty()
         bars = BarArrays.from_table(parquet.read_row_groups(groups))
-    else:
-        metadata = cache.footer(path, lambda: pq.read_metadata(path, memory_map=True))
-        groups = overlapping_row_groups(metadata, start, end)
-        if not groups:
-            return BarArrays.empty()
-        bars = BarArrays.concat([
-            cache.group(path, index, lambda i=index: BarArrays.from_table(
-                pq.ParquetFile(path, memory_map=True).read_row_group(i)))
-            for index in groups])
     lo = 0 if start is None else int(np.searchsorted(bars.time, start, side="left"))
     hi = len(bars) if end is None else int(np.searchsorted(bars.time, end, side="right"))
     return bars if (lo, hi) == (0, len(bars)) else bars.slice(lo, hi)
