@@ -12,7 +12,8 @@ from fastapi.responses import ORJSONResponse
 from backend.auth import Authenticator
 from backend.catalog import Catalog
 from backend.market.store import BarStore
-from backend.routers import backtests, bars, health, symbols
+from backend.playback.service import PlaybackService
+from backend.routers import backtests, bars, health, playback, symbols
 from backend.runs.executor import RunExecutor
 from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
@@ -44,9 +45,10 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     app.state.authenticator = Authenticator(catalog, settings.service_token)
     app.state.runs = RunRepository(catalog, settings.runs_dir)
     app.state.executor = RunExecutor(app.state.runs, app.state.bar_store)
+    app.state.playback = PlaybackService()
     install_error_handlers(app)
     app.add_middleware(UserHeaderMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
-    for module in (health, symbols, bars, backtests):
+    for module in (health, symbols, bars, backtests, playback):
         app.include_router(module.router)
     return app

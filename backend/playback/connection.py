@@ -48,7 +48,9 @@ class PlaybackConnection:
         finally:
             for task in self.tasks:
                 task.cancel()
-            await asyncio.gather(*self.tasks, return_exceptions=True)
+            # wait, not gather: a gather cancelled from outside while its children are already cancelling
+            # reports a cancellation that no enclosing cancel scope recognises as its own.
+            await asyncio.wait(self.tasks)
         for task in done:
             exc = task.exception()
             if exc is not None and not isinstance(exc, _GONE):

@@ -1,0 +1,131 @@
+"""``WS /backtests/{run_id}/ws``: live-like playback of one completed run (protocol: docs/playback.md).
+
+The socket is accepted before anything is checked, because a refusal must carry a close code and a reason,
+and only an accepted socket can. Checks run in the order that leaks least: who is calling, whether they may
+see the run, whether it can play, and only then whether the start parameters fit it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
+
+from backend.auth import Authenticator, Principal, bearer_token
+from backend.playback.connection import PlaybackConnection
+from backend.playback.controls import ControlError, StartError, parse_control, parse_start
+from backend.playback.data import PlaybackData
+from backend.playback.service import PlaybackService
+from backend.playback.session import PlaybackSession
+from backend.runs.repository import RunRepository, RunStatus
+from common.close_codes import CloseCode, close_reason
+from common.errors import NotFound, Unauthorized
+from common.logging import get_logger
+from common.models.playback import AuthControl
+
+router = APIRouter(tags=["playback"])
+log = get_logger("hewston.playback")
+
+
+class Refused(Exception):
+    def __init__(self, code: CloseCode, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class ClientLeft(Exception):
+    """The client disconnected before the playback started."""
+
+
+async def _first_message_token(websocket: WebSocket, timeout_s: float) -> str:
+    try:
+        async with asyncio.timeout(timeout_s):
+            message = await websocket.receive()
+    except TimeoutError:
+        raise Refused(CloseCode.auth_timeout, f"no auth message within {timeout_s:g} s") from None
+    if message["type"] == "websocket.disconnect":
+        raise ClientLeft
+    try:
+        control = parse_control(message.get("text") or message.get("bytes") or b"")
+    except ControlError:
+        control = None
+    if not isinstance(control, AuthControl):
+        raise Refused(CloseCode.unauthorized, 'the first message must be {"type": "auth", "token": "..."}')
+    return control.token
+
+
+async def _authenticate(websocket: WebSocket, service: PlaybackService) -> Principal:
+    authenticator: Authenticator = websocket.app.state.authenticator
+    header = websocket.headers.get("authorization")
+    token = bearer_token(header) if header else await _first_message_token(websocket,
+                                                                           service.config.auth_timeout_s)
+    try:
+        return await asyncio.to_thread(authenticator.authenticate, token)
+    except Unauthorized as exc:
+        raise Refused(CloseCode.unauthorized, exc.message) from None
+
+
+async def _open(websocket: WebSocket, run_id: str, service: PlaybackService) -> PlaybackConnection:
+    principal = await _authenticate(websocket, service)
+    runs: RunRepository = websocket.app.state.runs
+    try:
+        record = await asyncio.to_thread(runs.visible, principal, run_id)
+    except NotFound:
+        raise Refused(CloseCode.not_found, "run not found") from None
+    if record.status is not RunStatus.completed:
+        raise Refused(CloseCode.run_not_completed, f"the run is {record.status.value}; only completed runs play")
+    try:
+        start = parse_start(websocket.query_params)
+    except StartError as exc:
+        raise Refused(CloseCode.bad_request, str(exc)) from None
+    run_dir = runs.run_dir(run_id)
+    data = await service.cache.get(run_id, lambda: PlaybackData.load(run_dir, record.cash))
+    try:
+        cursor = start.resolve(data.last, data.cursor_at_time)
+    except StartError as exc:
+        raise Refused(CloseCode.bad_request, str(exc)) from None
+    session = PlaybackSession(run_id, data, cursor=cursor, state=start.state, speed=start.speed,
+                              options=service.config.options)
+    return PlaybackConnection(run_id=run_id, user=principal.name, session=session, websocket=websocket)
+
+
+async def _close(websocket: WebSocket, code: CloseCode, reason: str) -> None:
+    try:
+        await websocket.close(code=int(code), reason=close_reason(reason))
+    except (WebSocketDisconnect, WebSocketDisconnected, OSError):
+        pass  # the client is already gone: nobody left to tell
+
+
+@router.websocket("/backtests/{run_id}/ws")
+async def playback(websocket: WebSocket, run_id: str) -> None:
+    service: PlaybackService = websocket.app.state.playback
+    await websocket.accept()
+    try:
+        connection = await _open(websocket, run_id, service)
+    except ClientLeft:
+        return
+    except Refused as refusal:
+        log.info("playback_refused", run_id=run_id, close_code=int(refusal.code), reason=refusal.reason)
+        await _close(websocket, refusal.code, refusal.reason)
+        return
+    except Exception:
+        log.exception("playback_open_failed", run_id=run_id)
+        await _close(websocket, CloseCode.internal_error, "internal error")
+        return
+    service.opened(connection)
+    session = connection.session
+    log.info("playback_opened", run_id=run_id, user=connection.user, cursor=session.cursor,
+             state=session.state.value, speed=session.speed)
+    try:
+        await connection.run()
+    except Exception:
+        log.exception("playback_failed", run_id=run_id, user=connection.user)
+        await _close(websocket, CloseCode.internal_error, "internal error")
+    finally:
+        service.closed(connection)
+        log.info("playback_closed", run_id=run_id, user=connection.user, cursor=session.cursor,
+                 messages=connection.messages_sent,
+                 duration_s=round(time.monotonic() - connection.started_at, 3))
