@@ -134,7 +134,8 @@ class RunCompleteQuery(BaseModel):
 
     target_points: int = Field(default=2_000, ge=3, le=100_000,
                                description="Most equity points returned (MinMaxLTTB decimation, 3..100000)")
-    include_orders: bool = Field(default=True, description="Include the run's orders")
+    include_orders: bool = Field(default=False, description="Include the run's orders (every fill; a long run has "
+                                                             "thousands, so they are left out unless asked for)")
 
 
 class EquityOut(BaseModel):

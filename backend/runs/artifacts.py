@@ -73,12 +73,13 @@ class Fills:
 
     def rows(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
         stop = len(self) if stop is None else stop
-        return [
-            {"bar_index": int(self.bar_index[i]), "time": int(self.time[i]), "side": self.side[i],
-             "quantity": float(self.quantity[i]), "price": float(self.price[i]), "fee": float(self.fee[i]),
-             "reason": self.reason[i], "realized_pnl": float(self.realized_pnl[i])}
-            for i in range(start, stop)
-        ]
+        # Columns to Python lists in C first; one dict literal per fill is the cheapest way to build rows.
+        columns = (self.bar_index[start:stop].tolist(), self.time[start:stop].tolist(), self.side[start:stop],
+                   self.quantity[start:stop].tolist(), self.price[start:stop].tolist(),
+                   self.fee[start:stop].tolist(), self.reason[start:stop], self.realized_pnl[start:stop].tolist())
+        return [{"bar_index": bar, "time": time, "side": side, "quantity": quantity, "price": price, "fee": fee,
+                 "reason": reason, "realized_pnl": pnl}
+                for bar, time, side, quantity, price, fee, reason, pnl in zip(*columns, strict=True)]
 
     @classmethod
     def empty(cls) -> Fills:

@@ -20,7 +20,7 @@ def complete(api, run_id: str, token: str = ALICE_TOKEN, **params) -> httpx.Resp
 def test_completed_run_in_one_response_then_from_cache(shared_backend, make_api, completed_run):
     api = make_api(shared_backend.http_url)
     run_id = completed_run["id"]
-    first = complete(api, run_id, target_points=200)
+    first = complete(api, run_id, target_points=200, include_orders="true")
     assert first.status_code == 200
     body = first.json()
     assert body["run"]["id"] == run_id and body["run"]["status"] == "completed"
@@ -40,19 +40,20 @@ def test_completed_run_in_one_response_then_from_cache(shared_backend, make_api,
     assert meta["cache"] == "miss" and meta["partial_failures"] == [] and meta["load_time_ms"] > 0
     assert meta["sources"] == {"run": "backend", "metrics": "backend", "equity": "backend", "orders": "backend"}
 
-    second = complete(api, run_id, target_points=200)
+    second = complete(api, run_id, target_points=200, include_orders="true")
     meta2 = second.json()["metadata"]
     assert meta2["cache"] == "hit" and meta2["sources"]["equity"] == "cache"
     assert meta2["sources"]["run"] == "access_cache"
     assert second.json()["equity"] == equity and second.headers["etag"] == first.headers["etag"]
-    again = httpx.get(f"{api.http_url}/api/v1/runs/{run_id}/complete", params={"target_points": 200},
+    again = httpx.get(f"{api.http_url}/api/v1/runs/{run_id}/complete",
+                      params={"target_points": 200, "include_orders": "true"},
                       headers={**auth(ALICE_TOKEN), "If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
 
 
 def test_orders_can_be_left_out(shared_backend, make_api, completed_run):
     api = make_api(shared_backend.http_url)
-    body = complete(api, completed_run["id"], include_orders="false").json()
+    body = complete(api, completed_run["id"]).json()
     assert body["orders"] is None and body["metadata"]["sources"]["orders"] == "not_requested"
 
 
@@ -79,7 +80,7 @@ def test_unfinished_runs_are_served_fresh_and_not_cached(market_backend, backend
     record = backend_app.state.runs.create(alice.id, spec, {})
     api = make_api(market_backend.http_url)
     for _ in range(2):
-        body = complete(api, record.id).json()
+        body = complete(api, record.id, include_orders="true").json()
         assert body["run"]["status"] == "queued" and body["equity"] is None and body["metrics"] is None
         assert body["metadata"]["cache"] == "not_cached"
         assert body["metadata"]["sources"] == {"run": "backend", "metrics": "unavailable",
@@ -108,10 +109,10 @@ def test_a_failing_optional_part_is_reported_not_hidden(shared_backend, make_api
 
     with live_server(proxy) as broken:
         api = make_api(broken.http_url)
-        body = complete(api, completed_run["id"]).json()
+        body = complete(api, completed_run["id"], include_orders="true").json()
         assert body["equity"]["count"] > 0 and body["metrics"]
         assert body["orders"] is None and body["metadata"]["sources"]["orders"] == "unavailable"
         failure = body["metadata"]["partial_failures"][0]
         assert failure["part"] == "orders" and failure["status"] == 502
         # Incomplete answers are not cached.
-        assert complete(api, completed_run["id"]).json()["metadata"]["cache"] == "miss"
+        assert complete(api, completed_run["id"], include_orders="true").json()["metadata"]["cache"] == "miss"
