@@ -11,15 +11,29 @@ import numpy as np
 from backend.market.bars import BarArrays
 
 
+def _bucket_starts(time: np.ndarray, width_s: int) -> tuple[np.ndarray, np.ndarray]:
+    """(index of the first bar of each non-empty bucket, that bucket's start time); ``time`` is sorted."""
+    first = int(time[0]) - int(time[0]) % width_s
+    edges_count = (int(time[-1]) - first) // width_s + 1
+    if edges_count <= time.shape[0]:
+        # Usual case for charts: far fewer buckets than bars, so binary-search each bucket's edge instead of
+        # computing a bucket number for every bar.
+        edges = first + width_s * np.arange(edges_count, dtype=np.int64)
+        starts = np.searchsorted(time, edges, side="left")
+        nonempty = starts < np.append(starts[1:], time.shape[0])
+        return starts[nonempty], edges[nonempty]
+    bucket = time - np.mod(time, width_s)
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(bucket)) + 1))
+    return starts, bucket[starts]
+
+
 def aggregate(bars: BarArrays, width_s: int) -> BarArrays:
     if len(bars) == 0:
         return BarArrays.empty()
-    bucket = bars.time - np.mod(bars.time, width_s)
-    # Index of the first bar of each bucket; times are sorted, so buckets are contiguous runs.
-    starts = np.concatenate(([0], np.flatnonzero(np.diff(bucket)) + 1))
-    ends = np.concatenate((starts[1:], [len(bars)])) - 1
+    starts, bucket_time = _bucket_starts(bars.time, width_s)
+    ends = np.append(starts[1:], len(bars)) - 1
     return BarArrays(
-        time=bucket[starts],
+        time=bucket_time,
         open=bars.open[starts],
         high=np.maximum.reduceat(bars.high, starts),
         low=np.minimum.reduceat(bars.low, starts),
