@@ -11,6 +11,7 @@ from fastapi.responses import ORJSONResponse
 
 from backend.auth import Authenticator
 from backend.catalog import Catalog
+from backend.market.bar_cache import BarFileCache
 from backend.market.store import BarStore
 from backend.playback.service import PlaybackService
 from backend.routers import backtests, bars, health, playback, symbols
@@ -41,7 +42,8 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     catalog = Catalog(settings.catalog_path)
     app.state.settings = settings
     app.state.catalog = catalog
-    app.state.bar_store = BarStore(settings.bars_dir, catalog)
+    cache = BarFileCache(settings.bar_cache_mb * 2**20) if settings.bar_cache_mb > 0 else None
+    app.state.bar_store = BarStore(settings.bars_dir, catalog, cache)
     app.state.authenticator = Authenticator(catalog, settings.service_token)
     app.state.runs = RunRepository(catalog, settings.runs_dir)
     app.state.executor = RunExecutor(app.state.runs, app.state.bar_store)
