@@ -7,7 +7,9 @@ import orjson
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
+from backend.playback.messages import MessageBuilder
 from backend.playback.service import PlaybackConfig, PlaybackService
+from backend.runs.artifacts import TIMELINE
 from common.close_codes import CloseCode
 from common.models.playback import PLAYBACK_MESSAGE
 from tests.backend.playback_fixtures import T0, completed_run, queued_run
@@ -31,7 +33,8 @@ def receive(ws) -> dict:
 
 
 def refusal(client, path: str, headers=None, first: dict | None = None) -> WebSocketDisconnect:
-    with pytest.raises(WebSocketDisconnect) as caught, client.websocket_connect(path, headers=dict(headers or {})) as ws:
+    with pytest.raises(WebSocketDisconnect) as caught, \
+            client.websocket_connect(path, headers=dict(headers or {})) as ws:
         if first is not None:
             ws.send_text(orjson.dumps(first).decode())
         ws.receive_text()
@@ -158,3 +161,30 @@ def test_controls_play_pause_seek_step_over_the_socket(backend_client, run_id):
         ws.send_text('{"type": "seek", "cursor": -1}')
         snap, status = receive(ws), receive(ws)
         assert (snap["cursor"], snap["state"], status["state"]) == (-1, "paused", "paused")
+
+
+def test_unreadable_artifacts_close_with_1011(backend_client, backend_app, run_id):
+    (backend_app.state.runs.run_dir(run_id) / TIMELINE).unlink()
+    closed = refusal(backend_client, url(run_id), auth(ALICE_TOKEN))
+    assert (closed.code, closed.reason) == (CloseCode.internal_error, "internal error")
+    assert run_id not in backend_app.state.playback.cache
+
+
+def test_a_failure_mid_playback_closes_with_1011(backend_client, backend_app, run_id, monkeypatch):
+    def broken(*_args):
+        raise RuntimeError("frame building failed")
+
+    monkeypatch.setattr(MessageBuilder, "frame", broken)
+    with backend_client.websocket_connect(url(run_id), headers=auth(ALICE_TOKEN)) as ws:
+        receive(ws)
+        ws.send_text('{"type": "step", "bars": 1}')
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_text()
+    assert closed.value.code == CloseCode.internal_error
+    assert not backend_app.state.playback.connections
+
+
+def test_a_client_leaving_before_authenticating_is_not_an_error(backend_client, backend_app, run_id):
+    with backend_client.websocket_connect(url(run_id)) as ws:
+        ws.close()
+    assert not backend_app.state.playback.connections
