@@ -25,6 +25,7 @@ from common.models.playback import (
 # Float products like 0.1 * 30 land a hair below the integer they mean.
 _EPSILON = 1e-9
 
+
 @dataclass(frozen=True)
 class PlaybackOptions:
     fps: float = FRAMES_PER_SECOND
@@ -102,8 +103,10 @@ class PlaybackSession:
                 return self._set_state(PlaybackState.paused, "pause", now)
             case SpeedControl(value=value):
                 return self._set_speed(value, now)
-            case SeekControl(cursor=cursor, time=t):
-                return self._seek(cursor if cursor is not None else self.data.cursor_at_time(int(t or 0)), now)
+            case SeekControl(cursor=int() as cursor):
+                return self._seek(cursor, now)
+            case SeekControl(time=int() as t):
+                return self._seek(self.data.cursor_at_time(t), now)
             case StepControl(bars=bars):
                 return self._step(bars, now)
             case AuthControl():
