@@ -12,7 +12,10 @@ import uvicorn
 
 from api.main import create_app as create_api
 from api.settings import ApiSettings
+from backend.auth import hash_token
+from backend.catalog import Catalog
 from backend.main import create_app as create_backend
+from backend.market.demo import DEMO_USERS
 from backend.settings import BackendSettings
 from common.logging import configure_logging, get_logger
 
@@ -29,6 +32,22 @@ async def _serve_all(servers: list[uvicorn.Server]) -> None:
     await asyncio.gather(*(server.serve() for server in servers))
 
 
+def _banner(host: str, backend: BackendSettings, api: ApiSettings) -> str:
+    api_url, backend_url = f"http://{host}:{api.port}", f"http://{host}:{backend.port}"
+    broker = "Redis at REDIS_URL" if backend.redis_url else "embedded in-process broker (no Redis needed)"
+    lines = ["", "Hewston is up", f"  api (use this):  {api_url}/api/v1/   docs: {api_url}/docs",
+             f"  backend:         {backend_url}/   docs: {backend_url}/docs", f"  broker:          {broker}"]
+    catalog = Catalog(backend.catalog_path)
+    demo = [(name, token) for name, token in DEMO_USERS.items()
+            if catalog.user_by_token_hash(hash_token(token)) is not None]
+    if demo:
+        # These demo tokens are public on purpose; real tokens are never printed or logged.
+        lines.append("  demo tokens:     " + "   ".join(f"{name}: {token}" for name, token in demo))
+        lines.append(f"  try:             curl -H 'Authorization: Bearer {demo[0][1]}' "
+                     f"'{api_url}/api/v1/chart-data?symbol=BTCUSD&timeframe=1M_DECIMATED&target_points=2000'")
+    return "\n".join(lines) + "\n"
+
+
 def run_all(host: str | None = None) -> int:
     backend_settings = BackendSettings()
     configure_logging(json_logs=backend_settings.logs_as_json, level=backend_settings.log_level)
@@ -37,8 +56,6 @@ def run_all(host: str | None = None) -> int:
     # The api talks to the backend over loopback HTTP, exactly as it would to a remote backend.
     api_settings = ApiSettings(backend_url=f"http://127.0.0.1:{backend_settings.port}")
     servers.append(_server(create_api(api_settings), host, api_settings.port))
-    log.info("hewston_up", backend=f"http://{host}:{backend_settings.port}",
-             api=f"http://{host}:{api_settings.port}",
-             broker=backend_settings.redis_url and "redis" or "embedded")
+    print(_banner(host, backend_settings, api_settings), flush=True)
     asyncio.run(_serve_all(servers))
     return 0

@@ -36,7 +36,9 @@ FromParam = Annotated[str | None, Query(alias="from", description="Inclusive sta
                                         "date/datetime, UTC unless an offset is given. Default: the first bar")]
 ToParam = Annotated[str | None, Query(alias="to", description="Inclusive end: epoch seconds or ISO-8601 "
                                       "date/datetime; a bare date means the end of that day. Default: the last bar")]
-BucketParam = Annotated[int | None, Query(ge=1, le=10_080, description=(
+# A century of minutes: wide enough for any chart of any range, far from integer overflow.
+MAX_BUCKET_MINUTES = 100 * 366 * 1440
+BucketParam = Annotated[int | None, Query(ge=1, le=MAX_BUCKET_MINUTES, description=(
     "Aggregate the minute bars into buckets of this many whole minutes, aligned to multiples of the width "
     "since the epoch (UTC): open first, high max, low min, close last, volume summed; empty buckets are left "
     "out. Omit (or 1) for the bars as stored."))]

@@ -155,3 +155,13 @@ def test_backend_down_is_503_with_correlation_id(make_api):
     assert response.headers["x-request-id"] == "trace-me-42"
     ready = httpx.get(f"{api.http_url}/ready").json()
     assert ready["status"] == "degraded" and ready["backend"]["state"] == "down"
+
+
+def test_a_tiny_target_over_the_whole_range_still_aggregates(shared_backend, make_api):
+    api = make_api(shared_backend.http_url)
+    response = httpx.get(f"{api.http_url}/api/v1/chart-data", headers=auth(ALICE_TOKEN),
+                         params={**DECIMATED, "target_points": 2})
+    body = response.json()
+    assert response.status_code == 200 and 1 <= body["returned_points"] <= 2
+    assert body["source_points"] == MINUTES and sum(body["volume"]) == pytest.approx(
+        float(make_minutes().volume.sum()))
