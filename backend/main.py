@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from backend.auth import Authenticator
 from backend.catalog import Catalog
 from backend.market.bar_cache import BarFileCache
 from backend.market.store import BarStore
-from backend.playback.service import PlaybackService
+from backend.playback.service import PlaybackConfig, PlaybackService
+from backend.playback.session import PlaybackOptions
 from backend.routers import backtests, bars, health, playback, symbols
 from backend.runs.executor import RunExecutor
 from backend.runs.repository import RunRepository
@@ -37,8 +37,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: BackendSettings | None = None) -> FastAPI:
     settings = settings or BackendSettings()
     configure_logging(json_logs=settings.logs_as_json, level=settings.log_level)
-    app = FastAPI(title="Hewston backend", version="0.1.0", default_response_class=ORJSONResponse,
-                  lifespan=lifespan)
+    app = FastAPI(title="Hewston backend", version="0.1.0", lifespan=lifespan)
     catalog = Catalog(settings.catalog_path)
     app.state.settings = settings
     app.state.catalog = catalog
@@ -46,8 +45,10 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     app.state.bar_store = BarStore(settings.bars_dir, catalog, cache)
     app.state.authenticator = Authenticator(catalog, settings.service_token)
     app.state.runs = RunRepository(catalog, settings.runs_dir)
-    app.state.executor = RunExecutor(app.state.runs, app.state.bar_store)
-    app.state.playback = PlaybackService()
+    app.state.executor = RunExecutor(app.state.runs, app.state.bar_store, max_workers=settings.run_workers)
+    app.state.playback = PlaybackService(PlaybackConfig(
+        options=PlaybackOptions(fps=settings.playback_fps, snapshot_interval_s=settings.playback_snapshot_interval_s),
+        auth_timeout_s=settings.playback_auth_timeout_s, cache_bytes=settings.playback_cache_mb * 2**20))
     install_error_handlers(app)
     app.add_middleware(UserHeaderMiddleware)
     app.add_middleware(CorrelationIdMiddleware)

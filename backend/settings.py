@@ -19,6 +19,13 @@ class BackendSettings(HewstonSettings):
     minute_range_cap_days: int = 400
     # Decoded bar files kept in memory for repeated chart reads; 0 turns the cache off.
     bar_cache_mb: int = 512
+    # Backtests are CPU-bound numpy: more workers than cores only makes every run slower.
+    run_workers: int = Field(default=1, ge=1, le=64)
+    # Playback: frames per second, keyframe interval, browser auth deadline and the loaded-runs budget.
+    playback_fps: float = Field(default=30.0, gt=0, le=120)
+    playback_snapshot_interval_s: float = Field(default=2.0, gt=0)
+    playback_auth_timeout_s: float = Field(default=5.0, gt=0)
+    playback_cache_mb: int = Field(default=512, ge=0)
 
     @property
     def catalog_path(self) -> Path:
