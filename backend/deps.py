@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from backend.auth import Authenticator, Principal
 from backend.catalog import Catalog
 from backend.market.store import BarStore
+from backend.playback.cache import RunCache
 from backend.runs.executor import RunExecutor
 from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
@@ -37,6 +38,11 @@ def get_executor(request: Request) -> RunExecutor:
     return request.app.state.executor
 
 
+def get_loaded_runs(request: Request) -> RunCache:
+    """Completed runs loaded in memory, shared by playback and the equity route (artifacts are immutable)."""
+    return request.app.state.playback.cache
+
+
 def get_principal(request: Request,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     authenticator: Authenticator = request.app.state.authenticator
@@ -51,3 +57,4 @@ BarStoreDep = Annotated[BarStore, Depends(get_bar_store)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 RunsDep = Annotated[RunRepository, Depends(get_runs)]
 ExecutorDep = Annotated[RunExecutor, Depends(get_executor)]
+LoadedRunsDep = Annotated[RunCache, Depends(get_loaded_runs)]

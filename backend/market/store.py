@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 
 from backend.catalog import Catalog, DatasetRecord
 from backend.market.aggregate import aggregate
-from backend.market.bars import BarArrays
 from backend.market.bar_cache import BarFileCache
+from backend.market.bars import BarArrays
 from common.models.bars import Instrument, Timeframe
 
 # About a month of 24x7 minutes; hourly and daily files fit in a few row groups anyway.

@@ -14,7 +14,12 @@ import orjson
 from pydantic import ValidationError
 
 from common.models.playback import (
-    DEFAULT_SPEED, MAX_SPEED, MIN_SPEED, PLAYBACK_CONTROL, PlaybackControl, PlaybackState,
+    DEFAULT_SPEED,
+    MAX_SPEED,
+    MIN_SPEED,
+    PLAYBACK_CONTROL,
+    PlaybackControl,
+    PlaybackState,
 )
 
 # Credentials belong in a header or the auth message: a URL ends up in access logs and browser history.

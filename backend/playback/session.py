@@ -18,8 +18,16 @@ from typing import Any
 from backend.playback.data import PlaybackData
 from backend.playback.messages import MessageBuilder
 from common.models.playback import (
-    DEFAULT_SPEED, FRAMES_PER_SECOND, AuthControl, PauseControl, PlayControl, PlaybackControl, PlaybackState,
-    SeekControl, SpeedControl, StepControl,
+    DEFAULT_SPEED,
+    FRAMES_PER_SECOND,
+    AuthControl,
+    PauseControl,
+    PlaybackControl,
+    PlaybackState,
+    PlayControl,
+    SeekControl,
+    SpeedControl,
+    StepControl,
 )
 
 # Float products like 0.1 * 30 land a hair below the integer they mean.

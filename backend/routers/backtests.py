@@ -14,10 +14,11 @@ from fastapi.responses import Response
 
 from backend.auth import Principal
 from backend.catalog import Catalog
-from backend.deps import CatalogDep, ExecutorDep, PrincipalDep, RunsDep
+from backend.deps import CatalogDep, ExecutorDep, LoadedRunsDep, PrincipalDep, RunsDep
 from backend.engine.semantics import describe
 from backend.market.validate import symbol_param
-from backend.runs.artifacts import read_fills, read_metrics, read_timeline_columns
+from backend.playback.data import PlaybackData
+from backend.runs.artifacts import read_metrics
 from backend.runs.equity_curve import MIN_POINTS, equity_curve
 from backend.runs.repository import RunRecord, RunRepository, RunSpec
 from backend.strategies.registry import get_strategy, strategies
@@ -135,21 +136,24 @@ def get_metrics(run_id: str, principal: PrincipalDep, runs: RunsDep) -> Response
 
 @router.get("/{run_id}/equity", responses={**_RESULTS, 200: {"model": EquityResponse}},
             summary="Equity and drawdown at every bar's close (or at most `max_points` of them), columnar")
-def get_equity(run_id: str, principal: PrincipalDep, runs: RunsDep,
-               max_points: Annotated[int | None, Query(ge=MIN_POINTS, le=10_000_000, description=(
-                   "Return at most this many points, chosen by MinMaxLTTB so that the curve keeps its shape; "
-                   "drawdown is taken at the same points. Omit for every bar."))] = None) -> Response:
-    runs.completed(principal, run_id)
-    columns = read_timeline_columns(runs.run_dir(run_id), ["time", "equity", "drawdown"])
+async def get_equity(run_id: str, principal: PrincipalDep, runs: RunsDep, loaded: LoadedRunsDep,
+                     max_points: Annotated[int | None, Query(ge=MIN_POINTS, le=10_000_000, description=(
+                         "Return at most this many points, chosen by MinMaxLTTB so that the curve keeps its "
+                         "shape; drawdown is taken at the same points. Omit for every bar."))] = None) -> Response:
+    record = runs.completed(principal, run_id)
+    # The run as playback loads it: charts of a run that is being watched never touch the disk.
+    data = await loaded.get(run_id, lambda: PlaybackData.load(runs.run_dir(run_id), record.cash))
+    timeline = data.timeline
+    columns = {"time": timeline.bars.time, "equity": timeline.equity, "drawdown": timeline.drawdown}
     return _json({"run_id": run_id, **equity_curve(columns, max_points)})
 
 
 @router.get("/{run_id}/orders", responses={**_RESULTS, 200: {"model": OrdersResponse}},
             summary="Every fill in time order")
-def get_orders(run_id: str, principal: PrincipalDep, runs: RunsDep) -> Response:
-    runs.completed(principal, run_id)
-    fills = read_fills(runs.run_dir(run_id))
-    return _json({"run_id": run_id, "count": len(fills), "orders": fills.rows()})
+async def get_orders(run_id: str, principal: PrincipalDep, runs: RunsDep, loaded: LoadedRunsDep) -> Response:
+    record = runs.completed(principal, run_id)
+    data = await loaded.get(run_id, lambda: PlaybackData.load(runs.run_dir(run_id), record.cash))
+    return _json({"run_id": run_id, "count": len(data.fills), "orders": data.fills.rows()})
 
 
 def _owned(principal: Principal, run_id: str, runs: RunRepository) -> RunRecord:

@@ -15,7 +15,12 @@ from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 
 from backend.auth import Authenticator, Principal, bearer_token
 from backend.playback.connection import PlaybackConnection
-from backend.playback.controls import ControlError, StartError, parse_control, parse_start
+from backend.playback.controls import (
+    ControlError,
+    StartError,
+    parse_control,
+    parse_start,
+)
 from backend.playback.data import PlaybackData
 from backend.playback.service import PlaybackService
 from backend.playback.session import PlaybackSession

@@ -128,12 +128,6 @@ def read_timeline(run_dir: Path) -> Timeline:
                     cash=col("cash"))
 
 
-def read_timeline_columns(run_dir: Path, columns: list[str]) -> dict[str, np.ndarray]:
-    """Only some timeline columns (e.g. time, equity, drawdown for a chart): Parquet skips the rest."""
-    table = pq.read_table(run_dir / TIMELINE, columns=columns, memory_map=True)
-    return {name: table.column(name).to_numpy() for name in columns}
-
-
 def read_fills(run_dir: Path) -> Fills:
     table = pq.read_table(run_dir / FILLS, memory_map=True)
     col = lambda name: table.column(name).to_numpy(zero_copy_only=False)  # noqa: E731

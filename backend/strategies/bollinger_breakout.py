@@ -9,7 +9,14 @@ import numpy as np
 from pydantic import Field
 
 from backend.market.bars import BarArrays
-from backend.strategies.base import Mode, Strategy, StrategyParams, hold_last, rolling_mean, rolling_std
+from backend.strategies.base import (
+    Mode,
+    Strategy,
+    StrategyParams,
+    hold_last,
+    rolling_mean,
+    rolling_std,
+)
 
 
 class Params(StrategyParams):

@@ -10,7 +10,14 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from backend.market.bars import BarArrays
-from backend.strategies.base import Mode, ParamError, Strategy, StrategyParams, hold_last, rolling_mean
+from backend.strategies.base import (
+    Mode,
+    ParamError,
+    Strategy,
+    StrategyParams,
+    hold_last,
+    rolling_mean,
+)
 
 
 class Params(StrategyParams):
