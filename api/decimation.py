@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 
-
 MINUTE_S = 60
 
 

@@ -1,4 +1,8 @@
-"""FastAPI dependencies of the api, as ``Annotated`` aliases for the routers."""
+"""FastAPI dependencies of the api, as ``Annotated`` aliases for the routers.
+
+All are ``async``: FastAPI runs a plain ``def`` dependency on a worker thread, a hop that costs more than
+these lookups themselves.
+"""
 
 from __future__ import annotations
 
@@ -20,35 +24,35 @@ from common.keys import KeySpace
 _bearer = HTTPBearer(auto_error=False, description="API token: `Authorization: Bearer <token>`")
 
 
-def get_settings(request: Request) -> ApiSettings:
+async def get_settings(request: Request) -> ApiSettings:
     return request.app.state.settings
 
 
-def get_upstream(request: Request) -> Upstream:
+async def get_upstream(request: Request) -> Upstream:
     return request.app.state.upstream
 
 
-def get_cache(request: Request) -> ResponseCache:
+async def get_cache(request: Request) -> ResponseCache:
     return request.app.state.cache
 
 
-def get_access(request: Request) -> AccessChecks:
+async def get_access(request: Request) -> AccessChecks:
     return request.app.state.access
 
 
-def get_keys(request: Request) -> KeySpace:
+async def get_keys(request: Request) -> KeySpace:
     return request.app.state.keys
 
 
-def get_guard(request: Request) -> RedisGuard:
+async def get_guard(request: Request) -> RedisGuard:
     return request.app.state.redis_guard
 
 
-def get_metrics(request: Request) -> ApiMetrics:
+async def get_metrics(request: Request) -> ApiMetrics:
     return request.app.state.metrics
 
 
-def get_authorization(request: Request,
+async def get_authorization(request: Request,
                       _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str | None:
     return request.headers.get("authorization")
 

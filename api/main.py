@@ -25,6 +25,7 @@ from api.routers import chart_data, operations, passthrough, runs_complete
 from api.settings import ApiSettings
 from api.single_flight import SingleFlight
 from api.upstream import Upstream
+from common.app_defaults import FASTAPI_TELEMETRY_OFF
 from common.correlation import CorrelationIdMiddleware
 from common.errors import install_error_handlers
 from common.keys import KeySpace
@@ -69,7 +70,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             await upstream.aclose()
             await redis.aclose()
 
-    app = FastAPI(title="Hewston api", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="Hewston api", version="0.1.0", lifespan=lifespan, telemetry=FASTAPI_TELEMETRY_OFF,
                   description="The browser's API: chart data, complete runs, and every backend route under "
                               "`/api/v1/` with the caller's token forwarded.")
     app.state.settings = settings

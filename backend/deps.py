@@ -1,4 +1,8 @@
-"""FastAPI dependencies of the backend, as ``Annotated`` aliases for the routers."""
+"""FastAPI dependencies of the backend, as ``Annotated`` aliases for the routers.
+
+All are ``async``: FastAPI runs a plain ``def`` dependency on a worker thread, a hop that costs more than
+these lookups (the token lookup is one indexed SQLite read) themselves.
+"""
 
 from __future__ import annotations
 
@@ -18,32 +22,32 @@ from backend.settings import BackendSettings
 _bearer = HTTPBearer(auto_error=False, description="API token: `Authorization: Bearer <token>`")
 
 
-def get_settings(request: Request) -> BackendSettings:
+async def get_settings(request: Request) -> BackendSettings:
     return request.app.state.settings
 
 
-def get_catalog(request: Request) -> Catalog:
+async def get_catalog(request: Request) -> Catalog:
     return request.app.state.catalog
 
 
-def get_bar_store(request: Request) -> BarStore:
+async def get_bar_store(request: Request) -> BarStore:
     return request.app.state.bar_store
 
 
-def get_runs(request: Request) -> RunRepository:
+async def get_runs(request: Request) -> RunRepository:
     return request.app.state.runs
 
 
-def get_executor(request: Request) -> RunExecutor:
+async def get_executor(request: Request) -> RunExecutor:
     return request.app.state.executor
 
 
-def get_loaded_runs(request: Request) -> RunCache:
+async def get_loaded_runs(request: Request) -> RunCache:
     """Completed runs loaded in memory, shared by playback and the equity route (artifacts are immutable)."""
     return request.app.state.playback.cache
 
 
-def get_principal(request: Request,
+async def get_principal(request: Request,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     authenticator: Authenticator = request.app.state.authenticator
     principal = authenticator.authenticate(credentials.credentials if credentials else None)

@@ -19,6 +19,7 @@ from backend.runs.executor import RunExecutor
 from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
 from backend.user_header import UserHeaderMiddleware
+from common.app_defaults import FASTAPI_TELEMETRY_OFF
 from common.correlation import CorrelationIdMiddleware
 from common.errors import install_error_handlers
 from common.logging import configure_logging
@@ -37,7 +38,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: BackendSettings | None = None) -> FastAPI:
     settings = settings or BackendSettings()
     configure_logging(json_logs=settings.logs_as_json, level=settings.log_level)
-    app = FastAPI(title="Hewston backend", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="Hewston backend", version="0.1.0", lifespan=lifespan, telemetry=FASTAPI_TELEMETRY_OFF)
     catalog = Catalog(settings.catalog_path)
     app.state.settings = settings
     app.state.catalog = catalog

@@ -21,15 +21,14 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from api.main import create_app as create_api
-from api.settings import ApiSettings
 from backend.auth import hash_token
-from backend.main import create_app as create_backend
+from backend.catalog import Catalog
 from backend.market.bars import BarArrays
-from backend.settings import BackendSettings
+from backend.market.store import BarStore
 from bench.harness import STATS_HEADER, Stats, machine_line, record_section, stats_ms
+from bench.services import running_service
 from common.models.bars import AssetClass, Instrument
-from tests.support.servers import live_server
+from tests.support.servers import free_port
 
 TOKEN = "hw_bench_token_0123456789abcdefghij"
 SYMBOL = "BENCH"
@@ -80,24 +79,27 @@ def _wait_completed(client: httpx.Client, run_id: str) -> dict:
 
 def main() -> None:
     redis_url = os.environ.get("HEWSTON_TEST_REDIS_URL") or os.environ.get("REDIS_URL")
+    prefix = f"hwbench-{os.getpid()}"
     with tempfile.TemporaryDirectory() as tmp:
-        backend = create_backend(BackendSettings(data_dir=Path(tmp) / "data", redis_url=None, log_level="WARNING",
-                                                 _env_file=None))
-        backend.state.catalog.add_user("bench", hash_token(TOKEN))
-        backend.state.bar_store.write_minutes(
+        data_dir = Path(tmp) / "data"
+        catalog = Catalog(data_dir / "catalog.sqlite3")
+        catalog.add_user("bench", hash_token(TOKEN))
+        BarStore(data_dir / "bars", catalog).write_minutes(
             Instrument(symbol=SYMBOL, name="Benchmark", asset_class=AssetClass.crypto, synthetic=True),
             _year_of_minutes())
-        with live_server(backend) as b:
-            settings = ApiSettings(backend_url=b.http_url, redis_url=redis_url, log_level="WARNING",
-                                   redis_key_prefix=f"hwbench-{os.getpid()}", rate_limit_requests=10**9,
-                                   _env_file=None)
-            api_app = create_api(settings)
-            with live_server(api_app) as a:
-                rows = _run(b.http_url, a.http_url)
-            _cleanup(settings)
+        backend_port, api_port = free_port(), free_port()
+        with running_service("backend.main:create_app", backend_port, {"HEWSTON_DATA_DIR": str(data_dir)}) as b:
+            api_env = {"HEWSTON_API_BACKEND_URL": b, "HEWSTON_API_REDIS_KEY_PREFIX": prefix,
+                       "HEWSTON_API_RATE_LIMIT_REQUESTS": str(10**9)}
+            if redis_url:
+                api_env["REDIS_URL"] = redis_url
+            with running_service("api.main:create_app", api_port, api_env) as a:
+                rows = _run(b, a)
+        _cleanup(redis_url, prefix)
     label = "Redis server" if redis_url else "embedded Redis (fakeredis)"
-    lines = [f"{machine_line()}; {label}. Server = the api's `Server-Timing` (time to response start, in "
-             "process); client = around each loopback request.", "", STATS_HEADER]
+    lines = [f"{machine_line()}; {label}. Backend and api each run as their own uvicorn process; the client is "
+             "a third. Server = the api's `Server-Timing` (time to response start, in process); client = around "
+             "each loopback request.", "", STATS_HEADER]
     lines += [f"| {name} | {s.row()} |" for name, s in rows["table"]]
     lines += ["", *rows["notes"]]
     record_section("api", "\n".join(lines))
@@ -187,14 +189,14 @@ def _run(backend_url: str, api_url: str) -> dict:
     return {"table": table, "notes": notes}
 
 
-def _cleanup(settings: ApiSettings) -> None:
-    if not settings.redis_url:
+def _cleanup(redis_url: str | None, prefix: str) -> None:
+    if not redis_url:
         return
     import redis
 
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(redis_url)
     try:
-        keys = list(client.scan_iter(f"{settings.redis_key_prefix}:*", count=1000))
+        keys = list(client.scan_iter(f"{prefix}:*", count=1000))
         if keys:
             client.delete(*keys)
     finally:

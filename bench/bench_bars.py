@@ -21,7 +21,14 @@ from backend.main import create_app
 from backend.market.demo import create_demo_data
 from backend.market.store import BarStore
 from backend.settings import BackendSettings
-from bench.harness import STATS_HEADER, Stats, machine_line, record_section, stats_ms, time_calls
+from bench.harness import (
+    STATS_HEADER,
+    Stats,
+    machine_line,
+    record_section,
+    stats_ms,
+    time_calls,
+)
 from common.logging import configure_logging
 from common.models.bars import Timeframe
 

@@ -10,17 +10,12 @@ rate is compared with the 30 fps target and with a single playback measured in t
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import numpy as np
 import orjson
 from websockets.asyncio.client import connect
@@ -33,21 +28,17 @@ from backend.runs.artifacts import write_artifacts
 from backend.runs.repository import RunRepository, RunSpec
 from bench.bench_backtest import synthetic_minutes
 from bench.harness import machine_line, record_section
+from bench.services import running_service
 from common.logging import configure_logging
 from common.models.backtests import Mode
 from common.models.bars import Timeframe
+from tests.support.servers import free_port
 
 FPS = 30
 SPEED = 300.0  # ten bars per frame: every frame is due exactly on a frame deadline
 BARS = 40_000
 TOKEN = "hw_bench_playback_token_0123456789"
 CASES = ((1, 3.0), (50, 5.0), (100, 5.0), (200, 5.0))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def prepare(data_dir: Path) -> str:
@@ -67,24 +58,6 @@ def prepare(data_dir: Path) -> str:
     runs.mark_running(record.id)
     runs.mark_completed(record.id, BARS, None)
     return record.id
-
-
-def start_backend(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "HEWSTON_DATA_DIR": str(data_dir), "HEWSTON_LOG_LEVEL": "WARNING",
-           "HEWSTON_LOG_JSON": "true"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "backend.main:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--ws-per-message-deflate", "false", "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("backend did not start")
 
 
 @dataclass
@@ -129,19 +102,15 @@ def summarise(clients: int, duration_s: float, results: list[ClientResult]) -> d
 def main() -> None:
     configure_logging(json_logs=True, level="WARNING")
     data_dir = Path(tempfile.mkdtemp(prefix="hewston-bench-playback-"))
-    port = _free_port()
-    proc = None
+    port = free_port()
     try:
         run_id = prepare(data_dir)
-        proc = start_backend(data_dir, port)
-        url = f"ws://127.0.0.1:{port}/backtests/{run_id}/ws?state=playing&speed={SPEED:g}"
-        rows = []
-        for clients, duration_s in CASES:
-            rows.append(summarise(clients, duration_s, asyncio.run(run_case(url, clients, duration_s))))
+        with running_service("backend.main:create_app", port, {"HEWSTON_DATA_DIR": str(data_dir)}):
+            url = f"ws://127.0.0.1:{port}/backtests/{run_id}/ws?state=playing&speed={SPEED:g}"
+            rows = []
+            for clients, duration_s in CASES:
+                rows.append(summarise(clients, duration_s, asyncio.run(run_case(url, clients, duration_s))))
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(10)
         shutil.rmtree(data_dir, ignore_errors=True)
     single = rows[0]["fps_mean"]
     lines = [

@@ -9,7 +9,15 @@ from starlette.responses import Response
 
 from api.cache import Computed
 from api.decimation import bucket_width_minutes
-from api.deps import AccessDep, AuthorizationDep, CacheDep, KeysDep, MetricsDep, SettingsDep, UpstreamDep
+from api.deps import (
+    AccessDep,
+    AuthorizationDep,
+    CacheDep,
+    KeysDep,
+    MetricsDep,
+    SettingsDep,
+    UpstreamDep,
+)
 from api.models import ChartDataQuery, ChartDataResponse, ChartTimeframe
 from api.responses import encoded_response
 from api.transform import encode_chart, parse_bars

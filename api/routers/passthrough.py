@@ -20,7 +20,13 @@ from api.access_log import route_template
 from api.deps import AuthorizationDep, UpstreamDep
 from common.correlation import correlation_headers
 from common.errors import InvalidInput
-from common.models.backtests import BacktestRequest, EquityResponse, MetricsResponse, RunDetail, RunList
+from common.models.backtests import (
+    BacktestRequest,
+    EquityResponse,
+    MetricsResponse,
+    RunDetail,
+    RunList,
+)
 from common.models.bars import BarsResponse, SymbolInfo, SymbolsResponse
 
 PREFIX = "/api/v1"

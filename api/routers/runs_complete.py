@@ -25,7 +25,15 @@ from starlette.responses import Response
 from api import request_info
 from api.access import Decision
 from api.cache import Computed, accepts_gzip, digest, etag_matches
-from api.deps import AccessDep, AuthorizationDep, CacheDep, KeysDep, MetricsDep, SettingsDep, UpstreamDep
+from api.deps import (
+    AccessDep,
+    AuthorizationDep,
+    CacheDep,
+    KeysDep,
+    MetricsDep,
+    SettingsDep,
+    UpstreamDep,
+)
 from api.gzip_splice import CompressedPrefix, compress_prefix, gzip_with_suffix
 from api.models import RUN_ID_PATTERN, RunCompleteQuery, RunCompleteResponse
 from api.responses import CACHE_CONTROL, CACHE_HEADER, JSON

@@ -1,0 +1,55 @@
+"""Start a Hewston role as its own uvicorn process on 127.0.0.1 for a benchmark, and stop it afterwards.
+
+Benchmarks run servers in separate processes so that the client measuring them, and the other servers, do
+not share their interpreter lock: the numbers then are what a deployment of separate processes would see.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+
+def start_service(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``uvicorn --factory <factory>`` with ``env`` added to ours; returns once ``/health`` answers."""
+    full_env = {**os.environ, "HEWSTON_LOG_LEVEL": "WARNING", "HEWSTON_LOG_JSON": "true", **env}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
+         "--ws-per-message-deflate", "false", "--log-level", "warning"],
+        env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{factory} exited with {proc.returncode} while starting")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"{factory} did not start within 30 s")
+
+
+def stop_service(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextmanager
+def running_service(factory: str, port: int, env: dict[str, str]) -> Iterator[str]:
+    """The service's base URL while it runs."""
+    proc = start_service(factory, port, env)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_service(proc)
