@@ -37,13 +37,15 @@ YEAR_MINUTES = 525_600
 
 
 def _year_of_minutes() -> BarArrays:
+    """A random walk quoted like real prices: to the cent (a tick of 0.01), volume in whole units."""
     rng = np.random.default_rng(1)
     t = YEAR_START + 60 * np.arange(YEAR_MINUTES, dtype=np.int64)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.0005, YEAR_MINUTES)))
+    close = np.round(100 * np.exp(np.cumsum(rng.normal(0, 0.0005, YEAR_MINUTES))), 2)
     open_ = np.concatenate(([100.0], close[:-1]))
     spread = rng.uniform(0, 0.001, YEAR_MINUTES) * close
-    return BarArrays(t, open_, np.maximum(open_, close) + spread, np.minimum(open_, close) - spread, close,
-                     rng.uniform(1, 1000, YEAR_MINUTES))
+    high = np.maximum(np.round(np.maximum(open_, close) + spread, 2), np.maximum(open_, close))
+    low = np.minimum(np.round(np.minimum(open_, close) - spread, 2), np.minimum(open_, close))
+    return BarArrays(t, open_, high, low, close, np.round(rng.uniform(1, 1000, YEAR_MINUTES)))
 
 
 def _server_ms(response: httpx.Response) -> float:
