@@ -23,6 +23,7 @@ run: install frontend
 	$(VENV)/bin/hewston up
 
 test: install
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q --cov --cov-report=term:skip-covered
 
 bench: install

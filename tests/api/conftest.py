@@ -12,11 +12,11 @@ import redis as sync_redis
 
 from api.main import create_app as create_api
 from api.settings import ApiSettings
-from backend.market.bars import BarArrays
-from common.models.bars import AssetClass, Instrument
 from backend.auth import hash_token
 from backend.main import create_app as create_backend
+from backend.market.bars import BarArrays
 from backend.settings import BackendSettings
+from common.models.bars import AssetClass, Instrument
 from tests.conftest import ALICE_TOKEN, BOB_TOKEN, SERVICE_TOKEN
 from tests.support.servers import LiveServer, live_server
 

@@ -54,14 +54,14 @@ def test_catalog_reads_see_commits_made_elsewhere_and_connections_stay_per_threa
 
 def _aggregate_by_hand(bars: BarArrays, width: int) -> dict[int, tuple[float, float, float, float, float]]:
     buckets: OrderedDict[int, list[float]] = OrderedDict()
-    for t, o, h, l, c, v in zip(bars.time.tolist(), bars.open.tolist(), bars.high.tolist(), bars.low.tolist(),
+    for t, o, h, lo, c, v in zip(bars.time.tolist(), bars.open.tolist(), bars.high.tolist(), bars.low.tolist(),
                                 bars.close.tolist(), bars.volume.tolist(), strict=True):
         key = t // width * width
         if key not in buckets:
-            buckets[key] = [o, h, l, c, v]
+            buckets[key] = [o, h, lo, c, v]
         else:
             b = buckets[key]
-            b[1], b[2], b[3], b[4] = max(b[1], h), min(b[2], l), c, b[4] + v
+            b[1], b[2], b[3], b[4] = max(b[1], h), min(b[2], lo), c, b[4] + v
     return {k: tuple(v) for k, v in buckets.items()}
 
 
@@ -72,8 +72,8 @@ def test_aggregate_matches_an_independent_computation(width):
     expected = _aggregate_by_hand(bars, width)
     assert result.time.tolist() == list(expected)
     got = zip(result.open, result.high, result.low, result.close, result.volume, strict=True)
-    for (o, h, l, c, v), want in zip(got, expected.values(), strict=True):
-        assert (o, h, l, c) == want[:4]
+    for (o, h, lo, c, v), want in zip(got, expected.values(), strict=True):
+        assert (o, h, lo, c) == want[:4]
         assert v == pytest.approx(want[4])
     assert (result.time % width == 0).all()
 

@@ -33,7 +33,7 @@ def random_targets(n: int, seed: int) -> np.ndarray:
 def reference_trades(fills) -> list[float]:
     """Pair fills into round trips: net PnL of each closed trade, from the fill rows alone."""
     pnls, entry = [], None
-    for side, qty, price, fee in zip(fills.side, fills.quantity, fills.price, fills.fee):
+    for side, qty, price, fee in zip(fills.side, fills.quantity, fills.price, fills.fee, strict=False):
         if entry is None:
             entry = (1 if side == "buy" else -1, qty, price, fee)
         else:

@@ -15,7 +15,13 @@ from backend.playback.cache import RunCache
 from backend.playback.controls import ControlError, StartError, parse_control, parse_start
 from common.close_codes import MAX_REASON_BYTES, MEANINGS, CloseCode, close_reason, should_reconnect
 from common.models.playback import (
-    DEFAULT_SPEED, PlaybackState, SeekControl, SpeedControl, StepControl, control_schema, message_schema,
+    DEFAULT_SPEED,
+    PlaybackState,
+    SeekControl,
+    SpeedControl,
+    StepControl,
+    control_schema,
+    message_schema,
 )
 from tests.backend.playback_fixtures import make_data
 

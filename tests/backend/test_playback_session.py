@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 from backend.playback.messages import decode, encode
 from backend.playback.session import PlaybackOptions, PlaybackSession
 from common.models.playback import (
-    PLAYBACK_MESSAGE, PauseControl, PlayControl, PlaybackState, SeekControl, SpeedControl, StepControl,
+    PLAYBACK_MESSAGE,
+    PauseControl,
+    PlaybackState,
+    PlayControl,
+    SeekControl,
+    SpeedControl,
+    StepControl,
 )
 from tests.backend.playback_fixtures import CASH, make_data
 
