@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -86,22 +86,12 @@ class RunSpec:
 
 
 @dataclass(frozen=True)
-class RunRecord:
+class RunRecord(RunSpec):
+    """A stored run: what was asked for, plus who owns it and how far it got."""
+
     id: str
     owner_id: int
     owner: str
-    symbol: str
-    timeframe: Timeframe
-    strategy: str
-    mode: str
-    params: dict[str, Any]
-    from_time: int
-    to_time: int
-    cash: float
-    commission_rate: float
-    fixed_fee: float
-    slippage_bps: float
-    fractional: bool
     status: RunStatus
     progress: float
     error: str | None
@@ -115,10 +105,7 @@ class RunRecord:
 
     @property
     def spec(self) -> RunSpec:
-        return RunSpec(symbol=self.symbol, timeframe=self.timeframe, strategy=self.strategy, mode=self.mode,
-                       params=self.params, from_time=self.from_time, to_time=self.to_time, cash=self.cash,
-                       commission_rate=self.commission_rate, fixed_fee=self.fixed_fee,
-                       slippage_bps=self.slippage_bps, fractional=self.fractional)
+        return RunSpec(**{f.name: getattr(self, f.name) for f in fields(RunSpec)})
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from backend.market.bars import BarArrays
 from common.errors import InvalidInput
@@ -32,6 +32,19 @@ class StrategyParams(BaseModel):
     """Base of every parameter model: unknown parameters are an error, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def smaller_than(low: str, high: str) -> Any:
+    """A model validator for a parameter model: ``low`` must be smaller than ``high``; the error names ``low``.
+
+    Use as a class attribute: ``_order = smaller_than("fast", "slow")``.
+    """
+    def check(model: StrategyParams) -> StrategyParams:
+        if getattr(model, low) >= getattr(model, high):
+            raise ParamError(low, f"must be smaller than {high}")
+        return model
+
+    return model_validator(mode="after")(check)
 
 
 SignalFn = Callable[[BarArrays, Any, Mode], np.ndarray]

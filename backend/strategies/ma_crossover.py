@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from backend.market.bars import BarArrays
 from backend.strategies.base import (
     Mode,
-    ParamError,
     Strategy,
     StrategyParams,
     hold_last,
     rolling_mean,
+    smaller_than,
 )
 
 
@@ -20,11 +20,7 @@ class Params(StrategyParams):
     fast: int = Field(10, ge=1, le=10_000, description="Bars in the fast simple moving average")
     slow: int = Field(50, ge=2, le=50_000, description="Bars in the slow simple moving average")
 
-    @model_validator(mode="after")
-    def _fast_below_slow(self) -> Params:
-        if self.fast >= self.slow:
-            raise ParamError("fast", "must be smaller than slow")
-        return self
+    _order = smaller_than("fast", "slow")
 
 
 def signals(bars: BarArrays, params: Params, mode: Mode) -> np.ndarray:

@@ -7,16 +7,16 @@ recursive smoothing: it depends only on the last ``period`` changes and is compu
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from backend.market.bars import BarArrays
 from backend.strategies.base import (
     Mode,
-    ParamError,
     Strategy,
     StrategyParams,
     hold_last,
     rolling_mean,
+    smaller_than,
 )
 
 
@@ -25,11 +25,7 @@ class Params(StrategyParams):
     lower: float = Field(30.0, gt=0, lt=100, description="Oversold level: go long below it")
     upper: float = Field(70.0, gt=0, lt=100, description="Overbought level: exit (or go short) above it")
 
-    @model_validator(mode="after")
-    def _lower_below_upper(self) -> Params:
-        if self.lower >= self.upper:
-            raise ParamError("lower", "must be smaller than upper")
-        return self
+    _order = smaller_than("lower", "upper")
 
 
 def rsi(close: np.ndarray, period: int) -> np.ndarray:
