@@ -24,7 +24,7 @@ run: install frontend
 
 test: install
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q --cov --cov-report=term:skip-covered
+	$(PY) -m pytest -q --cov --cov-report=term:skip-covered --cov-fail-under=90
 
 bench: install
 	$(PY) -m bench
