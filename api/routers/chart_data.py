@@ -20,7 +20,7 @@ from api.deps import (
 )
 from api.models import ChartDataQuery, ChartDataResponse, ChartTimeframe
 from api.responses import encoded_response
-from api.transform import encode_chart, parse_bars
+from api.transform import encode_chart, split_bars
 from common.errors import NotFound
 from common.models.bars import Timeframe
 
@@ -81,13 +81,10 @@ async def chart_data(query: Annotated[ChartDataQuery, Query()], request: Request
                 params["bucket_minutes"] = str(width)
         path = f"/bars/{query.timeframe.backend_path}"
         response = await upstream.get_ok(path, route=path, authorization=authorization, params=params)
-        meta, candles = parse_bars(response.content)
-        source_points = meta["source_count"]
-        bucket_s = meta["bucket_seconds"]
-        served_version = meta.get("data_version")
+        bars = split_bars(response.content)
+        served_version = bars.meta["data_version"]
         raw = encode_chart(symbol=symbol, timeframe=query.timeframe.value, data_version=served_version,
-                           from_date=from_s, to_date=to_s, target_points=target, source_points=source_points,
-                           bucket_seconds=bucket_s, candles=candles)
+                           from_date=from_s, to_date=to_s, target_points=target, bars=bars)
         # An ingest between the two backend calls: answer with what we got, but never under the old version.
         return Computed(raw, cacheable=served_version == version)
 
