@@ -17,9 +17,7 @@ from backend.catalog import Catalog
 from backend.main import create_app as create_backend
 from backend.market.demo import DEMO_USERS
 from backend.settings import BackendSettings
-from common.logging import configure_logging, get_logger
-
-log = get_logger("hewston.up")
+from common.logging import configure_logging
 
 
 def _server(app, host: str, port: int) -> uvicorn.Server:
