@@ -5,6 +5,7 @@ and load metadata differ per request. Compressing the whole body per request wou
 cache keeps the immutable prefix as a raw deflate stream ended with a sync flush (byte-aligned, not final)
 together with its CRC-32 and length. Per request only the short suffix is deflated, by a fresh compressor
 that references nothing before it, and appended; the gzip trailer's CRC continues from the stored one.
+A cache hit therefore moves and sends only compressed bytes.
 The result is one ordinary gzip member (RFC 1952) that any client decodes.
 """
 
@@ -16,38 +17,41 @@ from dataclasses import dataclass
 
 # Magic, deflate, no flags, mtime 0 (deterministic bytes, so ETags stay stable), no extra flags, unknown OS.
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
-_PACK_HEADER = struct.Struct("<III")  # crc32, raw length, deflated length
+_PACK_HEADER = struct.Struct("<II")  # crc32, raw length
 
 
 @dataclass(frozen=True)
 class CompressedPrefix:
-    raw: bytes
+    """Only the deflated bytes are kept: clients that take gzip (nearly all) never need the raw text, and the
+    rare one that does not gets it inflated on demand."""
+
     deflated: bytes
     crc32: int
+    raw_length: int
+
+    def raw(self) -> bytes:
+        return zlib.decompressobj(-zlib.MAX_WBITS).decompress(self.deflated)
 
     def pack(self) -> bytes:
-        return _PACK_HEADER.pack(self.crc32, len(self.raw), len(self.deflated)) + self.raw + self.deflated
+        return _PACK_HEADER.pack(self.crc32, self.raw_length) + self.deflated
 
     @classmethod
     def unpack(cls, data: bytes) -> CompressedPrefix | None:
-        if len(data) < _PACK_HEADER.size:
-            return None
-        crc, raw_len, deflated_len = _PACK_HEADER.unpack_from(data)
-        start = _PACK_HEADER.size
-        if len(data) != start + raw_len + deflated_len:
-            return None  # truncated or not ours: treat as a miss
-        return cls(raw=data[start:start + raw_len], deflated=data[start + raw_len:], crc32=crc)
+        if len(data) <= _PACK_HEADER.size:
+            return None  # not ours: treat as a miss
+        crc, raw_length = _PACK_HEADER.unpack_from(data)
+        return cls(deflated=data[_PACK_HEADER.size:], crc32=crc, raw_length=raw_length)
 
 
 def compress_prefix(raw: bytes, level: int) -> CompressedPrefix:
     compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
     deflated = compressor.compress(raw) + compressor.flush(zlib.Z_SYNC_FLUSH)
-    return CompressedPrefix(raw=raw, deflated=deflated, crc32=zlib.crc32(raw))
+    return CompressedPrefix(deflated=deflated, crc32=zlib.crc32(raw), raw_length=len(raw))
 
 
 def gzip_with_suffix(prefix: CompressedPrefix, suffix: bytes, level: int) -> bytes:
     compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
     tail = compressor.compress(suffix) + compressor.flush(zlib.Z_FINISH)
     crc = zlib.crc32(suffix, prefix.crc32)
-    size = (len(prefix.raw) + len(suffix)) & 0xFFFFFFFF
+    size = (prefix.raw_length + len(suffix)) & 0xFFFFFFFF
     return b"".join((_GZIP_HEADER, prefix.deflated, tail, struct.pack("<II", crc, size)))

@@ -28,7 +28,8 @@ def test_large_repetitive_prefix_compresses_and_round_trips_through_the_cache_fo
     assert gzip.decompress(gzip_with_suffix(restored, b"]}", 3)) == prefix + b"]}"
 
 
-def test_truncated_or_foreign_entries_are_misses():
-    packed = compress_prefix(os.urandom(100), 1).pack()
-    assert CompressedPrefix.unpack(packed[:-1]) is None
+def test_the_raw_text_is_inflated_on_demand_and_foreign_entries_are_misses():
+    raw = os.urandom(100) + b"x" * 1000
+    prefix = compress_prefix(raw, 1)
+    assert prefix.raw() == raw and prefix.raw_length == len(raw)
     assert CompressedPrefix.unpack(b"short") is None

@@ -49,6 +49,12 @@ def test_completed_run_in_one_response_then_from_cache(shared_backend, make_api,
                       params={"target_points": 200, "include_orders": "true"},
                       headers={**auth(ALICE_TOKEN), "If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
+    plain = httpx.get(f"{api.http_url}/api/v1/runs/{run_id}/complete",
+                      params={"target_points": 200, "include_orders": "true"},
+                      headers={**auth(ALICE_TOKEN), "Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.json()["metadata"]["cache"] == "hit"
+    assert {k: v for k, v in plain.json().items() if k != "metadata"} == {
+        k: v for k, v in second.json().items() if k != "metadata"}
 
 
 def test_orders_can_be_left_out(shared_backend, make_api, completed_run):
