@@ -14,19 +14,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import request_info
 from api.metrics import ApiMetrics
 from common.logging import get_logger
+from common.routes import route_template
 
 log = get_logger("hewston.api.access")
-
-
-def route_template(scope: Scope) -> str:
-    """The matched route's template with its router prefix, e.g. ``/api/v1/runs/{run_id}/complete``."""
-    # FastAPI records the template of included routers (prefix and all) here; the route object alone only
-    # knows the path relative to its router.
-    context = (scope.get("fastapi") or {}).get("effective_route_context")
-    path = getattr(context, "path_format", None)
-    if not isinstance(path, str):
-        path = getattr(scope.get("route"), "path", None)
-    return path if isinstance(path, str) else "unmatched"
 
 
 class AccessLogMiddleware:

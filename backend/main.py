@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from backend.access_log import AccessLogMiddleware
 from backend.auth import Authenticator
 from backend.catalog import Catalog
 from backend.market.bar_cache import BarFileCache
@@ -52,6 +53,7 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
         auth_timeout_s=settings.playback_auth_timeout_s, cache_bytes=settings.playback_cache_mb * 2**20))
     install_error_handlers(app)
     app.add_middleware(UserHeaderMiddleware)
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
     for module in (health, symbols, bars, backtests, playback):
         app.include_router(module.router)

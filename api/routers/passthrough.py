@@ -16,7 +16,6 @@ from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
-from api.access_log import route_template
 from api.deps import AuthorizationDep, UpstreamDep
 from common.correlation import correlation_headers
 from common.errors import InvalidInput
@@ -28,6 +27,7 @@ from common.models.backtests import (
     RunList,
 )
 from common.models.bars import BarsResponse, SymbolInfo, SymbolsResponse
+from common.routes import route_template
 
 PREFIX = "/api/v1"
 # RFC 9110 7.6.1 plus the headers a proxy must not copy: framing and routing belong to each hop.

@@ -3,6 +3,7 @@ import json
 import structlog
 
 from common.logging import REDACTED, configure_logging, get_logger
+from tests.conftest import ALICE_TOKEN, auth
 
 
 def test_json_logs_redact_credentials_and_carry_context(capsys):
@@ -27,3 +28,13 @@ def test_level_filters_debug(capsys):
     get_logger("t").warning("loud")
     err = capsys.readouterr().err
     assert "quiet" not in err and "loud" in err
+
+
+def test_backend_access_log_names_route_user_and_status_never_the_token(backend_client, capsys):
+    configure_logging(json_logs=True, level="INFO")
+    backend_client.get("/backtests/not-a-run", headers={**auth(ALICE_TOKEN), "X-Request-ID": "trace-1"})
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    [record] = [r for r in lines if r.get("event") == "request"]
+    assert record["route"] == "/backtests/{run_id}" and record["status"] == 404
+    assert record["user"] == "alice" and record["correlation_id"] == "trace-1"
+    assert ALICE_TOKEN not in json.dumps(lines)
