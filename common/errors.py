@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.correlation import current_correlation_id
 from common.logging import get_logger
@@ -135,13 +136,49 @@ async def _http_error(_request: Request, exc: StarletteHTTPException) -> Respons
     return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
 
 
+_INTERNAL = "internal error; quote the correlation id when reporting it"
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled_error", path=request.url.path)
-    return error_response(500, "internal_error", "internal error; quote the correlation id when reporting it")
+    return error_response(500, "internal_error", _INTERNAL)
+
+
+class UnhandledErrorMiddleware:
+    """Render an unexpected exception as the standard 500 body while the correlation id is still bound.
+
+    FastAPI's own last-resort handler runs outside every middleware, after the correlation id is gone and
+    without the ``X-Request-ID`` header; this one sits just outside the routes, so the 500 carries the id,
+    passes through the access log and is counted like any other response.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if started:
+                raise  # too late for a clean answer; the server closes the connection
+            log.exception("unhandled_error", path=scope.get("path"))
+            await error_response(500, "internal_error", _INTERNAL)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Call before adding other middleware, so that the 500 renderer sits innermost, next to the routes."""
     app.add_exception_handler(HewstonError, _hewston_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
+    app.add_middleware(UnhandledErrorMiddleware)

@@ -115,7 +115,7 @@ def create_backtest(body: BacktestRequest, principal: PrincipalDep, runs: RunsDe
 @router.get("", summary="Runs the caller owns or that are shared with them, newest first")
 def list_backtests(principal: PrincipalDep, runs: RunsDep,
                    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> RunList:
+                   offset: Annotated[int, Query(ge=0, le=2**62)] = 0) -> RunList:
     page = runs.list_visible(principal, limit, offset)
     return RunList(items=[detail(r, principal, runs) for r in page.items], total=page.total, limit=limit,
                    offset=offset)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import warnings
 from urllib.parse import quote
 
 import httpx
@@ -79,25 +78,17 @@ def test_openapi_lists_models_for_the_api_routes(fuzz_target):
     assert "BacktestRequest" in spec["components"]["schemas"]
 
 
-def test_no_get_route_answers_500(fuzz_target, shared_backend):
+def test_no_get_route_answers_500(fuzz_target):
+    """Neither the api nor the backend behind its passthrough may answer 500 to any generated request."""
     server, spec = fuzz_target
     operations = get_operations(spec)
     client = httpx.Client(base_url=server.http_url, headers=auth(ALICE_TOKEN), timeout=10)
-    backend = httpx.Client(base_url=shared_backend.http_url, headers=auth(ALICE_TOKEN), timeout=10)
-    backend_faults: list[tuple[str, dict]] = []
 
     @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     @given(requests(operations))
     def check(request):
         url, query = request
         response = client.get(url, params=query)
-        if response.status_code == 500 and url.startswith("/api/v1/") and "complete" not in url \
-                and "chart-data" not in url:
-            # A passthrough keeps the backend's status; what matters here is that the api adds no 500.
-            direct = backend.get(url.removeprefix("/api/v1"), params=query)
-            if direct.status_code == 500:
-                backend_faults.append((url, query))
-                return
         assert response.status_code < 500, (url, query, response.status_code, response.text[:300])
         if response.status_code == 422:
             assert response.json()["error"]["details"]
@@ -106,6 +97,3 @@ def test_no_get_route_answers_500(fuzz_target, shared_backend):
         check()
     finally:
         client.close()
-        backend.close()
-    if backend_faults:
-        warnings.warn(f"the backend itself answered 500 to: {backend_faults[:5]}", stacklevel=1)

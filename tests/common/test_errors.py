@@ -68,7 +68,8 @@ def test_unknown_route_and_unexpected_errors_keep_the_shape():
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "not_found"
 
-    r = client.get("/boom")
+    r = client.get("/boom", headers={"X-Request-ID": "boom-1"})
     assert r.status_code == 500
     assert r.json()["error"]["code"] == "internal_error"
+    assert r.json()["error"]["correlation_id"] == "boom-1" and r.headers["x-request-id"] == "boom-1"
     assert "secret internals" not in r.text
