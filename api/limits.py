@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from common.errors import error_response
+from common.errors import PayloadTooLarge, error_response
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(PayloadTooLarge):
+    """Raised from ``receive`` when a body crosses the limit; answered by this middleware."""
 
 
 class SizeLimitMiddleware:
@@ -44,7 +44,7 @@ class SizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(f"the request body is larger than {self.max_body_bytes} bytes")
             return message
 
         async def tracking_send(message: Message) -> None:

@@ -168,6 +168,8 @@ class UnhandledErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except HewstonError:
+            raise  # an expected refusal raised by an outer layer's hook (e.g. a body too large): theirs to answer
         except Exception:
             if started:
                 raise  # too late for a clean answer; the server closes the connection
