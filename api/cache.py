@@ -10,6 +10,7 @@ Stored layout: 32 hex characters of the hash, one flag byte (``g`` gzip, ``r`` r
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,9 @@ from typing import Any, Protocol, TypeVar
 
 from api.redis_guard import RedisGuard, RedisUnavailable
 from api.single_flight import SingleFlight
+
+# Below this, handing the work to a thread costs more than compressing in place.
+_COMPRESS_OFF_LOOP_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,12 @@ class ResponseCache:
     async def _compute(self, key: str, ttl_s: int, compute: Callable[[], Awaitable[Computed]],
                        encode: Callable[[Computed], E], *, store: bool) -> E:
         computed = await compute()
-        entry = encode(computed)
+        if len(computed.raw) >= _COMPRESS_OFF_LOOP_BYTES:
+            # zlib releases the GIL: large bodies compress on a worker thread, so the event loop keeps
+            # serving every other request (and stream) of this node meanwhile.
+            entry = await asyncio.to_thread(encode, computed)
+        else:
+            entry = encode(computed)
         if store and computed.cacheable and not computed.failures:
             try:
                 await self.put(key, entry, ttl_s)
