@@ -1,7 +1,11 @@
-"""One structured log line per backend request: method, route template, status, duration and user.
+"""What the backend tells about each request it served.
 
-The user is the principal the auth dependency stored on the request; tokens are never read here. The line
-carries the correlation id the api forwarded, so one request can be followed across both services.
+- ``X-Hewston-User`` on every authenticated response: the BFF logs this name, so auth decisions stay the
+  backend's and the BFF never has to decode a token to know whose request it was.
+- One structured log line: method, route template, status, duration and user, carrying the correlation id
+  the api forwarded, so one request can be followed across both services. Tokens are never read here.
+
+The user is the principal the auth dependency stored on the request state.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from common.logging import get_logger
 from common.routes import route_template
 
+USER_HEADER = b"x-hewston-user"
 log = get_logger("hewston.backend.access")
 
 
@@ -28,14 +33,18 @@ class AccessLogMiddleware:
         state = scope.setdefault("state", {})
         status = 500
 
-        async def send_with_status(message: Message) -> None:
+        async def send_with_user(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                principal = state.get("principal")
+                if principal is not None:
+                    message["headers"] = [*message.get("headers", []),
+                                          (USER_HEADER, principal.name.encode("utf-8", "replace"))]
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_status)
+            await self.app(scope, receive, send_with_user)
         finally:
             principal = state.get("principal")
             log.info("request", method=scope["method"], route=route_template(scope), status=status,

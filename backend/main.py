@@ -19,7 +19,6 @@ from backend.routers import backtests, bars, health, playback, symbols
 from backend.runs.executor import RunExecutor
 from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
-from backend.user_header import UserHeaderMiddleware
 from common.app_defaults import FASTAPI_TELEMETRY_OFF
 from common.correlation import CorrelationIdMiddleware
 from common.errors import install_error_handlers
@@ -52,7 +51,6 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
         options=PlaybackOptions(fps=settings.playback_fps, snapshot_interval_s=settings.playback_snapshot_interval_s),
         auth_timeout_s=settings.playback_auth_timeout_s, cache_bytes=settings.playback_cache_mb * 2**20))
     install_error_handlers(app)
-    app.add_middleware(UserHeaderMiddleware)
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
     for module in (health, symbols, bars, backtests, playback):
