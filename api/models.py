@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from common.models.bars import Timeframe
+from common.times import parse_time
 
 MAX_EPOCH_S = 4_102_444_800  # 2100-01-01: beyond any bar we store, and far from integer overflow
 SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-^=]{0,31}$"
@@ -32,36 +32,8 @@ class ChartTimeframe(StrEnum):
 
 
 def _epoch(value: Any, *, end_of_day: bool) -> int:
-    """Epoch seconds from epoch seconds or an ISO date/datetime (naive means UTC)."""
-    if isinstance(value, bool):
-        raise ValueError("expected epoch seconds or an ISO date/datetime")
-    if isinstance(value, int | float):
-        seconds = int(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        if text.lstrip("-").isdigit():
-            if len(text) > 12:
-                raise ValueError("epoch seconds out of range")
-            seconds = int(text)
-        else:
-            try:
-                if len(text) == 10:
-                    day = date.fromisoformat(text)
-                    moment = datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
-                    return _epoch(int(moment.timestamp()), end_of_day=end_of_day)
-                if len(text) > 40:
-                    raise ValueError("too long for a date")
-                moment = datetime.fromisoformat(text)
-            except ValueError:
-                raise ValueError("expected epoch seconds or an ISO date/datetime such as 2024-01-31") from None
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            try:
-                seconds = int(moment.astimezone(UTC).timestamp())
-            except (OverflowError, ValueError):
-                raise ValueError("must be between 1970-01-01 and 2100-01-01") from None
-    else:
-        raise ValueError("expected epoch seconds or an ISO date/datetime")
+    """Epoch seconds (``common.times``), within the years charts can have data for."""
+    seconds = parse_time(value, is_end=end_of_day)
     if not 0 <= seconds <= MAX_EPOCH_S:
         raise ValueError("must be between 1970-01-01 and 2100-01-01")
     return seconds

@@ -31,6 +31,7 @@ from bench.harness import (
 )
 from common.logging import configure_logging
 from common.models.bars import Timeframe
+from common.times import parse_time
 
 TOKEN = "hw_bench_token_0123456789abcdef0123456789"
 SYMBOL = "BTCUSD"
@@ -73,10 +74,8 @@ async def _serve(timer: ServerTimer, path: str, params: dict[str, str], n: int) 
 
 def _case(app, timer: ServerTimer, timeframe: Timeframe, route: str, span: tuple[str, str], n: int,
           label: str) -> tuple[list[str], Stats]:
-    from backend.routers.bars import parse_time
-
     store = app.state.bar_store
-    start, end = parse_time("from", span[0]), parse_time("to", span[1], is_end=True)
+    start, end = parse_time(span[0]), parse_time(span[1], is_end=True)
     # The same files read straight from Parquet (row-group pruning, nothing kept in memory) ...
     parquet = BarStore(store.root, store.catalog)
     uncached = time_calls(lambda: parquet.read(SYMBOL, timeframe, start, end), n)

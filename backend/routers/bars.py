@@ -7,9 +7,6 @@ day. The body is encoded by orjson straight from the numpy arrays the store retu
 
 from __future__ import annotations
 
-import math
-import re
-from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 import orjson
@@ -19,17 +16,12 @@ from fastapi.responses import Response
 from backend.deps import BarStoreDep, CatalogDep, PrincipalDep, SettingsDep
 from backend.market.aggregate import aggregate
 from backend.market.validate import symbol_param
+from common import times
 from common.errors import InvalidInput, NotFound
 from common.models.bars import BarsResponse, Timeframe
 
 router = APIRouter(prefix="/bars", tags=["market data"])
 
-# datetime's range, so every accepted value is also a valid datetime and fits int64 with room to spare.
-_MIN_TIME = int(datetime(1, 1, 1, tzinfo=UTC).timestamp())
-_MAX_TIME = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
-_INTEGER = re.compile(r"^[+-]?\d{1,19}$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_EXPECTED = "expected epoch seconds or an ISO-8601 date or datetime, e.g. 2025-03-01 or 2025-03-01T14:30:00Z"
 
 SymbolParam = Annotated[str, Query(description="Instrument symbol, e.g. BTCUSD (case-insensitive)")]
 FromParam = Annotated[str | None, Query(alias="from", description="Inclusive start: epoch seconds or ISO-8601 "
@@ -48,30 +40,13 @@ _RESPONSES = {401: {"description": "Missing or invalid bearer token"}, 404: {"de
 
 
 def parse_time(field: str, value: str | None, *, is_end: bool = False) -> int | None:
-    """Epoch seconds from a query value; a bare date is its first second, or its last when ``is_end``."""
+    """Epoch seconds from a query value (see ``common.times``); a bad one is a 422 naming ``field``."""
     if value is None:
         return None
-    text = value.strip()
-    if _INTEGER.match(text):
-        seconds = int(text)
-    else:
-        try:
-            if _DATE.match(text):
-                day = date.fromisoformat(text)
-                start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-                moment = start + timedelta(days=1, seconds=-1) if is_end else start
-            else:
-                moment = datetime.fromisoformat(text)
-        except (ValueError, OverflowError):
-            raise InvalidInput(field, f"{value!r}: {_EXPECTED}") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        exact = moment.timestamp()
-        # Bars open on whole seconds: round a fractional bound inwards so the range never grows.
-        seconds = math.floor(exact) if is_end else math.ceil(exact)
-    if not _MIN_TIME <= seconds <= _MAX_TIME:
-        raise InvalidInput(field, f"{value!r} is outside the supported years 1 to 9999")
-    return seconds
+    try:
+        return times.parse_time(value, is_end=is_end)
+    except ValueError as exc:
+        raise InvalidInput(field, str(exc)) from None
 
 
 def _bars(timeframe: Timeframe, symbol: str, from_: str | None, to: str | None, settings: SettingsDep,

@@ -5,13 +5,13 @@ Times are epoch seconds UTC. Series are columnar (parallel arrays), one point pe
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from common.models.bars import Timeframe
+from common.times import parse_time
 
 
 class RunStatus(StrEnum):
@@ -29,48 +29,6 @@ class Mode(StrEnum):
 class OrderSide(StrEnum):
     buy = "buy"
     sell = "sell"
-
-
-# datetime's range: every accepted time is a valid datetime and fits SQLite's and numpy's int64.
-_MIN_TIME = int(datetime(1, 1, 1, tzinfo=UTC).timestamp())
-_MAX_TIME = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
-_EXPECTED = "expected epoch seconds or an ISO date/datetime, e.g. 2025-03-01 or 2025-03-01T14:30:00Z"
-
-
-def _bounded(seconds: float) -> int:
-    if not _MIN_TIME <= seconds <= _MAX_TIME:  # also rejects NaN
-        raise ValueError(f"{seconds!r} is out of range: {_EXPECTED}")
-    return int(seconds)
-
-
-def parse_time(value: Any, *, end_of_day: bool) -> int:
-    """Epoch seconds from a number or an ISO date/datetime (naive means UTC).
-
-    A bare date as the end of a range means the whole of that day, so ``to=2024-12-31`` includes the 31st.
-    """
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(_EXPECTED)
-    if isinstance(value, int | float):
-        return _bounded(value)
-    text = value.strip()
-    try:
-        number = float(text)
-    except ValueError:
-        pass
-    else:
-        return _bounded(number)
-    try:
-        if len(text) == 10:
-            moment = datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
-            if end_of_day:
-                moment += timedelta(days=1, seconds=-1)
-        else:
-            moment = datetime.fromisoformat(text)
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-        return _bounded(moment.timestamp())
-    except (ValueError, OverflowError):
-        raise ValueError(f"{value!r}: {_EXPECTED}") from None
 
 
 class BacktestRequest(BaseModel):
@@ -94,12 +52,12 @@ class BacktestRequest(BaseModel):
     @field_validator("from_time", mode="before")
     @classmethod
     def _parse_from(cls, value: Any) -> int | None:
-        return None if value is None else parse_time(value, end_of_day=False)
+        return None if value is None else parse_time(value)
 
     @field_validator("to_time", mode="before")
     @classmethod
     def _parse_to(cls, value: Any) -> int | None:
-        return None if value is None else parse_time(value, end_of_day=True)
+        return None if value is None else parse_time(value, is_end=True)
 
 
 class RunDetail(BaseModel):
