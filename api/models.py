@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from common.models.bars import Timeframe
+from common.models.bars import BarColumns, Timeframe
 from common.times import parse_time
 
 MAX_EPOCH_S = 4_102_444_800  # 2100-01-01: beyond any bar we store, and far from integer overflow
@@ -81,7 +81,7 @@ class ChartDataQuery(BaseModel):
         return None if self.to_date is None else _epoch(self.to_date, end_of_day=True)
 
 
-class ChartDataResponse(BaseModel):
+class ChartDataResponse(BarColumns):
     """Columnar candles. ``X-Cache`` says whether the bytes came from the cache (`hit`, `wait_hit`) or not."""
 
     symbol: str
@@ -93,12 +93,6 @@ class ChartDataResponse(BaseModel):
     source_points: int = Field(description="Bars the backend returned for the range")
     returned_points: int = Field(description="Bars in this response")
     bucket_seconds: int = Field(description="Width of each returned bar in seconds")
-    time: list[int]
-    open: list[float]
-    high: list[float]
-    low: list[float]
-    close: list[float]
-    volume: list[float]
 
 
 class RunCompleteQuery(BaseModel):

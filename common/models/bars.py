@@ -47,8 +47,19 @@ class SymbolsResponse(BaseModel):
     symbols: list[SymbolInfo]
 
 
-class BarsResponse(BaseModel):
-    """Bars as parallel arrays: ``time[i]`` is the bar's open time (epoch seconds UTC)."""
+class BarColumns(BaseModel):
+    """Bars as parallel arrays, oldest first: ``time[i]`` is bar i's open time (epoch seconds UTC)."""
+
+    time: list[int]
+    open: list[float]
+    high: list[float]
+    low: list[float]
+    close: list[float]
+    volume: list[float]
+
+
+class BarsResponse(BarColumns):
+    """Bars of one symbol over a range, columnar."""
 
     symbol: str
     timeframe: Timeframe
@@ -56,9 +67,3 @@ class BarsResponse(BaseModel):
     count: int = Field(description="Bars in this response")
     source_count: int = Field(description="Stored bars in the range; more than `count` when aggregated")
     bucket_seconds: int = Field(description="Width of each returned bar in seconds")
-    time: list[int]
-    open: list[float]
-    high: list[float]
-    low: list[float]
-    close: list[float]
-    volume: list[float]

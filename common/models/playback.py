@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from common.models.bars import BarColumns
+
 FRAMES_PER_SECOND = 30
 MIN_SPEED = 0.5
 MAX_SPEED = 5000.0
@@ -35,17 +37,6 @@ class BarPoint(BaseModel):
     low: float
     close: float
     volume: float
-
-
-class BarColumns(BaseModel):
-    """New bars as parallel arrays, oldest first."""
-
-    time: list[int]
-    open: list[float]
-    high: list[float]
-    low: list[float]
-    close: list[float]
-    volume: list[float]
 
 
 class EquityColumns(BaseModel):
