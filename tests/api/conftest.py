@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 import redis as sync_redis
 
@@ -17,6 +16,7 @@ from backend.main import create_app as create_backend
 from backend.market.bars import BarArrays
 from backend.settings import BackendSettings
 from common.models.bars import AssetClass, Instrument
+from tests.backend import market_data
 from tests.conftest import ALICE_TOKEN, BOB_TOKEN, SERVICE_TOKEN
 from tests.support.servers import LiveServer, live_server
 
@@ -25,15 +25,8 @@ START = 1_704_067_200  # 2024-01-01 00:00 UTC
 MINUTES = 3 * 1440  # three days of 24x7 minutes
 
 
-def make_minutes(n: int = MINUTES, start: int = START, seed: int = 7) -> BarArrays:
-    rng = np.random.default_rng(seed)
-    time = start + 60 * np.arange(n, dtype=np.int64)
-    close = 100.0 + np.cumsum(rng.normal(0, 0.1, n))
-    open_ = np.concatenate(([100.0], close[:-1]))
-    high = np.maximum(open_, close) + rng.uniform(0, 0.05, n)
-    low = np.minimum(open_, close) - rng.uniform(0, 0.05, n)
-    volume = rng.uniform(1, 100, n).round(3)
-    return BarArrays(time, open_, high, low, close, volume)
+def make_minutes(n: int = MINUTES, seed: int = 7) -> BarArrays:
+    return market_data.make_minutes(n, start=START, seed=seed)
 
 
 INSTRUMENT = Instrument(symbol=SYMBOL, name="Test instrument", asset_class=AssetClass.crypto, synthetic=True)

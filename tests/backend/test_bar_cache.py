@@ -7,10 +7,9 @@ import pytest
 
 from backend.catalog import Catalog
 from backend.market.bar_cache import BarFileCache
-from backend.market.bars import BarArrays
 from backend.market.store import ROW_GROUP_ROWS, BarStore, read_range
 from common.models.bars import AssetClass, Instrument, Timeframe
-from tests.backend.market_data import T0, make_minutes
+from tests.backend.market_data import T0, assert_bars_equal, make_minutes
 
 BTC = Instrument(symbol="BTC", name="Bitcoin", asset_class=AssetClass.crypto, synthetic=True)
 ROWS = 3 * ROW_GROUP_ROWS + 100
@@ -23,18 +22,13 @@ def minute_file(tmp_path):
     return store.root / store.catalog.dataset("BTC", Timeframe.minute).path
 
 
-def assert_same(a: BarArrays, b: BarArrays) -> None:
-    for name in ("time", "open", "high", "low", "close", "volume"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
-
-
 @pytest.mark.parametrize("span", [(None, None), (T0 + 600, T0 + 60 * ROW_GROUP_ROWS * 2 + 30), (T0 - 60, T0),
                                   (T0 - 600, T0 - 60)])
 def test_cached_reads_equal_plain_reads(minute_file, span):
     cache = BarFileCache(max_bytes=1 << 30)
     plain = read_range(minute_file, *span)
-    assert_same(read_range(minute_file, *span, cache), plain)
-    assert_same(read_range(minute_file, *span, cache), plain)  # now from memory
+    assert_bars_equal(read_range(minute_file, *span, cache), plain)
+    assert_bars_equal(read_range(minute_file, *span, cache), plain)  # now from memory
 
 
 def test_a_file_is_decoded_once_and_ranges_are_views_of_it(minute_file):
