@@ -115,15 +115,16 @@ def read_range(path: Path, start: int | None, end: int | None, cache: BarFileCac
     every range is a slice of it. Either way the exact range is cut by binary search.
     """
     bars = cache.get(path) if cache is not None else None
-    if bars is None and cache is not None and cache.fits(pq.read_metadata(path).num_rows * _BYTES_PER_ROW):
-        bars = BarArrays.from_table(pq.read_table(path, memory_map=True))
-        cache.put(path, bars)
     if bars is None:
         parquet = pq.ParquetFile(path, memory_map=True)
-        groups = overlapping_row_groups(parquet.metadata, start, end)
-        if not groups:
-            return BarArrays.empty()
-        bars = BarArrays.from_table(parquet.read_row_groups(groups))
+        if cache is not None and cache.fits(parquet.metadata.num_rows * _BYTES_PER_ROW):
+            bars = BarArrays.from_table(parquet.read())
+            cache.put(path, bars)
+        else:
+            groups = overlapping_row_groups(parquet.metadata, start, end)
+            if not groups:
+                return BarArrays.empty()
+            bars = BarArrays.from_table(parquet.read_row_groups(groups))
     lo = 0 if start is None else int(np.searchsorted(bars.time, start, side="left"))
     hi = len(bars) if end is None else int(np.searchsorted(bars.time, end, side="right"))
     return bars if (lo, hi) == (0, len(bars)) else bars.slice(lo, hi)
