@@ -27,7 +27,9 @@ from backend.market.bars import BarArrays
 from backend.market.store import BarStore
 from bench.harness import STATS_HEADER, Stats, machine_line, record_section, stats_ms
 from bench.services import running_service
+from common.keys import KeySpace
 from common.models.bars import AssetClass, Instrument
+from tests.support.redis_keys import delete_key_space
 from tests.support.servers import free_port
 
 TOKEN = "hw_bench_token_0123456789abcdefghij"
@@ -97,7 +99,8 @@ def main() -> None:
                 api_env["REDIS_URL"] = redis_url
             with running_service("api.main:create_app", api_port, api_env) as a:
                 rows = _run(b, a)
-        _cleanup(redis_url, prefix)
+        if redis_url:
+            delete_key_space(redis_url, KeySpace(prefix))
     label = "Redis server" if redis_url else "embedded Redis (fakeredis)"
     lines = [f"{machine_line()}; {label}. Backend and api each run as their own uvicorn process; the client is "
              "a third. Server = the api's `Server-Timing` (time to response start, in process); client = around "
@@ -200,20 +203,6 @@ def _run(backend_url: str, api_url: str) -> dict:
                      f"{via_s.p99_ms - direct_s.p99_ms:.2f} ms at p99 (target <= 5 ms p99), including the rate "
                      "limit's Redis call.")
     return {"table": table, "notes": notes}
-
-
-def _cleanup(redis_url: str | None, prefix: str) -> None:
-    if not redis_url:
-        return
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(f"{prefix}:*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 if __name__ == "__main__":

@@ -81,11 +81,6 @@ class Fills:
                  "reason": reason, "realized_pnl": pnl}
                 for bar, time, side, quantity, price, fee, reason, pnl in zip(*columns, strict=True)]
 
-    @classmethod
-    def empty(cls) -> Fills:
-        f = np.empty(0, np.float64)
-        return cls(np.empty(0, np.int64), np.empty(0, np.int64), [], f, f, f, [], f)
-
 
 @dataclass(frozen=True)
 class RunArtifacts:
@@ -138,7 +133,3 @@ def read_fills(run_dir: Path) -> Fills:
 
 def read_metrics(run_dir: Path) -> dict[str, Any]:
     return orjson.loads((run_dir / METRICS).read_bytes())
-
-
-def read_artifacts(run_dir: Path) -> RunArtifacts:
-    return RunArtifacts(timeline=read_timeline(run_dir), fills=read_fills(run_dir), metrics=read_metrics(run_dir))

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis as sync_redis
 
 from api.main import create_app as create_api
 from api.settings import ApiSettings
@@ -15,9 +14,11 @@ from backend.auth import hash_token
 from backend.main import create_app as create_backend
 from backend.market.bars import BarArrays
 from backend.settings import BackendSettings
+from common.keys import KeySpace
 from common.models.bars import AssetClass, Instrument
 from tests.backend import market_data
 from tests.conftest import ALICE_TOKEN, BOB_TOKEN, SERVICE_TOKEN
+from tests.support.redis_keys import delete_key_space
 from tests.support.servers import LiveServer, live_server
 
 SYMBOL = "TEST"
@@ -69,14 +70,8 @@ def clean_redis(real_redis_url) -> Iterator[list[str]]:
     """Key prefixes registered here are deleted from the real Redis after the test."""
     prefixes: list[str] = []
     yield prefixes
-    client = sync_redis.Redis.from_url(real_redis_url)
-    try:
-        for prefix in prefixes:
-            keys = list(client.scan_iter(f"{prefix}:*", count=1000))
-            if keys:
-                client.delete(*keys)
-    finally:
-        client.close()
+    for prefix in prefixes:
+        delete_key_space(real_redis_url, KeySpace(prefix))
 
 
 @pytest.fixture
