@@ -31,26 +31,23 @@ _ERRORS = {401: {"description": "Missing or invalid token"}, 404: {"description"
            503: {"description": "The backend cannot be reached"}}
 
 
-def _data_version(symbol_info: dict, timeframe: ChartTimeframe) -> int:
+def _dataset(symbol_info: dict, timeframe: Timeframe) -> dict:
+    """The backend's description of the symbol's bars of ``timeframe``; 404 when it has none."""
     for dataset in symbol_info.get("datasets") or ():
-        if isinstance(dataset, dict) and dataset.get("timeframe") == timeframe.source.value:
-            version = dataset.get("data_version")
-            if isinstance(version, int):
-                return version
-    raise NotFound(f"{symbol_info.get('symbol', 'this symbol')} has no {timeframe.source.value} bars")
+        if isinstance(dataset, dict) and dataset.get("timeframe") == timeframe.value \
+                and isinstance(dataset.get("data_version"), int):
+            return dataset
+    raise NotFound(f"{symbol_info.get('symbol', 'this symbol')} has no {timeframe.value} bars")
 
 
-def _bucket_minutes(symbol_info: dict, from_s: int | None, to_s: int | None, target_points: int) -> int:
+def _bucket_minutes(minutes: dict, from_s: int | None, to_s: int | None, target_points: int) -> int:
     """Bucket width for ``target_points``, over the requested range clipped to the minute data there is."""
-    for dataset in symbol_info.get("datasets") or ():
-        if isinstance(dataset, dict) and dataset.get("timeframe") == Timeframe.minute.value:
-            first, last = dataset.get("first_time"), dataset.get("last_time")
-            if not isinstance(first, int) or not isinstance(last, int):
-                return 1
-            lo = first if from_s is None else max(from_s, first)
-            hi = last if to_s is None else min(to_s, last)
-            return bucket_width_minutes(lo, hi, target_points) if lo <= hi else 1
-    return 1
+    first, last = minutes.get("first_time"), minutes.get("last_time")
+    if not isinstance(first, int) or not isinstance(last, int):
+        return 1
+    lo = first if from_s is None else max(from_s, first)
+    hi = last if to_s is None else min(to_s, last)
+    return bucket_width_minutes(lo, hi, target_points) if lo <= hi else 1
 
 
 @router.get("/chart-data", response_model=ChartDataResponse, responses=_ERRORS,
@@ -61,7 +58,8 @@ async def chart_data(query: Annotated[ChartDataQuery, Query()], request: Request
     # Asking the backend for the symbol with the caller's token is the access check, and it tells the data
     # version that makes the cache key change when the data does.
     decision = await access.symbol(authorization, query.symbol)
-    version = _data_version(decision.body, query.timeframe)
+    dataset = _dataset(decision.body, query.timeframe.source)
+    version = dataset["data_version"]
     decimated = query.timeframe is ChartTimeframe.minute_decimated
     target = query.target_points if decimated else None
     from_s, to_s = query.from_s, query.to_s
@@ -76,7 +74,7 @@ async def chart_data(query: Annotated[ChartDataQuery, Query()], request: Request
         if to_s is not None:
             params["to"] = str(to_s)
         if decimated:
-            width = _bucket_minutes(decision.body, from_s, to_s, query.target_points)
+            width = _bucket_minutes(dataset, from_s, to_s, query.target_points)
             if width > 1:
                 params["bucket_minutes"] = str(width)
         path = f"/bars/{query.timeframe.backend_path}"
