@@ -54,6 +54,42 @@ class KeySpace:
         """Request counter of one subject (token hash or client address) in one fixed window."""
         return self._key("ratelimit", subject, window_index)
 
+    # Shared playback stream (relay and api) ------------------------------------------------------------------
+
+    def run_stream(self, run_id: str) -> RunStreamKeys:
+        """Every key of one run's stream. They share the hash tag ``{run:<id>}`` and so one Redis Cluster slot,
+        which the atomic scripts (fenced append, claim, join) need: a script may only touch keys of one slot."""
+        tag = "{run:" + _part(run_id) + "}"
+        base = f"{self.prefix}:{tag}"
+        return RunStreamKeys(stream=f"{base}:stream", snapshot=f"{base}:snapshot", state=f"{base}:state",
+                             lease=f"{base}:lease", controls=f"{base}:controls", replies=f"{base}:replies",
+                             viewers=f"{base}:viewers")
+
+    def stream_demand(self) -> str:
+        """Sorted set of watched runs, scored by the time (ms) until which some api node wants them relayed."""
+        return self._key("stream", "demand")
+
+    def reader_wake(self, reader_id: str) -> str:
+        """A tiny stream one blocking reader also reads, so that adding a run wakes it without waiting out a
+        block."""
+        return self._key("reader", reader_id, "wake")
+
     def pattern(self) -> str:
         """Glob matching every key of this key space (for maintenance and tests)."""
         return f"{self.prefix}:*"
+
+
+@dataclass(frozen=True)
+class RunStreamKeys:
+    """The keys of one run's shared playback (meanings in docs/stream.md, "Redis layout")."""
+
+    stream: str      # the run's messages, entry id ``<offset>-0``
+    snapshot: str    # the latest snapshot, pinned apart from the trimmed stream
+    state: str       # hash: epoch, offset, pinned snapshot offset, bytes, and the relay's cursor/state/speed
+    lease: str       # the relay holding the run (a fencing token), with a TTL
+    controls: str    # controls from viewers, read by the holding relay
+    replies: str     # answers to one viewer's control (errors), read by the api nodes
+    viewers: str     # hash: api node -> "viewers:deadline_ms"
+
+    def all(self) -> tuple[str, ...]:
+        return (self.stream, self.snapshot, self.state, self.lease, self.controls, self.replies, self.viewers)

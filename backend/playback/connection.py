@@ -16,9 +16,9 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
-from backend.playback.controls import ControlError, parse_control
 from backend.playback.messages import encode
 from backend.playback.session import PlaybackSession
+from common.controls import ControlError, parse_control
 from common.logging import get_logger
 
 log = get_logger("hewston.playback")
@@ -81,7 +81,7 @@ class PlaybackConnection:
             else:
                 item = controls.get_nowait()
             if isinstance(item, ControlError):
-                await self._send([session.error("invalid_control", str(item))])
+                await self._send([session.error("invalid_control", str(item), item.ref)])
             else:
                 await self._send(session.handle(item, loop.time()))
 

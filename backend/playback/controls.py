@@ -1,7 +1,7 @@
-"""Reading what a client asks for: control messages on the socket and start parameters in the URL.
+"""Start parameters in the playback URL (controls on the socket are parsed by ``common.controls``).
 
-A bad control is answered with an ``error`` message and the playback goes on; bad start parameters close the
-socket with 4400, because there is no playback to go on with. Either way the reason names the field.
+Bad start parameters close the socket with 4400, because there is no playback to go on with; the reason names
+the field.
 """
 
 from __future__ import annotations
@@ -10,58 +10,12 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import orjson
-from pydantic import ValidationError
-
-from common.models.playback import (
-    DEFAULT_SPEED,
-    MAX_SPEED,
-    MIN_SPEED,
-    PLAYBACK_CONTROL,
-    PlaybackControl,
-    PlaybackState,
-)
-
-# Credentials belong in a header or the auth message: a URL ends up in access logs and browser history.
-_CREDENTIAL_PARAMS = frozenset({"token", "access_token", "authorization", "auth"})
-MAX_CONTROL_BYTES = 4096
-
-
-class ControlError(ValueError):
-    """A control the session cannot act on; ``str()`` is the message for the client."""
+from common.controls import CREDENTIALS_IN_URL, credential_param
+from common.models.playback import DEFAULT_SPEED, MAX_SPEED, MIN_SPEED, PlaybackState
 
 
 class StartError(ValueError):
     """A start parameter that is not acceptable; ``str()`` is the close reason, naming the field."""
-
-
-def parse_control(raw: str | bytes) -> PlaybackControl:
-    if len(raw) > MAX_CONTROL_BYTES:
-        raise ControlError(f"control messages are limited to {MAX_CONTROL_BYTES} bytes")
-    try:
-        payload = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ControlError(f"not JSON: {exc.msg}") from None
-    if not isinstance(payload, dict):
-        raise ControlError("a control is a JSON object with a type")
-    try:
-        return PLAYBACK_CONTROL.validate_python(payload)
-    except ValidationError as exc:
-        raise ControlError(_describe(exc)) from None
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False):
-        # The first element of the location is the discriminator's tag; the field follows it.
-        loc = [str(p) for p in err.get("loc", ())][1:]
-        msg = err.get("msg", "invalid value")
-        if err.get("type") == "union_tag_invalid":
-            msg = "unknown type; expected one of play, pause, speed, seek, step"
-        elif err.get("type") == "union_tag_not_found":
-            msg = "missing type"
-        parts.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
-    return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -81,10 +35,9 @@ class StartPosition:
 
 
 def parse_start(query: Mapping[str, str]) -> StartPosition:
-    for name in query:
-        if name.lower() in _CREDENTIAL_PARAMS:
-            raise StartError(f"{name}: credentials are not accepted in the URL; use the Authorization header "
-                             "or an auth message")
+    name = credential_param(query)
+    if name is not None:
+        raise StartError(f"{name}: {CREDENTIALS_IN_URL}")
     cursor, t = query.get("cursor"), query.get("time")
     if cursor is not None and t is not None:
         raise StartError("cursor: give cursor or time, not both")

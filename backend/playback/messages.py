@@ -64,5 +64,5 @@ class MessageBuilder:
     def end(self, cursor: int) -> dict[str, Any]:
         return {**self._head("end", cursor), "total_bars": self.data.total_bars, "stats": self.data.stats(cursor)}
 
-    def error(self, cursor: int, code: str, message: str) -> dict[str, Any]:
-        return {**self._head("error", cursor), "code": code, "message": message}
+    def error(self, cursor: int, code: str, message: str, ref: str | None = None) -> dict[str, Any]:
+        return {**self._head("error", cursor), "code": code, "message": message, "ref": ref}

@@ -26,6 +26,7 @@ from common.models.playback import (
     PlaybackState,
     PlayControl,
     SeekControl,
+    SnapshotControl,
     SpeedControl,
     StepControl,
 )
@@ -101,6 +102,16 @@ class PlaybackSession:
         return out
 
     def handle(self, control: PlaybackControl, now: float) -> list[dict[str, Any]]:
+        out = self._apply(control, now)
+        if control.ref is not None:
+            # The answer to a control is at most one error; tagging it lets a relay route it to the client who
+            # sent the control.
+            for message in out:
+                if message["type"] == "error":
+                    message["ref"] = control.ref
+        return out
+
+    def _apply(self, control: PlaybackControl, now: float) -> list[dict[str, Any]]:
         match control:
             case PlayControl():
                 return self._play(now)
@@ -117,12 +128,14 @@ class PlaybackSession:
                 return self._seek(self.data.cursor_at_time(t), now)
             case StepControl(bars=bars):
                 return self._step(bars, now)
+            case SnapshotControl():
+                return [self._snapshot(now)]
             case AuthControl():
                 return [self.error("invalid_control", "already authenticated")]
         raise TypeError(f"not a playback control: {control!r}")
 
-    def error(self, code: str, message: str) -> dict[str, Any]:
-        return self.messages.error(self.cursor, code, message)
+    def error(self, code: str, message: str, ref: str | None = None) -> dict[str, Any]:
+        return self.messages.error(self.cursor, code, message, ref)
 
     # Transitions ---------------------------------------------------------------------------------------------
 

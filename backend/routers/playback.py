@@ -15,17 +15,13 @@ from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 
 from backend.auth import Authenticator, Principal, bearer_token
 from backend.playback.connection import PlaybackConnection
-from backend.playback.controls import (
-    ControlError,
-    StartError,
-    parse_control,
-    parse_start,
-)
+from backend.playback.controls import StartError, parse_start
 from backend.playback.data import PlaybackData
 from backend.playback.service import PlaybackService
 from backend.playback.session import PlaybackSession
 from backend.runs.repository import RunRepository, RunStatus
 from common.close_codes import CloseCode, close_reason
+from common.controls import ControlError, parse_control
 from common.errors import NotFound, Unauthorized
 from common.logging import get_logger
 from common.models.playback import AuthControl

@@ -96,16 +96,19 @@ class Snapshot(_ServerMessage):
     stats: PlaybackStats
 
 
-class Frame(_ServerMessage):
+class FrameBody(_ServerMessage):
     """What happened since the previous message: bars ``previous cursor + 1 .. cursor``."""
 
     type: Literal["frame"] = "frame"
-    seq: int = Field(ge=0, description="Per connection, increases by exactly 1 from one frame to the next")
     bars: BarColumns
     equity: EquityColumns
     fills: list[FillEvent]
     position: float
     cash: float
+
+
+class Frame(FrameBody):
+    seq: int = Field(ge=0, description="Per connection, increases by exactly 1 from one frame to the next")
 
 
 class Status(_ServerMessage):
@@ -125,6 +128,7 @@ class Error(_ServerMessage):
     type: Literal["error"] = "error"
     code: str
     message: str
+    ref: str | None = Field(default=None, description="The `ref` of the control this answers, when it had one")
 
 
 PlaybackMessage = Annotated[Snapshot | Frame | Status | End | Error, Field(discriminator="type")]
@@ -137,6 +141,8 @@ PLAYBACK_MESSAGE: TypeAdapter[Snapshot | Frame | Status | End | Error] = TypeAda
 class _Control(BaseModel):
     # A misspelt field must be an error, not a silently ignored seek target.
     model_config = ConfigDict(extra="forbid")
+    ref: str | None = Field(default=None, max_length=64,
+                            description="Any reference of the client's; an error answering this control echoes it")
 
 
 class AuthControl(_Control):
@@ -180,8 +186,15 @@ class StepControl(_Control):
         return self
 
 
-PlaybackControl = Annotated[AuthControl | PlayControl | PauseControl | SpeedControl | SeekControl | StepControl,
-                            Field(discriminator="type")]
+class SnapshotControl(_Control):
+    """Ask for a keyframe now (the relay uses it to keep the history a newcomer needs short)."""
+
+    type: Literal["snapshot"]
+
+
+# Controls that change the playback; viewers of the shared stream may send these (and nothing else).
+PlaybackChange = PlayControl | PauseControl | SpeedControl | SeekControl | StepControl
+PlaybackControl = Annotated[AuthControl | SnapshotControl | PlaybackChange, Field(discriminator="type")]
 PLAYBACK_CONTROL: TypeAdapter[Any] = TypeAdapter(PlaybackControl)
 
 

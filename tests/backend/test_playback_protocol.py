@@ -12,8 +12,9 @@ import orjson
 import pytest
 
 from backend.playback.cache import RunCache
-from backend.playback.controls import ControlError, StartError, parse_control, parse_start
+from backend.playback.controls import StartError, parse_start
 from common.close_codes import MAX_REASON_BYTES, MEANINGS, CloseCode, close_reason, should_reconnect
+from common.controls import ControlError, parse_control
 from common.models.playback import (
     DEFAULT_SPEED,
     PlaybackState,

@@ -1,0 +1,338 @@
+"""A run's shared playback in Redis: the layout, and the atomic scripts that keep it consistent.
+
+Per run (every key shares the hash tag ``{run:<id>}``, so each script touches one Redis Cluster slot):
+
+- ``stream``: the published messages, entry id ``<offset>-0`` with fields ``d`` (the bytes viewers receive),
+  ``k`` (message type), ``e`` (epoch) and ``t`` (publish time, ms). Offsets are dense and start at 1.
+- ``snapshot``: the latest snapshot, pinned. Trimming never removes it nor anything after it, so a newcomer
+  always finds a snapshot and every message since.
+- ``state``: ``epoch``, ``offset`` (last appended), ``snap`` (offset of the pinned snapshot), ``bytes`` (size
+  of the retained messages), ``holder`` (the lease token of the relay that last held the run) and the relay's
+  memory of the playback (``cursor``, ``pstate``, ``speed``, ``endc``), written with every append.
+- ``lease``: the fencing token of the relay that holds the run, with a TTL the holder renews.
+- ``controls`` / ``replies``: controls from viewers to the relay, and errors from the relay to one viewer.
+- ``viewers``: per api node, its viewer count and until when it counts.
+
+Plus one sorted set of demanded runs (scored by the time until which some api node wants each relayed).
+
+The append is fenced: the lease check, the offset check, the append, the pinned snapshot, the relay's memory
+and the trimming happen in one script, so a relay that lost its lease can never write, and a crash never leaves
+the memory behind the stream.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from common.keys import KeySpace
+from common.stream.envelope import PlaybackPosition
+
+_CLAIM = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+local offset = tonumber(redis.call('HGET', KEYS[2], 'offset') or '-1')
+local fresh = 0
+if offset < 0 or (offset > 0 and redis.call('EXISTS', KEYS[3]) == 0) then
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+  redis.call('HSET', KEYS[2], 'epoch', ARGV[3], 'offset', 0, 'snap', 0, 'bytes', 0)
+  fresh = 1
+end
+local previous = redis.call('HGET', KEYS[2], 'holder') or ''
+redis.call('HSET', KEYS[2], 'holder', ARGV[1])
+redis.call('PERSIST', KEYS[2])
+redis.call('PERSIST', KEYS[3])
+redis.call('PERSIST', KEYS[4])
+return {fresh, previous, redis.call('HGETALL', KEYS[2])}
+"""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HDEL', KEYS[2], 'holder')
+for i = 2, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
+return 1
+"""
+
+# ARGV: token, offset, type, data, now_ms, epoch, cursor, pstate, speed, endc, max_age_ms, max_entries,
+# max_bytes. Empty position fields are left as they are.
+_APPEND = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED the lease is not held') end
+local offset = tonumber(ARGV[2])
+local current = tonumber(redis.call('HGET', KEYS[2], 'offset') or '-1')
+if current ~= offset - 1 then return redis.error_reply('OFFSET expected ' .. (current + 1)) end
+redis.call('XADD', KEYS[3], offset .. '-0', 'd', ARGV[4], 'k', ARGV[3], 'e', ARGV[6], 't', ARGV[5])
+local bytes = tonumber(redis.call('HGET', KEYS[2], 'bytes') or '0') + string.len(ARGV[4])
+redis.call('HSET', KEYS[2], 'offset', offset)
+if ARGV[3] == 'snapshot' then
+  redis.call('SET', KEYS[4], ARGV[4])
+  redis.call('HSET', KEYS[2], 'snap', offset)
+end
+local names = {'cursor', 'pstate', 'speed', 'endc'}
+for i = 1, 4 do
+  if ARGV[6 + i] ~= '' then redis.call('HSET', KEYS[2], names[i], ARGV[6 + i]) end
+end
+-- Trim the oldest messages beyond any bound, but never the pinned snapshot or what follows it.
+local snap = tonumber(redis.call('HGET', KEYS[2], 'snap'))
+local oldest_allowed = tonumber(ARGV[5]) - tonumber(ARGV[11])
+local max_entries, max_bytes = tonumber(ARGV[12]), tonumber(ARGV[13])
+local count = redis.call('XLEN', KEYS[3])
+local removed_upto = nil
+for _, entry in ipairs(redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 64)) do
+  local o = tonumber(string.match(entry[1], '^(%d+)'))
+  local fields, size, t = entry[2], 0, 0
+  for j = 1, #fields, 2 do
+    if fields[j] == 'd' then size = string.len(fields[j + 1])
+    elseif fields[j] == 't' then t = tonumber(fields[j + 1]) end
+  end
+  if o >= snap or not (count > max_entries or bytes > max_bytes or t < oldest_allowed) then break end
+  removed_upto = o
+  count = count - 1
+  bytes = bytes - size
+end
+-- At most 64 per append keeps the script short; later appends continue.
+if removed_upto then redis.call('XTRIM', KEYS[3], 'MINID', (removed_upto + 1) .. '-0') end
+redis.call('HSET', KEYS[2], 'bytes', bytes)
+return offset
+"""
+
+_JOIN = """
+local st = redis.call('HMGET', KEYS[1], 'epoch', 'offset', 'snap')
+local last = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
+local reply_id = '0-0'
+if last[1] then reply_id = last[1][1] end
+if not st[1] then return {false, 0, 0, false, {}, reply_id} end
+local snapshot = redis.call('GET', KEYS[2])
+local tail = {}
+if snapshot then tail = redis.call('XRANGE', KEYS[3], (tonumber(st[3]) + 1) .. '-0', '+') end
+return {st[1], st[2], st[3], snapshot or false, tail, reply_id}
+"""
+
+# ARGV: node, viewers, deadline_ms, now_ms, ttl_ms. Returns the run's viewers on every node still counting,
+# and its epoch and offset (so that a node notices a stream that was lost and started again).
+_DEMAND = """
+if tonumber(ARGV[2]) > 0 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. ARGV[3])
+else
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+local total, now = 0, tonumber(ARGV[4])
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local n, deadline = string.match(all[i + 1], '^(%d+):(%d+)$')
+  if n == nil or tonumber(deadline) < now then redis.call('HDEL', KEYS[1], all[i]) else total = total + tonumber(n) end
+end
+local st = redis.call('HMGET', KEYS[2], 'epoch', 'offset')
+return {total, st[1] or false, st[2] or false}
+"""
+
+
+class Fenced(Exception):
+    """The relay no longer holds the run's lease; it must stop relaying the run."""
+
+
+class OffsetMismatch(Exception):
+    """The stream's next offset is not the one appended: ``expected`` is the one it is at."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__(f"the stream's next offset is {expected}")
+        self.expected = expected
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How much history a run's stream keeps: the oldest messages go once any bound is exceeded."""
+
+    max_age_s: float = 300.0
+    max_entries: int = 12_000
+    max_bytes: int = 128 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Claim:
+    epoch: str
+    offset: int
+    fresh: bool            # a new epoch began with this claim (first relay, or the history was lost)
+    takeover: bool         # another relay held the run and never released it
+    position: PlaybackPosition
+
+
+@dataclass(frozen=True)
+class Entry:
+    offset: int
+    type: str
+    epoch: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class JoinState:
+    epoch: str | None
+    offset: int
+    snapshot: Entry | None
+    tail: list[Entry]
+    reply_id: str
+
+
+@dataclass(frozen=True)
+class Demand:
+    viewers: int
+    epoch: str | None
+    offset: int | None
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(6)
+
+
+def stream_id(offset: int) -> str:
+    return f"{offset}-0"
+
+
+def parse_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Entry:
+    raw_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return Entry(offset=int(raw_id.partition("-")[0]), type=fields[b"k"].decode(), epoch=fields[b"e"].decode(),
+                 data=fields[b"d"])
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _position(state: dict[str, str]) -> PlaybackPosition:
+    def number(name: str, kind: type) -> Any:
+        return kind(state[name]) if state.get(name) else None
+
+    return PlaybackPosition(cursor=number("cursor", int), state=state.get("pstate") or None,
+                            speed=number("speed", float), end_cursor=number("endc", int))
+
+
+class StreamStore:
+    def __init__(self, redis: aioredis.Redis, keys: KeySpace, retention: Retention | None = None) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.retention = retention or Retention()
+        self._claim = redis.register_script(_CLAIM)
+        self._renew = redis.register_script(_RENEW)
+        self._release = redis.register_script(_RELEASE)
+        self._append = redis.register_script(_APPEND)
+        self._join = redis.register_script(_JOIN)
+        self._demand = redis.register_script(_DEMAND)
+
+    # Relay side ------------------------------------------------------------------------------------------------
+
+    async def claim(self, run_id: str, token: str, *, lease_ttl_ms: int) -> Claim | None:
+        k = self.keys.run_stream(run_id)
+        result = await self._claim(keys=[k.lease, k.state, k.stream, k.snapshot],
+                                   args=[token, lease_ttl_ms, new_epoch()])
+        if not result:
+            return None
+        fresh, previous, flat = result
+        state = {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}
+        return Claim(epoch=state["epoch"], offset=int(state["offset"]), fresh=bool(int(fresh)),
+                     takeover=bool(previous) and not int(fresh), position=_position(state))
+
+    async def renew(self, run_id: str, token: str, *, lease_ttl_ms: int) -> bool:
+        return bool(await self._renew(keys=[self.keys.run_stream(run_id).lease], args=[token, lease_ttl_ms]))
+
+    async def release(self, run_id: str, token: str, *, idle_ttl_ms: int) -> bool:
+        k = self.keys.run_stream(run_id)
+        return bool(await self._release(keys=[k.lease, k.state, k.stream, k.snapshot], args=[token, idle_ttl_ms]))
+
+    async def append(self, run_id: str, token: str, *, offset: int, message_type: str, data: bytes, epoch: str,
+                     now_ms: int, position: PlaybackPosition) -> None:
+        """Append one message under ``offset`` (the next one) and record the relay's memory after it."""
+        k = self.keys.run_stream(run_id)
+        r = self.retention
+
+        def field(value: Any) -> str:
+            return "" if value is None else str(value)
+
+        try:
+            await self._append(keys=[k.lease, k.state, k.stream, k.snapshot], args=[
+                token, offset, message_type, data, now_ms, epoch, field(position.cursor), field(position.state),
+                field(position.speed), field(position.end_cursor), int(r.max_age_s * 1000), r.max_entries,
+                r.max_bytes])
+        except ResponseError as exc:
+            text = str(exc)
+            if text.startswith("FENCED"):
+                raise Fenced(text) from None
+            if text.startswith("OFFSET"):
+                raise OffsetMismatch(int(text.rsplit(" ", 1)[1])) from None
+            raise
+
+    async def demanded_runs(self, now_ms: int) -> list[str]:
+        key = self.keys.stream_demand()
+        # Entries long past their deadline are of no use to anyone; drop them as we go.
+        await self.redis.zremrangebyscore(key, "-inf", now_ms - 3_600_000)
+        return [_text(run) for run in await self.redis.zrangebyscore(key, now_ms, "+inf")]
+
+    async def reply(self, run_id: str, client: str, data: bytes, *, ttl_ms: int) -> None:
+        key = self.keys.run_stream(run_id).replies
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(key, {"c": client, "d": data}, maxlen=256, approximate=True)
+            pipe.pexpire(key, ttl_ms)
+            await pipe.execute()
+
+    # Api side ----------------------------------------------------------------------------------------------
+
+    async def join(self, run_id: str) -> JoinState:
+        """The run's epoch, its pinned snapshot and every message after it, read atomically."""
+        k = self.keys.run_stream(run_id)
+        epoch, offset, snap, snapshot, tail, reply_id = await self._join(
+            keys=[k.state, k.snapshot, k.stream, k.replies])
+        if not epoch:
+            return JoinState(None, 0, None, [], _text(reply_id))
+        epoch = _text(epoch)
+        pinned = Entry(int(snap), "snapshot", epoch, snapshot) if snapshot else None
+        entries = [parse_entry(entry_id, _fields(flat)) for entry_id, flat in tail]
+        return JoinState(epoch, int(offset), pinned, entries, _text(reply_id))
+
+    async def history(self, run_id: str, after: int, upto: int) -> list[Entry]:
+        """Messages ``after + 1 .. upto`` that are still retained (the first may be later if trimmed)."""
+        if upto <= after:
+            return []
+        key = self.keys.run_stream(run_id).stream
+        rows = await self.redis.xrange(key, stream_id(after + 1), stream_id(upto))
+        return [parse_entry(entry_id, fields) for entry_id, fields in rows]
+
+    async def refresh_demand(self, node: str, viewers: dict[str, int], *, deadline_ms: int, now_ms: int,
+                             ttl_ms: int) -> dict[str, Demand]:
+        """Record this node's viewers per run (0 to withdraw) and keep demanded runs relayed until
+        ``deadline_ms``; returns each run's viewers across nodes and its current epoch and offset."""
+        runs = list(viewers)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for run_id in runs:
+                k = self.keys.run_stream(run_id)
+                await self._demand(keys=[k.viewers, k.state],
+                                   args=[node, viewers[run_id], deadline_ms, now_ms, ttl_ms], client=pipe)
+            wanted = {run_id: deadline_ms for run_id in runs if viewers[run_id] > 0}
+            if wanted:
+                pipe.zadd(self.keys.stream_demand(), wanted, gt=True)
+            results = await pipe.execute()
+        demand = {}
+        for run_id, (total, epoch, offset) in zip(runs, results[:len(runs)], strict=True):
+            demand[run_id] = Demand(int(total), _text(epoch) if epoch else None,
+                                    int(offset) if offset else None)
+        return demand
+
+    async def push_control(self, run_id: str, client: str, control: bytes, *, ttl_ms: int) -> None:
+        key = self.keys.run_stream(run_id).controls
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(key, {"c": client, "x": control}, maxlen=1024, approximate=True)
+            pipe.pexpire(key, ttl_ms)
+            await pipe.execute()
+
+
+def _fields(flat: list[Any]) -> dict[bytes, bytes]:
+    return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}

@@ -1,0 +1,276 @@
+"""Relaying one run while this relay holds its lease: one upstream playback connection, every message appended
+to the run's stream under the next offset, controls passed upstream and their errors routed back.
+
+Continuity is the point. Each append also records the relay's memory of the playback (cursor, state, speed),
+atomically, so whoever connects next — this relay after the backend dropped, or another relay after this one
+died — resumes upstream exactly after the last published bar, and :class:`Republisher` keeps the resumed
+connection's repeated snapshot and ``end`` out of the stream. Viewers see neither a gap nor a duplicate bar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from copy import copy
+from dataclasses import dataclass
+
+import orjson
+from redis.exceptions import RedisError
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from common.close_codes import should_reconnect
+from common.logging import get_logger
+from common.models.stream import ResetCause, UpstreamState
+from common.stream.envelope import Outgoing, PlaybackPosition, Republisher, encode_published
+from common.stream.store import Claim, Fenced, OffsetMismatch, StreamStore
+from common.stream.upstream import open_playback
+from relay.metrics import RelayMetrics
+from relay.settings import RelaySettings
+
+log = get_logger("hewston.relay")
+_REDIS_ERRORS = (RedisError, OSError, TimeoutError)
+_KEYFRAME_REQUEST = orjson.dumps({"type": "snapshot"}).decode()
+# Controls whose answer never came (the connection dropped) are forgotten after this long.
+_PENDING_CONTROL_S = 30.0
+
+
+class LeaseLost(Exception):
+    """Another relay holds the run now (or the lease could not be renewed in time): stop at once."""
+
+
+class RunRefused(Exception):
+    """The backend refused the run for good (deleted, no longer visible, bad service token)."""
+
+
+@dataclass(frozen=True)
+class _PendingControl:
+    client: str
+    ref: str | None
+    sent_at: float
+
+
+class RunRelay:
+    def __init__(self, run_id: str, claim: Claim, *, token: str, store: StreamStore, settings: RelaySettings,
+                 metrics: RelayMetrics, restart_from: PlaybackPosition | None = None) -> None:
+        self.run_id = run_id
+        self.token = token
+        self.store = store
+        self.settings = settings
+        self.metrics = metrics
+        self.epoch = claim.epoch
+        self.offset = claim.offset
+        # What viewers have: the published position. A new epoch starts empty, but may restart the playback
+        # where it was before its history was lost (``restart_from``), which viewers learn as `history_lost`.
+        self.position = copy(claim.position) if not claim.fresh else PlaybackPosition()
+        self._restart_from = restart_from if claim.fresh else None
+        self._first_cause = ResetCause.history_lost if self._restart_from else ResetCause.connect
+        self._announce = "another relay stopped; this one took over" if claim.takeover else None
+        self._ws = None
+        self._pending: dict[str, _PendingControl] = {}
+        self._since_snapshot = 0
+        self._keyframe_requested = False
+        self._log = log.bind(run_id=run_id)
+
+    async def run(self) -> None:
+        """Relay until cancelled; raises :class:`LeaseLost` or :class:`RunRefused` when the run must go."""
+        tasks = [asyncio.create_task(self._renew_loop(), name=f"relay-renew-{self.run_id}"),
+                 asyncio.create_task(self._relay_loop(), name=f"relay-upstream-{self.run_id}")]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks)
+        for task in done:
+            exc = task.exception()
+            if exc is not None:
+                raise exc
+
+    # Lease -----------------------------------------------------------------------------------------------------
+
+    async def _renew_loop(self) -> None:
+        ttl_s = self.settings.lease_ttl_s
+        ttl_ms = int(ttl_s * 1000)
+        renewed_at = time.monotonic()
+        while True:
+            await asyncio.sleep(ttl_s / 3)
+            try:
+                held = await self.store.renew(self.run_id, self.token, lease_ttl_ms=ttl_ms)
+            except _REDIS_ERRORS as exc:
+                # The append is fenced anyway; stop once the lease has surely expired.
+                if time.monotonic() - renewed_at >= ttl_s:
+                    raise LeaseLost(f"could not renew the lease: {type(exc).__name__}") from exc
+                continue
+            if not held:
+                raise LeaseLost("the lease is held by another relay")
+            renewed_at = time.monotonic()
+
+    # Upstream --------------------------------------------------------------------------------------------------
+
+    def _resume_params(self) -> dict[str, str]:
+        source = self.position if self.position.cursor is not None else (self._restart_from or self.position)
+        return source.resume_params()
+
+    async def _relay_loop(self) -> None:
+        attempt = 0
+        lost: str | None = None
+        authorization = f"Bearer {self.settings.service_token}"
+        while True:
+            try:
+                ws = await open_playback(self.settings.backend_url, self.run_id, authorization,
+                                         params=self._resume_params(),
+                                         open_timeout_s=self.settings.upstream_open_timeout_s)
+            except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
+                lost = await self._upstream_lost(lost, f"the backend cannot be reached ({type(exc).__name__})")
+                await self._backoff(attempt)
+                attempt += 1
+                continue
+            self.metrics.upstream_connections.inc()
+            republisher = Republisher(self.position, first_cause=self._first_cause)
+            first = True
+            try:
+                async for raw in ws:
+                    received_at = time.perf_counter()
+                    if first:
+                        # The backend answered: this connection is live.
+                        first, attempt = False, 0
+                        self._ws = ws
+                        self.metrics.upstream_events.labels("connected").inc()
+                        reason = lost or self._announce
+                        if reason is not None:
+                            await self._publish_upstream(UpstreamState.resumed, f"resumed after: {reason}")
+                            lost = self._announce = None
+                    await self._on_message(raw, republisher, received_at)
+                code, why = ws.close_code or 1006, ws.close_reason or ""
+            except ConnectionClosed as exc:
+                code = exc.rcvd.code if exc.rcvd is not None else 1006
+                why = exc.rcvd.reason if exc.rcvd is not None else ""
+            finally:
+                self._ws = None
+                self.metrics.upstream_connections.dec()
+                await ws.close()
+            if code >= 4000 and not should_reconnect(code):
+                self.metrics.upstream_events.labels("refused").inc()
+                await self._publish_upstream(UpstreamState.lost, f"the backend refused the run: {why or code}")
+                raise RunRefused(f"{code} {why}")
+            lost = await self._upstream_lost(lost, f"the backend closed the connection ({code})")
+            await self._backoff(attempt)
+            attempt += 1
+
+    async def _backoff(self, attempt: int) -> None:
+        # Full jitter, so that relays reconnecting after a backend restart do not arrive all at once.
+        cap = min(self.settings.upstream_backoff_max_s, self.settings.upstream_backoff_s * (2 ** attempt))
+        await asyncio.sleep(random.uniform(self.settings.upstream_backoff_s / 2, max(cap, 0.001)))
+
+    async def _upstream_lost(self, already: str | None, reason: str) -> str:
+        """Tell viewers once per outage; returns the reason the stream now carries."""
+        if already is None:
+            self.metrics.upstream_events.labels("lost").inc()
+            self._log.warning("upstream_lost", reason=reason)
+            await self._publish_upstream(UpstreamState.lost, reason)
+            return reason
+        return already
+
+    async def _on_message(self, raw: str | bytes, republisher: Republisher, received_at: float) -> None:
+        message = orjson.loads(raw)
+        kind = message.get("type")
+        if kind == "error":
+            await self._route_reply(message)
+            return
+        out = republisher.accept(message)
+        if out is None:
+            self.metrics.messages.labels("dropped", str(kind)).inc()
+            return
+        await self._publish(out)
+        self.metrics.append_lag.observe(time.perf_counter() - received_at)
+        if kind == "snapshot":
+            self._since_snapshot, self._keyframe_requested = 0, False
+            return
+        self._since_snapshot += 1
+        if self._since_snapshot >= self.settings.keyframe_after_messages and not self._keyframe_requested \
+                and self._ws is not None:
+            self._keyframe_requested = True
+            await self._ws.send(_KEYFRAME_REQUEST)
+
+    # Appending -------------------------------------------------------------------------------------------------
+
+    async def _publish_upstream(self, state: UpstreamState, reason: str) -> None:
+        await self._publish(Outgoing({"type": "upstream", "run_id": self.run_id, "state": state.value,
+                                      "reason": reason}))
+
+    async def _publish(self, out: Outgoing) -> None:
+        """Append under the next offset, retrying while Redis is away for as long as the lease can last."""
+        offset = self.offset + 1
+        after = copy(self.position)
+        after.observe(out.message)
+        deadline = time.monotonic() + self.settings.lease_ttl_s
+        retried = False
+        while True:
+            now_ms = int(time.time() * 1000)
+            data = encode_published(out, epoch=self.epoch, offset=offset, ts_ms=now_ms)
+            try:
+                await self.store.append(self.run_id, self.token, offset=offset, message_type=out.type, data=data,
+                                        epoch=self.epoch, now_ms=now_ms, position=after)
+                break
+            except Fenced as exc:
+                raise LeaseLost(str(exc)) from None
+            except OffsetMismatch as exc:
+                # A retried append whose first attempt went through (only the reply was lost).
+                if retried and exc.expected == offset + 1:
+                    break
+                raise LeaseLost(str(exc)) from None
+            except _REDIS_ERRORS as exc:
+                if time.monotonic() >= deadline:
+                    raise LeaseLost(f"could not append: {type(exc).__name__}") from exc
+                retried = True
+                await asyncio.sleep(0.1)
+        self.offset = offset
+        self.position.observe(out.message)
+        self.metrics.messages.labels("published", out.type).inc()
+
+    # Controls --------------------------------------------------------------------------------------------------
+
+    async def control(self, entry_id: str, client: str, raw: bytes) -> None:
+        """Pass one viewer's control upstream (the api checked it and the viewer's right to control)."""
+        try:
+            control = orjson.loads(raw)
+            viewer_ref = control.get("ref")
+        except (orjson.JSONDecodeError, AttributeError):
+            self.metrics.controls.labels("rejected").inc()
+            return
+        ws = self._ws
+        if ws is not None:
+            self._forget_old_controls()
+            self._pending[entry_id] = _PendingControl(client, viewer_ref, time.monotonic())
+            control["ref"] = entry_id
+            try:
+                await ws.send(orjson.dumps(control).decode())
+                self.metrics.controls.labels("forwarded").inc()
+                return
+            except ConnectionClosed:
+                self._pending.pop(entry_id, None)
+        self.metrics.controls.labels("unavailable").inc()
+        await self._reply(client, "upstream_unavailable",
+                          "the playback is reconnecting to the backend; try again shortly", viewer_ref)
+
+    async def _route_reply(self, message: dict) -> None:
+        pending = self._pending.pop(message.get("ref") or "", None)
+        self.metrics.messages.labels("reply", "error").inc()
+        if pending is None:
+            self._log.warning("unrouted_backend_error", code=message.get("code"))
+            return
+        self.metrics.controls.labels("rejected").inc()
+        await self._reply(pending.client, str(message.get("code")), str(message.get("message")), pending.ref)
+
+    async def _reply(self, client: str, code: str, text: str, ref: str | None) -> None:
+        data = orjson.dumps({"code": code, "message": text, "ref": ref})
+        try:
+            await self.store.reply(self.run_id, client, data, ttl_ms=int(self.settings.idle_ttl_s * 1000))
+        except _REDIS_ERRORS:
+            pass  # the viewer's control simply goes unanswered; nobody else is affected
+
+    def _forget_old_controls(self) -> None:
+        horizon = time.monotonic() - _PENDING_CONTROL_S
+        for ref in [ref for ref, p in self._pending.items() if p.sent_at < horizon]:
+            del self._pending[ref]

@@ -1,0 +1,201 @@
+"""A relay process: reads demand, claims demanded runs with leases, relays each, and hands viewers' controls
+to the run they are for.
+
+Any number of relays run side by side. Each demanded run is claimed by exactly one of them (the lease); a relay
+that holds fewer runs claims sooner, so runs spread across relays. A run nobody demands any more (its last api
+node stopped asking, a grace period after its last viewer left) is released: its lease is dropped at once, so
+that a later viewer's relay need not wait out a TTL, and its keys expire after ``idle_ttl_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import time
+from collections import OrderedDict
+from copy import copy
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from common.keys import KeySpace
+from common.logging import get_logger
+from common.stream.envelope import PlaybackPosition
+from common.stream.reader import StreamReader
+from common.stream.store import StreamStore
+from relay.metrics import RelayMetrics
+from relay.run_relay import LeaseLost, RunRefused, RunRelay
+from relay.settings import RelaySettings
+
+log = get_logger("hewston.relay")
+_REDIS_ERRORS = (RedisError, OSError, TimeoutError)
+# A run the backend refused (deleted, no longer visible) is not claimed again for this long.
+_REFUSED_COOLDOWN_S = 60.0
+# Positions remembered for runs this relay stopped relaying (restart where they were if their history is lost).
+_REMEMBERED_RUNS = 10_000
+
+
+@dataclass
+class _Held:
+    relay: RunRelay
+    task: asyncio.Task[None]
+    token: str
+    controls_key: str
+
+
+class RelayService:
+    def __init__(self, settings: RelaySettings, redis: aioredis.Redis, blocking_redis: aioredis.Redis,
+                 metrics: RelayMetrics | None = None, *, relay_id: str | None = None) -> None:
+        self.settings = settings
+        self.metrics = metrics or RelayMetrics()
+        self.relay_id = relay_id or secrets.token_hex(4)
+        self.keys = KeySpace(settings.redis_key_prefix)
+        self.redis = redis
+        self.store = StreamStore(redis, self.keys, settings.retention)
+        self.reader = StreamReader(blocking_redis, redis, self.keys.reader_wake(f"relay-{self.relay_id}"),
+                                   block_ms=settings.control_block_ms)
+        self.held: dict[str, _Held] = {}
+        self._by_controls_key: dict[str, str] = {}
+        self._remembered: OrderedDict[str, PlaybackPosition] = OrderedDict()
+        self._refused_until: dict[str, float] = {}
+        self._log = log.bind(relay_id=self.relay_id)
+
+    async def run(self) -> None:
+        """Relay until cancelled; on the way out every lease is released, so other relays take over at once."""
+        self._log.info("relay_started", backend=self.settings.backend_url)
+        tasks = [asyncio.create_task(self._scan_loop(), name="relay-scan"),
+                 asyncio.create_task(self._control_loop(), name="relay-controls")]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks)
+            for run_id in list(self.held):
+                await self._release(run_id)
+            self._log.info("relay_stopped")
+
+    # Demand and leases -------------------------------------------------------------------------------------
+
+    async def _scan_loop(self) -> None:
+        failing = False
+        while True:
+            try:
+                await self.scan()
+                if failing:
+                    self._log.info("redis_recovered")
+                failing = False
+            except _REDIS_ERRORS as exc:
+                if not failing:
+                    self._log.warning("redis_unavailable", error=type(exc).__name__)
+                failing = True
+            await asyncio.sleep(self.settings.scan_interval_s)
+
+    async def scan(self) -> None:
+        """One pass: release what is no longer demanded, claim what is demanded and unheld."""
+        demanded = await self.store.demanded_runs(int(time.time() * 1000))
+        wanted = set(demanded)
+        for run_id in [run_id for run_id in self.held if run_id not in wanted]:
+            await self._release(run_id)
+        now = time.monotonic()
+        candidates = [run_id for run_id in demanded
+                      if run_id not in self.held and self._refused_until.get(run_id, 0.0) <= now]
+        room = self.settings.max_runs - len(self.held)
+        if not candidates or room <= 0:
+            return
+        # Each run already held delays this relay's claims a little, so the least loaded relay claims first.
+        await asyncio.sleep(min(len(self.held) * 0.01, self.settings.scan_interval_s) + random.uniform(0, 0.01))
+        for run_id in candidates[:room]:
+            await self._claim(run_id)
+
+    async def _claim(self, run_id: str) -> None:
+        token = f"{self.relay_id}:{secrets.token_hex(8)}"
+        claim = await self.store.claim(run_id, token, lease_ttl_ms=int(self.settings.lease_ttl_s * 1000))
+        if claim is None:
+            return
+        restart_from = self._remembered.pop(run_id, None) if claim.fresh else None
+        relay = RunRelay(run_id, claim, token=token, store=self.store, settings=self.settings,
+                         metrics=self.metrics, restart_from=restart_from)
+        controls_key = self.keys.run_stream(run_id).controls
+        task = asyncio.create_task(relay.run(), name=f"relay-{run_id}")
+        held = _Held(relay, task, token, controls_key)
+        self.held[run_id] = held
+        self._by_controls_key[controls_key] = run_id
+        task.add_done_callback(lambda done: self._ended(run_id, held, done))
+        self.metrics.runs_held.set(len(self.held))
+        self.metrics.lease_changes.labels("took_over" if claim.takeover else "claimed").inc()
+        self._log.info("run_claimed", run_id=run_id, epoch=claim.epoch, offset=claim.offset, fresh=claim.fresh,
+                       takeover=claim.takeover, cursor=relay.position.cursor)
+        # Controls sent from now on are this relay's to apply.
+        last = await self.redis.xrevrange(controls_key, count=1)
+        await self.reader.watch(controls_key, last[0][0].decode() if last else "0-0")
+
+    def _forget(self, run_id: str, held: _Held) -> None:
+        if self.held.get(run_id) is held:
+            del self.held[run_id]
+        self._by_controls_key.pop(held.controls_key, None)
+        self.reader.unwatch(held.controls_key)
+        self.metrics.runs_held.set(len(self.held))
+        if held.relay.position.cursor is not None:
+            self._remembered[run_id] = copy(held.relay.position)
+            self._remembered.move_to_end(run_id)
+            while len(self._remembered) > _REMEMBERED_RUNS:
+                self._remembered.popitem(last=False)
+
+    def _ended(self, run_id: str, held: _Held, task: asyncio.Task[None]) -> None:
+        """The run's relay stopped on its own: lease lost, refused by the backend, or a bug."""
+        if task.cancelled() or self.held.get(run_id) is not held:
+            return  # released on purpose: _release did the bookkeeping
+        self._forget(run_id, held)
+        exc = task.exception()
+        if isinstance(exc, LeaseLost):
+            self.metrics.lease_changes.labels("lost").inc()
+            self._log.warning("lease_lost", run_id=run_id, reason=str(exc))
+        elif isinstance(exc, RunRefused):
+            self._refused_until[run_id] = time.monotonic() + _REFUSED_COOLDOWN_S
+            self._log.warning("run_refused_by_backend", run_id=run_id, reason=str(exc))
+        else:
+            self._log.error("run_relay_failed", run_id=run_id, error=repr(exc))
+        # Whatever happened, the lease must not outlive the relaying: give it back if it is still ours.
+        asyncio.get_running_loop().create_task(self._drop_lease(run_id, held.token))
+
+    async def _release(self, run_id: str) -> None:
+        held = self.held.get(run_id)
+        if held is None:
+            return
+        self._forget(run_id, held)
+        held.task.cancel()
+        await asyncio.wait([held.task])
+        await self._drop_lease(run_id, held.token)
+        self.metrics.lease_changes.labels("released").inc()
+        self._log.info("run_released", run_id=run_id, offset=held.relay.offset)
+
+    async def _drop_lease(self, run_id: str, token: str) -> None:
+        try:
+            await self.store.release(run_id, token, idle_ttl_ms=int(self.settings.idle_ttl_s * 1000))
+        except _REDIS_ERRORS:
+            pass  # the lease expires on its own within its TTL
+
+    # Controls --------------------------------------------------------------------------------------------------
+
+    async def _control_loop(self) -> None:
+        failing = False
+        while True:
+            try:
+                batches = await self.reader.read()
+                failing = False
+            except _REDIS_ERRORS as exc:
+                if not failing:
+                    self._log.warning("control_read_failed", error=type(exc).__name__)
+                failing = True
+                await asyncio.sleep(min(1.0, self.settings.scan_interval_s))
+                continue
+            for key, entries in batches:
+                held = self.held.get(self._by_controls_key.get(key, ""))
+                if held is None:
+                    continue
+                for entry_id, fields in entries:
+                    await held.relay.control(entry_id.decode(), fields[b"c"].decode(), fields[b"x"])
+
