@@ -6,6 +6,7 @@ metrics, CORS, size limits, rate limit, then the routes. All of them are pure AS
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +25,9 @@ from api.redis_guard import RedisGuard
 from api.routers import chart_data, operations, passthrough, runs_complete
 from api.settings import ApiSettings
 from api.single_flight import SingleFlight
+from api.stream import router as stream_router
+from api.stream.hub import StreamHub
+from api.stream.metrics import StreamMetrics
 from api.upstream import Upstream
 from common.app_defaults import FASTAPI_TELEMETRY_OFF
 from common.correlation import CorrelationIdMiddleware
@@ -32,6 +36,8 @@ from common.keys import KeySpace
 from common.logging import configure_logging
 from common.models.backtests import BacktestRequest
 from common.redis_client import create_redis
+from common.stream.reader import StreamReader
+from common.stream.store import StreamStore
 
 API_PREFIX = "/api/v1"
 
@@ -49,6 +55,16 @@ def _openapi_with_passthrough_bodies(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
+def _stream_hub(settings: ApiSettings, redis, guard: RedisGuard, keys: KeySpace, metrics: ApiMetrics) -> StreamHub:
+    """The node's share of the playback stream; its blocking read has a connection of its own whose socket
+    timeout outlasts the block (the request path keeps its short timeouts and breaker)."""
+    node_id = uuid.uuid4().hex[:10]
+    blocking = create_redis(settings.redis_url, socket_timeout_s=settings.stream_read_block_ms / 1000 + 5.0)
+    reader = StreamReader(blocking, redis, keys.reader_wake(f"api-{node_id}"), block_ms=settings.stream_read_block_ms)
+    return StreamHub(store=StreamStore(redis, keys), guard=guard, reader=reader, keys=keys, settings=settings,
+                     metrics=StreamMetrics(metrics.registry), node_id=node_id)
+
+
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
     configure_logging(json_logs=settings.logs_as_json, level=settings.log_level)
@@ -62,12 +78,17 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     flight: SingleFlight = SingleFlight(guard, keys, lock_ms=settings.single_flight_lock_ms,
                                         wait_s=settings.single_flight_wait_s)
 
+    hub = _stream_hub(settings, redis, guard, keys, metrics)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await hub.start()
         try:
             yield
         finally:
+            await hub.stop()
             await upstream.aclose()
+            await hub.reader.blocking.aclose()
             await redis.aclose()
 
     app = FastAPI(title="Hewston api", version="0.1.0", lifespan=lifespan, telemetry=FASTAPI_TELEMETRY_OFF,
@@ -82,11 +103,13 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.cache = ResponseCache(guard, flight, gzip_level=settings.gzip_level,
                                     gzip_min_bytes=settings.gzip_min_bytes)
     app.state.access = AccessChecks(upstream, guard, keys, ttl_s=settings.access_cache_ttl_s, metrics=metrics)
+    app.state.stream_hub = hub
     install_error_handlers(app)
 
     app.include_router(operations.router)
     app.include_router(chart_data.router, prefix=API_PREFIX)
     app.include_router(runs_complete.router, prefix=API_PREFIX)
+    app.include_router(stream_router.router, prefix=API_PREFIX)
     app.include_router(passthrough.router, prefix=API_PREFIX)
     app.openapi = lambda: _openapi_with_passthrough_bodies(app)  # type: ignore[method-assign]
 

@@ -31,6 +31,12 @@ def _cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_relay(_args: argparse.Namespace) -> int:
+    from relay.main import main
+
+    return main()
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
     from hewston.up import run_all
 
@@ -98,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--host", default=None)
     api.add_argument("--port", type=int, default=None)
     api.set_defaults(func=_cmd_api)
+
+    relay = sub.add_parser("relay", help="run a relay: one upstream playback per watched run, published to Redis "
+                                         "(needs REDIS_URL and HEWSTON_SERVICE_TOKEN)")
+    relay.set_defaults(func=_cmd_relay)
 
     ingest = sub.add_parser("ingest", help="load minute bars of one symbol from a CSV or Parquet file")
     ingest.add_argument("file", help="CSV (optionally .gz) or Parquet with columns time,open,high,low,close,volume")

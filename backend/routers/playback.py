@@ -11,7 +11,6 @@ import asyncio
 import time
 
 from fastapi import APIRouter, WebSocket
-from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 
 from backend.auth import Authenticator, Principal, bearer_token
 from backend.playback.connection import PlaybackConnection
@@ -20,49 +19,20 @@ from backend.playback.data import PlaybackData
 from backend.playback.service import PlaybackService
 from backend.playback.session import PlaybackSession
 from backend.runs.repository import RunRepository, RunStatus
-from common.close_codes import CloseCode, close_reason
-from common.controls import ControlError, parse_control
+from common.close_codes import CloseCode
 from common.errors import NotFound, Unauthorized
 from common.logging import get_logger
-from common.models.playback import AuthControl
+from common.sockets import ClientLeft, Refused, close, first_message_token
 
 router = APIRouter(tags=["playback"])
 log = get_logger("hewston.playback")
 
 
-class Refused(Exception):
-    def __init__(self, code: CloseCode, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
-class ClientLeft(Exception):
-    """The client disconnected before the playback started."""
-
-
-async def _first_message_token(websocket: WebSocket, timeout_s: float) -> str:
-    try:
-        async with asyncio.timeout(timeout_s):
-            message = await websocket.receive()
-    except TimeoutError:
-        raise Refused(CloseCode.auth_timeout, f"no auth message within {timeout_s:g} s") from None
-    if message["type"] == "websocket.disconnect":
-        raise ClientLeft
-    try:
-        control = parse_control(message.get("text") or message.get("bytes") or b"")
-    except ControlError:
-        control = None
-    if not isinstance(control, AuthControl):
-        raise Refused(CloseCode.unauthorized, 'the first message must be {"type": "auth", "token": "..."}')
-    return control.token
-
-
 async def _authenticate(websocket: WebSocket, service: PlaybackService) -> Principal:
     authenticator: Authenticator = websocket.app.state.authenticator
     header = websocket.headers.get("authorization")
-    token = bearer_token(header) if header else await _first_message_token(websocket,
-                                                                           service.config.auth_timeout_s)
+    token = bearer_token(header) if header else await first_message_token(websocket,
+                                                                          service.config.auth_timeout_s)
     try:
         return await asyncio.to_thread(authenticator.authenticate, token)
     except Unauthorized as exc:
@@ -93,13 +63,6 @@ async def _open(websocket: WebSocket, run_id: str, service: PlaybackService) -> 
     return PlaybackConnection(run_id=run_id, user=principal.name, session=session, websocket=websocket)
 
 
-async def _close(websocket: WebSocket, code: CloseCode, reason: str) -> None:
-    try:
-        await websocket.close(code=int(code), reason=close_reason(reason))
-    except (WebSocketDisconnect, WebSocketDisconnected, OSError):
-        pass  # the client is already gone: nobody left to tell
-
-
 @router.websocket("/backtests/{run_id}/ws")
 async def playback(websocket: WebSocket, run_id: str) -> None:
     service: PlaybackService = websocket.app.state.playback
@@ -110,11 +73,11 @@ async def playback(websocket: WebSocket, run_id: str) -> None:
         return
     except Refused as refusal:
         log.info("playback_refused", run_id=run_id, close_code=int(refusal.code), reason=refusal.reason)
-        await _close(websocket, refusal.code, refusal.reason)
+        await close(websocket, refusal.code, refusal.reason)
         return
     except Exception:
         log.exception("playback_open_failed", run_id=run_id)
-        await _close(websocket, CloseCode.internal_error, "internal error")
+        await close(websocket, CloseCode.internal_error, "internal error")
         return
     service.opened(connection)
     session = connection.session
@@ -124,7 +87,7 @@ async def playback(websocket: WebSocket, run_id: str) -> None:
         await connection.run()
     except Exception:
         log.exception("playback_failed", run_id=run_id, user=connection.user)
-        await _close(websocket, CloseCode.internal_error, "internal error")
+        await close(websocket, CloseCode.internal_error, "internal error")
     finally:
         service.closed(connection)
         log.info("playback_closed", run_id=run_id, user=connection.user, cursor=session.cursor,
