@@ -166,8 +166,9 @@ class StreamHub:
         except (RedisError, OSError):
             pass  # the reader picks the run up with its next read anyway
         self.metrics.runs.set(len(self.feeds))
-        # Ask for a relay now rather than at the next refresh, so the first viewer waits as little as possible.
-        asyncio.get_running_loop().create_task(self._refresh_demand())
+        # Ask for a relay now rather than at the next refresh, so the first viewer waits as little as possible
+        # (and its hello counts the run's viewers on other nodes).
+        await self._refresh_demand()
         return feed
 
     def _drop_feed(self, feed: RunFeed) -> None:
