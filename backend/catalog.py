@@ -114,6 +114,14 @@ class Catalog:
         with self.connect() as conn:
             conn.executescript(ddl)
 
+    def ensure_columns(self, table: str, columns: dict[str, str]) -> None:
+        """Add the columns (name → type and constraints) a table created by an older version lacks."""
+        with self.connect() as conn:
+            present = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
+            for name, ddl in columns.items():
+                if name not in present:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}")
+
     # Instruments and datasets -------------------------------------------------------------------------------
 
     def upsert_instrument(self, instrument: Instrument, conn: sqlite3.Connection | None = None) -> None:

@@ -49,6 +49,23 @@ class BarStore:
                 record = None
         raise AssertionError("unreachable")
 
+    def read_before(self, symbol: str, timeframe: Timeframe, time: int, count: int) -> BarArrays:
+        """The last ``count`` bars with ``time`` before ``time`` (fewer where the data starts later).
+
+        Sessions, weekends and gaps make the span of ``count`` bars unknown, so the window starts at ``count``
+        bars' worth of seconds and widens until it holds enough bars or reaches the first bar.
+        """
+        record = self.catalog.dataset(symbol, timeframe)
+        if count <= 0 or record is None or record.first_time is None or time <= record.first_time:
+            return BarArrays.empty()
+        span = count * timeframe.seconds
+        while True:
+            start = time - span
+            bars = self.read(symbol, timeframe, start, time - 1, record=record)
+            if len(bars) >= count or start <= record.first_time:
+                return bars.slice(max(len(bars) - count, 0), len(bars))
+            span *= 4
+
     def write_minutes(self, instrument: Instrument, minutes: BarArrays) -> int:
         """Store validated minute bars of one symbol with their hourly and daily aggregates.
 

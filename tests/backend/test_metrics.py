@@ -43,17 +43,23 @@ def reference_trades(fills) -> list[float]:
     return pnls
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_metrics_match_independent_computation(seed):
+@pytest.mark.parametrize(("seed", "given_ppy"), [(1, None), (2, None), (3, None), (4, 252), (5, 365)])
+def test_metrics_match_independent_computation(seed, given_ppy):
     n = 600
     b = random_bars(n, seed)
     sim = simulate(b, random_targets(n, seed), Costs(cash=50_000.0, commission_rate=0.001, fixed_fee=1.0))
-    m = compute_metrics(b, sim)
+    m = compute_metrics(b, sim, given_ppy)
     equity = [float(x) for x in sim.equity]
 
-    years = (int(b.time[-1]) - int(b.time[0])) / YEAR_S
-    ppy = (n - 1) / years
-    assert m["periods_per_year"] == pytest.approx(ppy)
+    if given_ppy is None:
+        years = (int(b.time[-1]) - int(b.time[0])) / YEAR_S
+        ppy = (n - 1) / years
+    else:
+        # empyrical's basis: years are return periods / periods per year.
+        ppy = given_ppy
+        years = (n - 1) / ppy
+    assert m["periods_per_year"] == pytest.approx(ppy) and m["years"] == pytest.approx(years)
+    assert m["periods_per_year_basis"] == ("observed" if given_ppy is None else "given")
     assert m["total_return"] == pytest.approx(equity[-1] / 50_000 - 1)
     assert m["buy_and_hold_return"] == pytest.approx(float(b.close[-1]) / float(b.close[0]) - 1)
     assert m["cagr"] == pytest.approx((equity[-1] / 50_000) ** (1 / years) - 1)
