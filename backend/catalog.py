@@ -168,6 +168,12 @@ class Catalog:
         r = conn.execute("SELECT MAX(data_version) FROM datasets WHERE symbol = ?", (symbol,)).fetchone()
         return int(r[0] or 0)
 
+    def keep_only_datasets(self, symbol: str, timeframes: list[Timeframe], conn: sqlite3.Connection) -> None:
+        """Remove the symbol's datasets of any other timeframe (a new version may have fewer timeframes)."""
+        marks = ",".join("?" * len(timeframes))
+        conn.execute(f"DELETE FROM datasets WHERE symbol = ? AND timeframe NOT IN ({marks})",
+                     (symbol, *[t.value for t in timeframes]))
+
     def put_dataset(self, record: DatasetRecord, conn: sqlite3.Connection) -> None:
         conn.execute(
             "INSERT INTO datasets(symbol, timeframe, first_time, last_time, rows, data_version, path, updated_at) "
