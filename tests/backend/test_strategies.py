@@ -235,3 +235,19 @@ def test_lookback_is_exactly_enough_to_act_on_a_cross_at_the_first_bar(name, par
     # One warm-up bar fewer and the bar before the first is undefined: no cross can be seen there.
     short = s.signals(closes_to_bars(np.array(closes[1:])), parsed, Mode.long_short, start=lookback - 1)
     assert short.tolist()[lookback - 1] == 0
+
+
+def test_the_documented_worked_example():
+    # docs/engine.md, "Worked example: signals": four warm-up days, then the run's days 0..7.
+    closes = np.array([10, 10.5, 11, 11.5, 12, 12.5, 12, 11, 10.5, 11, 12, 13.0])
+    s = get_strategy("ma_crossover")
+    bars = closes_to_bars(closes)
+    state = s.parse_params({"fast": 2, "slow": 4})
+    event = s.parse_params({"fast": 2, "slow": 4, "signal": "event"})
+    assert s.lookback(state) == 4
+    assert s.signals(bars, state, Mode.long_only, 4)[4:].tolist() == [1, 1, 1, 0, 0, 0, 1, 1]
+    assert s.signals(bars, event, Mode.long_only, 4)[4:].tolist() == [0, 0, 0, 0, 0, 0, 1, 1]
+    assert s.signals(bars, event, Mode.long_short, 4)[4:].tolist() == [0, 0, 0, -1, -1, -1, 1, 1]
+    run_only = bars.slice(4, 12)
+    assert s.signals(run_only, state, Mode.long_only).tolist() == [0, 0, 0, 0, 0, 0, 1, 1]
+    assert s.signals(run_only, event, Mode.long_only).tolist() == [0, 0, 0, 0, 0, 0, 1, 1]
