@@ -286,3 +286,68 @@ def test_the_cli_names_the_interval_span_and_timeframes(tmp_path, capsys):
                  "--data-dir", str(tmp_path / "data")]) == 0
     assert capsys.readouterr().out.strip() == ("ingested 12 hourly bars of ACME from 2025-03-06T15:00:00Z to "
                                                "2025-03-07T20:00:00Z; timeframes hour, day; data version 1")
+
+
+@pytest.mark.parametrize(("times", "row", "words"), [
+    (["2025-01-01T00:00:00", "2025-01-01T00:01:00", "2025-01-01T25:02:00"], 3, "'2025-01-01T25:02:00'"),
+    (["2025-01-01T00:00:00Z", "2025-01-01T00:01:00+01:00", "2025-13-01T00:02:00Z"], 3, "'2025-13-01T00:02:00Z'"),
+    (["2025-01-01", "soon", "2025-01-03"], 2, "'soon', expected an ISO-8601 datetime"),
+])
+def test_an_unreadable_iso_time_names_its_row(store, tmp_path, times, row, words):
+    with pytest.raises(BarValidationError) as caught:
+        ingest_bars(store, write(tmp_path / "t.csv", MINUTE, times), "T")
+    assert caught.value.row == row and caught.value.message.startswith(f"row {row}: column 'time' has ")
+    assert words in caught.value.message
+
+
+@pytest.mark.parametrize(("header", "words"), [
+    ("time,open,high,low,close,Close,volume", "columns 'close', 'Close' all mean close"),
+    ("Date,Time,open,high,low,close,volume", "columns 'Date', 'Time' all look like the bar time"),
+    ("when,open,high,low,close,volume", "missing column(s) time (the time may be named time, timestamp"),
+])
+def test_ambiguous_or_missing_columns_are_named(store, tmp_path, header, words):
+    path = tmp_path / "c.csv"
+    path.write_text(header + "\n" + ",".join(["1735689600"] + ["1"] * (header.count(",") - 1) + ["1"]) + "\n")
+    with pytest.raises(BarValidationError) as caught:
+        ingest_bars(store, path, "C")
+    assert words in caught.value.message
+
+
+def test_zones_by_fixed_offset_and_for_epoch_seconds(store, tmp_path):
+    # Naive times read at +05:30; epoch seconds are instants whatever the zone, and a daily file of them still
+    # keeps the dates its clock reads.
+    path = write(tmp_path / "kolkata.csv", MINUTE, [f"2025-01-06 09:{m:02d}" for m in range(15, 25)])
+    ingest_bars(store, path, "IN", tz="+05:30")
+    assert store.read("IN", Timeframe.minute).time.tolist()[0] == epoch("2025-01-06T03:45")
+    days = [str(epoch(f"{d:%Y-%m-%d}") - 9 * 3600) for d in weekdays("2025-01-06", 6)]  # Tokyo midnight
+    ingest_bars(store, write(tmp_path / "tokyo.csv", MINUTE, days), "JP", tz="Asia/Tokyo")
+    assert store.read("JP", Timeframe.day).time.tolist()[0] == epoch("2025-01-06")
+
+
+def test_text_without_line_breaks_and_broken_parquet_are_one_error(store, tmp_path):
+    (tmp_path / "long.csv").write_text("x" * (files_module.SNIFF_BYTES + 10))
+    with pytest.raises(BarValidationError, match="no line break in the first 64 KB"):
+        ingest_bars(store, tmp_path / "long.csv", "X")
+    pq.write_table(make_minutes(50_000).to_table(), tmp_path / "m.parquet", row_group_size=10_000,
+                   compression="zstd")
+    data = bytearray((tmp_path / "m.parquet").read_bytes())
+    data[len(data) // 2:len(data) // 2 + 4096] = b"\xff" * 4096  # compressed pages in the middle
+    (tmp_path / "m.parquet").write_bytes(bytes(data))
+    with pytest.raises(BarValidationError, match="not a readable Parquet file"):
+        ingest_bars(store, tmp_path / "m.parquet", "X")
+    assert store.catalog.instrument("X") is None
+
+
+def test_the_cli_turns_an_unforeseen_failure_into_one_line(tmp_path, capsys, monkeypatch):
+    import backend.market.ingest as ingest_package
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("something no check foresaw\nsecond line")
+
+    monkeypatch.setattr(ingest_package, "ingest_bars", broken)
+    good = tmp_path / "good.csv"
+    good.write_bytes(text_file(good_minutes(10)))
+    assert main(["ingest", str(good), "--symbol", "X", "--data-dir", str(tmp_path / "data")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "could not read the file (RuntimeError: something no check foresaw)" in err
+    assert err.strip().endswith("nothing was changed")
