@@ -71,25 +71,12 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         elif isinstance(exc, OSError):
             message = str(exc)
         else:
-            message = f"could not read the file ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+            first_line = next(iter(str(exc).splitlines()), "")
+            message = f"could not read the file ({type(exc).__name__}: {first_line})"
         print(f"error: {args.file}: {message}; nothing was changed", file=sys.stderr)
         return 1
-    print(ingest_summary(result))
+    print(result.summary())
     return 0
-
-
-def ingest_summary(result) -> str:
-    """What an ingest stored, in the words a user checks it by: the interval, the span and the timeframes."""
-    from datetime import UTC, datetime
-
-    from common.models.bars import Timeframe
-
-    kind = {Timeframe.minute: "minute", Timeframe.hour: "hourly", Timeframe.day: "daily"}[result.timeframe]
-    shown = "%Y-%m-%d" if result.timeframe is Timeframe.day else "%Y-%m-%dT%H:%M:%SZ"
-    first, last = (datetime.fromtimestamp(t, UTC).strftime(shown) for t in (result.first_time, result.last_time))
-    served = [t.value for t in Timeframe if t.seconds >= result.timeframe.seconds]
-    return (f"ingested {result.rows:,} {kind} bars of {result.symbol} from {first} to {last}; timeframes "
-            f"{', '.join(served)}; data version {result.data_version}")
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:

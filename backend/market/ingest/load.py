@@ -6,6 +6,7 @@ A file that fails any check leaves the stored data and its version untouched.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from backend.market.bars import BarArrays
@@ -25,6 +26,15 @@ class IngestResult:
     first_time: int
     last_time: int
     data_version: int
+
+    def summary(self) -> str:
+        """What was stored, in the words a user checks it by: the interval, the span and the timeframes."""
+        kind = {Timeframe.minute: "minute", Timeframe.hour: "hourly", Timeframe.day: "daily"}[self.timeframe]
+        shown = "%Y-%m-%d" if self.timeframe is Timeframe.day else "%Y-%m-%dT%H:%M:%SZ"
+        first, last = (datetime.fromtimestamp(t, UTC).strftime(shown) for t in (self.first_time, self.last_time))
+        served = ", ".join(t.value for t in Timeframe if t.seconds >= self.timeframe.seconds)
+        return (f"ingested {self.rows:,} {kind} bars of {self.symbol} from {first} to {last}; timeframes {served}; "
+                f"data version {self.data_version}")
 
 
 def store_bars(store: BarStore, instrument: Instrument, bars: BarArrays,
