@@ -43,7 +43,7 @@ def describe(spec: RunSpec) -> dict[str, Any]:
     return {
         "version": VERSION,
         "decision": "at a bar's close, from data up to and including that close",
-        "signal": _SIGNALS[strategy.signal(params)],
+        "signal": _SIGNALS[strategy.signal_mode(params)],
         "warmup": _warmup(spec, strategy.lookback(params)),
         "fill": "market order at the next bar's open; a price gap fills at that open",
         "last_bar_signal": "rejected: there is no next bar to fill at",

@@ -106,7 +106,7 @@ class Strategy:
     def lookback(self, params: StrategyParams) -> int:
         return int(self.lookback_fn(params))
 
-    def signal(self, params: StrategyParams) -> Signal | None:
+    def signal_mode(self, params: StrategyParams) -> Signal | None:
         """How the rule acts (None: the strategy's rule is not a comparison)."""
         return params.signal if isinstance(params, ComparisonParams) else None
 
