@@ -68,14 +68,20 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         catalog = Catalog(settings.catalog_path)
         result = ingest_bars(BarStore(settings.bars_dir, catalog), Path(args.file), args.symbol, name=args.name,
                              asset_class=AssetClass(args.asset_class) if args.asset_class else None,
-                             progress=progress)
-    except (BarValidationError, OSError) as exc:
-        # A failed ingest never replaces stored data, whether the file or the disk was at fault.
-        message = exc.message if isinstance(exc, BarValidationError) else str(exc)
+                             tz=args.tz, progress=progress)
+    except Exception as exc:
+        # A failed ingest never replaces stored data, whatever was at fault: the file, the disk or a file no
+        # check foresaw. Every failure is one line, never a traceback.
+        if isinstance(exc, BarValidationError):
+            message = exc.message
+        elif isinstance(exc, OSError):
+            message = str(exc)
+        else:
+            first_line = next(iter(str(exc).splitlines()), "")
+            message = f"could not read the file ({type(exc).__name__}: {first_line})"
         print(f"error: {args.file}: {message}; nothing was changed", file=sys.stderr)
         return 1
-    print(f"ingested {result.rows:,} minute bars of {result.symbol} (epoch {result.first_time} to "
-          f"{result.last_time}); data version {result.data_version}")
+    print(result.summary())
     return 0
 
 
@@ -109,11 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
                                          "(needs REDIS_URL and HEWSTON_SERVICE_TOKEN)")
     relay.set_defaults(func=_cmd_relay)
 
-    ingest = sub.add_parser("ingest", help="load minute bars of one symbol from a CSV or Parquet file")
-    ingest.add_argument("file", help="CSV (optionally .gz) or Parquet with columns time,open,high,low,close,volume")
+    ingest = sub.add_parser("ingest", help="load minute, hourly or daily bars of one symbol from a CSV or Parquet file")
+    ingest.add_argument("file", help="CSV (optionally gzipped) or Parquet with a time column (time, timestamp, "
+                                     "datetime, date or pandas' unnamed index) and open, high, low, close, volume")
     ingest.add_argument("--symbol", required=True, help="e.g. ACME (upper-cased; A-Z 0-9 . _ -)")
     ingest.add_argument("--name", default=None, help="display name (default: the current one, or the symbol)")
     ingest.add_argument("--asset-class", choices=["equity", "fx", "crypto", "other"], default=None)
+    ingest.add_argument("--tz", default=None, help="time zone of times written without an offset, e.g. "
+                                                   "America/New_York (default: UTC)")
     ingest.add_argument("--data-dir", default=None, help="backend data directory (default: HEWSTON_DATA_DIR)")
     ingest.set_defaults(func=_cmd_ingest)
 
