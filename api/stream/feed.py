@@ -35,6 +35,8 @@ class RunFeed:
         self.run_id = run_id
         self.recent_messages = recent_messages
         self.epoch: str | None = None
+        # Whether this feed ever followed a stream: a new epoch after that is history lost, not a first start.
+        self.followed_a_stream = False
         self.last_offset = 0
         self.snapshot: Entry | None = None
         self.recent: deque[Item] = deque()
@@ -48,6 +50,7 @@ class RunFeed:
     def load(self, state: JoinState) -> None:
         """Start over from what the run's stream holds now (first viewer, or a new epoch)."""
         self.epoch, self.last_offset = state.epoch, state.offset
+        self.followed_a_stream = self.followed_a_stream or state.epoch is not None
         self.snapshot = state.snapshot
         self._relabelled.clear()
         self.recent = deque()

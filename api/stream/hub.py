@@ -216,10 +216,10 @@ class StreamHub:
             return  # the next demand refresh notices again
         if self.feeds.get(feed.run_id) is not feed:
             return
-        before = feed.epoch
+        before, followed = feed.epoch, feed.followed_a_stream
         feed.load(state)
         # Viewers that joined before the run's stream existed are just starting, not losing anything.
-        feed.reset_viewers(ResetCause.connect if before is None else ResetCause.history_lost)
+        feed.reset_viewers(ResetCause.history_lost if followed else ResetCause.connect)
         self.metrics.reloads.inc()
         log.info("stream_epoch_changed", run_id=feed.run_id, epoch=feed.epoch, previous=before,
                  offset=feed.last_offset)
