@@ -13,7 +13,7 @@ import time
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 
-from backend.auth import Authenticator, Principal, bearer_token
+from backend.auth import Authenticator, Principal
 from backend.playback.connection import PlaybackConnection
 from backend.playback.controls import (
     ControlError,
@@ -26,6 +26,7 @@ from backend.playback.service import PlaybackService
 from backend.playback.session import PlaybackSession
 from backend.runs.repository import RunRepository, RunStatus
 from common.close_codes import CloseCode, close_reason
+from common.credentials import bearer_token
 from common.errors import NotFound, Unauthorized
 from common.logging import get_logger
 from common.models.playback import AuthControl

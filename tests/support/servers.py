@@ -10,6 +10,8 @@ from contextlib import contextmanager
 
 import uvicorn
 
+from common.app_defaults import UVICORN_OPTIONS
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -20,8 +22,9 @@ def free_port() -> int:
 class LiveServer:
     def __init__(self, app, port: int | None = None) -> None:
         self.port = port or free_port()
+        # Served as the product serves it (no proxy headers, Hewston's own log scrubbing).
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
-                                ws_per_message_deflate=False)
+                                **UVICORN_OPTIONS)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
