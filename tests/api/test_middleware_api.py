@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import SYMBOL
-from tests.conftest import ALICE_TOKEN, BOB_TOKEN, auth
+from tests.conftest import ALICE_TOKEN, auth
 
 pytestmark = pytest.mark.redis
 
