@@ -20,7 +20,7 @@ _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 DESCRIPTIONS = {
-    400: "Bad request",
+    400: "Bad request, such as a body that cannot be decoded",
     401: "Missing or invalid bearer token",
     403: "The caller may not do this",
     404: "Not found, or not visible to the caller",
@@ -102,6 +102,8 @@ def complete_errors(schema: dict[str, Any], *, statuses_for: Any = None) -> dict
             wanted.add(401)
         if operation.get("parameters") or operation.get("requestBody"):
             wanted.add(422)
+        if operation.get("requestBody"):
+            wanted.add(400)  # a body that is not even text (FastAPI's "error parsing the body")
         if statuses_for is not None:
             wanted |= set(statuses_for(path, method, operation))
         for status in sorted(wanted):
