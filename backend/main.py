@@ -56,7 +56,8 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     app.state.executor = RunExecutor(app.state.runs, app.state.bar_store, max_workers=settings.run_workers)
     app.state.playback = PlaybackService(PlaybackConfig(
         options=PlaybackOptions(fps=settings.playback_fps, snapshot_interval_s=settings.playback_snapshot_interval_s),
-        auth_timeout_s=settings.playback_auth_timeout_s, cache_bytes=settings.playback_cache_mb * 2**20))
+        auth_timeout_s=settings.playback_auth_timeout_s, cache_bytes=settings.playback_cache_mb * 2**20,
+        access_recheck_s=settings.playback_access_recheck_s))
     install_error_handlers(app)
     app.add_middleware(BodyTimeoutMiddleware, body_timeout_s=settings.body_timeout_s)
     app.add_middleware(AccessLogMiddleware)
