@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
@@ -140,12 +141,14 @@ ANY_PATH = "hewston_any_path"
 
 def allowed_methods(scope: Scope, *, include_any_path: bool = True) -> list[str]:
     """Every method the app's routes accept at this path (Starlette's own 405 names one route's only)."""
+    probe = {key: value for key, value in scope.items() if key not in ("fastapi", "route", "endpoint")}
+    probe["type"] = "http"
     specific: set[str] = set()
     any_path: set[str] = set()
-    for route in getattr(scope.get("app"), "routes", ()):
-        route_methods = getattr(route, "methods", None)
-        if route_methods and route.matches({**scope, "type": "http"})[0] is not Match.NONE:
-            (any_path if getattr(route, ANY_PATH, False) else specific).update(route_methods)
+    # Route contexts see through included routers, with their prefixes, as the router itself matches them.
+    for context in iter_route_contexts(getattr(scope.get("app"), "routes", ())):
+        if context.methods and context.matches(probe)[0] is not Match.NONE:
+            (any_path if getattr(context.original_route, ANY_PATH, False) else specific).update(context.methods)
     return sorted(specific or (any_path if include_any_path else set()))
 
 
