@@ -31,7 +31,8 @@ _SCRUB = (
     (re.compile(rf"(?i)\b(bearer|basic)([ \t]+){_NOT_REDACTED}[^\s\"',;)}}\]]+"), rf"\1\2{REDACTED}"),
     # A credential after its name: token=abc (query strings), "token": "abc" (JSON), authorization: abc.
     (re.compile(rf"(?i)((?:access_|api_|auth_|service_|refresh_|id_)?token|authorization|auth|password|secret"
-                rf"|api_?key)(\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?){_NOT_REDACTED}[^\s\"'&,;)}}\]\\]+"),
+                rf"|api_?key)(\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?){_NOT_REDACTED}(?!(?i:bearer|basic)[ \t])"
+                rf"[^\s\"'&,;)}}\]\\]+"),
      rf"\1\2{REDACTED}"),
     # Hewston's own tokens, wherever they stand.
     (re.compile(r"\bhw_[A-Za-z0-9_\-]{8,}"), REDACTED),
