@@ -41,7 +41,14 @@ _HTTP_CLIENT_LOGGERS = ("httpx", "httpcore")
 _UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
+# Words every scrubbed value stands next to: a line without any of them (most lines) skips the patterns.
+_TRIGGERS = ("bearer", "basic", "token", "auth", "password", "secret", "key", "hw_")
+
+
 def redact_text(text: str) -> str:
+    lowered = text.lower()
+    if not any(trigger in lowered for trigger in _TRIGGERS):
+        return text
     for pattern, replacement in _SCRUB:
         text = pattern.sub(replacement, text)
     return text
