@@ -16,7 +16,6 @@ already logged and shown by ``/ready``.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 
@@ -62,6 +61,14 @@ class RateLimitMiddleware:
         self.metrics = metrics
         self._count = guard.redis.register_script(_COUNT)
 
+    async def _count_all(self, redis, counted: list[tuple[str, int]], window: int, expire_ms: int) -> list[int]:
+        # One round trip for every bucket; not a transaction, because the keys may live in different
+        # Redis Cluster slots.
+        pipe = redis.pipeline(transaction=False)
+        for subject, _limit in counted:
+            await self._count(keys=[self.keys.rate_limit(subject, window)], args=[expire_ms], client=pipe)
+        return await pipe.execute()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
@@ -72,10 +79,7 @@ class RateLimitMiddleware:
         # Expire a little after the window so that a slow clock on another node still counts correctly.
         expire_ms = (self.window_s + 1) * 1000
         try:
-            # One script call per bucket: the keys may live in different Redis Cluster slots.
-            counts = await self.guard.run(lambda _r: asyncio.gather(*(
-                self._count(keys=[self.keys.rate_limit(subject, window)], args=[expire_ms])
-                for subject, _limit in counted)))
+            counts = await self.guard.run(lambda r: self._count_all(r, counted, window, expire_ms))
         except RedisUnavailable:
             counts = [0] * len(counted)
         if any(count > limit for count, (_subject, limit) in zip(counts, counted, strict=True)):
