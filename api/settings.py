@@ -18,9 +18,16 @@ class ApiSettings(HewstonSettings):
     cors_origins: list[str] = Field(default_factory=list)
     redis_key_prefix: str = "hw"
 
-    # Rate limit per token (its hash) or per client address when there is none; fixed windows.
+    # Rate limits in fixed windows: per credential (a bearer token, however its header is spelt) and per
+    # client address (every request, whatever token it carries, valid or not).
     rate_limit_requests: int = 1200
+    rate_limit_address_requests: int = 3000
     rate_limit_window_s: int = 60
+    # Peers (addresses or networks, e.g. "10.0.0.0/8") whose X-Forwarded-For names the client; empty: none,
+    # the TCP peer is the client.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # A request body that sends nothing for this long is answered 408 and its connection closed.
+    body_timeout_s: float = Field(default=10.0, gt=0)
 
     # Request size limits: larger bodies get 413, longer query strings 414.
     max_body_bytes: int = 1_048_576

@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from common.app_defaults import UVICORN_OPTIONS
+
 
 def _cmd_backend(args: argparse.Namespace) -> int:
     import uvicorn
@@ -15,7 +17,7 @@ def _cmd_backend(args: argparse.Namespace) -> int:
 
     settings = BackendSettings()
     uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
-                ws_per_message_deflate=False, log_level="warning")
+                log_level="warning", **UVICORN_OPTIONS)
     return 0
 
 
@@ -27,7 +29,21 @@ def _cmd_api(args: argparse.Namespace) -> int:
 
     settings = ApiSettings()
     uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
-                ws_per_message_deflate=False, log_level="warning")
+                log_level="warning", **UVICORN_OPTIONS)
+    return 0
+
+
+def _cmd_backend_openapi(_args: argparse.Namespace) -> int:
+    import tempfile
+
+    from api.backend_schema import render
+    from backend.main import create_app
+    from backend.settings import BackendSettings
+
+    # The document depends on the code only; a scratch data directory keeps the real catalog untouched.
+    with tempfile.TemporaryDirectory() as data_dir:
+        app = create_app(BackendSettings(data_dir=data_dir, _env_file=None))
+        sys.stdout.buffer.write(render(app.openapi()))
     return 0
 
 
@@ -114,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     relay = sub.add_parser("relay", help="run a relay: one upstream playback per watched run, published to Redis "
                                          "(needs REDIS_URL and HEWSTON_SERVICE_TOKEN)")
     relay.set_defaults(func=_cmd_relay)
+
+    openapi = sub.add_parser("backend-openapi", help="print the backend's OpenAPI document (the api's copy: "
+                                                     "hewston backend-openapi > api/backend_openapi.json)")
+    openapi.set_defaults(func=_cmd_backend_openapi)
 
     ingest = sub.add_parser("ingest", help="load minute, hourly or daily bars of one symbol from a CSV or Parquet file")
     ingest.add_argument("file", help="CSV (optionally gzipped) or Parquet with a time column (time, timestamp, "

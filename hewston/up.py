@@ -17,14 +17,14 @@ from backend.catalog import Catalog
 from backend.main import create_app as create_backend
 from backend.market.demo import DEMO_USERS
 from backend.settings import BackendSettings
+from common.app_defaults import UVICORN_OPTIONS
 from common.logging import configure_logging
 from relay.main import build_relay
 from relay.settings import RelaySettings
 
 
 def _server(app, host: str, port: int) -> uvicorn.Server:
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws_per_message_deflate=False,
-                            lifespan="on")
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", **UVICORN_OPTIONS)
     return uvicorn.Server(config)
 
 

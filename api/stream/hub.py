@@ -25,11 +25,14 @@ from typing import TypeVar
 import orjson
 from redis.exceptions import RedisError
 
+from api.access import AccessChecks
 from api.redis_guard import RedisGuard, RedisUnavailable
 from api.settings import ApiSettings
 from api.stream.feed import ResumePlan, RunFeed
 from api.stream.metrics import StreamMetrics
 from api.stream.viewer import Item, Viewer
+from common.close_codes import CloseCode
+from common.errors import HewstonError
 from common.keys import KeySpace
 from common.logging import get_logger
 from common.models.stream import ResetCause, ResumeOutcome, UpstreamState
@@ -51,8 +54,9 @@ def _now_ms() -> int:
 
 class StreamHub:
     def __init__(self, *, store: StreamStore, guard: RedisGuard, reader: StreamReader, keys: KeySpace,
-                 settings: ApiSettings, metrics: StreamMetrics, node_id: str) -> None:
+                 settings: ApiSettings, metrics: StreamMetrics, node_id: str, access: AccessChecks) -> None:
         self.store = store
+        self.access = access
         self.guard = guard
         self.reader = reader
         self.keys = keys
@@ -290,6 +294,7 @@ class StreamHub:
     async def _housekeeping_loop(self) -> None:
         refresh_s = self.settings.stream_demand_refresh_s
         next_refresh = time.monotonic() + refresh_s
+        next_access_check = time.monotonic() + self.settings.access_cache_ttl_s
         while True:
             await asyncio.sleep(min(1.0, refresh_s))
             now = time.monotonic()
@@ -303,6 +308,25 @@ class StreamHub:
             if now >= next_refresh:
                 next_refresh = now + refresh_s
                 await self._refresh_demand()
+            if now >= next_access_check:
+                next_access_check = now + self.settings.access_cache_ttl_s
+                await self._recheck_access()
+
+    async def _recheck_access(self) -> None:
+        """End the streams of viewers who may no longer see their run (unshared, token revoked): one backend
+        question per caller and run, answered from the access cache when it is fresh."""
+        groups: dict[tuple[str, str | None], list[Viewer]] = {}
+        for feed in self.feeds.values():
+            for viewer in feed.viewers.values():
+                groups.setdefault((feed.run_id, viewer.authorization), []).append(viewer)
+        for (run_id, authorization), viewers in groups.items():
+            try:
+                visible = await self.access.run_visible(authorization, run_id)
+            except HewstonError:
+                continue  # the backend cannot answer now: an outage must not end every stream
+            if not visible:
+                for viewer in viewers:
+                    viewer.end(CloseCode.access_withdrawn, "access to the run was withdrawn")
 
     async def _refresh_demand(self) -> None:
         counts = {run_id: len(feed.viewers) for run_id, feed in self.feeds.items()}

@@ -21,7 +21,7 @@ from api.settings import ApiSettings
 from api.stream.controls import ControlGate, Refusal
 from api.stream.direct import serve_direct
 from api.stream.hub import BrokerUnavailable, StreamHub
-from api.stream.viewer import QueueLimits, Viewer
+from api.stream.viewer import QueueLimits, Viewer, ViewerEnded
 from api.upstream import BackendRefused
 from common.close_codes import CloseCode
 from common.controls import CREDENTIALS_IN_URL, credential_param
@@ -90,7 +90,7 @@ async def stream(websocket: WebSocket, run_id: str) -> None:
         return
     viewer = Viewer(websocket, run_id=run_id, client_id=hub.new_client_id(), can_control=can_control,
                     limits=QueueLimits(settings.stream_viewer_queue_messages,
-                                       settings.stream_viewer_queue_mb * 1024 * 1024))
+                                       settings.stream_viewer_queue_mb * 1024 * 1024), authorization=authorization)
     try:
         outcome = await hub.attach(viewer, epoch, offset)
     except BrokerUnavailable:
@@ -104,6 +104,9 @@ async def stream(websocket: WebSocket, run_id: str) -> None:
              resume=outcome.value)
     try:
         await _serve(websocket, viewer, hub, _gate(settings, can_control))
+    except ViewerEnded as ended:
+        log.info("stream_ended_by_node", run_id=run_id, client_id=viewer.client_id, reason=ended.reason)
+        await close(websocket, CloseCode(ended.code), ended.reason)
     except Exception:
         log.exception("stream_failed", run_id=run_id, client_id=viewer.client_id)
         await close(websocket, CloseCode.internal_error, "internal error")

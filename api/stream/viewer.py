@@ -39,13 +39,24 @@ class QueueLimits:
     max_bytes: int
 
 
+class ViewerEnded(Exception):
+    """This node ends the viewer's stream (its access was withdrawn): close with ``code`` and ``reason``."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
 class Viewer:
     def __init__(self, websocket: WebSocket, *, run_id: str, client_id: str, can_control: bool,
-                 limits: QueueLimits) -> None:
+                 limits: QueueLimits, authorization: str | None = None) -> None:
         self.websocket = websocket
         self.run_id = run_id
         self.client_id = client_id
         self.can_control = can_control
+        # Kept to re-check access while the socket stays open; never logged.
+        self.authorization = authorization
         self.limits = limits
         self.epoch: str | None = None
         # Offset of the newest published message queued (dedupe, and the offset of this viewer's own messages)
@@ -58,6 +69,7 @@ class Viewer:
         self._held = True
         self._replaced_while_held = False
         self._hello: Item | None = None  # until it is sent: a resync must not drop it
+        self._ended: ViewerEnded | None = None
         self._waiter: asyncio.Future[None] | None = None
 
     # Filling (reader side: synchronous, never blocks) ---------------------------------------------------------
@@ -111,6 +123,11 @@ class Viewer:
         self._held = False
         self._wake()
 
+    def end(self, code: int, reason: str) -> None:
+        """Stop sending; the viewer's sender raises :class:`ViewerEnded` so its socket is closed with ``code``."""
+        self._ended = ViewerEnded(code, reason)
+        self._wake()
+
     @property
     def queued(self) -> int:
         return len(self._queue)
@@ -126,6 +143,8 @@ class Viewer:
         """Write the queue to the socket until the socket fails (the caller ends the viewer then)."""
         loop = asyncio.get_running_loop()
         while True:
+            if self._ended is not None:
+                raise self._ended
             if self._held or not self._queue:
                 self._waiter = loop.create_future()
                 await self._waiter

@@ -2,7 +2,9 @@
 
 The socket is accepted before anything is checked, because a refusal must carry a close code and a reason,
 and only an accepted socket can. Checks run in the order that leaks least: who is calling, whether they may
-see the run, whether it can play, and only then whether the start parameters fit it.
+see the run, whether it can play, and only then whether the start parameters fit it. Once playing, the same
+two checks (the token, then the run) are repeated every ``access_recheck_s``; when either fails the socket
+closes with 4403 ``access_withdrawn``.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ import time
 
 from fastapi import APIRouter, WebSocket
 
-from backend.auth import Authenticator, Principal, bearer_token
-from backend.playback.connection import PlaybackConnection
+from backend.auth import Authenticator, Principal
+from backend.playback.connection import AccessWithdrawn, PlaybackConnection
 from backend.playback.controls import StartError, parse_start
 from backend.playback.data import PlaybackData
 from backend.playback.service import PlaybackService
 from backend.playback.session import PlaybackSession
 from backend.runs.repository import RunRepository, RunStatus
 from common.close_codes import CloseCode
+from common.credentials import bearer_token
 from common.errors import NotFound, Unauthorized
 from common.logging import get_logger
 from common.sockets import ClientLeft, Refused, close, first_message_token
@@ -28,19 +31,35 @@ router = APIRouter(tags=["playback"])
 log = get_logger("hewston.playback")
 
 
-async def _authenticate(websocket: WebSocket, service: PlaybackService) -> Principal:
+async def _authenticate(websocket: WebSocket, service: PlaybackService) -> tuple[str | None, Principal]:
     authenticator: Authenticator = websocket.app.state.authenticator
     header = websocket.headers.get("authorization")
     token = bearer_token(header) if header else await first_message_token(websocket,
                                                                           service.config.auth_timeout_s)
     try:
-        return await asyncio.to_thread(authenticator.authenticate, token)
+        return token, await asyncio.to_thread(authenticator.authenticate, token)
     except Unauthorized as exc:
         raise Refused(CloseCode.unauthorized, exc.message) from None
 
 
+def _access_check(websocket: WebSocket, token: str | None, run_id: str):
+    """Whether the token still names the same caller and that caller may still see the run."""
+    authenticator: Authenticator = websocket.app.state.authenticator
+    runs: RunRepository = websocket.app.state.runs
+
+    def check(expected: Principal) -> bool:
+        try:
+            principal = authenticator.authenticate(token)
+            runs.visible(principal, run_id)
+        except (Unauthorized, NotFound):
+            return False
+        return principal == expected
+
+    return check
+
+
 async def _open(websocket: WebSocket, run_id: str, service: PlaybackService) -> PlaybackConnection:
-    principal = await _authenticate(websocket, service)
+    token, principal = await _authenticate(websocket, service)
     runs: RunRepository = websocket.app.state.runs
     try:
         record = await asyncio.to_thread(runs.visible, principal, run_id)
@@ -60,7 +79,13 @@ async def _open(websocket: WebSocket, run_id: str, service: PlaybackService) -> 
         raise Refused(CloseCode.bad_request, str(exc)) from None
     session = PlaybackSession(run_id, data, cursor=cursor, state=start.state, speed=start.speed,
                               options=service.config.options)
-    return PlaybackConnection(run_id=run_id, user=principal.name, session=session, websocket=websocket)
+    check = _access_check(websocket, token, run_id)
+
+    async def still_allowed() -> bool:
+        return await asyncio.to_thread(check, principal)
+
+    return PlaybackConnection(run_id=run_id, user=principal.name, session=session, websocket=websocket,
+                              still_allowed=still_allowed, recheck_s=service.config.access_recheck_s)
 
 
 @router.websocket("/backtests/{run_id}/ws")
@@ -85,6 +110,9 @@ async def playback(websocket: WebSocket, run_id: str) -> None:
              state=session.state.value, speed=session.speed)
     try:
         await connection.run()
+    except AccessWithdrawn:
+        log.info("playback_access_withdrawn", run_id=run_id, user=connection.user)
+        await close(websocket, CloseCode.access_withdrawn, "access to the run was withdrawn")
     except Exception:
         log.exception("playback_failed", run_id=run_id, user=connection.user)
         await close(websocket, CloseCode.internal_error, "internal error")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
@@ -11,6 +12,7 @@ from common.keys import KeySpace
 from common.redis_client import create_redis
 from common.stream.envelope import PlaybackPosition
 from common.stream.store import Fenced, StreamStore
+from tests.api.conftest import create_run
 from tests.stream.conftest import ALICE, BOB, upstream_connections
 from tests.support.stream_client import StreamViewer
 
@@ -219,3 +221,17 @@ async def test_followers_cannot_control_and_a_control_error_reaches_only_its_sen
         assert seen["kind"] == "reset" and seen["cause"] == "seek"
         await asyncio.sleep(0.3)
     assert not [m for m in follower.messages if m["type"] == "error" and m["ref"] != "bob-1"]
+
+
+async def test_a_follower_is_closed_with_4403_when_the_run_is_unshared(stack, stream_backend):
+    run = create_run(stream_backend.http_url, ALICE)
+    owner = {"Authorization": f"Bearer {ALICE}"}
+    httpx.post(f"{stream_backend.http_url}/backtests/{run['id']}/shares", json={"user": "bob"}, headers=owner)
+    stack.relay()
+    api = stack.api(access_cache_ttl_s=0.5)
+    async with StreamViewer(api.http_url, run["id"], BOB) as follower:
+        await follower.until(lambda m: m["type"] == "snapshot")
+        httpx.delete(f"{stream_backend.http_url}/backtests/{run['id']}/shares/bob", headers=owner)
+        with pytest.raises(ConnectionClosed) as closed:
+            await follower.until(lambda m: False, timeout_s=15)
+    assert closed.value.rcvd.code == 4403

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 
 import uvicorn
 
+from common.app_defaults import UVICORN_OPTIONS
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -22,8 +24,9 @@ class LiveServer:
         """``send_buffer_bytes``: the kernel send buffer of every accepted connection, small to make a client
         that stops reading push back on the server after little data (a slow network)."""
         self.port = port or free_port()
+        # Served as the product serves it (no proxy headers, Hewston's own log scrubbing).
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
-                                ws_per_message_deflate=False)
+                                **UVICORN_OPTIONS)
         self.server = uvicorn.Server(config)
         sockets = None
         if send_buffer_bytes is not None:
