@@ -19,6 +19,7 @@ from api.access_log import AccessLogMiddleware
 from api.cache import ResponseCache
 from api.limits import SizeLimitMiddleware
 from api.metrics import ApiMetrics
+from api.prewarm import PrewarmTrigger
 from api.rate_limit import RateLimitMiddleware
 from api.redis_guard import RedisGuard
 from api.routers import chart_data, operations, passthrough, runs_complete
@@ -61,12 +62,14 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     upstream = Upstream(settings, metrics)
     flight: SingleFlight = SingleFlight(guard, keys, lock_ms=settings.single_flight_lock_ms,
                                         wait_s=settings.single_flight_wait_s)
+    prewarm = PrewarmTrigger(guard, keys)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            await prewarm.aclose()
             await upstream.aclose()
             await redis.aclose()
 
@@ -81,6 +84,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.upstream = upstream
     app.state.cache = ResponseCache(guard, flight, gzip_level=settings.gzip_level,
                                     gzip_min_bytes=settings.gzip_min_bytes)
+    app.state.prewarm = prewarm
     app.state.access = AccessChecks(upstream, guard, keys, ttl_s=settings.access_cache_ttl_s, metrics=metrics)
     install_error_handlers(app)
 
