@@ -7,17 +7,20 @@ the embedded in-process broker; with it they use that server, exactly as separat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import uvicorn
 
 from api.main import create_app as create_api
 from api.settings import ApiSettings
-from backend.auth import hash_token
+from backend.auth import hash_token, new_token
 from backend.catalog import Catalog
 from backend.main import create_app as create_backend
 from backend.market.demo import DEMO_USERS
 from backend.settings import BackendSettings
 from common.logging import configure_logging
+from workers.settings import WorkerConfig
+from workers.worker import in_process_worker
 
 
 def _server(app, host: str, port: int) -> uvicorn.Server:
@@ -26,8 +29,16 @@ def _server(app, host: str, port: int) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
-async def _serve_all(servers: list[uvicorn.Server]) -> None:
-    await asyncio.gather(*(server.serve() for server in servers))
+def _prewarm_worker(backend: BackendSettings, api: ApiSettings) -> contextlib.AbstractAsyncContextManager:
+    """The prewarm worker, run in the shared loop: the api's backend, its broker, the backend's service token."""
+    config = WorkerConfig(backend_url=api.backend_url, service_token=backend.service_token, redis_url=api.redis_url)
+    return in_process_worker(config, api)
+
+
+async def _serve_all(servers: list[uvicorn.Server],
+                     worker: contextlib.AbstractAsyncContextManager | None = None) -> None:
+    async with worker or contextlib.nullcontext():
+        await asyncio.gather(*(server.serve() for server in servers))
 
 
 def _banner(host: str, backend: BackendSettings, api: ApiSettings) -> str:
@@ -46,8 +57,11 @@ def _banner(host: str, backend: BackendSettings, api: ApiSettings) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_all(host: str | None = None) -> int:
+def run_all(host: str | None = None, worker: bool = True) -> int:
     backend_settings = BackendSettings()
+    if not backend_settings.service_token:
+        # The worker reads every symbol and run as the service principal; this token lives as long as the process.
+        backend_settings = backend_settings.model_copy(update={"service_token": new_token()})
     configure_logging(json_logs=backend_settings.logs_as_json, level=backend_settings.log_level)
     host = host or backend_settings.host
     servers = [_server(create_backend(backend_settings), host, backend_settings.port)]
@@ -55,5 +69,5 @@ def run_all(host: str | None = None) -> int:
     api_settings = ApiSettings(backend_url=f"http://127.0.0.1:{backend_settings.port}")
     servers.append(_server(create_api(api_settings), host, api_settings.port))
     print(_banner(host, backend_settings, api_settings), flush=True)
-    asyncio.run(_serve_all(servers))
+    asyncio.run(_serve_all(servers, _prewarm_worker(backend_settings, api_settings) if worker else None))
     return 0
