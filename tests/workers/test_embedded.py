@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import uuid
 
 import httpx
@@ -66,6 +67,11 @@ async def test_in_process_worker_warms_every_default_view_after_one_cycle(shared
         assert complete.json()["metadata"]["cache"] == "hit"
 
 
+def _accepting(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 async def test_hewston_up_serves_the_api_with_its_worker_in_one_loop(tmp_path):
     backend_port, api_port = free_port(), free_port()
     backend_app = build_backend(tmp_path / "data")
@@ -91,9 +97,14 @@ async def test_hewston_up_serves_the_api_with_its_worker_in_one_loop(tmp_path):
                 response = await client.get("/api/v1/chart-data", params=view.query())
                 assert response.headers["x-cache"] == "hit"
     finally:
+        # As on Ctrl-C: the servers stop, then whatever else runs in the loop is cancelled, and the worker
+        # (leaving its context) closes.
         for server in servers:
             server.should_exit = True
-        await asyncio.wait_for(serving, 15)
+        await wait_for(lambda: not _accepting(backend_port) and not _accepting(api_port))
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(serving, 15)
 
 
 @pytest.mark.parametrize("configured", [None, SERVICE_TOKEN])
