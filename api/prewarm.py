@@ -13,7 +13,7 @@ Redis outage costs nothing but the warming.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
 
@@ -38,30 +38,36 @@ class PrewarmTrigger:
         self._pending: set[asyncio.Task[None]] = set()
 
     def chart_missed(self, view: ChartView, symbol_info: dict[str, Any]) -> None:
-        views = symbol_views(symbol_info)
-        if view in views:
-            self._send([partial(PrewarmQueue.chart, view=v,
-                                data_version=chart_dataset(symbol_info, v.timeframe.source)["data_version"])
-                        for v in views])
+        self._spawn(self._chart_missed(view, symbol_info))
 
     def run_missed(self, run_id: str, query: RunCompleteQuery) -> None:
         if is_default_run_query(query.target_points, query.include_orders):
-            self._send([partial(PrewarmQueue.run, run_id=run_id)])
+            self._spawn(self._enqueue([partial(PrewarmQueue.run, run_id=run_id)]))
 
-    def _send(self, requests: list[Request]) -> None:
-        task = asyncio.get_running_loop().create_task(self._enqueue(requests))
+    def _spawn(self, request: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(self._quietly(request))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
+    async def _chart_missed(self, view: ChartView, symbol_info: dict[str, Any]) -> None:
+        views = symbol_views(symbol_info)
+        if view in views:
+            await self._enqueue([partial(PrewarmQueue.chart, view=v,
+                                         data_version=chart_dataset(symbol_info, v.timeframe.source)["data_version"])
+                                 for v in views])
+
     async def _enqueue(self, requests: list[Request]) -> None:
         for request in requests:
-            try:
-                await self.guard.run(lambda _redis, request=request: request(self.queue))
-            except RedisUnavailable:
-                return  # the guard has logged the outage; the worker's discovery will catch up
-            except Exception as exc:  # a prewarm request must never disturb the api
-                log.warning("prewarm_request_failed", error=type(exc).__name__)
-                return
+            await self.guard.run(lambda _redis, request=request: request(self.queue))
+
+    @staticmethod
+    async def _quietly(request: Coroutine[Any, Any, None]) -> None:
+        try:
+            await request
+        except RedisUnavailable:
+            pass  # the guard has logged the outage; the worker's discovery catches up
+        except Exception as exc:  # asking for warming must never disturb a response
+            log.warning("prewarm_request_failed", error=type(exc).__name__)
 
     async def wait_sent(self) -> None:
         """Wait until every request made so far has been sent (for shutdown and tests)."""

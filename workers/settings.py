@@ -18,12 +18,14 @@ from common.settings import HewstonSettings
 class WorkerConfig(HewstonSettings):
     """The worker role's settings (``WorkerSettings`` is arq's name for the options built from them)."""
 
-    model_config = SettingsConfigDict(env_prefix="HEWSTON_WORKER_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="HEWSTON_WORKER_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     backend_url: str = "http://127.0.0.1:8000"
     # The backend's service principal: reads every symbol and run. The same variable the backend reads.
     service_token: str | None = Field(default=None, repr=False,
-                                      validation_alias=AliasChoices("HEWSTON_SERVICE_TOKEN", "service_token"))
+                                      validation_alias=AliasChoices("HEWSTON_SERVICE_TOKEN",
+                                                                                "HEWSTON_WORKER_SERVICE_TOKEN"))
     # Prometheus metrics on their own small HTTP server (the worker serves nothing else); port 0: none.
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9101, ge=0, le=65535)

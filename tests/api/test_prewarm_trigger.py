@@ -5,17 +5,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import fakeredis
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from structlog.testing import capture_logs
 
 from api.main import create_app
-from common.default_views import symbol_views
+from api.metrics import ApiMetrics
+from api.prewarm import PrewarmTrigger
+from api.redis_guard import RedisGuard
+from common.default_views import ChartView, symbol_views
 from common.keys import KeySpace
+from common.models.bars import ChartTimeframe
 from tests.api.conftest import SYMBOL, api_settings
 from tests.conftest import ALICE_TOKEN, SERVICE_TOKEN, auth
-
-pytestmark = pytest.mark.redis
 
 
 @asynccontextmanager
@@ -41,6 +45,7 @@ async def _queued(redis_url: str, keys: KeySpace) -> set[str]:
         await redis.aclose()
 
 
+@pytest.mark.redis
 async def test_a_missed_default_view_asks_for_every_default_view_of_its_symbol(shared_backend, real_redis_url,
                                                                              clean_redis):
     info = httpx.get(f"{shared_backend.http_url}/symbols/{SYMBOL}", headers=auth(SERVICE_TOKEN)).json()
@@ -65,6 +70,7 @@ async def test_a_missed_default_view_asks_for_every_default_view_of_its_symbol(s
         assert await _queued(real_redis_url, keys) == expected
 
 
+@pytest.mark.redis
 async def test_a_missed_run_page_asks_for_the_run(shared_backend, completed_run, real_redis_url, clean_redis):
     run_id = completed_run["id"]
     async with _api(shared_backend.http_url, real_redis_url, clean_redis) as (app, client, keys):
@@ -78,6 +84,7 @@ async def test_a_missed_run_page_asks_for_the_run(shared_backend, completed_run,
         assert await _queued(real_redis_url, keys) == {keys.prewarm_job(keys.run_complete(run_id, 2000, False))}
 
 
+@pytest.mark.redis
 async def test_without_redis_the_request_to_warm_is_dropped_quietly(shared_backend, real_redis_url, clean_redis):
     info = httpx.get(f"{shared_backend.http_url}/symbols/{SYMBOL}", headers=auth(SERVICE_TOKEN)).json()
     async with _api(shared_backend.http_url, "redis://127.0.0.1:1/0", clean_redis,
@@ -88,3 +95,13 @@ async def test_without_redis_the_request_to_warm_is_dropped_quietly(shared_backe
         app.state.prewarm.chart_missed(symbol_views(info)[0], info)
         await app.state.prewarm.wait_sent()
         assert app.state.redis_guard.state == "down"
+
+
+async def test_a_request_that_cannot_be_made_is_logged_and_never_reaches_the_response():
+    guard = RedisGuard(fakeredis.FakeAsyncRedis(), op_timeout_s=1, retry_after_s=1, retry_after_max_s=1,
+                       metrics=ApiMetrics())
+    trigger = PrewarmTrigger(guard, KeySpace("hwtest-trigger"))
+    with capture_logs() as logs:
+        trigger.chart_missed(ChartView("X", ChartTimeframe.day), {"datasets": "not a list of datasets"})
+        await trigger.wait_sent()
+    assert [(e["event"], e["error"]) for e in logs] == [("prewarm_request_failed", "KeyError")]
