@@ -9,6 +9,7 @@ import uuid
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from api.main import create_app as create_api
 from api.settings import ApiSettings
@@ -54,8 +55,12 @@ async def test_the_embedded_broker_answers_arqs_start_up_info_and_nothing_else_c
 async def test_in_process_worker_warms_every_default_view_after_one_cycle(shared_backend, completed_run):
     backend_url = shared_backend.http_url
     api = _embedded_api(backend_url)
-    async with in_process_worker(worker_config(backend_url, None), api) as worker:
-        await wait_for(lambda: _one_cycle_done(worker))
+    with capture_logs() as logs:
+        async with in_process_worker(worker_config(backend_url, None, health_log_interval_s=0.2), api) as worker:
+            await wait_for(lambda: _one_cycle_done(worker))
+            await wait_for(lambda: any(e["event"] == "worker_health" and e["queue_depth"] == 0 for e in logs))
+    health = [e for e in logs if e["event"] == "worker_health" and e["queue_depth"] == 0][-1]
+    assert health["done"] > 0 and health["failed"] == health["retried"] == 0
     app = create_api(api)
     views = symbol_views(service_get(backend_url, "/symbols/TEST")) + [run_chart_view(completed_run)]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api",
