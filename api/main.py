@@ -21,6 +21,7 @@ from api.access_log import AccessLogMiddleware
 from api.cache import ResponseCache
 from api.limits import SizeLimitMiddleware
 from api.metrics import ApiMetrics
+from api.prewarm import PrewarmTrigger
 from api.rate_limit import EXEMPT_PATHS, RateLimitMiddleware
 from api.redis_guard import RedisGuard
 from api.routers import chart_data, operations, passthrough, runs_complete
@@ -79,6 +80,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     upstream = Upstream(settings, metrics)
     flight: SingleFlight = SingleFlight(guard, keys, lock_ms=settings.single_flight_lock_ms,
                                         wait_s=settings.single_flight_wait_s)
+    prewarm = PrewarmTrigger(guard, keys)
 
     access = AccessChecks(upstream, guard, keys, ttl_s=settings.access_cache_ttl_s, metrics=metrics)
     hub = _stream_hub(settings, redis, guard, keys, metrics, access)
@@ -90,6 +92,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             yield
         finally:
             await hub.stop()
+            await prewarm.aclose()
             await upstream.aclose()
             await hub.reader.blocking.aclose()
             await redis.aclose()
@@ -105,6 +108,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.upstream = upstream
     app.state.cache = ResponseCache(guard, flight, gzip_level=settings.gzip_level,
                                     gzip_min_bytes=settings.gzip_min_bytes)
+    app.state.prewarm = prewarm
     app.state.access = access
     app.state.stream_hub = hub
     install_error_handlers(app)

@@ -18,22 +18,26 @@ import httpx
 
 def start_service(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """``uvicorn --factory <factory>`` with ``env`` added to ours; returns once ``/health`` answers."""
+    return start_process([sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port",
+                          str(port), "--ws-per-message-deflate", "false", "--no-proxy-headers", "--log-level",
+                          "warning"], port, env)
+
+
+def start_process(command: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``command`` with ``env`` added to ours; returns once ``/health`` answers on ``port``."""
     full_env = {**os.environ, "HEWSTON_LOG_LEVEL": "WARNING", "HEWSTON_LOG_JSON": "true", **env}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
-         "--ws-per-message-deflate", "false", "--no-proxy-headers", "--log-level", "warning"],
-        env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(command, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{factory} exited with {proc.returncode} while starting")
+            raise RuntimeError(f"{command[2:]} exited with {proc.returncode} while starting")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                 return proc
         except httpx.HTTPError:
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError(f"{factory} did not start within 30 s")
+    raise RuntimeError(f"{command[2:]} did not start within 30 s")
 
 
 def stop_service(proc: subprocess.Popen[bytes]) -> None:
