@@ -1,22 +1,23 @@
-"""Settings of the api role (environment variables prefixed ``HEWSTON_API_``)."""
+"""Settings of the api role (environment variables prefixed ``HEWSTON_API_``; the vocabulary every role shares is
+read as in ``common.settings``)."""
 
 from __future__ import annotations
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from common.settings import HewstonSettings
+from common.settings import HewstonSettings, shared
 
 
 class ApiSettings(HewstonSettings):
     # REDIS_URL / HEWSTON_REDIS_URL keep working through the alias declared on the base class.
     model_config = SettingsConfigDict(env_prefix="HEWSTON_API_", env_file=".env", extra="ignore")
 
-    backend_url: str = "http://127.0.0.1:8000"
+    backend_url: str = Field(default="http://127.0.0.1:8000", validation_alias=shared("HEWSTON_API_", "backend_url"))
     host: str = "127.0.0.1"
     port: int = 8001
     cors_origins: list[str] = Field(default_factory=list)
-    redis_key_prefix: str = "hw"
+    redis_key_prefix: str = Field(default="hw", validation_alias=shared("HEWSTON_API_", "redis_key_prefix"))
 
     # Rate limits in fixed windows: per credential (a bearer token, however its header is spelt) and per
     # client address (every request, whatever token it carries, valid or not).

@@ -112,6 +112,13 @@ def remove_log_tap(tap: Callable[[str], None]) -> None:
         _sink.taps.remove(tap)
 
 
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced by an object without isatty, or closed
+        return False
+
+
 def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -119,7 +126,9 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_secrets,
     ]
-    renderer: Any = structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer()
+    # Colours only for a person at a terminal: a log file or a collector would keep the escape codes.
+    renderer: Any = (structlog.processors.JSONRenderer() if json_logs
+                     else structlog.dev.ConsoleRenderer(colors=_stderr_is_terminal()))
     rendering = [structlog.processors.format_exc_info, renderer] if json_logs else [renderer]
     structlog.configure(
         processors=[*shared, *rendering, _scrub_rendered],

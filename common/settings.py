@@ -1,7 +1,15 @@
-"""Settings base shared by every role.
+"""Settings base shared by every role, and the vocabulary every role reads alike.
 
-Each role has its own settings class deriving from :class:`HewstonSettings`. Settings are built once by the
-role's entry point and passed into its app factory; nothing reads the environment at import time.
+Each role has its own settings class deriving from :class:`HewstonSettings`, with its own prefix
+(``HEWSTON_`` for the backend, ``HEWSTON_API_``, ``HEWSTON_RELAY_``, ``HEWSTON_WORKER_``). What every role must
+agree on is read under one name whatever the role, so one variable sets it for a whole deployment:
+
+- ``HEWSTON_ENVIRONMENT``, ``HEWSTON_LOG_LEVEL``, ``HEWSTON_LOG_JSON`` and ``REDIS_URL`` (declared here);
+- ``HEWSTON_BACKEND_URL`` and ``HEWSTON_REDIS_KEY_PREFIX`` for the roles that use them (:func:`shared`), where
+  the role's own variable (``HEWSTON_API_BACKEND_URL``…) still wins when both are set.
+
+Settings are built once by the role's entry point and passed into its app factory; nothing reads the
+environment at import time.
 """
 
 from __future__ import annotations
@@ -12,13 +20,20 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class HewstonSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HEWSTON_", env_file=".env", extra="ignore")
+def shared(role_prefix: str, name: str) -> AliasChoices:
+    """The variables of a setting every role that has it reads alike: the role's own name first, then the
+    deployment-wide ``HEWSTON_<NAME>``."""
+    return AliasChoices(f"{role_prefix}{name}".upper(), f"HEWSTON_{name}".upper())
 
-    environment: Literal["local", "production"] = "local"
-    log_level: str = "INFO"
+
+class HewstonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HEWSTON_", env_file=".env", extra="ignore", populate_by_name=True)
+
+    environment: Literal["local", "production"] = Field(
+        default="local", validation_alias=AliasChoices("HEWSTON_ENVIRONMENT"))
+    log_level: str = Field(default="INFO", validation_alias=AliasChoices("HEWSTON_LOG_LEVEL"))
     # None: JSON logs in production, console logs locally.
-    log_json: bool | None = None
+    log_json: bool | None = Field(default=None, validation_alias=AliasChoices("HEWSTON_LOG_JSON"))
     # No URL means the embedded in-process broker (fakeredis) shared by every role in this process.
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "HEWSTON_REDIS_URL"))
 

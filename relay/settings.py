@@ -1,11 +1,12 @@
-"""Settings of the relay role (environment variables prefixed ``HEWSTON_RELAY_``)."""
+"""Settings of the relay role (environment variables prefixed ``HEWSTON_RELAY_``; the vocabulary every role shares
+is read as in ``common.settings``)."""
 
 from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from common.settings import HewstonSettings
+from common.settings import HewstonSettings, shared
 from common.stream.store import Retention
 
 
@@ -14,11 +15,11 @@ class RelaySettings(HewstonSettings):
     model_config = SettingsConfigDict(env_prefix="HEWSTON_RELAY_", env_file=".env", extra="ignore",
                                       populate_by_name=True)
 
-    backend_url: str = "http://127.0.0.1:8000"
+    backend_url: str = Field(default="http://127.0.0.1:8000", validation_alias=shared("HEWSTON_RELAY_", "backend_url"))
     # The backend's service token (the same HEWSTON_SERVICE_TOKEN the backend reads): it may play every run.
     service_token: str | None = Field(default=None, repr=False, validation_alias=AliasChoices(
         "HEWSTON_SERVICE_TOKEN", "HEWSTON_RELAY_SERVICE_TOKEN"))
-    redis_key_prefix: str = "hw"
+    redis_key_prefix: str = Field(default="hw", validation_alias=shared("HEWSTON_RELAY_", "redis_key_prefix"))
     # Prometheus metrics on their own port (the relay serves nothing else); None turns them off.
     metrics_port: int | None = 8002
     metrics_host: str = "127.0.0.1"

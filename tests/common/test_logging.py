@@ -38,3 +38,18 @@ def test_backend_access_log_names_route_user_and_status_never_the_token(backend_
     assert record["route"] == "/backtests/{run_id}" and record["status"] == 404
     assert record["user"] == "alice" and record["correlation_id"] == "trace-1"
     assert ALICE_TOKEN not in json.dumps(lines)
+
+
+def test_console_logs_have_colours_only_at_a_terminal(monkeypatch, capsys):
+    import sys
+
+    configure_logging(json_logs=False, level="INFO")
+    get_logger("t").info("to_a_file", user="alice")
+    assert "\x1b[" not in capsys.readouterr().err  # pytest's capture is not a terminal
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    configure_logging(json_logs=False, level="INFO")
+    get_logger("t").info("to_a_terminal", user="alice")
+    assert "\x1b[" in capsys.readouterr().err
+    monkeypatch.undo()
+    configure_logging(json_logs=False, level="INFO")
