@@ -6,31 +6,49 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from common.app_defaults import UVICORN_OPTIONS
+
+def _serve(build, host: str, port: int, setting: str) -> int:
+    """Bind ``host:port``, then serve the app that ``build()`` returns (with the goodbye it asks for before the
+    server stops) until SIGINT or SIGTERM. A port in use is one line naming ``setting``, before anything starts."""
+    from common import serving
+
+    try:
+        sock = serving.bind(host, port, setting=setting)
+    except serving.PortInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app, before_shutdown = build()
+    serving.server(app, before_shutdown=before_shutdown).run(sockets=[sock])
+    return 0
 
 
 def _cmd_backend(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from backend.main import create_app
     from backend.settings import BackendSettings
 
     settings = BackendSettings()
-    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
-                log_level="warning", **UVICORN_OPTIONS)
-    return 0
+    return _serve(lambda: (create_app(settings), None), args.host or settings.host, _port(args.port, settings.port),
+                  "HEWSTON_PORT or --port")
 
 
 def _cmd_api(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from api.main import create_app
     from api.settings import ApiSettings
+    from common.redis_client import warn_if_private
 
     settings = ApiSettings()
-    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
-                log_level="warning", **UVICORN_OPTIONS)
-    return 0
+
+    def build():
+        app = create_app(settings)
+        warn_if_private("api", settings.redis_url)
+        # Playback streams are closed with 1001 before the server stops, so their clients move to another node.
+        return app, app.state.stream_hub.going_away
+
+    return _serve(build, args.host or settings.host, _port(args.port, settings.port), "HEWSTON_API_PORT or --port")
+
+
+def _port(given: int | None, configured: int) -> int:
+    return configured if given is None else given
 
 
 def _cmd_backend_openapi(_args: argparse.Namespace) -> int:
@@ -47,16 +65,20 @@ def _cmd_backend_openapi(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_relay(_args: argparse.Namespace) -> int:
+def _cmd_relay(args: argparse.Namespace) -> int:
     from relay.main import main
+    from relay.settings import RelaySettings
 
-    return main()
+    settings = RelaySettings()
+    if args.metrics_port is not None:
+        settings = settings.model_copy(update={"metrics_port": args.metrics_port or None})
+    return main(settings)
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
     from hewston.up import run_all
 
-    return run_all(host=args.host, worker=args.worker)
+    return run_all(host=args.host, worker=args.worker, port=args.port, api_port=args.api_port)
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
@@ -64,8 +86,11 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from workers.settings import WorkerConfig
     from workers.worker import run_standalone
 
+    config = WorkerConfig()
+    if args.metrics_port is not None:
+        config = config.model_copy(update={"metrics_port": args.metrics_port})
     # The api's settings too: the worker fills the api's cache with the api's key prefix, gzip and lifetimes.
-    return run_standalone(WorkerConfig(), ApiSettings(), burst=args.burst)
+    return run_standalone(config, ApiSettings(), burst=args.burst)
 
 
 def _backend_settings(data_dir: str | None):
@@ -124,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="run every role in one process (embedded broker unless REDIS_URL is set)")
     up.add_argument("--host", default=None)
+    up.add_argument("--port", type=int, default=None, help="the backend's port (default: HEWSTON_PORT, 8000)")
+    up.add_argument("--api-port", type=int, default=None, help="the api's port (default: HEWSTON_API_PORT, 8001)")
     up.add_argument("--no-worker", dest="worker", action="store_false",
                     help="leave out the prewarm worker (every first view of a chart or run is then a cache miss)")
     up.set_defaults(func=_cmd_up)
@@ -133,13 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
     backend.add_argument("--port", type=int, default=None)
     backend.set_defaults(func=_cmd_backend)
 
-    api = sub.add_parser("api", help="run the api (BFF) in front of the backend (HEWSTON_API_BACKEND_URL)")
+    api = sub.add_parser("api", help="run the api (BFF) in front of the backend (HEWSTON_BACKEND_URL)")
     api.add_argument("--host", default=None)
     api.add_argument("--port", type=int, default=None)
     api.set_defaults(func=_cmd_api)
 
     relay = sub.add_parser("relay", help="run a relay: one upstream playback per watched run, published to Redis "
                                          "(needs REDIS_URL and HEWSTON_SERVICE_TOKEN)")
+    relay.add_argument("--metrics-port", type=int, default=None,
+                       help="port of its Prometheus metrics (default: HEWSTON_RELAY_METRICS_PORT, 8002; 0: none)")
     relay.set_defaults(func=_cmd_relay)
 
     openapi = sub.add_parser("backend-openapi", help="print the backend's OpenAPI document (the api's copy: "
@@ -148,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run the prewarm worker against Redis (REDIS_URL, HEWSTON_SERVICE_TOKEN)")
     worker.add_argument("--burst", action="store_true", help="stop once the queue is empty (exit 1 if a job failed)")
+    worker.add_argument("--metrics-port", type=int, default=None,
+                        help="port of its Prometheus metrics (default: HEWSTON_WORKER_METRICS_PORT, 9101; 0: none)")
     worker.set_defaults(func=_cmd_worker)
 
     ingest = sub.add_parser("ingest", help="load minute, hourly or daily bars of one symbol from a CSV or Parquet file")

@@ -2,14 +2,20 @@
 
 Each role is a uvicorn server (or background task) in one event loop. Without ``REDIS_URL`` the roles share
 the embedded in-process broker; with it they use that server, exactly as separate processes would.
+
+Both ports are bound before anything starts (a port in use is one line naming the setting to change), and the
+banner is printed only once every server listens. Ctrl-C or SIGTERM stops the servers (the api closes playback
+streams with 1001 first), then the relay gives its leases back and the worker returns its jobs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-
-import uvicorn
+import signal
+import socket
+import sys
+from collections.abc import Callable
 
 from api.main import create_app as create_api
 from api.settings import ApiSettings
@@ -18,17 +24,14 @@ from backend.catalog import Catalog
 from backend.main import create_app as create_backend
 from backend.market.demo import DEMO_USERS
 from backend.settings import BackendSettings
-from common.app_defaults import UVICORN_OPTIONS
+from common import serving
 from common.logging import configure_logging
 from relay.main import build_relay
 from relay.settings import RelaySettings
 from workers.settings import WorkerConfig
 from workers.worker import in_process_worker
 
-
-def _server(app, host: str, port: int) -> uvicorn.Server:
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", **UVICORN_OPTIONS)
-    return uvicorn.Server(config)
+Served = tuple[serving.HewstonServer, socket.socket]
 
 
 def _prewarm_worker(backend: BackendSettings, api: ApiSettings) -> contextlib.AbstractAsyncContextManager:
@@ -37,12 +40,57 @@ def _prewarm_worker(backend: BackendSettings, api: ApiSettings) -> contextlib.Ab
     return in_process_worker(config, api)
 
 
-async def _serve_all(servers: list[uvicorn.Server], relay_settings: RelaySettings,
-                     worker: contextlib.AbstractAsyncContextManager | None = None) -> None:
+def _on_signals(stop: Callable[[], None]) -> Callable[[], None]:
+    """Call ``stop`` on SIGINT or SIGTERM (from the main thread only); returns what undoes it."""
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
+            loop.add_signal_handler(sig, stop)
+            installed.append(sig)
+
+    def undo() -> None:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+    return undo
+
+
+async def _announce(servers: list[Served], tasks: list[asyncio.Task[None]], print_banner: Callable[[], None]) -> None:
+    while not all(server.started for server, _sock in servers):
+        if any(task.done() for task in tasks):
+            return  # a server could not start: no banner
+        await asyncio.sleep(0.02)
+    print_banner()
+
+
+async def _serve_all(servers: list[Served], relay_settings: RelaySettings,
+                     worker: contextlib.AbstractAsyncContextManager | None = None,
+                     print_banner: Callable[[], None] | None = None) -> None:
     # The relay is built inside the loop: the embedded broker's clients belong to the loop that uses them.
     relay = build_relay(relay_settings)
-    async with worker or contextlib.nullcontext():
-        await asyncio.gather(relay.run(), *(server.serve() for server in servers))
+
+    def stop() -> None:
+        for server, _sock in servers:
+            server.should_exit = True
+
+    undo_signals = _on_signals(stop)
+    try:
+        async with worker or contextlib.nullcontext():
+            relay_task = asyncio.create_task(relay.run(), name="relay")
+            tasks = [asyncio.create_task(server.serve(sockets=[sock]), name="server") for server, sock in servers]
+            announce = asyncio.create_task(_announce(servers, tasks, print_banner or (lambda: None)))
+            try:
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                stop()  # one server ending ends them all
+                await asyncio.gather(*tasks)
+            finally:
+                for task in (announce, relay_task, *tasks):
+                    task.cancel()
+                # Cancelling the relay releases its leases; leaving the block returns the worker's jobs.
+                await asyncio.wait([announce, relay_task, *tasks])
+    finally:
+        undo_signals()
 
 
 def _banner(host: str, backend: BackendSettings, api: ApiSettings) -> str:
@@ -61,22 +109,48 @@ def _banner(host: str, backend: BackendSettings, api: ApiSettings) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_all(host: str | None = None, worker: bool = True) -> int:
+def _bind_all(host: str, ports: list[tuple[int, str]]) -> list[socket.socket]:
+    bound: list[socket.socket] = []
+    try:
+        for port, setting in ports:
+            bound.append(serving.bind(host, port, setting=setting))
+    except serving.PortInUse:
+        for sock in bound:
+            sock.close()
+        raise
+    return bound
+
+
+def run_all(host: str | None = None, worker: bool = True, port: int | None = None,
+            api_port: int | None = None) -> int:
     backend_settings = BackendSettings()
     configure_logging(json_logs=backend_settings.logs_as_json, level=backend_settings.log_level)
     host = host or backend_settings.host
+    try:
+        backend_sock, api_sock = _bind_all(host, [
+            (backend_settings.port if port is None else port, "HEWSTON_PORT or --port"),
+            (ApiSettings().port if api_port is None else api_port, "HEWSTON_API_PORT or --api-port")])
+    except serving.PortInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # Port 0 asks for any free port: the settings carry the ports actually bound.
+    backend_settings = backend_settings.model_copy(update={"port": backend_sock.getsockname()[1]})
     # The relay and the worker read every run with the backend's service token; without one configured, a fresh
     # token for this process lets them work with nothing set up.
     if not backend_settings.service_token:
         backend_settings = backend_settings.model_copy(update={"service_token": new_token()})
     backend_url = f"http://127.0.0.1:{backend_settings.port}"
-    servers = [_server(create_backend(backend_settings), host, backend_settings.port)]
     # The api and the relay talk to the backend over loopback, exactly as they would to a remote backend.
-    api_settings = ApiSettings(backend_url=backend_url)
-    servers.append(_server(create_api(api_settings), host, api_settings.port))
+    api_settings = ApiSettings(backend_url=backend_url, port=api_sock.getsockname()[1])
+    api_app = create_api(api_settings)
+    servers: list[Served] = [
+        (serving.server(create_backend(backend_settings), handle_signals=False), backend_sock),
+        (serving.server(api_app, before_shutdown=api_app.state.stream_hub.going_away, handle_signals=False),
+         api_sock)]
     relay_settings = RelaySettings(backend_url=backend_url, service_token=backend_settings.service_token,
                                    redis_url=backend_settings.redis_url, metrics_port=None)
-    print(_banner(host, backend_settings, api_settings), flush=True)
     prewarm = _prewarm_worker(backend_settings, api_settings) if worker else None
-    asyncio.run(_serve_all(servers, relay_settings, prewarm))
+    banner = _banner(host, backend_settings, api_settings)
+    asyncio.run(_serve_all(servers, relay_settings, prewarm, lambda: print(banner, flush=True)))
     return 0
+

@@ -13,6 +13,7 @@ from prometheus_client import start_http_server
 
 from common.logging import configure_logging, get_logger
 from common.redis_client import create_redis
+from common.serving import PortInUse
 from relay.metrics import RelayMetrics
 from relay.service import RelayService
 from relay.settings import RelaySettings
@@ -42,7 +43,14 @@ def refusal(settings: RelaySettings) -> str | None:
 async def serve(settings: RelaySettings) -> None:
     service = build_relay(settings)
     if settings.metrics_port is not None:
-        start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=service.metrics.registry)
+        try:
+            start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=service.metrics.registry)
+        except OSError as exc:
+            await service.redis.aclose()
+            await service.reader.blocking.aclose()
+            raise PortInUse(f"the relay cannot serve its metrics on {settings.metrics_host}:{settings.metrics_port} "
+                            f"({exc.strerror}); choose another port with HEWSTON_RELAY_METRICS_PORT or "
+                            f"--metrics-port (0: none)") from None
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -64,5 +72,9 @@ def main(settings: RelaySettings | None = None) -> int:
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    asyncio.run(serve(settings))
+    try:
+        asyncio.run(serve(settings))
+    except PortInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0

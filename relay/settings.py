@@ -3,7 +3,7 @@ is read as in ``common.settings``)."""
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from common.settings import HewstonSettings, shared
@@ -23,6 +23,11 @@ class RelaySettings(HewstonSettings):
     # Prometheus metrics on their own port (the relay serves nothing else); None turns them off.
     metrics_port: int | None = 8002
     metrics_host: str = "127.0.0.1"
+
+    @field_validator("metrics_port")
+    @classmethod
+    def _zero_is_none(cls, value: int | None) -> int | None:
+        return value or None
 
     # Leases: another relay takes a run over at most this long after its holder died.
     lease_ttl_s: float = Field(default=5.0, gt=0.5)

@@ -29,6 +29,7 @@ from common.errors import HewstonError, ServiceUnavailable
 from common.logging import get_logger
 from common.models.bars import ChartTimeframe
 from common.prewarm_queue import DROP_STALE_CHARTS, WARM_CHART, WARM_RUN
+from common.serving import PortInUse
 from workers.discovery import discover
 from workers.metrics import WorkerMetrics
 from workers.prewarm import Prewarmer
@@ -150,8 +151,9 @@ async def startup(ctx: dict[str, Any]) -> None:
             ctx["stop_metrics"] = metrics.serve(config.metrics_host, config.metrics_port)
         except OSError as exc:
             await prewarmer.aclose()
-            raise RuntimeError(f"the worker cannot serve its metrics on {config.metrics_host}:{config.metrics_port} "
-                               f"({exc.strerror}); set HEWSTON_WORKER_METRICS_PORT (0: no metrics server)") from exc
+            raise PortInUse(f"the worker cannot serve its metrics on {config.metrics_host}:{config.metrics_port} "
+                            f"({exc.strerror}); choose another port with HEWSTON_WORKER_METRICS_PORT or "
+                            f"--metrics-port (0: no metrics server)") from None
     ctx["health"] = asyncio.get_running_loop().create_task(_report_health(ctx))
     log.info("worker_started", backend=config.backend_url, queue=prewarmer.keys.prewarm_queue(),
              metrics=f"http://{config.metrics_host}:{config.metrics_port}/metrics" if config.metrics_port else None,

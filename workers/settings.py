@@ -42,6 +42,8 @@ class WorkerConfig(HewstonSettings):
     max_tries: int = Field(default=8, ge=1)
     retry_delay_s: float = Field(default=1.0, gt=0)
     retry_delay_max_s: float = Field(default=60.0, gt=0)
+    # A stopping worker (SIGTERM, SIGINT) lets its running jobs finish for this long; the rest go back to the queue.
+    shutdown_wait_s: int = Field(default=10, ge=0)
     # A health line (jobs done, failed, retried, queue depth) in the log this often.
     health_log_interval_s: float = Field(default=60.0, gt=0)
 

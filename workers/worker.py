@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from api.settings import ApiSettings
 from common.keys import KeySpace
 from common.logging import configure_logging
 from common.prewarm_queue import DROP_STALE_CHARTS, WARM_CHART, WARM_RUN, deserialize_job, serialize_job
+from common.serving import PortInUse
 from workers import jobs
 from workers.broker import embedded_pool, redis_settings, server_pool
 from workers.metrics import WorkerMetrics
@@ -63,6 +65,9 @@ def worker_options(config: WorkerConfig, api: ApiSettings, *, redis_pool: ArqRed
         on_startup=jobs.startup, on_shutdown=jobs.shutdown, after_job_end=jobs.after_job_end,
         max_jobs=config.max_jobs, job_timeout=timeout_s, keep_result=keep_warm_s, max_tries=config.max_tries,
         health_check_interval=config.health_log_interval_s, burst=burst, handle_signals=handle_signals,
+        # On SIGTERM or SIGINT: take no new job, let running ones finish this long, then cancel the rest, which
+        # arq puts back in the queue for the next worker.
+        job_completion_wait=config.shutdown_wait_s,
         ctx={"config": config, "api_settings": api, "metrics": WorkerMetrics()})
     if redis_pool is not None:
         options["redis_pool"] = redis_pool
@@ -83,7 +88,11 @@ def standalone_options(config: WorkerConfig, api: ApiSettings, **overrides: Any)
 def run_standalone(config: WorkerConfig, api: ApiSettings, *, burst: bool = False) -> int:
     """``hewston worker``: run until stopped (or, with ``burst``, until the queue is empty)."""
     worker = Worker(**standalone_options(config, api, burst=burst))
-    worker.run()
+    try:
+        worker.run()
+    except PortInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 1 if burst and worker.jobs_failed else 0
 
 

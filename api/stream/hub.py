@@ -8,6 +8,8 @@ housekeeping that keeps relays and viewers informed.
   ``stream_demand_ttl_s``), which is what relays claim runs by; the answer gives each run's viewers on every
   node, and its epoch and offset, so a stream whose history was lost is noticed even when no message flows.
 - **Heartbeats.** A run that sent nothing for ``stream_heartbeat_s`` (a paused playback is silent) gets one.
+- **Going away.** When the node shuts down, every viewer's socket is closed with 1001 before the server stops,
+  so that clients reconnect to another node with their resume point (``going_away``).
 - **Redis down.** Viewers already watching are told (``upstream`` lost, from this node) and kept; when Redis
   answers again every run is checked, and viewers of a run whose history was lost get a reset.
 
@@ -24,6 +26,7 @@ from typing import TypeVar
 
 import orjson
 from redis.exceptions import RedisError
+from starlette.websockets import WebSocket
 
 from api.access import AccessChecks
 from api.redis_guard import RedisGuard, RedisUnavailable
@@ -36,6 +39,7 @@ from common.errors import HewstonError
 from common.keys import KeySpace
 from common.logging import get_logger
 from common.models.stream import ResetCause, ResumeOutcome, UpstreamState
+from common.sockets import close
 from common.stream.reader import StreamReader
 from common.stream.store import Entry, StreamStore, parse_entry, stream_id
 
@@ -72,6 +76,8 @@ class StreamHub:
         self._tasks: list[asyncio.Task[None]] = []
         self._broker_down = False
         self._viewer_seq = 0
+        # Sockets of viewers on a private direct playback (Redis was down when they came), for going_away.
+        self.direct: set[WebSocket] = set()
 
     # Lifecycle ----------------------------------------------------------------------------------------------
 
@@ -85,6 +91,20 @@ class StreamHub:
         if self._tasks:
             await asyncio.wait(self._tasks)
         self._tasks = []
+
+    async def going_away(self, timeout_s: float = 3.0) -> None:
+        """This node is shutting down: close every viewer's socket with 1001 (going away) so that its client
+        reconnects, to another node, with its resume point; wait (at most ``timeout_s``) until they are gone."""
+        reason = "this api node is shutting down; reconnect with your resume point"
+        viewers = [viewer for feed in self.feeds.values() for viewer in feed.viewers.values()]
+        for viewer in viewers:
+            viewer.end(CloseCode.going_away, reason)
+        direct = list(self.direct)
+        await asyncio.gather(*(close(websocket, CloseCode.going_away, reason) for websocket in direct))
+        log.info("stream_node_going_away", viewers=len(viewers), direct_viewers=len(direct))
+        deadline = time.monotonic() + timeout_s
+        while any(feed.viewers for feed in self.feeds.values()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
 
     def new_client_id(self) -> str:
         self._viewer_seq += 1

@@ -96,9 +96,13 @@ async def stream(websocket: WebSocket, run_id: str) -> None:
     except BrokerUnavailable:
         hub.metrics.degraded.inc()
         log.warning("stream_degraded_direct_playback", run_id=run_id, client_id=viewer.client_id)
-        await serve_direct(websocket, run_id=run_id, client_id=viewer.client_id, authorization=authorization,
-                           resumed=offset is not None, settings=settings, gate=_gate(settings, True),
-                           metrics=hub.metrics)
+        hub.direct.add(websocket)
+        try:
+            await serve_direct(websocket, run_id=run_id, client_id=viewer.client_id, authorization=authorization,
+                               resumed=offset is not None, settings=settings, gate=_gate(settings, True),
+                               metrics=hub.metrics)
+        finally:
+            hub.direct.discard(websocket)
         return
     log.info("stream_opened", run_id=run_id, client_id=viewer.client_id, can_control=can_control,
              resume=outcome.value)

@@ -39,3 +39,58 @@ def test_the_api_reaches_the_backend_it_is_given(tmp_path):
             symbols = httpx.get(f"{api.http_url}/api/v1/symbols",
                                 headers={"Authorization": f"Bearer {DEMO_USERS['alice']}"})
             assert symbols.status_code == 200 and symbols.headers["x-hewston-user"] == "alice"
+
+
+def test_a_port_in_use_is_one_line_naming_the_setting_and_nothing_starts(tmp_path, monkeypatch, capsys):
+    import socket
+
+    import pytest
+
+    from hewston.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HEWSTON_DATA_DIR", str(tmp_path / "data"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for argv, setting in [(["up", "--port", str(port), "--api-port", "0"], "HEWSTON_PORT or --port"),
+                              (["up", "--port", "0", "--api-port", str(port)], "HEWSTON_API_PORT or --api-port"),
+                              (["api", "--port", str(port)], "HEWSTON_API_PORT or --port"),
+                              (["backend", "--port", str(port)], "HEWSTON_PORT or --port")]:
+            assert main(argv) == 2
+            out, err = capsys.readouterr()
+            assert out == "" and err == f"error: port {port} on 127.0.0.1 is already in use; choose another with " \
+                                         f"{setting}\n", argv
+    with pytest.raises(SystemExit):
+        main(["up", "--port", "x"])
+
+
+async def test_the_banner_comes_once_every_server_listens(tmp_path):
+    import asyncio
+    import socket
+
+    from common import serving
+    from hewston import up
+    from relay.settings import RelaySettings
+
+    def accepting(port: int) -> bool:
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", port)) == 0
+
+    backend_app = create_backend(BackendSettings(data_dir=tmp_path, redis_url=None, _env_file=None))
+    servers = [(serving.server(backend_app, handle_signals=False), serving.bind("127.0.0.1", 0, setting="port"))
+               for _ in range(2)]
+    ports = [sock.getsockname()[1] for _server, sock in servers]
+    printed: list[bool] = []
+
+    def banner() -> None:
+        printed.append(all(server.started for server, _sock in servers) and all(accepting(p) for p in ports))
+        for server, _sock in servers:
+            server.should_exit = True
+
+    relay = RelaySettings(service_token="hw_unused_token_0123456789", redis_url=None, metrics_port=None,
+                          _env_file=None)
+    await asyncio.wait_for(up._serve_all(servers, relay, None, banner), 20)
+    assert printed == [True]
+    assert not any(accepting(p) for p in ports)

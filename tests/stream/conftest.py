@@ -73,7 +73,9 @@ class Stack:
     def api(self, send_buffer_bytes: int | None = None, **overrides) -> LiveServer:
         settings = api_settings(self.backend.http_url, self.broker_url, **overrides).model_copy(
             update={"redis_key_prefix": self.prefix})
-        server = LiveServer(create_api(settings), send_buffer_bytes=send_buffer_bytes).start()
+        app = create_api(settings)
+        server = LiveServer(app, send_buffer_bytes=send_buffer_bytes,
+                            before_shutdown=app.state.stream_hub.going_away).start()
         self.apis.append(server)
         return server
 

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import uvicorn
 
 from common.app_defaults import UVICORN_OPTIONS
+from common.serving import HewstonServer
 
 
 def free_port() -> int:
@@ -20,14 +21,16 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, app, port: int | None = None, *, send_buffer_bytes: int | None = None) -> None:
+    def __init__(self, app, port: int | None = None, *, send_buffer_bytes: int | None = None,
+                 before_shutdown=None) -> None:
         """``send_buffer_bytes``: the kernel send buffer of every accepted connection, small to make a client
-        that stops reading push back on the server after little data (a slow network)."""
+        that stops reading push back on the server after little data (a slow network). ``before_shutdown``: the
+        app's goodbye when the server stops (the api's ``going_away``), as ``hewston api`` serves it."""
         self.port = port or free_port()
         # Served as the product serves it (no proxy headers, Hewston's own log scrubbing).
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
                                 **UVICORN_OPTIONS)
-        self.server = uvicorn.Server(config)
+        self.server = HewstonServer(config, before_shutdown)
         sockets = None
         if send_buffer_bytes is not None:
             sock = socket.socket()

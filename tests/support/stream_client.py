@@ -150,6 +150,15 @@ class StreamViewer:
         await self.ws.send(orjson.dumps(control).decode())
 
     @property
+    def close_code(self) -> int | None:
+        """The close code the server sent (None while open, or when it sent none)."""
+        return self.ws.close_code if self.ws is not None else None
+
+    @property
+    def close_reason(self) -> str | None:
+        return self.ws.close_reason if self.ws is not None else None
+
+    @property
     def resume_point(self) -> tuple[str | None, int]:
         return self.continuity.epoch, self.continuity.offset
 

@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 
 from api.main import create_app as create_api
 from api.settings import ApiSettings
+from common import serving
 from common.default_views import run_chart_view, symbol_views
 from common.keys import KeySpace
 from common.redis_client import create_redis
@@ -83,10 +84,11 @@ async def test_hewston_up_serves_the_api_with_its_worker_in_one_loop(tmp_path):
     backend_app = build_backend(tmp_path / "data")
     api = _embedded_api(f"http://127.0.0.1:{backend_port}").model_copy(update={"port": api_port})
     keys, broker = KeySpace(api.redis_key_prefix), create_redis(None)
-    servers = [up._server(backend_app, "127.0.0.1", backend_port), up._server(create_api(api), "127.0.0.1", api_port)]
+    servers = [(serving.server(app, handle_signals=False), serving.bind("127.0.0.1", port, setting="port"))
+               for app, port in ((backend_app, backend_port), (create_api(api), api_port))]
     relay = RelaySettings(backend_url=f"http://127.0.0.1:{backend_port}", service_token=SERVICE_TOKEN,
                           redis_url=None, redis_key_prefix=api.redis_key_prefix, metrics_port=None, _env_file=None)
-    serving = asyncio.create_task(up._serve_all(servers, relay,
+    running = asyncio.create_task(up._serve_all(servers, relay,
                                                 up._prewarm_worker(backend_app.state.settings, api)))
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}", headers=auth(ALICE_TOKEN)) as client:
@@ -108,12 +110,12 @@ async def test_hewston_up_serves_the_api_with_its_worker_in_one_loop(tmp_path):
     finally:
         # As on Ctrl-C: the servers stop, then whatever else runs in the loop is cancelled, and the worker
         # (leaving its context) closes.
-        for server in servers:
+        for server, _sock in servers:
             server.should_exit = True
         await wait_for(lambda: not _accepting(backend_port) and not _accepting(api_port))
-        serving.cancel()
+        running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(serving, 15)
+            await asyncio.wait_for(running, 15)
 
 
 @pytest.mark.parametrize("configured", [None, SERVICE_TOKEN])
@@ -128,19 +130,22 @@ def test_hewston_up_gives_its_worker_the_backend_and_a_service_token(tmp_path, m
 
     relays: list[RelaySettings] = []
 
-    async def serve(servers, relay_settings, worker=None):
+    async def serve(servers, relay_settings, worker=None, print_banner=None):
         relays.append(relay_settings)
         served.append(worker.enter_result if worker else None)
+        for _server, sock in servers:
+            sock.close()
 
     monkeypatch.setattr(up, "in_process_worker", lambda config, api: contextlib.nullcontext(config))
     monkeypatch.setattr(up, "_serve_all", serve)
-    assert up.run_all(host="127.0.0.1") == 0
+    backend_port = free_port()
+    assert up.run_all(host="127.0.0.1", port=backend_port, api_port=0) == 0
     config: WorkerConfig = served[0]
     # Without a configured token, hewston up makes one for this process (the backend gets the same one).
     assert config.service_token == configured if configured else config.service_token.startswith("hw_")
-    assert config.redis_url is None and config.backend_url == "http://127.0.0.1:8000"
+    assert config.redis_url is None and config.backend_url == f"http://127.0.0.1:{backend_port}"
     # The relay plays runs with the same token, from the same backend, over the same broker.
     assert (relays[0].service_token, relays[0].backend_url, relays[0].redis_url) == \
         (config.service_token, config.backend_url, None)
 
-    assert up.run_all(host="127.0.0.1", worker=False) == 0 and served[1] is None
+    assert up.run_all(host="127.0.0.1", worker=False, port=0, api_port=0) == 0 and served[1] is None
