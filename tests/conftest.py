@@ -1,7 +1,13 @@
 """Fixtures shared by the whole suite.
 
-Real Redis: tests marked ``redis`` use the server named by ``HEWSTON_TEST_REDIS_URL``. Without one they are
-skipped, unless ``HEWSTON_REQUIRE_REDIS=1`` (set by CI), which turns the missing server into a failure.
+Redis for the integration tests: the server named by ``HEWSTON_TEST_REDIS_URL``; without one, a throwaway
+``redis-server`` started for the session when one is installed; without that, the embedded broker (fakeredis,
+as ``hewston up`` uses it), so a plain ``make test`` runs every integration test body on any machine.
+``HEWSTON_REQUIRE_REDIS=1`` (set by CI) insists on the named server: without it the tests fail instead.
+
+- ``redis_url``: the broker of an integration test (a URL, or None for the embedded broker);
+- ``real_redis_url``: a real server, for the few tests that need one (another process must reach it); skipped
+  when there is none.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from backend.auth import hash_token
 from backend.main import create_app
 from backend.market.demo import DEMO_USERS
 from backend.settings import BackendSettings
+from bench.processes import RedisServer
 from common.logging import add_log_tap, remove_log_tap
 from tests.support.tokens import token
 
@@ -72,11 +79,29 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture
-def real_redis_url() -> str:
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[str | None]:
+    """The session's real Redis: the named one, or a throwaway one when redis-server is installed, or None."""
     url = os.environ.get("HEWSTON_TEST_REDIS_URL")
-    if not url:
+    if url or os.environ.get("HEWSTON_REQUIRE_REDIS") == "1" or not RedisServer.installed():
+        yield url or None
+        return
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
+
+
+@pytest.fixture
+def real_redis_url(redis_server) -> str:
+    if not redis_server:
         if os.environ.get("HEWSTON_REQUIRE_REDIS") == "1":
             pytest.fail("HEWSTON_REQUIRE_REDIS=1 but HEWSTON_TEST_REDIS_URL is not set")
-        pytest.skip("no real Redis: set HEWSTON_TEST_REDIS_URL to run this test")
-    return url
+        pytest.skip("no real Redis: set HEWSTON_TEST_REDIS_URL or install redis-server to run this test")
+    return redis_server
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str | None:
+    """The broker of an integration test: the real server when there is one, else the embedded broker (None)."""
+    if not redis_server and os.environ.get("HEWSTON_REQUIRE_REDIS") == "1":
+        pytest.fail("HEWSTON_REQUIRE_REDIS=1 but HEWSTON_TEST_REDIS_URL is not set")
+    return redis_server

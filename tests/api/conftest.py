@@ -66,20 +66,22 @@ def api_settings(backend_url: str, redis_url: str | None, **overrides) -> ApiSet
 
 
 @pytest.fixture
-def clean_redis(real_redis_url) -> Iterator[list[str]]:
-    """Key prefixes registered here are deleted from the real Redis after the test."""
+def clean_redis(redis_url) -> Iterator[list[str]]:
+    """Key prefixes registered here are deleted from the test's broker after the test."""
     prefixes: list[str] = []
     yield prefixes
     for prefix in prefixes:
-        delete_key_space(real_redis_url, KeySpace(prefix))
+        delete_key_space(redis_url, KeySpace(prefix))
 
 
 @pytest.fixture
-def make_api(real_redis_url, clean_redis):
-    """Start api servers against a given backend and the real Redis; each gets its own key prefix."""
+def make_api(redis_url, clean_redis):
+    """Start api servers against a given backend and the test's broker (a real Redis when there is one, else the
+    embedded broker they all share); each gets its own key prefix."""
     servers: list[LiveServer] = []
+    broker_url = redis_url
 
-    def start(backend_url: str, *, redis_url: str | None = real_redis_url, prefix: str | None = None,
+    def start(backend_url: str, *, redis_url: str | None = broker_url, prefix: str | None = None,
               **overrides) -> LiveServer:
         settings = api_settings(backend_url, redis_url, **overrides)
         if prefix is not None:

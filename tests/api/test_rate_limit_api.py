@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-import redis
 
 from tests.conftest import ALICE_TOKEN, BOB_TOKEN, auth
+from tests.support.redis_keys import sync_client
 
 pytestmark = pytest.mark.redis
 
@@ -68,12 +68,12 @@ def test_x_forwarded_for_from_a_trusted_proxy_names_the_client(shared_backend, m
         assert same == [200, 200, 200, 429]
 
 
-def test_malformed_credentials_get_no_bucket_of_their_own(shared_backend, make_api, real_redis_url):
+def test_malformed_credentials_get_no_bucket_of_their_own(shared_backend, make_api, redis_url):
     api = make_api(shared_backend.http_url)
     values = [f"Bearer hw_\u00c4{i}".encode() for i in range(5)] + [b"Basic abc", b"Bearer", b"Bearer a b"]
     with httpx.Client(base_url=api.http_url) as client:
         for value in values:
             assert client.get("/api/v1/symbols", headers={"Authorization": value}).status_code == 401
     prefix = api.app_settings.redis_key_prefix
-    keys = redis.Redis.from_url(real_redis_url).keys(f"{prefix}:ratelimit:*")
+    keys = sync_client(redis_url).keys(f"{prefix}:ratelimit:*")
     assert len(keys) == 1 and b":a%3A127.0.0.1:" in keys[0].replace(b"ratelimit:", b":")

@@ -1,0 +1,202 @@
+"""Processes on 127.0.0.1 for the system test, the benchmarks and the test suite's throwaway Redis.
+
+- :class:`RedisServer`: a throwaway ``redis-server`` (no persistence, so a restart loses the history, as a real
+  failover without persistence does) that can be stopped and started again on the same port.
+- :class:`Role`: one Hewston role started from its own line of the ``Procfile`` (so the commands operators run
+  are the ones tested), with ``PORT`` and settings from the environment, its output in a log file, and the
+  controls a fault test needs: SIGKILL, SIGTERM with its exit code, a new start.
+
+Everything binds to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROCFILE = ROOT / "Procfile"
+HOST = "127.0.0.1"
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct ports free on 127.0.0.1 right now."""
+    socks = []
+    try:
+        for _ in range(n):
+            sock = socket.socket()
+            sock.bind((HOST, 0))
+            socks.append(sock)
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def accepting(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((HOST, port)) == 0
+
+
+def wait_until(check, timeout_s: float, what: str, interval_s: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} within {timeout_s:g} s")
+        time.sleep(interval_s)
+
+
+def procfile_commands(path: Path = PROCFILE) -> dict[str, str]:
+    """The Procfile's process types and their commands (comments and blank lines skipped)."""
+    commands = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_-]+):\s*(.+)$", line)
+        if match:
+            commands[match.group(1)] = match.group(2).strip()
+    return commands
+
+
+def role_environment(extra: dict[str, str]) -> dict[str, str]:
+    """This environment with the interpreter's scripts first on PATH (the ``hewston`` command), no colour, and
+    ``extra``; settings of the caller's own environment that would steer the roles elsewhere are dropped."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("HEWSTON_") and name not in ("REDIS_URL", "PORT")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra)
+    return env
+
+
+class RedisServer:
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.workdir = Path(workdir)
+        self.port = port or free_ports(1)[0]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def installed() -> bool:
+        return shutil.which("redis-server") is not None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = (self.workdir / "redis.log").open("ab")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", HOST, "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        wait_until(self.ping, 10, f"redis-server on port {self.port} did not answer")
+        return self
+
+    def ping(self) -> bool:
+        try:
+            with socket.create_connection((HOST, self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+    def restart(self) -> None:
+        """Stop and start again on the same port: everything it held is gone."""
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+class Role:
+    """One process of a Procfile type (``backend``, ``api``, ``relay``, ``worker``)."""
+
+    def __init__(self, kind: str, name: str, env: dict[str, str], logdir: Path, *, port: int | None = None,
+                 command: str | None = None) -> None:
+        self.kind = kind
+        self.name = name
+        self.port = port
+        self.command = command or procfile_commands()[kind]
+        self.env = role_environment({**env, **({"PORT": str(port)} if port is not None else {})})
+        self.log_path = Path(logdir) / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def start(self) -> Role:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        # exec: the shell becomes the role, so its pid is the one that gets the signals.
+        self.proc = subprocess.Popen(["/bin/sh", "-c", f"exec {self.command}"], env=self.env, cwd=ROOT,
+                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        return self
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_listening(self, timeout_s: float = 30) -> Role:
+        def up() -> bool:
+            if not self.running():
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode if self.proc else None}:\n"
+                                   f"{self.log()[-3000:]}")
+            return accepting(self.port)
+        wait_until(up, timeout_s, f"{self.name} did not listen on port {self.port}")
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: nothing is cleaned up."""
+        if self.running():
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def terminate(self, timeout_s: float = 30) -> int:
+        """SIGTERM, as an orchestrator stops it; returns the exit code (killed after ``timeout_s``)."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        return self.proc.returncode
+
+    def rss_kib(self) -> int | None:
+        """Resident memory now (from /proc), or None when the process is gone."""
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        except (OSError, TypeError):
+            return None
+        return None
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
