@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: run test bench install frontend clean
+.PHONY: run test test-system bench install frontend clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ run: install frontend
 test: install
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q --cov --cov-report=term:skip-covered --cov-fail-under=90
+
+# Every role as its own process (the Procfile's commands) against a throwaway redis-server, and the faults
+# operators meet: relays and api nodes killed, Redis and the backend restarted, slow viewers, bad input.
+test-system: install
+	$(PY) -m pytest -q -m system tests/system
 
 bench: install
 	$(PY) -m bench

@@ -149,7 +149,8 @@ class Role:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         # exec: the shell becomes the role, so its pid is the one that gets the signals.
-        self.proc = subprocess.Popen(["/bin/sh", "-c", f"exec {self.command}"], env=self.env, cwd=ROOT,
+        command = self.command if self.command.startswith("exec ") else f"exec {self.command}"
+        self.proc = subprocess.Popen(["/bin/sh", "-c", command], env=self.env, cwd=self.log_path.parent,
                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         return self

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import signal
 import socket
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
@@ -55,12 +57,18 @@ class HewstonServer(uvicorn.Server):
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
-        # Several servers in one loop (hewston up): the caller handles the signals and stops them all.
-        if not self.handle_signals:
+        """SIGINT and SIGTERM start the graceful shutdown. Unlike uvicorn's own, the signal is not raised again
+        afterwards: a role that shut down cleanly exits with 0. Several servers in one loop (hewston up) leave
+        the signals to their caller, which stops them all."""
+        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
             yield
             return
-        with super().capture_signals():
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
             yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # Stop accepting first: clients told to reconnect must not come back here.

@@ -107,9 +107,18 @@ class RelayService:
         room = self.settings.max_runs - len(self.held)
         if not candidates or room <= 0:
             return
-        # Each run already held delays this relay's claims a little, so the least loaded relay claims first.
-        await asyncio.sleep(min(len(self.held) * 0.01, self.settings.scan_interval_s) + random.uniform(0, 0.01))
-        for run_id in candidates[:room]:
+        # A run this relay remembers (it relayed it until Redis lost its history, or its lease) is claimed at once:
+        # only this relay knows where that playback was. Other relays defer such a claim by one scan interval.
+        remembered = [run_id for run_id in candidates if run_id in self._remembered][:room]
+        for run_id in remembered:
+            await self._claim(run_id)
+        others = [run_id for run_id in candidates if run_id not in self._remembered][:room - len(remembered)]
+        if not others:
+            return
+        # Each run already held delays this relay's claims a little more, so the least loaded relay claims first.
+        await asyncio.sleep(self.settings.scan_interval_s + min(len(self.held) * 0.01, self.settings.scan_interval_s)
+                            + random.uniform(0, 0.01))
+        for run_id in others:
             await self._claim(run_id)
 
     async def _claim(self, run_id: str) -> None:

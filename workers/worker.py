@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from arq import cron
 from arq.connections import ArqRedis
 from arq.worker import Worker, func
+from redis.exceptions import RedisError
 
 from api.settings import ApiSettings
 from common.keys import KeySpace
-from common.logging import configure_logging
+from common.logging import configure_logging, get_logger
 from common.prewarm_queue import DROP_STALE_CHARTS, WARM_CHART, WARM_RUN, deserialize_job, serialize_job
 from common.serving import PortInUse
 from workers import jobs
@@ -32,6 +35,10 @@ from workers.broker import embedded_pool, redis_settings, server_pool
 from workers.metrics import WorkerMetrics
 from workers.settings import WorkerConfig, discovery_schedule
 
+log = get_logger("hewston.worker")
+# Waiting for Redis to come back: first retry after this long, doubling up to the maximum.
+_REDIS_BACKOFF_S = 0.5
+_REDIS_BACKOFF_MAX_S = 15.0
 # arq's own deadline comes after the job's, so a slow job is always ended (and counted) by the job itself.
 _ARQ_TIMEOUT_MARGIN_S = 5.0
 
@@ -86,14 +93,45 @@ def standalone_options(config: WorkerConfig, api: ApiSettings, **overrides: Any)
 
 
 def run_standalone(config: WorkerConfig, api: ApiSettings, *, burst: bool = False) -> int:
-    """``hewston worker``: run until stopped (or, with ``burst``, until the queue is empty)."""
-    worker = Worker(**standalone_options(config, api, burst=burst))
+    """``hewston worker``: run until stopped (or, with ``burst``, until the queue is empty).
+
+    arq's worker ends when its Redis goes away (a restart, a failover). This one starts again, with backoff, once
+    Redis answers: a worker that waits for its broker is what an operator expects, not one that exits.
+    """
+    backoff_s = _REDIS_BACKOFF_S
+    while True:
+        worker = Worker(**standalone_options(config, api, burst=burst))
+        try:
+            worker.run()
+        except PortInUse as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except (RedisError, OSError) as exc:
+            if burst:
+                raise
+            # What arq's own shutdown could not do with Redis gone: stop the metrics server and the clients.
+            worker.loop.run_until_complete(jobs.shutdown(worker.ctx))
+            log.warning("worker_lost_redis", error=type(exc).__name__, restart_in_s=backoff_s)
+            if _stopped_while_waiting(backoff_s):
+                return 0
+            backoff_s = min(backoff_s * 2, _REDIS_BACKOFF_MAX_S)
+            continue
+        return 1 if burst and worker.jobs_failed else 0
+
+
+def _stopped_while_waiting(seconds: float) -> bool:
+    """Wait ``seconds`` between two workers; True when SIGTERM or SIGINT came meanwhile (nothing runs to stop)."""
+    stop: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: stop.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        worker.run()
-    except PortInUse as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 1 if burst and worker.jobs_failed else 0
+        deadline = time.monotonic() + seconds
+        while not stop and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return bool(stop)
 
 
 @contextlib.asynccontextmanager

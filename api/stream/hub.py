@@ -273,6 +273,7 @@ class StreamHub:
             if self._broker_down:
                 self._broker_down = False
                 log.info("stream_reader_recovered")
+                self.guard.recovered()  # the reloads below must not wait out the breaker's backoff
                 self._notify(UpstreamState.resumed, "the broker (Redis) is back")
                 for feed in list(self.feeds.values()):
                     self._reload_soon(feed)  # the history may have been lost meanwhile

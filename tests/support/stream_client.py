@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,6 +92,8 @@ class StreamViewer:
         # A small kernel receive buffer makes a viewer that stops reading push back on the server quickly.
         self.receive_buffer_bytes = receive_buffer_bytes
         self.messages: list[dict[str, Any]] = []
+        # When each message arrived (epoch seconds), for latency: arrival - the message's ``ts``.
+        self.received_at: list[float] = []
         self.continuity = Continuity()
         if continue_from is not None:
             previous = continue_from.continuity
@@ -128,6 +131,7 @@ class StreamViewer:
             STREAM_MESSAGE.validate_python(message)
         self.continuity.check(message)
         self.messages.append(message)
+        self.received_at.append(time.time())
         return message
 
     async def until(self, predicate: Callable[[dict[str, Any]], bool], timeout_s: float = 20.0) -> dict[str, Any]:
@@ -161,6 +165,18 @@ class StreamViewer:
     @property
     def resume_point(self) -> tuple[str | None, int]:
         return self.continuity.epoch, self.continuity.offset
+
+    def latencies_ms(self, since: float = 0.0) -> list[float]:
+        """Publish-to-arrival delay of every frame received after ``since`` (epoch seconds)."""
+        return [at * 1000 - m["ts"] for m, at in zip(self.messages, self.received_at, strict=True)
+                if m["type"] == "frame" and at >= since]
+
+    def longest_silence_s(self, since: float = 0.0) -> float:
+        """The longest wait between two frames received after ``since``: how long playback stalled."""
+        times = [at for m, at in zip(self.messages, self.received_at, strict=True) if m["type"] == "frame"]
+        before = [at for at in times if at < since][-1:]  # the stall began with the last frame before
+        times = before + [at for at in times if at >= since]
+        return max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
 
     def published(self) -> list[tuple[str, int, str]]:
         """(epoch, offset, type) of every published message seen, for comparing viewers."""

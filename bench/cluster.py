@@ -1,0 +1,172 @@
+"""A whole Hewston deployment on 127.0.0.1, every role its own process as the Procfile starts it: redis-server,
+the backend (with the demo data), api nodes, relays and a worker. Used by the system test and the soak benchmark,
+which kill, stop and restart its parts while viewers watch.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import redis
+
+from bench.processes import RedisServer, Role, free_ports, role_environment, wait_until
+from common.keys import KeySpace
+
+ALICE, BOB = "hw_demo_alice", "hw_demo_bob"  # the demo users' public tokens (hewston demo-data)
+KEYS = KeySpace("hw")
+
+
+@dataclass
+class Cluster:
+    workdir: Path
+    apis: int = 2
+    relays: int = 2
+    worker: bool = True
+    # Settings for every role (HEWSTON_… variables), on top of what the cluster sets itself.
+    settings: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.workdir = Path(self.workdir)
+        self.logdir = self.workdir / "logs"
+        ports = free_ports(3 + self.apis + self.relays)
+        self.redis = RedisServer(self.workdir / "redis", ports[0])
+        backend_port, worker_port = ports[1], ports[2]
+        self.service_token = f"hw_{secrets.token_urlsafe(24)}"
+        self.env = {"REDIS_URL": self.redis.url, "HEWSTON_SERVICE_TOKEN": self.service_token,
+                    "HEWSTON_BACKEND_URL": f"http://127.0.0.1:{backend_port}", "HEWSTON_PORT": str(backend_port),
+                    "HEWSTON_DATA_DIR": str(self.workdir / "data"), **self.settings}
+        self.backend = Role("backend", "backend", self.env, self.logdir, port=backend_port)
+        self.api_nodes = [Role("api", f"api.{i + 1}", self.env, self.logdir, port=port)
+                          for i, port in enumerate(ports[3:3 + self.apis])]
+        self.relay_nodes = [Role("relay", f"relay.{i + 1}", self.env, self.logdir, port=port)
+                            for i, port in enumerate(ports[3 + self.apis:])]
+        self.worker_node = Role("worker", "worker.1", self.env, self.logdir, port=worker_port) if self.worker else None
+
+    # Lifecycle -------------------------------------------------------------------------------------------------
+
+    def start(self) -> Cluster:
+        self.redis.start()
+        self.demo_data()
+        self.backend.start()
+        for role in [*self.api_nodes, *self.relay_nodes, *([self.worker_node] if self.worker_node else [])]:
+            role.start()
+        for role in [self.backend, *self.api_nodes, *self.relay_nodes]:
+            role.wait_listening(60)
+        return self
+
+    def demo_data(self) -> None:
+        done = subprocess.run([sys.executable, "-m", "hewston.cli", "demo-data", "--if-missing"],
+                              env=role_environment(self.env), cwd=self.workdir, capture_output=True, text=True,
+                              timeout=180)
+        if done.returncode != 0:
+            raise RuntimeError(f"demo data: {done.stderr[-2000:]}")
+
+    @property
+    def roles(self) -> list[Role]:
+        return [self.backend, *self.api_nodes, *self.relay_nodes, *([self.worker_node] if self.worker_node else [])]
+
+    def stop(self) -> dict[str, int]:
+        """SIGTERM every role (api nodes and relays first); returns each one's exit code."""
+        codes = {role.name: role.terminate() for role in reversed(self.roles)}
+        self.redis.stop()
+        return codes
+
+    def __enter__(self) -> Cluster:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # Looking inside ------------------------------------------------------------------------------------------
+
+    def redis_client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.redis.url, socket_timeout=2)
+
+    def relay_holding(self, run_id: str, timeout_s: float = 15) -> Role:
+        """The relay process holding ``run_id``'s lease (its fencing token starts with the relay's id)."""
+        holder: list[Role] = []
+
+        def found() -> bool:
+            with self.redis_client() as client:
+                token = client.get(KEYS.run_stream(run_id).lease)
+            if token is None:
+                return False
+            relay_id = token.decode().partition(":")[0]
+            holder[:] = [role for role in self.relay_nodes if role.running() and relay_id in relay_ids(role)]
+            return bool(holder)
+
+        wait_until(found, timeout_s, f"no relay holds run {run_id}")
+        return holder[0]
+
+    def upstream_connections(self) -> int:
+        """Playback connections the relays hold to the backend right now (from their metrics)."""
+        total = 0
+        for role in self.relay_nodes:
+            if role.running():
+                total += int(metric(f"{role.url}/metrics", "hewston_relay_upstream_connections") or 0)
+        return total
+
+    def watched_runs(self) -> int:
+        """Runs some api node wants relayed right now (their demand deadline lies ahead)."""
+        with self.redis_client() as client:
+            return client.zcount(KEYS.stream_demand(), int(time.time() * 1000), "+inf")
+
+    def one_upstream_per_watched_run(self, timeout_s: float = 5) -> bool:
+        """Whether the relays hold exactly one backend connection per watched run (waiting a little for demand
+        that just lapsed to be released)."""
+        try:
+            wait_until(lambda: self.upstream_connections() == self.watched_runs(), timeout_s, "", interval_s=0.2)
+        except TimeoutError:
+            return False
+        return True
+
+    def rss_kib(self) -> dict[str, int | None]:
+        return {role.name: role.rss_kib() for role in self.roles}
+
+
+def relay_ids(role: Role) -> set[str]:
+    """Every id a relay process has announced in its log (one per start)."""
+    return set(re.findall(r"relay_started\W.*?relay_id\W+([0-9a-f]{8})", role.log()))
+
+
+def metric(url: str, name: str) -> float | None:
+    """The value of an unlabelled Prometheus sample (or the sum of a labelled family) at ``url``."""
+    text = httpx.get(url, timeout=5).text
+    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+              if line.startswith(name) and not line.startswith("#") and line[len(name)] in " {"]
+    return sum(values) if values else None
+
+
+def create_run(api_url: str, token: str = ALICE, *, days: int = 45, timeout_s: float = 60) -> str:
+    """A completed backtest of minute bars (about 1,440 a day) through the api; returns its id."""
+    headers = {"Authorization": f"Bearer {token}"}
+    start = 1_740_787_200  # 2025-03-01 00:00 UTC
+    body = {"symbol": "BTCUSD", "strategy": "ma_crossover", "timeframe": "minute", "from": start,
+            "to": start + days * 86_400}
+    run = httpx.post(f"{api_url}/api/v1/backtests", json=body, headers=headers, timeout=30).json()
+    deadline = time.monotonic() + timeout_s
+    while run.get("status") not in ("completed", "failed"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"run {run.get('id')} did not finish: {run}")
+        time.sleep(0.1)
+        run = httpx.get(f"{api_url}/api/v1/backtests/{run['id']}", headers=headers, timeout=30).json()
+    if run["status"] != "completed":
+        raise RuntimeError(f"run failed: {run}")
+    return run["id"]
+
+
+def share_run(api_url: str, run_id: str, user: str, token: str = ALICE) -> None:
+    response = httpx.post(f"{api_url}/api/v1/backtests/{run_id}/shares", json={"user": user},
+                          headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    response.raise_for_status()
