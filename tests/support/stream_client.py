@@ -9,7 +9,7 @@ import asyncio
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,7 +27,14 @@ class ContinuityError(AssertionError):
 
 @dataclass
 class Continuity:
-    """What a viewer has seen, and the check that every message fits it."""
+    """What a viewer has seen, and the check that every message fits it.
+
+    ``strict`` (tests): the first message that does not fit raises :class:`ContinuityError`. Otherwise (the soak
+    benchmark) each message that does not fit is counted, by the first thing wrong with it, as a gap (something
+    missing: an offset skipped, a frame short of bars) or a duplicate (an offset or a bar seen again), and
+    checking goes on from that message. ``keep_bars=False`` remembers only the last bar, so a viewer watching for
+    hours holds constant memory.
+    """
 
     epoch: str | None = None
     offset: int = 0
@@ -35,8 +42,16 @@ class Continuity:
     bar_times: list[int] = field(default_factory=list)
     resets: list[str] = field(default_factory=list)
     skipped: int = 0
+    strict: bool = True
+    keep_bars: bool = True
+    last_bar: int | None = None
+    gaps: int = 0
+    duplicates: int = 0
+    problems: list[str] = field(default_factory=list)
+    _counted: bool = field(default=False, repr=False)
 
     def check(self, m: dict[str, Any]) -> None:
+        self._counted = False  # one problem per message, by the first thing wrong with it
         kind = m["type"]
         if kind == "hello":
             self.epoch, self.offset = m["epoch"], m["offset"]
@@ -46,41 +61,63 @@ class Continuity:
             self.resets.append(m["cause"])
             # History before a reset comes from REST: the bars seen so far stop here.
             self.bar_times = [t for t in self.bar_times if m["time"] is not None and t <= m["time"]]
+            if self.last_bar is not None and (m["time"] is None or self.last_bar > m["time"]):
+                self.last_bar = m["time"]
             return
         if kind in PUBLISHED or (kind == "upstream" and m["offset"] != self.offset):
+            duplicate = m["epoch"] == self.epoch and m["offset"] <= self.offset
             self._expect(m["epoch"] == self.epoch and m["offset"] == self.offset + 1,
-                         f"{kind} at {m['epoch']}/{m['offset']} after {self.epoch}/{self.offset}")
-            self.offset = m["offset"]
+                         f"{kind} at {m['epoch']}/{m['offset']} after {self.epoch}/{self.offset}", duplicate)
+            self.epoch, self.offset = m["epoch"], m["offset"]
         else:
             self._expect(m["epoch"] == self.epoch and m["offset"] == self.offset,
-                         f"own {kind} at {m['epoch']}/{m['offset']}, viewer at {self.epoch}/{self.offset}")
+                         f"own {kind} at {m['epoch']}/{m['offset']}, viewer at {self.epoch}/{self.offset}",
+                         m["epoch"] == self.epoch and m["offset"] < self.offset)
         if kind == "skipped":
             self.skipped += m["count"]
         elif kind == "snapshot":
-            self._expect(m["cursor"] == self.cursor, f"keyframe at {m['cursor']} but the view is at {self.cursor}")
+            self._expect(m["cursor"] == self.cursor, f"keyframe at {m['cursor']} but the view is at {self.cursor}",
+                         False)
         elif kind == "frame":
             times = m["bars"]["time"]
             previous = -1 if self.cursor is None else self.cursor
-            self._expect(len(times) == m["cursor"] - previous, f"frame to {m['cursor']} after {previous} carries "
-                                                                f"{len(times)} bars")
-            self._expect(not self.bar_times or times[0] > self.bar_times[-1], "a bar arrived twice or out of order")
-            self.bar_times.extend(times)
+            expected = m["cursor"] - previous
+            self._expect(len(times) == expected, f"frame to {m['cursor']} after {previous} carries {len(times)} bars",
+                         len(times) > expected)
+            self._expect(self.last_bar is None or not times or times[0] > self.last_bar,
+                         "a bar arrived twice or out of order", True)
+            if self.keep_bars:
+                self.bar_times.extend(times)
+            self.last_bar = times[-1] if times else self.last_bar
             self.cursor = m["cursor"]
         elif kind in ("status", "end"):
-            self._expect(m["cursor"] == self.cursor, f"{kind} at {m['cursor']} but the view is at {self.cursor}")
+            self._expect(m["cursor"] == self.cursor, f"{kind} at {m['cursor']} but the view is at {self.cursor}",
+                         False)
 
-    @staticmethod
-    def _expect(ok: bool, what: str) -> None:
-        if not ok:
+    def _expect(self, ok: bool, what: str, duplicate: bool) -> None:
+        if ok:
+            return
+        if self.strict:
             raise ContinuityError(what)
+        if self._counted:
+            return
+        self._counted = True
+        if duplicate:
+            self.duplicates += 1
+        else:
+            self.gaps += 1
+        if len(self.problems) < 20:
+            self.problems.append(what)
 
 
 class StreamViewer:
     def __init__(self, api_url: str, run_id: str, token: str, *, resume: tuple[str | None, int] | None = None,
                  continue_from: StreamViewer | None = None, header_auth: bool = False,
-                 validate: bool = True, receive_buffer_bytes: int | None = None) -> None:
+                 validate: bool = True, receive_buffer_bytes: int | None = None,
+                 continuity: Continuity | None = None, keep_messages: bool = True) -> None:
         """``continue_from``: a viewer whose connection ended; this one resumes from its last message and goes on
-        checking continuity across the reconnect."""
+        checking continuity across the reconnect. ``continuity``: the checker to use (a lenient one counts
+        problems instead of raising); ``keep_messages=False`` keeps no message, for viewers that run for long."""
         if continue_from is not None:
             resume = continue_from.resume_point
         params = {"epoch": resume[0], "offset": str(resume[1])} if resume and resume[0] else {}
@@ -91,13 +128,15 @@ class StreamViewer:
         self.validate = validate
         # A small kernel receive buffer makes a viewer that stops reading push back on the server quickly.
         self.receive_buffer_bytes = receive_buffer_bytes
+        self.keep_messages = keep_messages
         self.messages: list[dict[str, Any]] = []
         # When each message arrived (epoch seconds), for latency: arrival - the message's ``ts``.
         self.received_at: list[float] = []
-        self.continuity = Continuity()
+        self.continuity = continuity or Continuity()
         if continue_from is not None:
             previous = continue_from.continuity
-            self.continuity = Continuity(previous.epoch, previous.offset, previous.cursor, list(previous.bar_times))
+            self.continuity = replace(previous, bar_times=list(previous.bar_times), resets=[],
+                                      problems=list(previous.problems))
         self.ws: ClientConnection | None = None
 
     async def __aenter__(self) -> StreamViewer:
@@ -130,8 +169,9 @@ class StreamViewer:
         if self.validate:
             STREAM_MESSAGE.validate_python(message)
         self.continuity.check(message)
-        self.messages.append(message)
-        self.received_at.append(time.time())
+        if self.keep_messages:
+            self.messages.append(message)
+            self.received_at.append(time.time())
         return message
 
     async def until(self, predicate: Callable[[dict[str, Any]], bool], timeout_s: float = 20.0) -> dict[str, Any]:
