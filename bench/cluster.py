@@ -136,8 +136,12 @@ class Cluster:
 
 
 def relay_ids(role: Role) -> set[str]:
-    """Every id a relay process has announced in its log (one per start)."""
-    return set(re.findall(r"relay_started\W.*?relay_id\W+([0-9a-f]{8})", role.log()))
+    """The id of the relay process running now (from its metrics), which starts its lease tokens."""
+    try:
+        text = httpx.get(f"{role.url}/metrics", timeout=5).text
+    except httpx.HTTPError:
+        return set()
+    return set(re.findall(r'hewston_relay_info\{relay_id="([0-9a-f]+)"\}', text))
 
 
 def metric(url: str, name: str) -> float | None:

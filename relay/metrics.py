@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 _LAG_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
@@ -10,6 +10,9 @@ _LAG_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 class RelayMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        # Which relay this is: a run's lease token starts with this id, so an operator can tell who holds a run.
+        self.identity = Info("hewston_relay", "This relay's id (the prefix of the lease tokens it holds)",
+                             registry=self.registry)
         self.runs_held = Gauge("hewston_relay_runs_held", "Runs whose lease this relay holds",
                                registry=self.registry)
         self.upstream_connections = Gauge("hewston_relay_upstream_connections",

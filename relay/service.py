@@ -53,6 +53,7 @@ class RelayService:
         self.settings = settings
         self.metrics = metrics or RelayMetrics()
         self.relay_id = relay_id or secrets.token_hex(4)
+        self.metrics.identity.info({"relay_id": self.relay_id})
         self.keys = KeySpace(settings.redis_key_prefix)
         self.redis = redis
         self.store = StreamStore(redis, self.keys, settings.retention)
