@@ -75,9 +75,11 @@ def role_environment(extra: dict[str, str]) -> dict[str, str]:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, *, args: tuple[str, ...] = ()) -> None:
+        """``args``: more options of redis-server (e.g. ``("--replicaof", "127.0.0.1", "6379")``)."""
         self.workdir = Path(workdir)
         self.port = port or free_ports(1)[0]
+        self.args = args
         self.proc: subprocess.Popen[bytes] | None = None
 
     @staticmethod
@@ -93,7 +95,7 @@ class RedisServer:
         log = (self.workdir / "redis.log").open("ab")
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", HOST, "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+             "--dir", str(self.workdir), *self.args], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         wait_until(self.ping, 10, f"redis-server on port {self.port} did not answer")
         return self

@@ -17,7 +17,7 @@ from redis.client import EMPTY_RESPONSE
 
 from common.keys import KeySpace
 from common.prewarm_queue import deserialize_job, serialize_job
-from common.redis_client import create_redis
+from common.redis_client import create_redis, sentinel_address
 
 
 class _EmbeddedPipeline(Pipeline):
@@ -39,7 +39,12 @@ def embedded_pool(keys: KeySpace) -> ArqRedis:
 
 
 def redis_settings(url: str) -> RedisSettings:
-    return RedisSettings.from_dsn(url)
+    """arq's connection settings for ``REDIS_URL``, a Sentinel URL included (see ``common.redis_client``)."""
+    sentinel = sentinel_address(url)
+    if sentinel is None:
+        return RedisSettings.from_dsn(url)
+    return RedisSettings(host=sentinel.sentinels, sentinel=True, sentinel_master=sentinel.service,
+                         database=sentinel.db, username=sentinel.username, password=sentinel.password)
 
 
 async def server_pool(url: str, keys: KeySpace) -> ArqRedis:

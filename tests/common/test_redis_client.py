@@ -1,6 +1,13 @@
-import pytest
+import asyncio
+import subprocess
 
-from common.redis_client import create_redis
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from bench.processes import RedisServer, free_ports
+from common.redis_client import SentinelAddress, create_redis, sentinel_address
+from workers.broker import redis_settings
 
 
 async def test_embedded_broker_is_shared_within_the_process():
@@ -24,3 +31,58 @@ async def test_real_redis_by_url(real_redis_url):
     finally:
         await client.delete("hw:test:stream")
         await client.aclose()
+
+
+def test_sentinel_urls_name_the_sentinels_the_service_and_the_database():
+    address = sentinel_address("redis+sentinel://user:p%40ss@s1:26380,s2/cache/3")
+    assert address == SentinelAddress([("s1", 26380), ("s2", 26379)], "cache", 3, "user", "p@ss")
+    assert sentinel_address("redis+sentinel://s1") == SentinelAddress([("s1", 26379)], "mymaster", 0, None, None)
+    assert sentinel_address("redis://127.0.0.1:6379/0") is None
+    settings = redis_settings("redis+sentinel://s1:26380/cache/3")
+    assert settings.sentinel and settings.host == [("s1", 26380)] and settings.sentinel_master == "cache"
+    assert settings.database == 3
+
+
+@pytest.mark.skipif(not RedisServer.installed(), reason="needs redis-server")
+async def test_through_sentinel_clients_follow_the_primary_across_a_failover(tmp_path):
+    primary_port, replica_port, sentinel_port = free_ports(3)
+    primary = RedisServer(tmp_path / "primary", primary_port).start()
+    replica = RedisServer(tmp_path / "replica", replica_port, args=("--replicaof", "127.0.0.1", str(primary_port)))
+    conf = tmp_path / "sentinel.conf"
+    conf.write_text(f"port {sentinel_port}\nbind 127.0.0.1\nsentinel monitor hw 127.0.0.1 {primary_port} 1\n"
+                    "sentinel down-after-milliseconds hw 500\nsentinel failover-timeout hw 5000\n")
+    sentinel = subprocess.Popen(["redis-server", str(conf), "--sentinel"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+    client = create_redis(f"redis+sentinel://127.0.0.1:{sentinel_port}/hw/0", socket_timeout_s=2)
+    watcher = aioredis.Redis(port=sentinel_port, socket_timeout=2)
+    try:
+        replica.start()
+        await _eventually(lambda: client.set("hw:test:sentinel", b"before"))
+
+        async def replica_known() -> None:  # the sentinel learns of replicas from the primary, every 10 s
+            if not any(r["port"] == replica_port for r in await watcher.sentinel_slaves("hw")):
+                raise RedisError("replica not known yet")
+
+        await _eventually(replica_known, timeout_s=30)
+        primary.stop()  # the sentinel promotes the replica; the client finds it by asking again
+        await _eventually(lambda: client.set("hw:test:sentinel", b"after"), timeout_s=30)
+        assert await client.get("hw:test:sentinel") == b"after"
+        assert (await client.info("replication"))["role"] == "master"
+    finally:
+        await client.aclose()
+        await watcher.aclose()
+        sentinel.kill()
+        sentinel.wait(10)
+        replica.stop()
+        primary.stop()
+
+
+async def _eventually(op, timeout_s: float = 15.0):
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            return await op()
+        except (RedisError, OSError):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
