@@ -42,6 +42,17 @@ async def closed(*viewers: StreamViewer) -> None:
         await viewer.close()
 
 
+async def watched_run(cluster: Cluster) -> tuple[str, StreamViewer, StreamViewer]:
+    """A new run playing at 300 bars/s with a viewer on each api node, both past bar 600 (the caller closes them)."""
+    api1, api2 = cluster.api_nodes
+    run_id = create_run(api1.url)
+    a, b = StreamViewer(api1.url, run_id, ALICE), StreamViewer(api2.url, run_id, ALICE)
+    await opened(a, b)
+    await play(a)
+    await asyncio.gather(a.until_cursor(600), b.until_cursor(600))
+    return run_id, a, b
+
+
 def same_bars(a: StreamViewer, b: StreamViewer, at_least: int) -> None:
     bars_a, bars_b = a.continuity.bar_times, b.continuity.bar_times
     start = max(bars_a[0], bars_b[0])
@@ -72,13 +83,8 @@ async def test_viewers_on_both_api_nodes_see_identical_sequences_from_one_upstre
 
 @pytest.mark.parametrize("stop", ["SIGKILL", "SIGTERM"])
 async def test_the_relay_holding_a_run_stops_and_playback_continues_without_gap_or_duplicate(cluster, stop):
-    api1, api2 = cluster.api_nodes
-    run_id = create_run(api1.url)
-    a, b = StreamViewer(api1.url, run_id, ALICE), StreamViewer(api2.url, run_id, ALICE)
-    await opened(a, b)
+    run_id, a, b = await watched_run(cluster)
     try:
-        await play(a)
-        await asyncio.gather(a.until_cursor(600), b.until_cursor(600))
         holder = cluster.relay_holding(run_id)
         stopped_at = time.time()
         if stop == "SIGKILL":
@@ -132,12 +138,8 @@ async def test_viewers_of_a_killed_api_node_resume_on_the_other_by_offset(cluste
 
 async def test_a_redis_restart_resets_viewers_who_continue_and_rest_degrades_without_a_500(cluster):
     api1, api2 = cluster.api_nodes
-    run_id = create_run(api1.url)
-    a, b = StreamViewer(api1.url, run_id, ALICE), StreamViewer(api2.url, run_id, ALICE)
-    await opened(a, b)
+    _run_id, a, b = await watched_run(cluster)
     try:
-        await play(a)
-        await asyncio.gather(a.until_cursor(600), b.until_cursor(600))
         cluster.redis.stop()
         statuses, ready = [], []
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {ALICE}"}, timeout=10) as client:
@@ -162,13 +164,9 @@ async def test_a_redis_restart_resets_viewers_who_continue_and_rest_degrades_wit
 
 
 async def test_a_stopped_backend_is_a_clear_503_and_the_stream_resumes_when_it_returns(cluster):
-    api1, api2 = cluster.api_nodes
-    run_id = create_run(api1.url)
-    a, b = StreamViewer(api1.url, run_id, ALICE), StreamViewer(api2.url, run_id, ALICE)
-    await opened(a, b)
+    api1 = cluster.api_nodes[0]
+    _run_id, a, b = await watched_run(cluster)
     try:
-        await play(a)
-        await asyncio.gather(a.until_cursor(600), b.until_cursor(600))
         assert cluster.backend.terminate() == 0
         response = httpx.get(f"{api1.url}/api/v1/backtests", headers={"Authorization": f"Bearer {ALICE}"},
                              timeout=10)
