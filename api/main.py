@@ -30,6 +30,7 @@ from api.single_flight import SingleFlight
 from api.stream import router as stream_router
 from api.stream.hub import StreamHub
 from api.stream.metrics import StreamMetrics
+from api.stream.socket_writer import RawSendMiddleware
 from api.upstream import Upstream
 from common.app_defaults import FASTAPI_TELEMETRY_OFF
 from common.body_timeout import BodyTimeoutMiddleware
@@ -134,6 +135,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(BodyTimeoutMiddleware, body_timeout_s=settings.body_timeout_s)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
     app.add_middleware(CorrelationIdMiddleware)
-    # Outermost: the client address every layer sees is the peer's, or what a trusted proxy says it is.
+    # The client address every layer sees is the peer's, or what a trusted proxy says it is.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    # Outermost: keeps the server's own send for the stream's fan-out (api/stream/socket_writer.py).
+    app.add_middleware(RawSendMiddleware)
     return app
