@@ -58,14 +58,16 @@ def _statuses(path: str, _method: str, operation: dict[str, Any]) -> tuple[int, 
     return tuple(statuses)
 
 
-def _stream_hub(settings: ApiSettings, redis, guard: RedisGuard, keys: KeySpace, metrics: ApiMetrics,
-                access: AccessChecks) -> StreamHub:
-    """The node's share of the playback stream; its blocking read has a connection of its own whose socket
-    timeout outlasts the block (the request path keeps its short timeouts and breaker)."""
+def _stream_hub(settings: ApiSettings, keys: KeySpace, metrics: ApiMetrics, access: AccessChecks) -> StreamHub:
+    """The node's share of the playback stream, on Redis connections of its own: the blocking read's socket
+    timeout outlasts its block, and the other calls get the stream's generous timeout (the request path keeps
+    its short timeouts and breaker)."""
     node_id = uuid.uuid4().hex[:10]
+    commands = create_redis(settings.redis_url, socket_timeout_s=settings.stream_redis_timeout_s)
     blocking = create_redis(settings.redis_url, socket_timeout_s=settings.stream_read_block_ms / 1000 + 5.0)
-    reader = StreamReader(blocking, redis, keys.reader_wake(f"api-{node_id}"), block_ms=settings.stream_read_block_ms)
-    return StreamHub(store=StreamStore(redis, keys), guard=guard, reader=reader, keys=keys, settings=settings,
+    reader = StreamReader(blocking, commands, keys.reader_wake(f"api-{node_id}"),
+                          block_ms=settings.stream_read_block_ms)
+    return StreamHub(store=StreamStore(commands, keys), reader=reader, keys=keys, settings=settings,
                      metrics=StreamMetrics(metrics.registry), node_id=node_id, access=access)
 
 
@@ -84,7 +86,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     prewarm = PrewarmTrigger(guard, keys)
 
     access = AccessChecks(upstream, guard, keys, ttl_s=settings.access_cache_ttl_s, metrics=metrics)
-    hub = _stream_hub(settings, redis, guard, keys, metrics, access)
+    hub = _stream_hub(settings, keys, metrics, access)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -96,6 +98,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             await prewarm.aclose()
             await upstream.aclose()
             await hub.reader.blocking.aclose()
+            await hub.store.redis.aclose()
             await redis.aclose()
 
     app = FastAPI(title="Hewston api", version="0.1.0", lifespan=lifespan, telemetry=FASTAPI_TELEMETRY_OFF,

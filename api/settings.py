@@ -73,6 +73,9 @@ class ApiSettings(HewstonSettings):
     stream_demand_ttl_s: float = Field(default=10.0, gt=0)
     # The node's one blocking read; its connection's socket timeout is this plus 5 s.
     stream_read_block_ms: int = Field(default=1000, ge=10)
+    # The stream's other Redis calls (join, history, controls, demand): generous, because a burst of viewers
+    # connecting makes the event loop lag, and that lag must not pass for Redis failing.
+    stream_redis_timeout_s: float = Field(default=5.0, gt=0)
     stream_auth_timeout_s: float = Field(default=5.0, gt=0)
     stream_controls_per_s: float = Field(default=10.0, gt=0)
     stream_controls_burst: int = Field(default=20, ge=1)

@@ -104,7 +104,7 @@ class Controller:
 
 
 def run_step(url: str, viewers: int, token: str | None, source: Controller, work_dir: Path) -> Step:
-    ramp_s = 3.0 + viewers / 400
+    ramp_s = 3.0 + viewers / 200
     start = time.time() + ramp_s
     procs, outs = [], []
     for i in range(CLIENT_PROCESSES):

@@ -16,7 +16,6 @@ from fastapi import APIRouter, WebSocket
 from starlette.datastructures import QueryParams
 
 from api.access import AccessChecks
-from api.redis_guard import RedisUnavailable
 from api.settings import ApiSettings
 from api.stream.controls import ControlGate, Refusal
 from api.stream.direct import serve_direct
@@ -153,7 +152,7 @@ async def _read_controls(websocket: WebSocket, viewer: Viewer, hub: StreamHub, g
             continue
         try:
             await hub.push_control(viewer, verdict)
-        except RedisUnavailable:
+        except BrokerUnavailable:
             hub.metrics.controls.labels("unavailable").inc()
             viewer.push_own(Refusal("unavailable", "the broker cannot take controls right now; try again shortly",
                                     verdict.get("ref")).message_fields())

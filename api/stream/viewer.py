@@ -18,21 +18,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from api.stream.socket_writer import SocketWriter, text_message
-
-
-class Item:
-    """A message ready to send. ``published`` messages have their own offset in the run's stream; the others
-    (hello, heartbeat, skipped, error) carry the offset the viewer has reached."""
-
-    __slots__ = ("offset", "text", "published", "message", "size")
-
-    def __init__(self, offset: int, text: str, published: bool = True) -> None:
-        self.offset = offset
-        self.text = text
-        self.published = published
-        self.message = text_message(text)
-        self.size = len(text)
+from api.stream.socket_writer import Item, SocketWriter
 
 
 @dataclass(frozen=True)
@@ -82,9 +68,8 @@ class Viewer:
         if item.published and item.offset <= self.queued_offset:
             return True  # already queued (a catch-up and the live stream overlapped)
         if self._can_send_now():
-            sent = self._send_now(item)
-            if sent is not None:
-                return sent
+            self._send_now(item)
+            return True
         if len(self._queue) >= self.limits.max_messages or self._bytes + item.size > self.limits.max_bytes:
             return False
         self._queue.append(item)
@@ -97,18 +82,16 @@ class Viewer:
     def _can_send_now(self) -> bool:
         return not self._held and not self._queue and self._ended is None and not self._gone and self.writer.ready
 
-    def _send_now(self, item: Item) -> bool | None:
-        """True: sent; False: the socket filled up (resynchronise); None: the socket is gone (drop it)."""
+    def _send_now(self, item: Item) -> None:
+        """Write at once; a socket that is gone drops the message (its receive loop is ending the viewer)."""
         try:
-            sent = self.writer.send_now(item.message)
-        except Exception:  # noqa: BLE001 - whatever the server raises for a closed socket
+            self.writer.send_now(item)
+        except Exception:  # noqa: BLE001 - whatever a closed socket raises
             self._gone = True
-            return None
-        if sent:
-            self.messages_sent += 1
-            if item.published:
-                self.queued_offset = self.sent_offset = item.offset
-        return sent
+            return
+        self.messages_sent += 1
+        if item.published:
+            self.queued_offset = self.sent_offset = item.offset
 
     def push_own(self, message: dict) -> None:
         """A message for this viewer alone, at the offset it will have reached when it gets it."""
@@ -118,7 +101,8 @@ class Viewer:
     def push_notice(self, item: Item) -> None:
         """Send or queue a message of this node's own (its offset must be this viewer's ``queued_offset``).
         Never refused: these are rare and small, and dropping an error would leave a control unanswered."""
-        if self._can_send_now() and self._send_now(item) is not False:
+        if self._can_send_now():
+            self._send_now(item)
             return
         self._queue.append(item)
         self._bytes += item.size
@@ -180,5 +164,5 @@ class Viewer:
                 self._hello = None
             if item.published:
                 self.sent_offset = item.offset
-            await self.writer.send(item.message)
+            await self.writer.send(item)
             self.messages_sent += 1

@@ -8,8 +8,6 @@ import uuid
 import orjson
 from prometheus_client import CollectorRegistry
 
-from api.metrics import ApiMetrics
-from api.redis_guard import RedisGuard
 from api.stream.hub import StreamHub
 from api.stream.metrics import StreamMetrics
 from api.stream.viewer import QueueLimits, Viewer
@@ -42,9 +40,8 @@ async def test_viewers_resuming_from_one_point_share_one_history_read():
         await store.append("run", "relay", offset=offset, message_type=kind, data=data, epoch=claim.epoch,
                            now_ms=0, position=PlaybackPosition())
     settings = api_settings("http://127.0.0.1:9", None, stream_recent_messages=0)
-    guard = RedisGuard(redis, op_timeout_s=1.0, retry_after_s=1.0, retry_after_max_s=1.0, metrics=ApiMetrics())
     reader = StreamReader(create_redis(None), redis, keys.reader_wake("test"), block_ms=100)
-    hub = StreamHub(store=store, guard=guard, reader=reader, keys=keys, settings=settings,
+    hub = StreamHub(store=store, reader=reader, keys=keys, settings=settings,
                     metrics=StreamMetrics(CollectorRegistry()), node_id="n", access=None)  # type: ignore[arg-type]
     viewers = [Viewer(FakeWriter(), run_id="run", client_id=f"n-{i}", can_control=False,  # type: ignore[arg-type]
                       limits=QueueLimits(512, 1 << 20)) for i in range(20)]

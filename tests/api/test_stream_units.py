@@ -12,7 +12,8 @@ from starlette.datastructures import QueryParams
 from api.stream.controls import ControlGate, Refusal
 from api.stream.feed import RunFeed
 from api.stream.router import resume_point
-from api.stream.viewer import Item, QueueLimits, Viewer
+from api.stream.socket_writer import Item
+from api.stream.viewer import QueueLimits, Viewer
 from common.close_codes import CloseCode
 from common.models.stream import ResumeOutcome
 from common.sockets import Refused
@@ -28,11 +29,11 @@ class FakeWriter:
     def __init__(self) -> None:
         self.sent: list[dict] = []
 
-    def send_now(self, message: dict) -> bool:
+    def send_now(self, item) -> None:
         raise AssertionError("not writable")
 
-    async def send(self, message: dict) -> None:
-        self.sent.append(orjson.loads(message["text"]))
+    async def send(self, item) -> None:
+        self.sent.append(orjson.loads(item.text))
 
 
 def entry(offset: int, kind: str = "frame", epoch: str = "e1") -> Entry:
