@@ -28,6 +28,7 @@ from common.controls import CREDENTIALS_IN_URL, credential_param
 from common.errors import HewstonError
 from common.logging import get_logger
 from common.sockets import GONE, ClientLeft, Refused, close, first_message_token
+from common.tasks import until_first_ends
 
 router = APIRouter(tags=["stream"])
 log = get_logger("hewston.api.stream")
@@ -123,19 +124,9 @@ def _gate(settings: ApiSettings, can_control: bool) -> ControlGate:
 
 async def _serve(websocket: WebSocket, viewer: Viewer, hub: StreamHub, gate: ControlGate) -> None:
     """The viewer's sender and its control reader, until either ends (the socket closed)."""
-    tasks = [asyncio.create_task(viewer.send_forever(), name=f"stream-send-{viewer.client_id}"),
-             asyncio.create_task(_read_controls(websocket, viewer, hub, gate),
-                                 name=f"stream-receive-{viewer.client_id}")]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.wait(tasks)
-    for task in done:
-        exc = task.exception()
-        if exc is not None and not isinstance(exc, GONE):
-            raise exc
+    await until_first_ends([asyncio.create_task(viewer.send_forever(), name=f"stream-send-{viewer.client_id}"),
+                            asyncio.create_task(_read_controls(websocket, viewer, hub, gate),
+                                                name=f"stream-receive-{viewer.client_id}")], quiet=GONE)
 
 
 async def _read_controls(websocket: WebSocket, viewer: Viewer, hub: StreamHub, gate: ControlGate) -> None:
