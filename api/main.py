@@ -1,5 +1,8 @@
 """Api app factory: ``uvicorn --factory api.main:create_app`` or ``hewston api``.
 
+Routes: operations (``/health``, ``/ready``, ``/metrics``), the api's own routes and every backend route under
+``/api/v1/``, then the browser app at ``/`` when it is built.
+
 Middleware, outermost first: correlation id (so every answer, even a refusal, carries one), access log and
 metrics, CORS, size limits, rate limit, then the routes. All of them are pure ASGI except CORS.
 """
@@ -21,16 +24,16 @@ from api.limits import SizeLimitMiddleware
 from api.metrics import ApiMetrics
 from api.rate_limit import RateLimitMiddleware
 from api.redis_guard import RedisGuard
-from api.routers import chart_data, operations, passthrough, runs_complete
+from api.routers import app_config, chart_data, operations, passthrough, runs_complete
 from api.settings import ApiSettings
 from api.single_flight import SingleFlight
 from api.upstream import Upstream
+from api.web_app import mount_web_app
 from common.app_defaults import FASTAPI_TELEMETRY_OFF
 from common.correlation import CorrelationIdMiddleware
 from common.errors import install_error_handlers
 from common.keys import KeySpace
 from common.logging import configure_logging
-from common.models.backtests import BacktestRequest
 from common.redis_client import create_redis
 
 API_PREFIX = "/api/v1"
@@ -41,10 +44,11 @@ def _openapi_with_passthrough_bodies(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description,
                              routes=app.routes)
-        extra = BacktestRequest.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.update(extra.pop("$defs", {}))
-        components[BacktestRequest.__name__] = extra
+        for model in passthrough.REQUEST_BODIES:
+            extra = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+            components.update(extra.pop("$defs", {}))
+            components[model.__name__] = extra
         app.openapi_schema = schema
     return app.openapi_schema
 
@@ -87,7 +91,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(operations.router)
     app.include_router(chart_data.router, prefix=API_PREFIX)
     app.include_router(runs_complete.router, prefix=API_PREFIX)
+    app.include_router(app_config.router, prefix=API_PREFIX)
     app.include_router(passthrough.router, prefix=API_PREFIX)
+    # After every api route: the browser app's fallback must never shadow one.
+    mount_web_app(app, settings.web_app_dir)
     app.openapi = lambda: _openapi_with_passthrough_bodies(app)  # type: ignore[method-assign]
 
     # add_middleware wraps what is there, so the last one added is the outermost.

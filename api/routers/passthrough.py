@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from api.deps import AuthorizationDep, UpstreamDep
 from common.correlation import correlation_headers
@@ -23,8 +23,11 @@ from common.models.backtests import (
     BacktestRequest,
     EquityResponse,
     MetricsResponse,
+    OrdersResponse,
     RunDetail,
     RunList,
+    ShareRequest,
+    StrategiesResponse,
 )
 from common.models.bars import BarsResponse, SymbolInfo, SymbolsResponse
 from common.routes import route_template
@@ -39,6 +42,11 @@ _DROP_FROM_BACKEND = HOP_BY_HOP | {"server", "date"}
 _BUFFER_MAX_BYTES = 256 * 1024
 
 router = APIRouter(tags=["passthrough"])
+
+
+class DocumentedJson(JSONResponse):
+    """Only documents the route's model as its JSON body (OpenAPI gives JSON responses a schema); ``forward``
+    returns the backend's own response, whatever its type, and never makes one of these."""
 
 
 def _strip(headers: list[tuple[bytes, bytes]], drop: frozenset[str]) -> list[tuple[str, str]]:
@@ -113,17 +121,25 @@ DOCUMENTED: tuple[Documented, ...] = (
     Documented("GET", "/symbols/{symbol}", "One instrument with its datasets", SymbolInfo),
     Documented("GET", "/bars/daily", "Daily bars (UTC days)", BarsResponse, _BARS_QUERY),
     Documented("GET", "/bars/hour", "Hourly bars (UTC hours)", BarsResponse, _BARS_QUERY),
-    Documented("GET", "/bars/minute", "Minute bars (range capped by the backend)", BarsResponse, _BARS_QUERY),
-    Documented("GET", "/backtests/strategies", "Built-in strategies with their parameters and defaults"),
+    Documented("GET", "/bars/minute", "Minute bars (range capped by the backend)", BarsResponse,
+               (*_BARS_QUERY, ("bucket_minutes", False, "Aggregate into buckets of this many minutes"))),
+    Documented("GET", "/backtests/strategies", "Built-in strategies with their parameters and defaults",
+               StrategiesResponse),
     Documented("GET", "/backtests", "Runs the caller owns or that are shared with them", RunList, _PAGE_QUERY),
     Documented("POST", "/backtests", "Queue a backtest run", RunDetail, body=BacktestRequest, status_code=202),
     Documented("GET", "/backtests/{run_id}", "One run (404 unless the caller may see it)", RunDetail),
     Documented("GET", "/backtests/{run_id}/metrics", "Metrics of a completed run", MetricsResponse),
-    Documented("GET", "/backtests/{run_id}/equity", "Equity per bar of a completed run", EquityResponse),
-    Documented("GET", "/backtests/{run_id}/orders", "Orders (fills) of a completed run"),
-    Documented("POST", "/backtests/{run_id}/shares", "Share a run read-only with a user (owner only)"),
-    Documented("DELETE", "/backtests/{run_id}/shares/{user}", "Stop sharing a run with a user (owner only)"),
+    Documented("GET", "/backtests/{run_id}/equity", "Equity per bar of a completed run", EquityResponse,
+               (("max_points", False, "At most this many points (MinMaxLTTB); omit for every bar"),)),
+    Documented("GET", "/backtests/{run_id}/orders", "Orders (fills) of a completed run", OrdersResponse),
+    Documented("POST", "/backtests/{run_id}/shares", "Share a run read-only with a user (owner only)", RunDetail,
+               body=ShareRequest),
+    Documented("DELETE", "/backtests/{run_id}/shares/{user}", "Stop sharing a run with a user (owner only)",
+               RunDetail),
 )
+
+# Bodies the passthrough routes document (the backend validates them); api.main adds them to the components.
+REQUEST_BODIES = tuple(dict.fromkeys(doc.body for doc in DOCUMENTED if doc.body is not None))
 
 
 def _openapi_extra(doc: Documented) -> dict[str, Any]:
@@ -147,7 +163,7 @@ for _doc in DOCUMENTED:
     router.add_api_route(
         _doc.path, forward, methods=[_doc.method], summary=_doc.summary, response_model=_doc.model,
         status_code=_doc.status_code, openapi_extra=_openapi_extra(_doc), operation_id=_operation_id(_doc),
-        response_class=Response,
+        response_class=DocumentedJson,
         responses={401: {"description": "Missing or invalid token"}, 503: {"description": "Backend unreachable"}},
     )
 
