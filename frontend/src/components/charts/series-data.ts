@@ -1,0 +1,82 @@
+// Columnar API data → the point arrays lightweight-charts draws, and fills → markers on the candles.
+import type { CandlestickData, LineData, SeriesMarker, UTCTimestamp } from "lightweight-charts";
+import { COLORS } from "./chart-theme";
+
+export interface OhlcColumns {
+  time: number[];
+  open: number[];
+  high: number[];
+  low: number[];
+  close: number[];
+}
+
+export function toCandles(columns: OhlcColumns): CandlestickData<UTCTimestamp>[] {
+  const out: CandlestickData<UTCTimestamp>[] = new Array(columns.time.length);
+  for (let i = 0; i < columns.time.length; i += 1) {
+    out[i] = {
+      time: columns.time[i] as UTCTimestamp,
+      open: columns.open[i] ?? Number.NaN,
+      high: columns.high[i] ?? Number.NaN,
+      low: columns.low[i] ?? Number.NaN,
+      close: columns.close[i] ?? Number.NaN,
+    };
+  }
+  return out;
+}
+
+export function toLine(time: number[], values: number[], scale = 1): LineData<UTCTimestamp>[] {
+  const n = Math.min(time.length, values.length);
+  const out: LineData<UTCTimestamp>[] = new Array(n);
+  for (let i = 0; i < n; i += 1) out[i] = { time: time[i] as UTCTimestamp, value: (values[i] ?? 0) * scale };
+  return out;
+}
+
+/** Index of the last time <= t in ascending `times`; -1 when t is before the first. */
+export function indexAtOrBefore(times: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = times.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if ((times[mid] ?? Number.POSITIVE_INFINITY) <= t) {
+      found = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return found;
+}
+
+export interface MarkerFill {
+  time: number;
+  side: "buy" | "sell";
+}
+
+/**
+ * One marker per candle and side, on the candle whose bucket holds the fill (a wide candle can hold many
+ * fills; the marker then says how many). Fills outside the candles' range are left out.
+ */
+export function fillMarkers(fills: readonly MarkerFill[], candleTimes: readonly number[],
+  bucketSeconds: number): SeriesMarker<UTCTimestamp>[] {
+  const counts = new Map<string, { index: number; side: "buy" | "sell"; n: number }>();
+  const last = candleTimes[candleTimes.length - 1];
+  for (const fill of fills) {
+    const index = indexAtOrBefore(candleTimes, fill.time);
+    if (index < 0 || last === undefined || fill.time >= last + bucketSeconds) continue;
+    const key = `${index}:${fill.side}`;
+    const entry = counts.get(key);
+    if (entry) entry.n += 1;
+    else counts.set(key, { index, side: fill.side, n: 1 });
+  }
+  return [...counts.values()]
+    .sort((a, b) => a.index - b.index || (a.side === "buy" ? -1 : 1))
+    .map(({ index, side, n }) => ({
+      time: candleTimes[index] as UTCTimestamp,
+      position: side === "buy" ? "belowBar" : "aboveBar",
+      shape: side === "buy" ? "arrowUp" : "arrowDown",
+      color: side === "buy" ? COLORS.buy : COLORS.sell,
+      text: n > 1 ? `${side === "buy" ? "B" : "S"}×${n}` : side === "buy" ? "B" : "S",
+      size: 1,
+    }));
+}
