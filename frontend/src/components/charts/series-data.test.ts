@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { fillMarkers, indexAtOrBefore, toCandles, toLine } from "./series-data";
+
+describe("series data", () => {
+  it("turns columns into candles and line points", () => {
+    const candles = toCandles({ time: [60, 120], open: [1, 2], high: [3, 4], low: [0, 1], close: [2, 3] });
+    expect(candles).toEqual([{ time: 60, open: 1, high: 3, low: 0, close: 2 }, { time: 120, open: 2, high: 4, low: 1, close: 3 }]);
+    expect(toLine([1, 2, 3], [-0.1, -0.2], 100)).toEqual([{ time: 1, value: -10 }, { time: 2, value: -20 }]);
+  });
+
+  it("finds the last time at or before a moment", () => {
+    const times = [10, 20, 30];
+    expect([5, 10, 15, 30, 99].map((t) => indexAtOrBefore(times, t))).toEqual([-1, 0, 0, 2, 2]);
+    expect(indexAtOrBefore([], 1)).toBe(-1);
+  });
+
+  it("puts each fill on the candle whose bucket holds it, one marker per candle and side", () => {
+    const hour = 3_600;
+    const candles = [0, hour, 2 * hour];
+    const fills = [
+      { time: 60, side: "buy" as const },
+      { time: 120, side: "buy" as const },
+      { time: 180, side: "sell" as const },
+      { time: hour + 1, side: "sell" as const },
+      { time: 3 * hour, side: "buy" as const }, // past the last bucket: not on this chart
+      { time: -5, side: "buy" as const }, // before the first: not on this chart
+    ];
+    const markers = fillMarkers(fills, candles, hour);
+    expect(markers.map((m) => [m.time, m.position, m.text])).toEqual([
+      [0, "belowBar", "B×2"], [0, "aboveBar", "S"], [hour, "aboveBar", "S"],
+    ]);
+  });
+});
