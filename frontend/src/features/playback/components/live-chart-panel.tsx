@@ -1,12 +1,12 @@
 // Candles with fills and the equity line, built up live from the stream. On every reset the history up to the
 // cursor is loaded from REST (chart data, on the charts' data path) and set once; frames then only append.
+// The equity pane shows the run from its start (the decimated curve) so the stretch played reads in context.
 import { useQueryClient } from "@tanstack/react-query";
 import { CandlestickSeries, createSeriesMarkers, LineSeries } from "lightweight-charts";
 import { useEffect, useEffectEvent, useRef, useState } from "react";
 import { candlesQueryKey, fetchCandles } from "@/api/sources/candles";
 import type { EquityCurve, Order, RunDetail } from "@/api/types";
 import { COLORS } from "@/components/charts/chart-theme";
-import { syncTimeScales } from "@/components/charts/time-scale-sync";
 import { useChart } from "@/components/charts/use-chart";
 import { Card, CardTitle } from "@/components/ui/card";
 import { Spinner } from "@/components/ui/states";
@@ -50,13 +50,12 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
     const kept = lastColumns({ time: columns.time, open: columns.open, high: columns.high, low: columns.low,
       close: columns.close }, historyBars);
     const first = kept.time[0] ?? cursorTime;
-    const within = (t: number) => t >= first && t <= cursorTime;
-    const points = equity.time.map((t, i) => [t, equity.equity[i] ?? 0] as const).filter(([t]) => within(t));
+    const points = equity.time.map((t, i) => [t, equity.equity[i] ?? 0] as const).filter(([t]) => t <= cursorTime);
     return {
       candles: kept,
       bucketSeconds: columns.bucketSeconds,
       equity: { time: points.map(([t]) => t), equity: points.map(([, v]) => v) },
-      fills: orders.filter((o) => within(o.time)),
+      fills: orders.filter((o) => o.time >= first && o.time <= cursorTime),
     };
   });
   const initialCursor = useEffectEvent(() => startAt);
@@ -71,10 +70,6 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
     });
     const line = lineChart.addSeries(LineSeries, { color: COLORS.equity, lineWidth: 2, priceLineVisible: false });
     const live = new LiveChart({ candles, equity: line, markers: createSeriesMarkers(candles, []) });
-    const unsync = syncTimeScales([
-      { chart, element: priceRef.current ?? root },
-      { chart: lineChart, element: equityRef.current ?? root },
-    ]);
     let disposed = false;
 
     const showCounters = () => {
@@ -99,6 +94,7 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
           if (disposed) return;
           setLoading(false);
           chart.timeScale().scrollToRealTime();
+          lineChart.timeScale().fitContent();
           showCounters();
         });
     };
@@ -117,7 +113,6 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
     return () => {
       disposed = true;
       unsubscribe();
-      unsync();
       try {
         chart.removeSeries(candles);
         lineChart.removeSeries(line);
@@ -125,7 +120,7 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
         // the charts were removed first (the component is going away): their series went with them
       }
     };
-  }, [connection, priceChart, equityChart, priceRef, equityRef]);
+  }, [connection, priceChart, equityChart]);
 
   return (
     <div ref={rootRef} data-testid="live-chart" className="flex flex-col gap-4">

@@ -23,6 +23,7 @@ export interface LiveChartSinks {
 export interface History {
   candles: OhlcColumns;
   bucketSeconds: number;
+  /** The run's equity from its start up to the cursor (the curve may be decimated). */
   equity: { time: number[]; equity: number[] };
   fills: MarkerFill[];
 }
@@ -119,7 +120,8 @@ export class LiveChart {
     const keep = Math.floor(this.limits.maxCandles / 2);
     this.candles = this.candles.slice(-keep);
     const first = this.candles[0]?.time ?? 0;
-    this.equity = this.equity.filter((p) => p.time >= first);
+    // The equity line keeps the run's whole history (decimated) before the bars played here.
+    this.equity = this.equity.slice(-this.limits.maxCandles);
     this.fills = this.fills.filter((f) => f.time >= first);
     this.sinks.candles.setData(this.candles);
     this.sinks.equity.setData(this.equity);

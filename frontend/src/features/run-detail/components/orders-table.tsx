@@ -21,7 +21,9 @@ const COLUMNS: { key: OrderSortKey; label: string; numeric: boolean }[] = [
 export function OrdersTable({ orders, unavailable }: { orders: Order[] | null; unavailable: string | null }) {
   const [sort, setSort] = useState<{ key: OrderSortKey; direction: SortDirection }>({ key: "time", direction: "asc" });
   const [page, setPage] = useState(0);
-  const sorted = useMemo(() => (orders ? sortOrders(orders, sort.key, sort.direction) : []), [orders, sort]);
+  // A reversal fills twice on one bar with the same side and reason: the position in time order tells them apart.
+  const numbered = useMemo(() => (orders ?? []).map((order, seq) => ({ ...order, seq })), [orders]);
+  const sorted = useMemo(() => sortOrders(numbered, sort.key, sort.direction), [numbered, sort]);
   const pages = Math.max(1, Math.ceil(sorted.length / PAGE_SIZE));
   const rows = sorted.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
 
@@ -58,7 +60,7 @@ export function OrdersTable({ orders, unavailable }: { orders: Order[] | null; u
               </thead>
               <tbody>
                 {rows.map((o) => (
-                  <tr key={`${o.bar_index}-${o.side}-${o.reason}`} className="border-b border-slate-800/60">
+                  <tr key={o.seq} className="border-b border-slate-800/60">
                     <td className="px-4 py-1 whitespace-nowrap">{formatTime(o.time)}</td>
                     <td className={`px-4 py-1 ${o.side === "buy" ? "text-emerald-300" : "text-rose-300"}`}>{o.side}</td>
                     <td className="px-4 py-1 text-right tabular-nums">{formatNumber(o.quantity, 6)}</td>

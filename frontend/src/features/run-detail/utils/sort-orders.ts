@@ -4,7 +4,7 @@ export type OrderSortKey = "time" | "side" | "quantity" | "price" | "fee" | "rea
 export type SortDirection = "asc" | "desc";
 
 /** A sorted copy; ties keep time order, so equal values read in the order they happened. */
-export function sortOrders(orders: readonly Order[], key: OrderSortKey, direction: SortDirection): Order[] {
+export function sortOrders<T extends Order>(orders: readonly T[], key: OrderSortKey, direction: SortDirection): T[] {
   const sign = direction === "asc" ? 1 : -1;
   return orders
     .map((order, index) => ({ order, index }))
