@@ -16,7 +16,7 @@ from api import request_info
 from api.metrics import ApiMetrics
 from api.redis_guard import RedisGuard, RedisUnavailable
 from api.transform import loads_object
-from api.upstream import USER_HEADER, Upstream
+from api.upstream import USER_HEADER, BackendRefused, Upstream
 from common.keys import KeySpace
 
 
@@ -55,6 +55,22 @@ class AccessChecks:
         """``GET /backtests/{id}`` as the caller: 404 unless the caller may see the run."""
         key = self._key(authorization, lambda h: self.keys.run_access(h, run_id)) if reuse else None
         return await self._decide(key, f"/backtests/{run_id}", "/backtests/{id}", authorization, "run")
+
+    async def run_visible(self, authorization: str | None, run_id: str) -> bool:
+        """Whether the caller may still see the run: the re-check of a socket that stays open.
+
+        Reuses a decision younger than ``access_cache_ttl_s`` and asks the backend otherwise, so a socket that
+        re-checks every few seconds costs the backend at most one call per caller and run in that time, and
+        access withdrawn there is seen here within the same bound. A refusal (401, 403, 404) is False; an
+        unreachable or failing backend raises, so that an outage does not end every socket at once.
+        """
+        try:
+            await self.run(authorization, run_id)
+        except BackendRefused as exc:
+            if exc.status_code in (401, 403, 404):
+                return False
+            raise
+        return True
 
     @staticmethod
     def _key(authorization: str | None, build) -> str | None:

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import request_info
 from api.metrics import ApiMetrics
 from common.logging import get_logger
-from common.routes import route_template
+from common.routes import answered_status, route_template
 
 log = get_logger("hewston.api.access")
 
@@ -30,7 +30,7 @@ class AccessLogMiddleware:
             return
         started = time.perf_counter()
         info, token = request_info.begin()
-        status = 500
+        status: int | None = None
 
         async def send_with_timing(message: Message) -> None:
             nonlocal status
@@ -42,9 +42,12 @@ class AccessLogMiddleware:
                                       (b"server-timing", f"app;dur={server_ms:.3f}".encode("ascii"))]
             await send(message)
 
+        failed = True
         try:
             await self.app(scope, receive, send_with_timing)
+            failed = False
         finally:
+            status = answered_status(status, failed)
             duration_s = time.perf_counter() - started
             route = route_template(scope)
             self.metrics.observe_request(scope["method"], route, status, duration_s)

@@ -3,54 +3,72 @@
 Routes: operations (``/health``, ``/ready``, ``/metrics``), the api's own routes and every backend route under
 ``/api/v1/``, then the browser app at ``/`` when it is built.
 
-Middleware, outermost first: correlation id (so every answer, even a refusal, carries one), access log and
-metrics, CORS, size limits, rate limit, then the routes. All of them are pure ASGI except CORS.
+Middleware, outermost first: proxy headers (the client address, from trusted proxies only), correlation id
+(so every answer, even a refusal, carries one), access log and metrics, body timeout, CORS, size limits, rate
+limit, then the routes. All of them are pure ASGI except CORS.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.utils import get_openapi
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.access import AccessChecks
 from api.access_log import AccessLogMiddleware
 from api.cache import ResponseCache
 from api.limits import SizeLimitMiddleware
 from api.metrics import ApiMetrics
-from api.rate_limit import RateLimitMiddleware
+from api.rate_limit import EXEMPT_PATHS, RateLimitMiddleware
 from api.redis_guard import RedisGuard
 from api.routers import app_config, chart_data, operations, passthrough, runs_complete
 from api.settings import ApiSettings
 from api.single_flight import SingleFlight
+from api.stream import router as stream_router
+from api.stream.hub import StreamHub
+from api.stream.metrics import StreamMetrics
 from api.upstream import Upstream
 from api.web_app import mount_web_app
 from common.app_defaults import FASTAPI_TELEMETRY_OFF
+from common.body_timeout import BodyTimeoutMiddleware
 from common.correlation import CorrelationIdMiddleware
 from common.errors import install_error_handlers
 from common.keys import KeySpace
 from common.logging import configure_logging
+from common.openapi import install_openapi
 from common.redis_client import create_redis
+from common.stream.reader import StreamReader
+from common.stream.store import StreamStore
 
 API_PREFIX = "/api/v1"
 
 
-def _openapi_with_passthrough_bodies(app: FastAPI) -> dict[str, Any]:
-    """OpenAPI plus the request models that passthrough routes document but do not validate themselves."""
-    if app.openapi_schema is None:
-        schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                             routes=app.routes)
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in passthrough.REQUEST_BODIES:
-            extra = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
-            components.update(extra.pop("$defs", {}))
-            components[model.__name__] = extra
-        app.openapi_schema = schema
-    return app.openapi_schema
+def _statuses(path: str, _method: str, operation: dict[str, Any]) -> tuple[int, ...]:
+    """What the api's own layers add to an operation's answers (beyond 401 and 422, see common.openapi)."""
+    statuses = [414]  # the size limits see every request
+    if path not in EXEMPT_PATHS:
+        statuses.append(429)
+    if path.startswith(API_PREFIX):
+        statuses += [502, 503, 504]  # every /api/v1 route asks the backend
+    if "requestBody" in operation:
+        statuses += [408, 413]
+    return tuple(statuses)
+
+
+def _stream_hub(settings: ApiSettings, redis, guard: RedisGuard, keys: KeySpace, metrics: ApiMetrics,
+                access: AccessChecks) -> StreamHub:
+    """The node's share of the playback stream; its blocking read has a connection of its own whose socket
+    timeout outlasts the block (the request path keeps its short timeouts and breaker)."""
+    node_id = uuid.uuid4().hex[:10]
+    blocking = create_redis(settings.redis_url, socket_timeout_s=settings.stream_read_block_ms / 1000 + 5.0)
+    reader = StreamReader(blocking, redis, keys.reader_wake(f"api-{node_id}"), block_ms=settings.stream_read_block_ms)
+    return StreamHub(store=StreamStore(redis, keys), guard=guard, reader=reader, keys=keys, settings=settings,
+                     metrics=StreamMetrics(metrics.registry), node_id=node_id, access=access)
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -66,12 +84,18 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     flight: SingleFlight = SingleFlight(guard, keys, lock_ms=settings.single_flight_lock_ms,
                                         wait_s=settings.single_flight_wait_s)
 
+    access = AccessChecks(upstream, guard, keys, ttl_s=settings.access_cache_ttl_s, metrics=metrics)
+    hub = _stream_hub(settings, redis, guard, keys, metrics, access)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await hub.start()
         try:
             yield
         finally:
+            await hub.stop()
             await upstream.aclose()
+            await hub.reader.blocking.aclose()
             await redis.aclose()
 
     app = FastAPI(title="Hewston api", version="0.1.0", lifespan=lifespan, telemetry=FASTAPI_TELEMETRY_OFF,
@@ -85,21 +109,24 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.upstream = upstream
     app.state.cache = ResponseCache(guard, flight, gzip_level=settings.gzip_level,
                                     gzip_min_bytes=settings.gzip_min_bytes)
-    app.state.access = AccessChecks(upstream, guard, keys, ttl_s=settings.access_cache_ttl_s, metrics=metrics)
+    app.state.access = access
+    app.state.stream_hub = hub
     install_error_handlers(app)
 
     app.include_router(operations.router)
     app.include_router(chart_data.router, prefix=API_PREFIX)
     app.include_router(runs_complete.router, prefix=API_PREFIX)
     app.include_router(app_config.router, prefix=API_PREFIX)
+    app.include_router(stream_router.router, prefix=API_PREFIX)
     app.include_router(passthrough.router, prefix=API_PREFIX)
     # After every api route: the browser app's fallback must never shadow one.
     mount_web_app(app, settings.web_app_dir)
-    app.openapi = lambda: _openapi_with_passthrough_bodies(app)  # type: ignore[method-assign]
+    install_openapi(app, statuses_for=_statuses, extend=passthrough.document)
 
     # add_middleware wraps what is there, so the last one added is the outermost.
     app.add_middleware(RateLimitMiddleware, guard=guard, keys=keys, limit=settings.rate_limit_requests,
-                       window_s=settings.rate_limit_window_s, metrics=metrics)
+                       address_limit=settings.rate_limit_address_requests, window_s=settings.rate_limit_window_s,
+                       metrics=metrics)
     app.add_middleware(SizeLimitMiddleware, max_body_bytes=settings.max_body_bytes,
                        max_query_bytes=settings.max_query_bytes)
     if settings.cors_origins:
@@ -107,6 +134,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
                            allow_methods=["*"], allow_headers=["Authorization", "Content-Type", "X-Request-ID",
                                                                 "If-None-Match"],
                            expose_headers=["ETag", "X-Request-ID", "X-Cache", "Server-Timing", "Retry-After"])
+    app.add_middleware(BodyTimeoutMiddleware, body_timeout_s=settings.body_timeout_s)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
     app.add_middleware(CorrelationIdMiddleware)
+    # Outermost: the client address every layer sees is the peer's, or what a trusted proxy says it is.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

@@ -166,8 +166,8 @@ class DataPaths(BaseModel):
     """For each area of the browser app: `bff` (through this api) or `direct` (straight to the backend)."""
 
     charts: DataPath = Field(description="Candles: `/api/v1/chart-data` or the backend's `/bars`")
-    runs: DataPath = Field(description="Runs list, detail and new backtests: `/api/v1/...` or "
-                                                      "the backend's `/backtests`")
+    runs: DataPath = Field(description="Runs list, detail and new backtests: `/api/v1/...` or the backend's "
+                                       "`/backtests`")
     playback: DataPath = Field(description="The shared stream or a private backend playback")
 
 

@@ -7,9 +7,10 @@ middleware's context, so rebinding the variable there would not be seen, but mut
 
 from __future__ import annotations
 
-import hashlib
 from contextvars import ContextVar
 from dataclasses import dataclass
+
+from common.credentials import credential_hash
 
 _current: ContextVar[RequestInfo | None] = ContextVar("api_request_info", default=None)
 
@@ -46,8 +47,5 @@ def note_cache(outcome: str) -> None:
         info.cache = outcome
 
 
-def token_hash(authorization: str | None) -> str | None:
-    """A stable, non-reversible name for the caller's credential; the token itself is never stored or logged."""
-    if not authorization:
-        return None
-    return hashlib.sha256(authorization.strip().encode("utf-8")).hexdigest()[:32]
+# The caller's credential as a stable, non-reversible name: every spelling of one token gets the same one.
+token_hash = credential_hash

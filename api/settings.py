@@ -34,9 +34,16 @@ class ApiSettings(HewstonSettings):
     # The backend's URL as a browser reaches it, for the direct path; unset: `backend_url`.
     public_backend_url: str | None = None
 
-    # Rate limit per token (its hash) or per client address when there is none; fixed windows.
+    # Rate limits in fixed windows: per credential (a bearer token, however its header is spelt) and per
+    # client address (every request, whatever token it carries, valid or not).
     rate_limit_requests: int = 1200
+    rate_limit_address_requests: int = 3000
     rate_limit_window_s: int = 60
+    # Peers (addresses or networks, e.g. "10.0.0.0/8") whose X-Forwarded-For names the client; empty: none,
+    # the TCP peer is the client.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # A request body that sends nothing for this long is answered 408 and its connection closed.
+    body_timeout_s: float = Field(default=10.0, gt=0)
 
     # Request size limits: larger bodies get 413, longer query strings 414.
     max_body_bytes: int = 1_048_576
@@ -68,3 +75,20 @@ class ApiSettings(HewstonSettings):
     upstream_max_connections: int = 200
     # Ready probes must answer quickly even when a dependency hangs.
     ready_timeout_s: float = 1.0
+
+    # Shared playback stream (docs/stream.md). Each viewer's queue is bounded; a viewer that falls further
+    # behind is resynchronised from the latest snapshot. The bound must hold a snapshot and what follows it
+    # (the relay asks for a keyframe every 150 messages), with room to spare.
+    stream_viewer_queue_messages: int = Field(default=512, ge=200)
+    stream_viewer_queue_mb: int = Field(default=8, ge=1)
+    # Messages kept per run in memory for viewers reconnecting to this node (about a minute at 30 frames/s).
+    stream_recent_messages: int = Field(default=2048, ge=0)
+    stream_heartbeat_s: float = Field(default=5.0, gt=0)
+    # Demand: refreshed this often, valid this long; a run's relay stops about this long after its last viewer.
+    stream_demand_refresh_s: float = Field(default=2.0, gt=0)
+    stream_demand_ttl_s: float = Field(default=10.0, gt=0)
+    # The node's one blocking read; its connection's socket timeout is this plus 5 s.
+    stream_read_block_ms: int = Field(default=1000, ge=10)
+    stream_auth_timeout_s: float = Field(default=5.0, gt=0)
+    stream_controls_per_s: float = Field(default=10.0, gt=0)
+    stream_controls_burst: int = Field(default=20, ge=1)

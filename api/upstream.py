@@ -78,10 +78,12 @@ class Upstream:
         await self.client.aclose()
 
     @staticmethod
-    def call_headers(authorization: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:
-        headers = correlation_headers()
+    def call_headers(authorization: str | None, extra: dict[str, str] | None = None) -> dict[str, str | bytes]:
+        headers: dict[str, str | bytes] = dict(correlation_headers())
         if authorization:
-            headers["Authorization"] = authorization
+            # The bytes as they arrived (Starlette decodes headers as latin-1): any value reaches the backend,
+            # which refuses what is not a token, instead of failing to encode here.
+            headers["Authorization"] = authorization.encode("latin-1")
         if extra:
             headers.update(extra)
         return headers

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import FileResponse, Response
 
-from common.errors import NotFound
+from common.errors import ANY_PATH, NotFound
 
 # Paths that belong to the api (or its docs) and never fall back to the app.
 RESERVED_PREFIXES = ("api/", "docs", "redoc", "openapi.json", "health", "ready", "metrics")
@@ -64,6 +64,8 @@ def mount_web_app(app: FastAPI, web_app_dir: Path) -> bool:
             return FileResponse(found)
         return FileResponse(index, headers={"Cache-Control": REVALIDATE})
 
-    # Registered last (by the caller), so that every api route is matched first.
+    # Registered last (by the caller), so that every api route is matched first. Marked as a catch-all, so that
+    # it never makes a method look allowed at a path that no real route serves (405 and Allow).
     app.add_api_route("/{path:path}", web_app, methods=["GET", "HEAD"], include_in_schema=False)
+    setattr(app.routes[-1], ANY_PATH, True)
     return True

@@ -15,7 +15,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.logging import get_logger
-from common.routes import route_template
+from common.routes import answered_status, route_template
 
 USER_HEADER = b"x-hewston-user"
 log = get_logger("hewston.backend.access")
@@ -31,7 +31,7 @@ class AccessLogMiddleware:
             return
         started = time.perf_counter()
         state = scope.setdefault("state", {})
-        status = 500
+        status: int | None = None
 
         async def send_with_user(message: Message) -> None:
             nonlocal status
@@ -43,9 +43,12 @@ class AccessLogMiddleware:
                                           (USER_HEADER, principal.name.encode("utf-8", "replace"))]
             await send(message)
 
+        failed = True
         try:
             await self.app(scope, receive, send_with_user)
+            failed = False
         finally:
+            status = answered_status(status, failed)
             principal = state.get("principal")
             log.info("request", method=scope["method"], route=route_template(scope), status=status,
                      duration_ms=round((time.perf_counter() - started) * 1000.0, 3),

@@ -114,6 +114,14 @@ class Catalog:
         with self.connect() as conn:
             conn.executescript(ddl)
 
+    def ensure_columns(self, table: str, columns: dict[str, str]) -> None:
+        """Add the columns (name → type and constraints) a table created by an older version lacks."""
+        with self.connect() as conn:
+            present = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
+            for name, ddl in columns.items():
+                if name not in present:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}")
+
     # Instruments and datasets -------------------------------------------------------------------------------
 
     def upsert_instrument(self, instrument: Instrument, conn: sqlite3.Connection | None = None) -> None:
@@ -159,6 +167,12 @@ class Catalog:
     def current_data_version(self, symbol: str, conn: sqlite3.Connection) -> int:
         r = conn.execute("SELECT MAX(data_version) FROM datasets WHERE symbol = ?", (symbol,)).fetchone()
         return int(r[0] or 0)
+
+    def keep_only_datasets(self, symbol: str, timeframes: list[Timeframe], conn: sqlite3.Connection) -> None:
+        """Remove the symbol's datasets of any other timeframe (a new version may have fewer timeframes)."""
+        marks = ",".join("?" * len(timeframes))
+        conn.execute(f"DELETE FROM datasets WHERE symbol = ? AND timeframe NOT IN ({marks})",
+                     (symbol, *[t.value for t in timeframes]))
 
     def put_dataset(self, record: DatasetRecord, conn: sqlite3.Connection) -> None:
         conn.execute(

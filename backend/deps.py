@@ -18,6 +18,7 @@ from backend.playback.cache import RunCache
 from backend.runs.executor import RunExecutor
 from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
+from common.credentials import bearer_token
 
 _bearer = HTTPBearer(auto_error=False, description="API token: `Authorization: Bearer <token>`")
 
@@ -48,9 +49,11 @@ async def get_loaded_runs(request: Request) -> RunCache:
 
 
 async def get_principal(request: Request,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+                  _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     authenticator: Authenticator = request.app.state.authenticator
-    principal = authenticator.authenticate(credentials.credentials if credentials else None)
+    # The header itself, parsed like everywhere else (HTTPBearer is declared for OpenAPI only): its own parse
+    # would accept tokens that the api's rate limit and access cache read differently.
+    principal = authenticator.authenticate(bearer_token(request.headers.get("authorization")))
     request.state.principal = principal
     return principal
 

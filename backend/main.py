@@ -21,9 +21,11 @@ from backend.runs.executor import RunExecutor
 from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
 from common.app_defaults import FASTAPI_TELEMETRY_OFF
+from common.body_timeout import BodyTimeoutMiddleware
 from common.correlation import CorrelationIdMiddleware
 from common.errors import install_error_handlers
 from common.logging import configure_logging
+from common.openapi import install_openapi
 
 
 @asynccontextmanager
@@ -34,6 +36,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await asyncio.to_thread(app.state.executor.shutdown)
+
+
+def _statuses(_path: str, _method: str, operation: dict) -> tuple[int, ...]:
+    """What the backend's own layers add to an operation's answers: a stalled body is a 408."""
+    return (408,) if "requestBody" in operation else ()
 
 
 def create_app(settings: BackendSettings | None = None) -> FastAPI:
@@ -50,8 +57,10 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     app.state.executor = RunExecutor(app.state.runs, app.state.bar_store, max_workers=settings.run_workers)
     app.state.playback = PlaybackService(PlaybackConfig(
         options=PlaybackOptions(fps=settings.playback_fps, snapshot_interval_s=settings.playback_snapshot_interval_s),
-        auth_timeout_s=settings.playback_auth_timeout_s, cache_bytes=settings.playback_cache_mb * 2**20))
+        auth_timeout_s=settings.playback_auth_timeout_s, cache_bytes=settings.playback_cache_mb * 2**20,
+        access_recheck_s=settings.playback_access_recheck_s))
     install_error_handlers(app)
+    app.add_middleware(BodyTimeoutMiddleware, body_timeout_s=settings.body_timeout_s)
     if settings.cors_origins:
         # The browser app's direct path calls the backend from the api's origin with a bearer header.
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
@@ -62,4 +71,5 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     app.add_middleware(CorrelationIdMiddleware)
     for module in (health, symbols, bars, backtests, playback):
         app.include_router(module.router)
+    install_openapi(app, statuses_for=_statuses)
     return app

@@ -28,6 +28,11 @@ class BackendSettings(HewstonSettings):
     playback_snapshot_interval_s: float = Field(default=2.0, gt=0)
     playback_auth_timeout_s: float = Field(default=5.0, gt=0)
     playback_cache_mb: int = Field(default=512, ge=0)
+    # An open playback socket re-asks whether its caller may still see the run this often (closing with
+    # 4403 when not); the same bound as the api's access cache.
+    playback_access_recheck_s: float = Field(default=5.0, gt=0)
+    # A request body that sends nothing for this long is answered 408 and its connection closed.
+    body_timeout_s: float = Field(default=10.0, gt=0)
 
     @property
     def catalog_path(self) -> Path:

@@ -94,7 +94,8 @@ def main() -> None:
         backend_port, api_port = free_port(), free_port()
         with running_service("backend.main:create_app", backend_port, {"HEWSTON_DATA_DIR": str(data_dir)}) as b:
             api_env = {"HEWSTON_API_BACKEND_URL": b, "HEWSTON_API_REDIS_KEY_PREFIX": prefix,
-                       "HEWSTON_API_RATE_LIMIT_REQUESTS": str(10**9)}
+                       "HEWSTON_API_RATE_LIMIT_REQUESTS": str(10**9),
+                       "HEWSTON_API_RATE_LIMIT_ADDRESS_REQUESTS": str(10**9)}
             if redis_url:
                 api_env["REDIS_URL"] = redis_url
             with running_service("api.main:create_app", api_port, api_env) as a:

@@ -21,7 +21,7 @@ def start_service(factory: str, port: int, env: dict[str, str]) -> subprocess.Po
     full_env = {**os.environ, "HEWSTON_LOG_LEVEL": "WARNING", "HEWSTON_LOG_JSON": "true", **env}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
-         "--ws-per-message-deflate", "false", "--log-level", "warning"],
+         "--ws-per-message-deflate", "false", "--no-proxy-headers", "--log-level", "warning"],
         env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -6,3 +6,9 @@ from __future__ import annotations
 # Redis client installs it). Hewston exports Prometheus metrics and structured logs of its own, and the
 # no-op spans, metrics and log records cost a noticeable share of a cached request, so they are off.
 FASTAPI_TELEMETRY_OFF = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+
+# How uvicorn serves every Hewston app: no permessage-deflate (it costs CPU per viewer for little gain on
+# frames), no proxy headers (uvicorn would believe X-Forwarded-For from any loopback peer; the api believes it
+# only from its configured trusted proxies), and logging left to Hewston's own configuration, which scrubs
+# credentials from every line.
+UVICORN_OPTIONS = {"ws_per_message_deflate": False, "proxy_headers": False, "log_config": None}

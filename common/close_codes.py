@@ -1,7 +1,7 @@
 """WebSocket close codes used by Hewston's sockets, each with a documented meaning and a client action.
 
 Codes 1000–1015 are the protocol's own (RFC 6455); 4000–4999 are ours and mirror HTTP statuses where one fits
-(4401 ~ 401, 4404 ~ 404), so they read naturally next to the REST errors. Every code says whether a client
+(4401 ~ 401, 4403 ~ 403, 4404 ~ 404), so they read naturally next to the REST errors. Every code says whether a client
 should reconnect (after a backoff) or stop: a terminal code means that retrying the same request cannot
 succeed until something else changes.
 """
@@ -23,6 +23,7 @@ class CloseCode(IntEnum):
     try_again_later = 1013
     bad_request = 4400
     unauthorized = 4401
+    access_withdrawn = 4403
     not_found = 4404
     auth_timeout = 4408
     run_not_completed = 4409
@@ -44,6 +45,8 @@ MEANINGS: dict[CloseCode, CloseMeaning] = {m.code: m for m in (
     CloseMeaning(CloseCode.try_again_later, True, "the server is overloaded; reconnect after a backoff"),
     CloseMeaning(CloseCode.bad_request, False, "a start parameter is invalid; the reason names it"),
     CloseMeaning(CloseCode.unauthorized, False, "the bearer token is missing or not valid"),
+    CloseMeaning(CloseCode.access_withdrawn, False,
+                 "the caller may no longer see the run (it was unshared, or the token was revoked)"),
     CloseMeaning(CloseCode.not_found, False, "the run does not exist or the caller may not see it"),
     CloseMeaning(CloseCode.auth_timeout, True,
                  "no auth message arrived in time after connecting; reconnect and authenticate promptly"),

@@ -11,8 +11,11 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.correlation import current_correlation_id
@@ -128,12 +131,33 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> R
 
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 413: "payload_too_large", 429: "rate_limited"}
+               405: "method_not_allowed", 408: "request_timeout", 413: "payload_too_large", 429: "rate_limited"}
 
 
-async def _http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+# Set (to True) on a route that matches any path, such as a proxy's catch-all: it names the methods of a
+# path only when no route made for that path matches it.
+ANY_PATH = "hewston_any_path"
+
+
+def allowed_methods(scope: Scope, *, include_any_path: bool = True) -> list[str]:
+    """Every method the app's routes accept at this path (Starlette's own 405 names one route's only)."""
+    probe = {key: value for key, value in scope.items() if key not in ("fastapi", "route", "endpoint")}
+    probe["type"] = "http"
+    specific: set[str] = set()
+    any_path: set[str] = set()
+    # Route contexts see through included routers, with their prefixes, as the router itself matches them.
+    for context in iter_route_contexts(getattr(scope.get("app"), "routes", ())):
+        if context.methods and context.matches(probe)[0] is not Match.NONE:
+            (any_path if getattr(context.original_route, ANY_PATH, False) else specific).update(context.methods)
+    return sorted(specific or (any_path if include_any_path else set()))
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request.scope))
+    return error_response(exc.status_code, code, str(exc.detail), headers=headers or None)
 
 
 _INTERNAL = "internal error; quote the correlation id when reporting it"
@@ -168,6 +192,9 @@ class UnhandledErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            # The client left mid-request: nobody to answer, nothing went wrong here.
+            log.info("client_disconnected", path=scope.get("path"))
         except HewstonError:
             raise  # an expected refusal raised by an outer layer's hook (e.g. a body too large): theirs to answer
         except Exception:

@@ -1,18 +1,57 @@
 """structlog configuration: JSON lines in production, readable console output locally.
 
-Secrets never reach a log line: any event key that names a credential is redacted before rendering.
+Secrets never reach a log line, whoever writes it:
+
+- structlog events: a key that names a credential is redacted, and the rendered line is scrubbed again;
+- the standard library's loggers (uvicorn, httpx, anything a library adds): every record is scrubbed when it
+  is created, message and traceback, so a token in a URL's query, a header dump or a WebSocket message cannot
+  be written by a handler that Hewston did not configure. httpx's per-request INFO line (a full URL) is off.
+
+Scrubbing recognises credentials by position (``Bearer <x>``, ``token=<x>``, ``"token": "<x>"`` and the like)
+and Hewston's own token format (``hw_…``). Every line goes through one sink that writes to the current
+``sys.stderr``; :func:`add_log_tap` lets a caller see the same lines (the test suite keeps them to prove
+that no token it used was ever logged).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 
 _SECRET_KEYS = frozenset({"token", "authorization", "password", "secret", "service_token", "api_token"})
 REDACTED = "[redacted]"
+_NOT_REDACTED = r"(?!\[redacted\])"
+_SCRUB = (
+    # A credential after its scheme: "Bearer abc", "Basic abc".
+    (re.compile(rf"(?i)\b(bearer|basic)([ \t]+){_NOT_REDACTED}[^\s\"',;)}}\]]+"), rf"\1\2{REDACTED}"),
+    # A credential after its name: token=abc (query strings), "token": "abc" (JSON), authorization: abc.
+    (re.compile(rf"(?i)((?:access_|api_|auth_|service_|refresh_|id_)?token|authorization|auth|password|secret"
+                rf"|api_?key)(\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?){_NOT_REDACTED}(?!(?i:bearer|basic)[ \t])"
+                rf"[^\s\"'&,;)}}\]\\]+"),
+     rf"\1\2{REDACTED}"),
+    # Hewston's own tokens, wherever they stand.
+    (re.compile(r"\bhw_[A-Za-z0-9_\-]{8,}"), REDACTED),
+)
+_HTTP_CLIENT_LOGGERS = ("httpx", "httpcore")
+_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+# Words every scrubbed value stands next to: a line without any of them (most lines) skips the patterns.
+_TRIGGERS = ("bearer", "basic", "token", "auth", "password", "secret", "key", "hw_")
+
+
+def redact_text(text: str) -> str:
+    lowered = text.lower()
+    if not any(trigger in lowered for trigger in _TRIGGERS):
+        return text
+    for pattern, replacement in _SCRUB:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def redact_secrets(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
@@ -20,6 +59,57 @@ def redact_secrets(_logger: Any, _method: str, event_dict: dict[str, Any]) -> di
         if key.lower() in _SECRET_KEYS:
             event_dict[key] = REDACTED
     return event_dict
+
+
+def _scrub_rendered(_logger: Any, _method: str, line: str) -> str:
+    return redact_text(line)
+
+
+class _Sink:
+    """stderr as it is at write time (test runners swap it), plus any taps."""
+
+    def __init__(self) -> None:
+        self.taps: list[Callable[[str], None]] = []
+
+    def write(self, text: str) -> int:
+        sys.stderr.write(text)
+        for tap in self.taps:
+            tap(text)
+        return len(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+_sink = _Sink()
+_handler = logging.StreamHandler(_sink)
+_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+_base_record_factory = logging.getLogRecordFactory()
+_traceback_formatter = logging.Formatter()
+
+
+def _redacting_record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    record = _base_record_factory(*args, **kwargs)
+    try:
+        message = record.getMessage()
+    except Exception:  # a library's malformed format arguments: leave the record to the handler's own report
+        return record
+    clean = redact_text(message)
+    if clean != message:
+        record.msg, record.args = clean, None
+    if record.exc_info and record.exc_info[0] is not None:
+        record.exc_text = redact_text(_traceback_formatter.formatException(record.exc_info))
+    return record
+
+
+def add_log_tap(tap: Callable[[str], None]) -> None:
+    """Also hand every written log line (already redacted) to ``tap``."""
+    _sink.taps.append(tap)
+
+
+def remove_log_tap(tap: Callable[[str], None]) -> None:
+    if tap in _sink.taps:
+        _sink.taps.remove(tap)
 
 
 def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
@@ -30,16 +120,28 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
         redact_secrets,
     ]
     renderer: Any = structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer()
+    rendering = [structlog.processors.format_exc_info, renderer] if json_logs else [renderer]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer] if json_logs else [*shared, renderer],
+        processors=[*shared, *rendering, _scrub_rendered],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(_sink),
         cache_logger_on_first_use=False,
     )
-    # Route the standard library's loggers (uvicorn, httpx) to stderr at the same level; their access logs are
-    # replaced by our structured ones.
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.setLogRecordFactory(_redacting_record_factory)
+    # The standard library's loggers (uvicorn, httpx) write through the same sink at the same level; their
+    # access logs are replaced by our structured ones.
+    root = logging.getLogger()
+    if _handler not in root.handlers:
+        root.addHandler(_handler)
+    root.setLevel(level.upper())
+    for name in _UVICORN_LOGGERS:
+        # uvicorn's command line installs handlers of its own before the app factory runs; ours scrub.
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    for name in _HTTP_CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

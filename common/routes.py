@@ -14,3 +14,14 @@ def route_template(scope: Scope) -> str:
     if not isinstance(path, str):
         path = getattr(scope.get("route"), "path", None)
     return path if isinstance(path, str) else "unmatched"
+
+
+# The status logged for a request whose client left before any answer (nginx's convention): not a server error.
+CLIENT_CLOSED_REQUEST = 499
+
+
+def answered_status(status: int | None, failed: bool) -> int:
+    """The status an access log records: the one sent, else 500 for a failure or 499 for a client that left."""
+    if status is not None:
+        return status
+    return 500 if failed else CLIENT_CLOSED_REQUEST

@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from common.app_defaults import UVICORN_OPTIONS
+
 
 def _cmd_backend(args: argparse.Namespace) -> int:
     import uvicorn
@@ -15,7 +17,7 @@ def _cmd_backend(args: argparse.Namespace) -> int:
 
     settings = BackendSettings()
     uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
-                ws_per_message_deflate=False, log_level="warning")
+                log_level="warning", **UVICORN_OPTIONS)
     return 0
 
 
@@ -27,8 +29,28 @@ def _cmd_api(args: argparse.Namespace) -> int:
 
     settings = ApiSettings()
     uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
-                ws_per_message_deflate=False, log_level="warning")
+                log_level="warning", **UVICORN_OPTIONS)
     return 0
+
+
+def _cmd_backend_openapi(_args: argparse.Namespace) -> int:
+    import tempfile
+
+    from api.backend_schema import render
+    from backend.main import create_app
+    from backend.settings import BackendSettings
+
+    # The document depends on the code only; a scratch data directory keeps the real catalog untouched.
+    with tempfile.TemporaryDirectory() as data_dir:
+        app = create_app(BackendSettings(data_dir=data_dir, _env_file=None))
+        sys.stdout.buffer.write(render(app.openapi()))
+    return 0
+
+
+def _cmd_relay(_args: argparse.Namespace) -> int:
+    from relay.main import main
+
+    return main()
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
@@ -62,14 +84,20 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         catalog = Catalog(settings.catalog_path)
         result = ingest_bars(BarStore(settings.bars_dir, catalog), Path(args.file), args.symbol, name=args.name,
                              asset_class=AssetClass(args.asset_class) if args.asset_class else None,
-                             progress=progress)
-    except (BarValidationError, OSError) as exc:
-        # A failed ingest never replaces stored data, whether the file or the disk was at fault.
-        message = exc.message if isinstance(exc, BarValidationError) else str(exc)
+                             tz=args.tz, progress=progress)
+    except Exception as exc:
+        # A failed ingest never replaces stored data, whatever was at fault: the file, the disk or a file no
+        # check foresaw. Every failure is one line, never a traceback.
+        if isinstance(exc, BarValidationError):
+            message = exc.message
+        elif isinstance(exc, OSError):
+            message = str(exc)
+        else:
+            first_line = next(iter(str(exc).splitlines()), "")
+            message = f"could not read the file ({type(exc).__name__}: {first_line})"
         print(f"error: {args.file}: {message}; nothing was changed", file=sys.stderr)
         return 1
-    print(f"ingested {result.rows:,} minute bars of {result.symbol} (epoch {result.first_time} to "
-          f"{result.last_time}); data version {result.data_version}")
+    print(result.summary())
     return 0
 
 
@@ -99,11 +127,22 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, default=None)
     api.set_defaults(func=_cmd_api)
 
-    ingest = sub.add_parser("ingest", help="load minute bars of one symbol from a CSV or Parquet file")
-    ingest.add_argument("file", help="CSV (optionally .gz) or Parquet with columns time,open,high,low,close,volume")
+    relay = sub.add_parser("relay", help="run a relay: one upstream playback per watched run, published to Redis "
+                                         "(needs REDIS_URL and HEWSTON_SERVICE_TOKEN)")
+    relay.set_defaults(func=_cmd_relay)
+
+    openapi = sub.add_parser("backend-openapi", help="print the backend's OpenAPI document (the api's copy: "
+                                                     "hewston backend-openapi > api/backend_openapi.json)")
+    openapi.set_defaults(func=_cmd_backend_openapi)
+
+    ingest = sub.add_parser("ingest", help="load minute, hourly or daily bars of one symbol from a CSV or Parquet file")
+    ingest.add_argument("file", help="CSV (optionally gzipped) or Parquet with a time column (time, timestamp, "
+                                     "datetime, date or pandas' unnamed index) and open, high, low, close, volume")
     ingest.add_argument("--symbol", required=True, help="e.g. ACME (upper-cased; A-Z 0-9 . _ -)")
     ingest.add_argument("--name", default=None, help="display name (default: the current one, or the symbol)")
     ingest.add_argument("--asset-class", choices=["equity", "fx", "crypto", "other"], default=None)
+    ingest.add_argument("--tz", default=None, help="time zone of times written without an offset, e.g. "
+                                                   "America/New_York (default: UTC)")
     ingest.add_argument("--data-dir", default=None, help="backend data directory (default: HEWSTON_DATA_DIR)")
     ingest.set_defaults(func=_cmd_ingest)
 

@@ -12,22 +12,26 @@ import uvicorn
 
 from api.main import create_app as create_api
 from api.settings import ApiSettings
-from backend.auth import hash_token
+from backend.auth import hash_token, new_token
 from backend.catalog import Catalog
 from backend.main import create_app as create_backend
 from backend.market.demo import DEMO_USERS
 from backend.settings import BackendSettings
+from common.app_defaults import UVICORN_OPTIONS
 from common.logging import configure_logging
+from relay.main import build_relay
+from relay.settings import RelaySettings
 
 
 def _server(app, host: str, port: int) -> uvicorn.Server:
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws_per_message_deflate=False,
-                            lifespan="on")
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", **UVICORN_OPTIONS)
     return uvicorn.Server(config)
 
 
-async def _serve_all(servers: list[uvicorn.Server]) -> None:
-    await asyncio.gather(*(server.serve() for server in servers))
+async def _serve_all(servers: list[uvicorn.Server], relay_settings: RelaySettings) -> None:
+    # The relay is built inside the loop: the embedded broker's clients belong to the loop that uses them.
+    relay = build_relay(relay_settings)
+    await asyncio.gather(relay.run(), *(server.serve() for server in servers))
 
 
 def browser_origins(host: str, port: int) -> list[str]:
@@ -63,8 +67,13 @@ def run_all(host: str | None = None) -> int:
     backend_settings = BackendSettings()
     configure_logging(json_logs=backend_settings.logs_as_json, level=backend_settings.log_level)
     host = host or backend_settings.host
-    # The api talks to the backend over loopback HTTP, exactly as it would to a remote backend.
-    api_settings = ApiSettings(backend_url=f"http://127.0.0.1:{backend_settings.port}")
+    # The relay plays every watched run with the backend's service token; without one configured, a fresh
+    # token for this process lets shared playback work with nothing set up.
+    if not backend_settings.service_token:
+        backend_settings = backend_settings.model_copy(update={"service_token": new_token()})
+    backend_url = f"http://127.0.0.1:{backend_settings.port}"
+    # The api and the relay talk to the backend over loopback, exactly as they would to a remote backend.
+    api_settings = ApiSettings(backend_url=backend_url)
     if api_settings.public_backend_url is None:
         # The web app's direct path: the browser calls the backend where this process serves it.
         public = f"http://{host}:{backend_settings.port}"
@@ -74,6 +83,8 @@ def run_all(host: str | None = None) -> int:
             update={"cors_origins": browser_origins(host, api_settings.port)})
     servers = [_server(create_backend(backend_settings), host, backend_settings.port),
                _server(create_api(api_settings), host, api_settings.port)]
+    relay_settings = RelaySettings(backend_url=backend_url, service_token=backend_settings.service_token,
+                                   redis_url=backend_settings.redis_url, metrics_port=None)
     print(_banner(host, backend_settings, api_settings), flush=True)
-    asyncio.run(_serve_all(servers))
+    asyncio.run(_serve_all(servers, relay_settings))
     return 0

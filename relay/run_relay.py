@@ -33,6 +33,10 @@ _REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 _KEYFRAME_REQUEST = orjson.dumps({"type": "snapshot"}).decode()
 # Controls whose answer never came (the connection dropped) are forgotten after this long.
 _PENDING_CONTROL_S = 30.0
+# Controls that arrive while the upstream connection is (re)opening wait this long for it, then are refused.
+_WAITING_CONTROL_S = 10.0
+_WAITING_CONTROLS = 64
+_UNAVAILABLE = "the playback is reconnecting to the backend; try again shortly"
 
 
 class LeaseLost(Exception):
@@ -68,6 +72,7 @@ class RunRelay:
         self._announce = "another relay stopped; this one took over" if claim.takeover else None
         self._ws = None
         self._pending: dict[str, _PendingControl] = {}
+        self._waiting: list[tuple[str, str, bytes, float]] = []
         self._since_snapshot = 0
         self._keyframe_requested = False
         self._log = log.bind(run_id=run_id)
@@ -105,6 +110,8 @@ class RunRelay:
             if not held:
                 raise LeaseLost("the lease is held by another relay")
             renewed_at = time.monotonic()
+            if self._waiting and self._ws is None:
+                await self._release_waiting(connected=False)
 
     # Upstream --------------------------------------------------------------------------------------------------
 
@@ -141,6 +148,7 @@ class RunRelay:
                         if reason is not None:
                             await self._publish_upstream(UpstreamState.resumed, f"resumed after: {reason}")
                             lost = self._announce = None
+                        await self._release_waiting(connected=True)
                     await self._on_message(raw, republisher, received_at)
                 code, why = ws.close_code or 1006, ws.close_reason or ""
             except ConnectionClosed as exc:
@@ -232,7 +240,9 @@ class RunRelay:
     # Controls --------------------------------------------------------------------------------------------------
 
     async def control(self, entry_id: str, client: str, raw: bytes) -> None:
-        """Pass one viewer's control upstream (the api checked it and the viewer's right to control)."""
+        """Pass one viewer's control upstream (the api checked it and the viewer's right to control). While the
+        upstream connection is opening, controls wait for it a little (a first viewer's "play" typically
+        arrives before the relay has connected)."""
         try:
             control = orjson.loads(raw)
             viewer_ref = control.get("ref")
@@ -240,19 +250,40 @@ class RunRelay:
             self.metrics.controls.labels("rejected").inc()
             return
         ws = self._ws
-        if ws is not None:
+        if ws is None:
+            if len(self._waiting) < _WAITING_CONTROLS:
+                self._waiting.append((entry_id, client, raw, time.monotonic()))
+                return
+        else:
             self._forget_old_controls()
             self._pending[entry_id] = _PendingControl(client, viewer_ref, time.monotonic())
             control["ref"] = entry_id
             try:
                 await ws.send(orjson.dumps(control).decode())
-                self.metrics.controls.labels("forwarded").inc()
-                return
             except ConnectionClosed:
                 self._pending.pop(entry_id, None)
+            else:
+                self.metrics.controls.labels("forwarded").inc()
+                try:
+                    await self.store.control_applied(self.run_id, entry_id)
+                except _REDIS_ERRORS:
+                    pass  # at worst a relay taking over applies this control once more
+                return
         self.metrics.controls.labels("unavailable").inc()
-        await self._reply(client, "upstream_unavailable",
-                          "the playback is reconnecting to the backend; try again shortly", viewer_ref)
+        await self._reply(client, "upstream_unavailable", _UNAVAILABLE, viewer_ref)
+
+    async def _release_waiting(self, *, connected: bool) -> None:
+        """Send the controls that waited for the connection, or refuse those that waited too long."""
+        horizon = time.monotonic() - _WAITING_CONTROL_S
+        waiting, self._waiting = self._waiting, []
+        for entry_id, client, raw, arrived in waiting:
+            if connected and arrived >= horizon:
+                await self.control(entry_id, client, raw)
+            elif arrived < horizon:
+                self.metrics.controls.labels("unavailable").inc()
+                await self._reply(client, "upstream_unavailable", _UNAVAILABLE, _ref_of(raw))
+            else:
+                self._waiting.append((entry_id, client, raw, arrived))
 
     async def _route_reply(self, message: dict) -> None:
         pending = self._pending.pop(message.get("ref") or "", None)
@@ -274,3 +305,11 @@ class RunRelay:
         horizon = time.monotonic() - _PENDING_CONTROL_S
         for ref in [ref for ref, p in self._pending.items() if p.sent_at < horizon]:
             del self._pending[ref]
+
+
+def _ref_of(raw: bytes) -> str | None:
+    try:
+        ref = orjson.loads(raw).get("ref")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return ref if isinstance(ref, str) else None

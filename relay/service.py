@@ -35,6 +35,8 @@ _REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 _REFUSED_COOLDOWN_S = 60.0
 # Positions remembered for runs this relay stopped relaying (restart where they were if their history is lost).
 _REMEMBERED_RUNS = 10_000
+# Controls sent at most this long before a relay claimed the run are still applied.
+_RECENT_CONTROLS_MS = 10_000
 
 
 @dataclass
@@ -128,9 +130,12 @@ class RelayService:
         self.metrics.lease_changes.labels("took_over" if claim.takeover else "claimed").inc()
         self._log.info("run_claimed", run_id=run_id, epoch=claim.epoch, offset=claim.offset, fresh=claim.fresh,
                        takeover=claim.takeover, cursor=relay.position.cursor)
-        # Controls sent from now on are this relay's to apply.
-        last = await self.redis.xrevrange(controls_key, count=1)
-        await self.reader.watch(controls_key, last[0][0].decode() if last else "0-0")
+        # Controls not yet applied are this relay's to apply: those after the last one a relay passed upstream,
+        # if they are recent (a first viewer's "play" usually arrives before any relay holds the run).
+        seconds, micros = await self.redis.time()
+        recent = (seconds * 1000 + micros // 1000 - _RECENT_CONTROLS_MS, 0)
+        ms, seq = max(recent, _stream_id(claim.last_control))
+        await self.reader.watch(controls_key, f"{ms}-{seq}")
 
     def _forget(self, run_id: str, held: _Held) -> None:
         if self.held.get(run_id) is held:
@@ -199,3 +204,8 @@ class RelayService:
                 for entry_id, fields in entries:
                     await held.relay.control(entry_id.decode(), fields[b"c"].decode(), fields[b"x"])
 
+
+
+def _stream_id(text: str) -> tuple[int, int]:
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)

@@ -11,7 +11,8 @@ from common.stream.store import Retention
 
 class RelaySettings(HewstonSettings):
     # REDIS_URL / HEWSTON_REDIS_URL keep working through the alias declared on the base class.
-    model_config = SettingsConfigDict(env_prefix="HEWSTON_RELAY_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="HEWSTON_RELAY_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     backend_url: str = "http://127.0.0.1:8000"
     # The backend's service token (the same HEWSTON_SERVICE_TOKEN the backend reads): it may play every run.

@@ -8,17 +8,44 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from backend.auth import hash_token
 from backend.main import create_app
+from backend.market.demo import DEMO_USERS
 from backend.settings import BackendSettings
+from common.logging import add_log_tap, remove_log_tap
+from tests.support.tokens import token
 
-ALICE_TOKEN = "hw_test_alice_token_0123456789abcdef"
-BOB_TOKEN = "hw_test_bob_token_0123456789abcdef"
-SERVICE_TOKEN = "hw_test_service_token_0123456789abcdef"
+ALICE_TOKEN = token("hw_test_alice_token_0123456789abcdef")
+BOB_TOKEN = token("hw_test_bob_token_0123456789abcdef")
+SERVICE_TOKEN = token("hw_test_service_token_0123456789abcdef")
+# Tokens that tests send as wrong, revoked or invented credentials; none may be logged either.
+for _other in ("hw_wrong", "hw_x", "hw_secret_value", "hw_not_a_token", "hw_rotated_token_for_alice_0123456789",
+               *DEMO_USERS.values()):
+    token(_other)
+RUN_LOG_TEST = "test_no_token_the_suite_used_was_ever_logged"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_log(tmp_path_factory) -> Iterator[Path]:
+    """Every log line of the whole run, as the services wrote it, kept in one file (pytest's own capture
+    swaps stderr per test; the tap sees every line whatever stderr is at the time)."""
+    path = tmp_path_factory.mktemp("run-log") / "run.log"
+    with path.open("a", encoding="utf-8", buffering=1) as sink:
+        add_log_tap(sink.write)
+        try:
+            yield path
+        finally:
+            remove_log_tap(sink.write)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The run-log check goes last, so that it reads the logs of every other test."""
+    items.sort(key=lambda item: item.name == RUN_LOG_TEST)
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from api.models import ChartDataQuery, ChartDataResponse, ChartTimeframe
 from api.responses import encoded_response
 from api.transform import encode_chart, split_bars
 from common.errors import NotFound
-from common.models.bars import Timeframe
 
 router = APIRouter(tags=["charts"])
 
@@ -31,13 +30,20 @@ _ERRORS = {401: {"description": "Missing or invalid token"}, 404: {"description"
            503: {"description": "The backend cannot be reached"}}
 
 
-def _dataset(symbol_info: dict, timeframe: Timeframe) -> dict:
-    """The backend's description of the symbol's bars of ``timeframe``; 404 when it has none."""
-    for dataset in symbol_info.get("datasets") or ():
-        if isinstance(dataset, dict) and dataset.get("timeframe") == timeframe.value \
-                and isinstance(dataset.get("data_version"), int):
+def _dataset(symbol_info: dict, chart: ChartTimeframe) -> dict:
+    """The backend's description of the bars ``chart`` is built from; 404 naming the chart timeframes there are.
+
+    A symbol loaded from hourly or daily bars has no minute bars (and a daily one no hourly bars either).
+    """
+    datasets = [d for d in symbol_info.get("datasets") or () if isinstance(d, dict)]
+    for dataset in datasets:
+        if dataset.get("timeframe") == chart.source.value and isinstance(dataset.get("data_version"), int):
             return dataset
-    raise NotFound(f"{symbol_info.get('symbol', 'this symbol')} has no {timeframe.value} bars")
+    have = {d.get("timeframe") for d in datasets if d.get("rows")}
+    available = [c.value for c in ChartTimeframe if c.source.value in have]
+    symbol = symbol_info.get("symbol", "this symbol")
+    raise NotFound(f"{chart.value} is not available for {symbol}: it has no {chart.source.value} bars "
+                   f"(available: {', '.join(available) or 'none'})")
 
 
 def _bucket_minutes(minutes: dict, from_s: int | None, to_s: int | None, target_points: int) -> int:
@@ -58,7 +64,7 @@ async def chart_data(query: Annotated[ChartDataQuery, Query()], request: Request
     # Asking the backend for the symbol with the caller's token is the access check, and it tells the data
     # version that makes the cache key change when the data does.
     decision = await access.symbol(authorization, query.symbol)
-    dataset = _dataset(decision.body, query.timeframe.source)
+    dataset = _dataset(decision.body, query.timeframe)
     version = dataset["data_version"]
     decimated = query.timeframe is ChartTimeframe.minute_decimated
     target = query.target_points if decimated else None

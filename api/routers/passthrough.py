@@ -1,88 +1,119 @@
 """Every backend route under ``/api/v1/``: same method, path, query and body, the caller's token unchanged.
 
 Status codes, error bodies and content encodings come back as the backend sent them; hop-by-hop headers are
-dropped both ways. Small bodies are read in one go (cheaper than streaming them); large ones are streamed.
-The known routes are listed for OpenAPI with their models; anything else still passes through the
-catch-all route, so a new backend route is reachable before this table learns about it.
+dropped both ways. Header values travel as the bytes they arrived as (never decoded and re-encoded, so no
+byte can break the forwarding). The path is checked, then sent exactly as received: no dot segments (an
+HTTP client would resolve them and could leave the prefix), nothing but visible ASCII, and never the
+backend's own docs. A redirect from the backend is rewritten into ``/api/v1/``, or refused when it points
+anywhere else, so the backend's address never reaches a browser.
+
+The backend's routes come from its OpenAPI document (``api.backend_schema``) and are documented with its
+parameters, bodies and statuses. Anything else still passes through the catch-all route, so a new backend
+route is reachable before the copy of that document learns about it; a method that a known path does not
+accept is a 405 with the path's ``Allow``, never forwarded.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import httpx
 from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response, StreamingResponse
 
-from api.deps import AuthorizationDep, UpstreamDep
+from api import backend_schema
+from api.deps import UpstreamDep
+from api.upstream import Upstream
 from common.correlation import correlation_headers
-from common.errors import InvalidInput
-from common.models.backtests import (
-    BacktestRequest,
-    EquityResponse,
-    MetricsResponse,
-    OrdersResponse,
-    RunDetail,
-    RunList,
-    ShareRequest,
-    StrategiesResponse,
-)
-from common.models.bars import BarsResponse, SymbolInfo, SymbolsResponse
+from common.errors import ANY_PATH, InvalidInput, NotFound, UpstreamError, allowed_methods
 from common.routes import route_template
 
 PREFIX = "/api/v1"
 # RFC 9110 7.6.1 plus the headers a proxy must not copy: framing and routing belong to each hop.
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-                        "trailer", "trailers", "transfer-encoding", "upgrade", "host", "content-length",
-                        "x-request-id"})
-_DROP_FROM_BACKEND = HOP_BY_HOP | {"server", "date"}
+HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
+                        b"trailer", b"trailers", b"transfer-encoding", b"upgrade", b"host", b"content-length",
+                        b"x-request-id"})
+_DROP_FROM_BACKEND = HOP_BY_HOP | {b"server", b"date", b"location"}
 # Below this size one read beats a streamed response.
 _BUFFER_MAX_BYTES = 256 * 1024
+_VISIBLE_ASCII = frozenset(range(0x21, 0x7F))
 
 router = APIRouter(tags=["passthrough"])
 
 
-class DocumentedJson(JSONResponse):
-    """Only documents the route's model as its JSON body (OpenAPI gives JSON responses a schema); ``forward``
-    returns the backend's own response, whatever its type, and never makes one of these."""
-
-
-def _strip(headers: list[tuple[bytes, bytes]], drop: frozenset[str]) -> list[tuple[str, str]]:
+def _strip(headers: list[tuple[bytes, bytes]], drop: frozenset[bytes]) -> list[tuple[bytes, bytes]]:
     named_in_connection = set()
     for name, value in headers:
         if name.lower() == b"connection":
-            named_in_connection |= {v.strip().lower() for v in value.decode("latin-1").split(",")}
-    out = []
-    for name, value in headers:
-        text = name.decode("latin-1").lower()
-        if text not in drop and text not in named_in_connection:
-            out.append((text, value.decode("latin-1")))
-    return out
+            named_in_connection |= {v.strip().lower() for v in value.split(b",")}
+    return [(name.lower(), value) for name, value in headers
+            if name.lower() not in drop and name.lower() not in named_in_connection]
+
+
+def backend_target(raw_path: bytes) -> bytes:
+    """The backend path for an api path as received, after refusing what must not be forwarded."""
+    path = raw_path[len(PREFIX):] if raw_path.startswith(PREFIX.encode()) else raw_path
+    path = path or b"/"
+    if not set(path) <= _VISIBLE_ASCII:
+        raise InvalidInput("path", "only visible ASCII characters (percent-encode the rest)", location="path")
+    segments = unquote_to_bytes(path).split(b"/")
+    if any(segment in (b".", b"..") for segment in segments):
+        raise InvalidInput("path", "dot segments ('.', '..') are not allowed", location="path")
+    first = next((segment for segment in segments if segment), b"")
+    if first.decode("latin-1") in backend_schema.HIDDEN_SEGMENTS:
+        raise NotFound("no such route")
+    return path
+
+
+def api_location(location: bytes, request_url: httpx.URL, backend_url: httpx.URL) -> bytes | None:
+    """A backend redirect's target in the api's URL space, or None when it points outside the backend."""
+    base_path = backend_url.raw_path.split(b"?")[0].rstrip(b"/")
+    try:
+        target = request_url.join(location.decode("ascii"))
+    except (httpx.InvalidURL, UnicodeDecodeError):
+        return None
+    same_origin = (target.scheme, target.host, target.port) == (backend_url.scheme, backend_url.host,
+                                                                 backend_url.port)
+    if not same_origin or not target.raw_path.startswith(base_path + b"/"):
+        return None
+    return PREFIX.encode() + target.raw_path[len(base_path):]
 
 
 def _route_template(request: Request) -> str:
     return route_template(request.scope).removeprefix(PREFIX)
 
 
-async def forward(request: Request, upstream: UpstreamDep, _authorization: AuthorizationDep) -> Response:
-    # The raw (still percent-encoded) path: decoding and re-encoding it could change what the backend sees.
-    raw_path = request.scope.get("raw_path") or request.url.path.encode("utf-8")
-    path = raw_path.decode("latin-1").removeprefix(PREFIX) or "/"
+async def _forward(request: Request, upstream: Upstream) -> Response:
+    scope = request.scope
+    path = backend_target(scope.get("raw_path") or scope["path"].encode("latin-1"))
+    base_path = upstream.client.base_url.raw_path.rstrip(b"/")
+    query = scope.get("query_string", b"")
+    if not set(query) <= _VISIBLE_ASCII:
+        raise InvalidInput("query", "only visible ASCII characters (percent-encode the rest)", location="query")
+    target = base_path + path + (b"?" + query if query else b"")
     headers = _strip(request.headers.raw, HOP_BY_HOP)
-    headers.extend(correlation_headers().items())
+    headers.extend((name.encode(), value.encode()) for name, value in correlation_headers().items())
     has_body = request.method not in ("GET", "HEAD", "OPTIONS", "DELETE") or "content-length" in request.headers
     content = request.stream() if has_body else None
     if content is not None and "content-length" in request.headers:
-        headers.append(("content-length", request.headers["content-length"]))
-    try:
-        outgoing = upstream.client.build_request(request.method, path, params=request.url.query or None,
-                                                 headers=headers, content=content)
-    except httpx.InvalidURL as exc:
-        raise InvalidInput("path", "not a valid URL path", location="path") from exc
+        headers.append((b"content-length", request.headers["content-length"].encode("latin-1")))
+    # The URL names the backend only; the request target is sent exactly as it was checked above (httpx would
+    # otherwise normalise the path and re-encode the query).
+    outgoing = upstream.client.build_request(request.method, "/", headers=headers, content=content,
+                                             extensions={"target": target})
     response = await upstream.send(outgoing, route=_route_template(request), stream=True)
     out_headers = _strip(response.headers.raw, _DROP_FROM_BACKEND)
+    location_header = next((value for name, value in response.headers.raw if name.lower() == b"location"), None)
+    if location_header is not None:
+        base = upstream.client.base_url
+        location = api_location(location_header, base.copy_with(raw_path=target), base)
+        if location is None:
+            await response.aclose()
+            raise UpstreamError("the backend redirected outside the api")
+        out_headers.append((b"location", location))
     length = response.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) <= _BUFFER_MAX_BYTES:
         try:
@@ -94,81 +125,47 @@ async def forward(request: Request, upstream: UpstreamDep, _authorization: Autho
         result = StreamingResponse(response.aiter_raw(), status_code=response.status_code,
                                    background=BackgroundTask(response.aclose))
         result.raw_headers = [(k, v) for k, v in result.raw_headers if k != b"content-type"]
-    result.raw_headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in out_headers)
+    result.raw_headers.extend(out_headers)
     return result
 
 
-@dataclass(frozen=True)
-class Documented:
-    method: str
-    path: str
-    summary: str
-    model: type | None = None
-    query: tuple[tuple[str, bool, str], ...] = ()
-    body: type | None = None
-    status_code: int = 200
-    extra: dict[str, Any] = field(default_factory=dict)
+async def forward(request: Request, upstream: UpstreamDep) -> Response:
+    """A backend route the api knows: forward it."""
+    return await _forward(request, upstream)
 
 
-_TIME = "epoch seconds or ISO-8601 date/datetime (UTC)"
-_BARS_QUERY = (("symbol", True, "Instrument symbol"), ("from", False, f"Inclusive start: {_TIME}"),
-               ("to", False, f"Inclusive end: {_TIME}"))
-_PAGE_QUERY = (("limit", False, "Page size"), ("offset", False, "Items to skip"))
-
-DOCUMENTED: tuple[Documented, ...] = (
-    Documented("GET", "/health", "Backend liveness"),
-    Documented("GET", "/symbols", "Every instrument with its datasets", SymbolsResponse),
-    Documented("GET", "/symbols/{symbol}", "One instrument with its datasets", SymbolInfo),
-    Documented("GET", "/bars/daily", "Daily bars (UTC days)", BarsResponse, _BARS_QUERY),
-    Documented("GET", "/bars/hour", "Hourly bars (UTC hours)", BarsResponse, _BARS_QUERY),
-    Documented("GET", "/bars/minute", "Minute bars (range capped by the backend)", BarsResponse,
-               (*_BARS_QUERY, ("bucket_minutes", False, "Aggregate into buckets of this many minutes"))),
-    Documented("GET", "/backtests/strategies", "Built-in strategies with their parameters and defaults",
-               StrategiesResponse),
-    Documented("GET", "/backtests", "Runs the caller owns or that are shared with them", RunList, _PAGE_QUERY),
-    Documented("POST", "/backtests", "Queue a backtest run", RunDetail, body=BacktestRequest, status_code=202),
-    Documented("GET", "/backtests/{run_id}", "One run (404 unless the caller may see it)", RunDetail),
-    Documented("GET", "/backtests/{run_id}/metrics", "Metrics of a completed run", MetricsResponse),
-    Documented("GET", "/backtests/{run_id}/equity", "Equity per bar of a completed run", EquityResponse,
-               (("max_points", False, "At most this many points (MinMaxLTTB); omit for every bar"),)),
-    Documented("GET", "/backtests/{run_id}/orders", "Orders (fills) of a completed run", OrdersResponse),
-    Documented("POST", "/backtests/{run_id}/shares", "Share a run read-only with a user (owner only)", RunDetail,
-               body=ShareRequest),
-    Documented("DELETE", "/backtests/{run_id}/shares/{user}", "Stop sharing a run with a user (owner only)",
-               RunDetail),
-)
-
-# Bodies the passthrough routes document (the backend validates them); api.main adds them to the components.
-REQUEST_BODIES = tuple(dict.fromkeys(doc.body for doc in DOCUMENTED if doc.body is not None))
+async def forward_any(request: Request, upstream: UpstreamDep) -> Response:
+    """Any other path: a method that a known path does not accept is refused here, the rest forwarded."""
+    if allowed_methods(request.scope, include_any_path=False):
+        raise StarletteHTTPException(405)
+    return await _forward(request, upstream)
 
 
-def _openapi_extra(doc: Documented) -> dict[str, Any]:
-    names = [part[1:-1] for part in doc.path.split("/") if part.startswith("{")]
-    parameters = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names]
-    parameters += [{"name": n, "in": "query", "required": req, "description": text, "schema": {"type": "string"}}
-                   for n, req, text in doc.query]
-    extra: dict[str, Any] = {"parameters": parameters}
-    if doc.body is not None:
-        extra["requestBody"] = {"required": True, "content": {"application/json": {
-            "schema": {"$ref": f"#/components/schemas/{doc.body.__name__}"}}}}
-    return extra
+for _path, _methods in backend_schema.routes(backend_schema.load()).items():
+    router.add_api_route(_path, forward, methods=_methods, include_in_schema=False, response_class=Response)
+
+# Registered last: the api's own routes and the backend's known ones take precedence.
+CATCH_ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+router.add_api_route("/{path:path}", forward_any, methods=CATCH_ALL_METHODS, include_in_schema=False,
+                     response_class=Response)
+setattr(router.routes[-1], ANY_PATH, True)
+
+_ANY_STATUSES = {"200": {"description": "What the backend route answers (one not yet in this document)",
+                         "content": {"*/*": {}}},
+                 "307": {"description": "The backend's redirect, rewritten into `/api/v1/`",
+                         "headers": {"Location": {"schema": {"type": "string"}}}},
+                 "404": {}, "405": {}, "422": {}}
 
 
-def _operation_id(doc: Documented) -> str:
-    words = [w.strip("{}") for w in doc.path.split("/") if w]
-    return "passthrough_" + doc.method.lower() + "_" + "_".join(words or ["root"])
-
-
-for _doc in DOCUMENTED:
-    router.add_api_route(
-        _doc.path, forward, methods=[_doc.method], summary=_doc.summary, response_model=_doc.model,
-        status_code=_doc.status_code, openapi_extra=_openapi_extra(_doc), operation_id=_operation_id(_doc),
-        response_class=DocumentedJson,
-        responses={401: {"description": "Missing or invalid token"}, 503: {"description": "Backend unreachable"}},
-    )
-
-# Registered last: the api's own routes and the documented ones above take precedence.
-for _method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
-    router.add_api_route("/{path:path}", forward, methods=[_method], include_in_schema=_method == "GET",
-                         summary="Any other backend route, passed through unchanged",
-                         operation_id=f"passthrough_any_{_method.lower()}", response_class=Response)
+def document(schema: dict[str, Any]) -> None:
+    """Add the passthrough routes to the api's OpenAPI document (in place)."""
+    backend_schema.merge(schema, backend_schema.load(), PREFIX)
+    item = schema["paths"].setdefault(PREFIX + "/{path}", {})
+    for method in CATCH_ALL_METHODS:
+        item[method.lower()] = {
+            "tags": ["passthrough"], "summary": "Any other backend route, passed through unchanged",
+            "operationId": f"passthrough_any_{method.lower()}",
+            "parameters": [{"name": "path", "in": "path", "required": True, "schema": {"type": "string"},
+                            "description": "The backend path; no dot segments, visible ASCII only"}],
+            "responses": {status: dict(doc) for status, doc in _ANY_STATUSES.items()},
+        }

@@ -37,6 +37,17 @@ def periods_per_year(time: np.ndarray) -> float | None:
     return (time.shape[0] - 1) / years if years > 0 else None
 
 
+def annualization(time: np.ndarray, given: float | None) -> tuple[float | None, float]:
+    """(periods per year, years) on one basis for every annualised number.
+
+    Years are return periods / periods per year, as empyrical counts them; with the observed periods per year
+    that is exactly the calendar time between the first and the last bar.
+    """
+    ppy = given if given is not None else periods_per_year(time)
+    periods = time.shape[0] - 1
+    return ppy, (periods / ppy if ppy and periods > 0 else 0.0)
+
+
 def drawdown(equity: np.ndarray) -> np.ndarray:
     """Fraction below the running peak at every bar: 0 at a new high, negative below it."""
     peak = np.maximum.accumulate(equity)
@@ -64,11 +75,11 @@ def _ratio(numerator: float, denominator: float) -> float | None:
     return finite(numerator / denominator) if denominator > 0 else None
 
 
-def compute_metrics(bars: BarArrays, sim: Simulation) -> dict[str, Any]:
+def compute_metrics(bars: BarArrays, sim: Simulation, given_periods_per_year: float | None = None) -> dict[str, Any]:
+    """Every metric of a run; ``given_periods_per_year`` replaces the observed annualisation basis."""
     n = len(bars)
     equity, cash0 = sim.equity, sim.initial_cash
-    ppy = periods_per_year(bars.time)
-    years = years_spanned(bars.time)
+    ppy, years = annualization(bars.time, given_periods_per_year)
     final = float(equity[-1]) if n else cash0
     total_return = final / cash0 - 1.0
 
@@ -103,6 +114,8 @@ def compute_metrics(bars: BarArrays, sim: Simulation) -> dict[str, Any]:
         "sharpe": _ratio(mean * root, std) if ppy else None,
         "sortino": _ratio(mean * root, downside) if ppy else None,
         "periods_per_year": finite(ppy),
+        "periods_per_year_basis": "given" if given_periods_per_year is not None else "observed",
+        "years": finite(years),
         "max_drawdown": finite(max_dd),
         "max_drawdown_duration_bars": dd_bars,
         "max_drawdown_duration_s": dd_seconds,

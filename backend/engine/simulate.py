@@ -14,6 +14,7 @@ import numpy as np
 from backend.market.bars import BarArrays
 from backend.runs.artifacts import Fills
 from common.logging import get_logger
+from common.models.bars import AssetClass
 
 log = get_logger("hewston.engine")
 
@@ -25,6 +26,11 @@ class Costs:
     fixed_fee: float = 0.0
     slippage_bps: float = 0.0
     fractional: bool = False
+
+
+def fractional_by_default(asset_class: AssetClass) -> bool:
+    """Shares trade in whole units; currencies, crypto and instruments of no known class in fractions."""
+    return asset_class is not AssetClass.equity
 
 
 @dataclass(frozen=True)
@@ -96,9 +102,9 @@ class _Book:
         return quantity * price * self.costs.commission_rate + self.costs.fixed_fee
 
     def reject(self, signal_bar: int, reason: str) -> None:
-        time = int(self.bars.time[signal_bar])
-        self.rejections.append(Rejection(signal_bar, time, reason))
-        log.info("order_rejected", bar_index=signal_bar, time=time, reason=reason)
+        # Kept with the run and summarised in one log line at the end: a run that cannot size its entries
+        # may reject thousands of them.
+        self.rejections.append(Rejection(signal_bar, int(self.bars.time[signal_bar]), reason))
 
     def close(self, bar: int, reason: str) -> None:
         assert self.entry is not None
@@ -174,6 +180,10 @@ def simulate(bars: BarArrays, target: np.ndarray, costs: Costs) -> Simulation:
     cash = cash_by_fill[state + 1]
     equity = cash + position * bars.close
 
+    if book.rejections:
+        first = book.rejections[0]
+        log.info("orders_rejected", count=len(book.rejections), first_bar_index=first.bar_index,
+                 first_time=first.time, first_reason=first.reason)
     rows = book.rows
     fills = Fills(
         bar_index=np.array([r[0] for r in rows], dtype=np.int64),

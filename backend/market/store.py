@@ -1,8 +1,9 @@
 """The Parquet bar store.
 
-Each ingest of a symbol writes a new version directory ``bars/<SYMBOL>/v<N>/`` holding ``minute``, ``hour`` and
-``day`` files (zstd, sorted by time, row groups of about a month of minutes), then points the catalog at it in one
-transaction and removes the old version. A failed ingest never touches the current version, and readers
+Each ingest of a symbol writes a new version directory ``bars/<SYMBOL>/v<N>/`` holding a file for the timeframe
+of the bars loaded and for every coarser one (``minute``, ``hour``, ``day``; zstd, sorted by time, row groups of
+about a month of minutes), then points the catalog at it in one transaction, drops any finer timeframe the symbol
+had before, and removes the old version. A failed ingest never touches the current version, and readers
 always see one complete version. A date range reads only the row groups whose time statistics overlap it.
 """
 
@@ -49,10 +50,32 @@ class BarStore:
                 record = None
         raise AssertionError("unreachable")
 
-    def write_minutes(self, instrument: Instrument, minutes: BarArrays) -> int:
-        """Store validated minute bars of one symbol with their hourly and daily aggregates.
+    def read_before(self, symbol: str, timeframe: Timeframe, time: int, count: int) -> BarArrays:
+        """The last ``count`` bars with ``time`` before ``time`` (fewer where the data starts later).
 
-        Returns the new data version. The previous version stays readable until the catalog switches over.
+        Sessions, weekends and gaps make the span of ``count`` bars unknown, so the window starts at ``count``
+        bars' worth of seconds and widens until it holds enough bars or reaches the first bar.
+        """
+        record = self.catalog.dataset(symbol, timeframe)
+        if count <= 0 or record is None or record.first_time is None or time <= record.first_time:
+            return BarArrays.empty()
+        span = count * timeframe.seconds
+        while True:
+            start = time - span
+            bars = self.read(symbol, timeframe, start, time - 1, record=record)
+            if len(bars) >= count or start <= record.first_time:
+                return bars.slice(max(len(bars) - count, 0), len(bars))
+            span *= 4
+
+    def write_minutes(self, instrument: Instrument, minutes: BarArrays) -> int:
+        """Store validated minute bars of one symbol with their hourly and daily aggregates."""
+        return self.write_bars(instrument, minutes, Timeframe.minute)
+
+    def write_bars(self, instrument: Instrument, bars: BarArrays, timeframe: Timeframe) -> int:
+        """Store validated bars of ``timeframe`` for one symbol with their aggregates to every coarser timeframe.
+
+        Returns the new data version. The previous version stays readable until the catalog switches over; a
+        finer timeframe the symbol had before is gone with it (bars finer than the data cannot be made up).
         """
         symbol_dir = self.root / instrument.symbol
         with self.catalog.connect() as conn:
@@ -61,23 +84,22 @@ class BarStore:
         shutil.rmtree(version_dir, ignore_errors=True)  # leftovers of an ingest that died mid-write
         version_dir.mkdir(parents=True)
         try:
-            series = {
-                Timeframe.minute: minutes,
-                Timeframe.hour: aggregate(minutes, Timeframe.hour.seconds),
-                Timeframe.day: aggregate(minutes, Timeframe.day.seconds),
-            }
+            series = {coarser: aggregate(bars, coarser.seconds) for coarser in Timeframe
+                      if coarser.seconds > timeframe.seconds}
+            series[timeframe] = bars
             records = []
-            for timeframe, bars in series.items():
-                relative = Path(instrument.symbol) / f"v{version}" / f"{timeframe.value}.parquet"
-                pq.write_table(bars.to_table(), self.root / relative, compression=COMPRESSION,
+            for kind, rows in series.items():
+                relative = Path(instrument.symbol) / f"v{version}" / f"{kind.value}.parquet"
+                pq.write_table(rows.to_table(), self.root / relative, compression=COMPRESSION,
                                row_group_size=ROW_GROUP_ROWS, write_statistics=True)
                 records.append(DatasetRecord(
-                    symbol=instrument.symbol, timeframe=timeframe,
-                    first_time=int(bars.time[0]) if len(bars) else None,
-                    last_time=int(bars.time[-1]) if len(bars) else None,
-                    rows=len(bars), data_version=version, path=str(relative)))
+                    symbol=instrument.symbol, timeframe=kind,
+                    first_time=int(rows.time[0]) if len(rows) else None,
+                    last_time=int(rows.time[-1]) if len(rows) else None,
+                    rows=len(rows), data_version=version, path=str(relative)))
             with self.catalog.transaction() as conn:
                 self.catalog.upsert_instrument(instrument, conn)
+                self.catalog.keep_only_datasets(instrument.symbol, list(series), conn)
                 for record in records:
                     self.catalog.put_dataset(record, conn)
         except BaseException:

@@ -1,16 +1,19 @@
-"""Running one playback over one WebSocket: a sending task (the playback loop) and a receiving task.
+"""Running one playback over one WebSocket: a sending task (the playback loop), a receiving task, and a task
+that re-checks every few seconds that the caller may still see the run.
 
 The sender is the only writer, so messages leave in the order the session produced them; the receiver only
 parses controls and hands them over through a small bounded queue (a client that floods controls is slowed
 down by its own socket, never by growing memory). Whichever task finishes first — the client went away, or
 the playback failed — the other is cancelled and both are awaited before the connection returns, so nothing
-outlives the socket.
+outlives the socket. Access that ends (the run unshared, the token revoked) ends the playback with
+:class:`AccessWithdrawn` within one re-check interval.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,12 +30,23 @@ CONTROL_QUEUE_SIZE = 16
 _GONE = (WebSocketDisconnect, WebSocketDisconnected)
 
 
+class AccessWithdrawn(Exception):
+    """The caller may no longer see the run it is playing."""
+
+
+async def _always_allowed() -> bool:
+    return True
+
+
 @dataclass(eq=False)
 class PlaybackConnection:
     run_id: str
     user: str
     session: PlaybackSession
     websocket: WebSocket
+    # Asked every ``recheck_s`` seconds whether the caller may still see the run.
+    still_allowed: Callable[[], Awaitable[bool]] = _always_allowed
+    recheck_s: float = 5.0
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     messages_sent: int = 0
     started_at: float = field(default_factory=time.monotonic)
@@ -42,7 +56,8 @@ class PlaybackConnection:
         controls: asyncio.Queue[Any] = asyncio.Queue(CONTROL_QUEUE_SIZE)
         sender = asyncio.create_task(self._send_loop(controls), name=f"playback-send-{self.run_id}")
         receiver = asyncio.create_task(self._receive_loop(controls), name=f"playback-receive-{self.run_id}")
-        self.tasks = [sender, receiver]
+        access = asyncio.create_task(self._access_loop(), name=f"playback-access-{self.run_id}")
+        self.tasks = [sender, receiver, access]
         try:
             done, _ = await asyncio.wait(self.tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -55,6 +70,12 @@ class PlaybackConnection:
             exc = task.exception()
             if exc is not None and not isinstance(exc, _GONE):
                 raise exc
+
+    async def _access_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.recheck_s)
+            if not await self.still_allowed():
+                raise AccessWithdrawn(f"{self.user} may no longer see run {self.run_id}")
 
     async def _send(self, messages: list[dict[str, Any]]) -> None:
         for message in messages:

@@ -16,6 +16,8 @@ class PlaybackConfig:
     options: PlaybackOptions = field(default_factory=PlaybackOptions)
     # Browsers cannot set headers on a WebSocket, so they authenticate in their first message within this time.
     auth_timeout_s: float = 5.0
+    # An open socket re-checks its caller's access this often (the api's access cache holds answers as long).
+    access_recheck_s: float = 5.0
     # A year of minute bars with its running arrays is about 70 MB.
     cache_bytes: int = 512 * 1024 * 1024
 

@@ -16,6 +16,8 @@ from backend.auth import Principal
 from backend.catalog import Catalog
 from backend.deps import CatalogDep, ExecutorDep, LoadedRunsDep, PrincipalDep, RunsDep
 from backend.engine.semantics import describe
+from backend.engine.simulate import fractional_by_default
+from backend.market.availability import missing_timeframe
 from backend.market.validate import symbol_param
 from backend.playback.data import PlaybackData
 from backend.runs.artifacts import read_metrics
@@ -53,9 +55,10 @@ def detail(record: RunRecord, principal: Principal, runs: RunRepository) -> RunD
         strategy=record.strategy, mode=record.mode, params=record.params, from_time=record.from_time,
         to_time=record.to_time, cash=record.cash, commission_rate=record.commission_rate,
         fixed_fee=record.fixed_fee, slippage_bps=record.slippage_bps, fractional=record.fractional,
-        status=record.status, progress=record.progress, error=record.error, created_at=record.created_at,
-        started_at=record.started_at, finished_at=record.finished_at, bars=record.bars,
-        periods_per_year=record.periods_per_year, semantics=record.semantics,
+        warmup=record.warmup, status=record.status, progress=record.progress, error=record.error,
+        created_at=record.created_at, started_at=record.started_at, finished_at=record.finished_at, bars=record.bars,
+        periods_per_year=record.periods_per_year if record.periods_per_year is not None
+        else record.requested_periods_per_year, semantics=record.semantics,
         shared_with=runs.shared_with(record.id) if is_owner else [],
         can_control=runs.can_control(principal, record),
     )
@@ -70,11 +73,12 @@ def validate_spec(body: BacktestRequest, catalog: Catalog) -> RunSpec:
     strategy = get_strategy(body.strategy)
     params = strategy.parse_params(body.params)
     symbol = symbol_param(body.symbol, location="body")
-    if catalog.instrument(symbol) is None:
+    instrument = catalog.instrument(symbol)
+    if instrument is None:
         raise InvalidInput("symbol", f"unknown symbol {symbol!r}", location="body")
     dataset = catalog.dataset(symbol, body.timeframe)
     if dataset is None or not dataset.rows:
-        raise InvalidInput("timeframe", f"{symbol} has no {body.timeframe.value} bars", location="body")
+        raise InvalidInput("timeframe", missing_timeframe(catalog, symbol, body.timeframe), location="body")
     start = body.from_time if body.from_time is not None else dataset.first_time
     end = body.to_time if body.to_time is not None else dataset.last_time
     if start > end:
@@ -82,10 +86,12 @@ def validate_spec(body: BacktestRequest, catalog: Catalog) -> RunSpec:
     if start > dataset.last_time or end < dataset.first_time:
         raise InvalidInput("from", f"no {body.timeframe.value} bars of {symbol} in the range: data covers "
                                    f"{dataset.first_time} to {dataset.last_time}", location="body")
+    fractional = body.fractional if body.fractional is not None else fractional_by_default(instrument.asset_class)
     return RunSpec(symbol=symbol, timeframe=body.timeframe, strategy=strategy.name, mode=body.mode.value,
-                   params=params.model_dump(), from_time=start, to_time=end, cash=body.cash,
+                   params=params.model_dump(mode="json"), from_time=start, to_time=end, cash=body.cash,
                    commission_rate=body.commission_rate, fixed_fee=body.fixed_fee,
-                   slippage_bps=body.slippage_bps, fractional=body.fractional)
+                   slippage_bps=body.slippage_bps, fractional=fractional, warmup=body.warmup,
+                   requested_periods_per_year=body.periods_per_year)
 
 
 @router.get("/strategies", summary="Built-in strategies with their parameters, bounds and defaults")
@@ -105,9 +111,7 @@ def create_backtest(body: BacktestRequest, principal: PrincipalDep, runs: RunsDe
     if principal.user_id is None:
         raise BadRequest("the service principal reads runs but cannot own them; use a user's token")
     spec = validate_spec(body, catalog)
-    record = runs.create(principal.user_id, spec, describe(
-        commission_rate=spec.commission_rate, fixed_fee=spec.fixed_fee, slippage_bps=spec.slippage_bps,
-        fractional=spec.fractional))
+    record = runs.create(principal.user_id, spec, describe(spec))
     executor.submit(record.id)
     return detail(record, principal, runs)
 

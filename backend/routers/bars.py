@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from backend.deps import BarStoreDep, CatalogDep, PrincipalDep, SettingsDep
 from backend.market.aggregate import aggregate
+from backend.market.availability import missing_timeframe
 from backend.market.validate import symbol_param
 from common import times
 from common.errors import InvalidInput, NotFound
@@ -34,7 +35,8 @@ BucketParam = Annotated[int | None, Query(ge=1, le=MAX_BUCKET_MINUTES, descripti
     "Aggregate the minute bars into buckets of this many whole minutes, aligned to multiples of the width "
     "since the epoch (UTC): open first, high max, low min, close last, volume summed; empty buckets are left "
     "out. Omit (or 1) for the bars as stored."))]
-_RESPONSES = {401: {"description": "Missing or invalid bearer token"}, 404: {"description": "Unknown symbol"},
+_RESPONSES = {401: {"description": "Missing or invalid bearer token"},
+              404: {"description": "Unknown symbol, or no bars of this timeframe (the message names those there are)"},
               422: {"description": "A bad symbol, date, reversed range or (minute bars) a range over the cap; "
                                    "`details` names the parameter"}}
 
@@ -59,7 +61,7 @@ def _bars(timeframe: Timeframe, symbol: str, from_: str | None, to: str | None, 
     record = catalog.dataset(symbol, timeframe)
     if record is None:
         raise NotFound(f"unknown symbol {symbol}" if catalog.instrument(symbol) is None
-                       else f"{symbol} has no {timeframe.value} bars")
+                       else missing_timeframe(catalog, symbol, timeframe))
     if timeframe is Timeframe.minute and record.first_time is not None:
         # The cap bounds the data a call can return, so it applies to the range clipped to the data.
         lo = max(start, record.first_time) if start is not None else record.first_time

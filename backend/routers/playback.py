@@ -2,7 +2,9 @@
 
 The socket is accepted before anything is checked, because a refusal must carry a close code and a reason,
 and only an accepted socket can. Checks run in the order that leaks least: who is calling, whether they may
-see the run, whether it can play, and only then whether the start parameters fit it.
+see the run, whether it can play, and only then whether the start parameters fit it. Once playing, the same
+two checks (the token, then the run) are repeated every ``access_recheck_s``; when either fails the socket
+closes with 4403 ``access_withdrawn``.
 """
 
 from __future__ import annotations
@@ -11,66 +13,53 @@ import asyncio
 import time
 
 from fastapi import APIRouter, WebSocket
-from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 
-from backend.auth import Authenticator, Principal, bearer_token
-from backend.playback.connection import PlaybackConnection
+from backend.auth import Authenticator, Principal
+from backend.playback.connection import AccessWithdrawn, PlaybackConnection
 from backend.playback.controls import StartError, parse_start
 from backend.playback.data import PlaybackData
 from backend.playback.service import PlaybackService
 from backend.playback.session import PlaybackSession
 from backend.runs.repository import RunRepository, RunStatus
-from common.close_codes import CloseCode, close_reason
-from common.controls import ControlError, parse_control
+from common.close_codes import CloseCode
+from common.credentials import bearer_token
 from common.errors import NotFound, Unauthorized
 from common.logging import get_logger
-from common.models.playback import AuthControl
+from common.sockets import ClientLeft, Refused, close, first_message_token
 
 router = APIRouter(tags=["playback"])
 log = get_logger("hewston.playback")
 
 
-class Refused(Exception):
-    def __init__(self, code: CloseCode, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
-class ClientLeft(Exception):
-    """The client disconnected before the playback started."""
-
-
-async def _first_message_token(websocket: WebSocket, timeout_s: float) -> str:
-    try:
-        async with asyncio.timeout(timeout_s):
-            message = await websocket.receive()
-    except TimeoutError:
-        raise Refused(CloseCode.auth_timeout, f"no auth message within {timeout_s:g} s") from None
-    if message["type"] == "websocket.disconnect":
-        raise ClientLeft
-    try:
-        control = parse_control(message.get("text") or message.get("bytes") or b"")
-    except ControlError:
-        control = None
-    if not isinstance(control, AuthControl):
-        raise Refused(CloseCode.unauthorized, 'the first message must be {"type": "auth", "token": "..."}')
-    return control.token
-
-
-async def _authenticate(websocket: WebSocket, service: PlaybackService) -> Principal:
+async def _authenticate(websocket: WebSocket, service: PlaybackService) -> tuple[str | None, Principal]:
     authenticator: Authenticator = websocket.app.state.authenticator
     header = websocket.headers.get("authorization")
-    token = bearer_token(header) if header else await _first_message_token(websocket,
-                                                                           service.config.auth_timeout_s)
+    token = bearer_token(header) if header else await first_message_token(websocket,
+                                                                          service.config.auth_timeout_s)
     try:
-        return await asyncio.to_thread(authenticator.authenticate, token)
+        return token, await asyncio.to_thread(authenticator.authenticate, token)
     except Unauthorized as exc:
         raise Refused(CloseCode.unauthorized, exc.message) from None
 
 
+def _access_check(websocket: WebSocket, token: str | None, run_id: str):
+    """Whether the token still names the same caller and that caller may still see the run."""
+    authenticator: Authenticator = websocket.app.state.authenticator
+    runs: RunRepository = websocket.app.state.runs
+
+    def check(expected: Principal) -> bool:
+        try:
+            principal = authenticator.authenticate(token)
+            runs.visible(principal, run_id)
+        except (Unauthorized, NotFound):
+            return False
+        return principal == expected
+
+    return check
+
+
 async def _open(websocket: WebSocket, run_id: str, service: PlaybackService) -> PlaybackConnection:
-    principal = await _authenticate(websocket, service)
+    token, principal = await _authenticate(websocket, service)
     runs: RunRepository = websocket.app.state.runs
     try:
         record = await asyncio.to_thread(runs.visible, principal, run_id)
@@ -90,14 +79,13 @@ async def _open(websocket: WebSocket, run_id: str, service: PlaybackService) -> 
         raise Refused(CloseCode.bad_request, str(exc)) from None
     session = PlaybackSession(run_id, data, cursor=cursor, state=start.state, speed=start.speed,
                               options=service.config.options)
-    return PlaybackConnection(run_id=run_id, user=principal.name, session=session, websocket=websocket)
+    check = _access_check(websocket, token, run_id)
 
+    async def still_allowed() -> bool:
+        return await asyncio.to_thread(check, principal)
 
-async def _close(websocket: WebSocket, code: CloseCode, reason: str) -> None:
-    try:
-        await websocket.close(code=int(code), reason=close_reason(reason))
-    except (WebSocketDisconnect, WebSocketDisconnected, OSError):
-        pass  # the client is already gone: nobody left to tell
+    return PlaybackConnection(run_id=run_id, user=principal.name, session=session, websocket=websocket,
+                              still_allowed=still_allowed, recheck_s=service.config.access_recheck_s)
 
 
 @router.websocket("/backtests/{run_id}/ws")
@@ -110,11 +98,11 @@ async def playback(websocket: WebSocket, run_id: str) -> None:
         return
     except Refused as refusal:
         log.info("playback_refused", run_id=run_id, close_code=int(refusal.code), reason=refusal.reason)
-        await _close(websocket, refusal.code, refusal.reason)
+        await close(websocket, refusal.code, refusal.reason)
         return
     except Exception:
         log.exception("playback_open_failed", run_id=run_id)
-        await _close(websocket, CloseCode.internal_error, "internal error")
+        await close(websocket, CloseCode.internal_error, "internal error")
         return
     service.opened(connection)
     session = connection.session
@@ -122,9 +110,12 @@ async def playback(websocket: WebSocket, run_id: str) -> None:
              state=session.state.value, speed=session.speed)
     try:
         await connection.run()
+    except AccessWithdrawn:
+        log.info("playback_access_withdrawn", run_id=run_id, user=connection.user)
+        await close(websocket, CloseCode.access_withdrawn, "access to the run was withdrawn")
     except Exception:
         log.exception("playback_failed", run_id=run_id, user=connection.user)
-        await _close(websocket, CloseCode.internal_error, "internal error")
+        await close(websocket, CloseCode.internal_error, "internal error")
     finally:
         service.closed(connection)
         log.info("playback_closed", run_id=run_id, user=connection.user, cursor=session.cursor,

@@ -11,6 +11,7 @@ from typing import Any
 
 from backend.catalog import Catalog
 from backend.engine.semantics import describe
+from backend.engine.simulate import fractional_by_default
 from backend.market.store import BarStore
 from backend.runs.executor import RunExecutor
 from backend.runs.repository import RunRecord, RunRepository, RunSpec, RunStatus
@@ -30,13 +31,13 @@ class DemoRun:
     mode: str = "long_only"
     params: dict[str, Any] = field(default_factory=dict)
     share_with: tuple[str, ...] = ()
-    # One bitcoin costs about as much as the demo account: whole units would leave it all-in or unable to trade.
-    fractional: bool = False
+    # None: the instrument's default (whole shares, fractional currencies and crypto).
+    fractional: bool | None = None
 
 
 DEMO_RUNS = (
     DemoRun("alice", "BTCUSD", Timeframe.minute, "ma_crossover", "long_short", {"fast": 30, "slow": 240},
-            share_with=("bob",), fractional=True),
+            share_with=("bob",)),
     DemoRun("alice", "ACME", Timeframe.hour, "rsi_mean_reversion", "long_only", {"period": 14}),
     DemoRun("alice", "GLOBEX", Timeframe.day, "buy_and_hold"),
     DemoRun("bob", "EURUSD", Timeframe.hour, "bollinger_breakout", "long_short", {"period": 20, "width": 2.0}),
@@ -46,12 +47,15 @@ DEMO_RUNS = (
 
 def _spec(catalog: Catalog, demo: DemoRun) -> RunSpec | None:
     dataset = catalog.dataset(demo.symbol, demo.timeframe)
-    if dataset is None or not dataset.rows:
+    instrument = catalog.instrument(demo.symbol)
+    if dataset is None or not dataset.rows or instrument is None:
         return None
-    params = get_strategy(demo.strategy).parse_params(demo.params).model_dump()
+    params = get_strategy(demo.strategy).parse_params(demo.params).model_dump(mode="json")
+    fractional = demo.fractional if demo.fractional is not None else fractional_by_default(instrument.asset_class)
     return RunSpec(symbol=demo.symbol, timeframe=demo.timeframe, strategy=demo.strategy, mode=demo.mode,
                    params=params, from_time=int(dataset.first_time), to_time=int(dataset.last_time),
-                   cash=100_000.0, commission_rate=0.0005, fixed_fee=0.0, slippage_bps=1.0, fractional=demo.fractional)
+                   cash=100_000.0, commission_rate=0.0005, fixed_fee=0.0, slippage_bps=1.0, fractional=fractional,
+                   warmup=True, requested_periods_per_year=None)
 
 
 def _existing(runs: RunRepository, owner_id: int, spec: RunSpec) -> RunRecord | None:
@@ -76,9 +80,7 @@ def create_demo_runs(catalog: Catalog, bar_store: BarStore, runs: RunRepository,
                 continue
             record = _existing(runs, owner.id, spec)
             if record is None:
-                record = runs.create(owner.id, spec, describe(
-                    commission_rate=spec.commission_rate, fixed_fee=spec.fixed_fee,
-                    slippage_bps=spec.slippage_bps, fractional=spec.fractional))
+                record = runs.create(owner.id, spec, describe(spec))
                 executor.run_now(record.id)
             for user in demo.share_with:
                 runs.share(record.id, user)

@@ -18,9 +18,11 @@ import structlog
 
 from backend.engine.backtest import run_backtest
 from backend.engine.simulate import Costs
+from backend.market.bars import BarArrays
 from backend.market.store import BarStore
 from backend.runs.artifacts import read_metrics, write_artifacts
 from backend.runs.repository import RunRecord, RunRepository, RunStatus
+from backend.strategies.registry import get_strategy
 from common.logging import get_logger
 from common.models.backtests import Mode
 
@@ -55,12 +57,23 @@ def execute(record: RunRecord, bar_store: BarStore, runs: RunRepository) -> None
     if len(bars) == 0:
         raise RunFailed(f"no {record.timeframe.value} bars of {record.symbol} between {record.from_time} "
                         f"and {record.to_time}")
+    warmup = _warmup_bars(record, bar_store)
     progress(0.2)
     costs = Costs(cash=record.cash, commission_rate=record.commission_rate, fixed_fee=record.fixed_fee,
                   slippage_bps=record.slippage_bps, fractional=record.fractional)
-    artifacts, _ = run_backtest(bars, record.strategy, record.params, Mode(record.mode), costs, progress)
+    artifacts, _ = run_backtest(bars, record.strategy, record.params, Mode(record.mode), costs, progress,
+                                warmup=warmup, periods_per_year=record.requested_periods_per_year)
     write_artifacts(runs.runs_dir, record.id, artifacts)
     runs.mark_completed(record.id, len(bars), artifacts.metrics["periods_per_year"])
+
+
+def _warmup_bars(record: RunRecord, bar_store: BarStore) -> BarArrays | None:
+    """The strategy's lookback of bars before the run's first bar, when the run asked for a warm-up."""
+    if not record.warmup:
+        return None
+    strategy = get_strategy(record.strategy)
+    lookback = strategy.lookback(strategy.parse_params(record.params))
+    return bar_store.read_before(record.symbol, record.timeframe, record.from_time, lookback)
 
 
 class RunExecutor:

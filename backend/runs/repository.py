@@ -46,7 +46,9 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at REAL,
     finished_at REAL,
     bars INTEGER,
-    periods_per_year REAL
+    periods_per_year REAL,
+    warmup INTEGER NOT NULL DEFAULT 0,
+    requested_periods_per_year REAL
 );
 CREATE INDEX IF NOT EXISTS runs_by_owner ON runs(owner_id, created_at);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status);
@@ -57,6 +59,9 @@ CREATE TABLE IF NOT EXISTS run_shares (
 );
 CREATE INDEX IF NOT EXISTS run_shares_by_user ON run_shares(user_id);
 """
+
+# Columns added after the first release: a catalog created before them gets them on start.
+_ADDED_COLUMNS = {"warmup": "INTEGER NOT NULL DEFAULT 0", "requested_periods_per_year": "REAL"}
 
 _SELECT = "SELECT runs.*, users.name AS owner FROM runs JOIN users ON users.id = runs.owner_id"
 
@@ -83,9 +88,13 @@ class RunSpec:
     fixed_fee: float
     slippage_bps: float
     fractional: bool
+    # Whether indicators may use the strategy's lookback of bars before from_time.
+    warmup: bool = True
+    # The annualisation basis asked for; None means the one observed in the run's bars.
+    requested_periods_per_year: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunRecord(RunSpec):
     """A stored run: what was asked for, plus who owns it and how far it got."""
 
@@ -123,7 +132,8 @@ def _record(r: sqlite3.Row) -> RunRecord:
         slippage_bps=float(r["slippage_bps"]), fractional=bool(r["fractional"]), status=RunStatus(r["status"]),
         progress=float(r["progress"]), error=r["error"], created_at=float(r["created_at"]),
         started_at=r["started_at"], finished_at=r["finished_at"], bars=r["bars"],
-        periods_per_year=r["periods_per_year"], semantics=orjson.loads(r["semantics"]),
+        periods_per_year=r["periods_per_year"], semantics=orjson.loads(r["semantics"]), warmup=bool(r["warmup"]),
+        requested_periods_per_year=r["requested_periods_per_year"],
     )
 
 
@@ -133,6 +143,7 @@ class RunRepository:
         self.runs_dir = runs_dir
         runs_dir.mkdir(parents=True, exist_ok=True)
         catalog.ensure_schema(_SCHEMA)
+        catalog.ensure_columns("runs", _ADDED_COLUMNS)
 
     def run_dir(self, run_id: str) -> Path:
         return self.runs_dir / run_id
@@ -230,12 +241,14 @@ class RunRepository:
         with self.catalog.connect() as conn:
             conn.execute(
                 "INSERT INTO runs(id, owner_id, symbol, timeframe, strategy, mode, params, from_time, to_time, "
-                "cash, commission_rate, fixed_fee, slippage_bps, fractional, semantics, status, progress, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                "cash, commission_rate, fixed_fee, slippage_bps, fractional, warmup, requested_periods_per_year, "
+                "semantics, status, progress, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
                 (run_id, owner_id, spec.symbol, spec.timeframe.value, spec.strategy, spec.mode,
                  orjson.dumps(spec.params).decode(), spec.from_time, spec.to_time, spec.cash,
-                 spec.commission_rate, spec.fixed_fee, spec.slippage_bps, int(spec.fractional),
-                 orjson.dumps(semantics).decode(), RunStatus.queued.value, time.time()))
+                 spec.commission_rate, spec.fixed_fee, spec.slippage_bps, int(spec.fractional), int(spec.warmup),
+                 spec.requested_periods_per_year, orjson.dumps(semantics).decode(), RunStatus.queued.value,
+                 time.time()))
         record = self.get(run_id)
         assert record is not None
         return record

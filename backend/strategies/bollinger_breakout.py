@@ -10,39 +10,51 @@ from pydantic import Field
 
 from backend.market.bars import BarArrays
 from backend.strategies.base import (
+    ComparisonParams,
     Mode,
     Strategy,
-    StrategyParams,
+    fires,
     hold_last,
     rolling_mean,
     rolling_std,
 )
 
 
-class Params(StrategyParams):
+class Params(ComparisonParams):
     period: int = Field(20, ge=2, le=10_000, description="Bars in the moving average and standard deviation")
     width: float = Field(2.0, gt=0, le=10, description="Band distance from the middle, in standard deviations")
 
 
-def signals(bars: BarArrays, params: Params, mode: Mode) -> np.ndarray:
+def signals(bars: BarArrays, params: Params, mode: Mode, start: int) -> np.ndarray:
     close = bars.close
     middle = rolling_mean(close, params.period)
     band = params.width * rolling_std(close, params.period)
-    above, below = close > middle + band, close < middle - band
+    defined = ~np.isnan(middle)
+
+    def when(condition: np.ndarray) -> np.ndarray:
+        return fires(condition, defined, params.signal, start)
+
     # Each side is a simple enter/exit state; they cannot both be on, because entering one side requires a
     # close beyond the middle band, which is exactly the other side's exit.
-    long_side = hold_last(np.where(above, 1.0, np.where(close < middle, 0.0, np.nan)))
+    long_side = hold_last(np.where(when(close > middle + band), 1.0, np.where(when(close < middle), 0.0, np.nan)))
     if mode is Mode.long_only:
         return long_side
-    short_side = hold_last(np.where(below, 1.0, np.where(close > middle, 0.0, np.nan)))
+    short_side = hold_last(np.where(when(close < middle - band), 1.0, np.where(when(close > middle), 0.0, np.nan)))
     return long_side - short_side
+
+
+def lookback(params: Params) -> int:
+    # The bands exist from the period-th close on; one bar more tells whether the first bar crossed.
+    return params.period
 
 
 STRATEGY = Strategy(
     name="bollinger_breakout",
     title="Bollinger breakout",
     description="Long on a close above the upper band until a close below the middle band; in long-short "
-                "mode also short on a close below the lower band until a close above the middle band.",
+                "mode also short on a close below the lower band until a close above the middle band. With "
+                "signal=event, only on the bar where the close crosses the band.",
     params_model=Params,
     signal_fn=signals,
+    lookback_fn=lookback,
 )

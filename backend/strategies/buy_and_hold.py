@@ -15,7 +15,7 @@ class Params(StrategyParams):
     pass
 
 
-def signals(bars: BarArrays, params: Params, mode: Mode) -> np.ndarray:
+def signals(bars: BarArrays, params: Params, mode: Mode, start: int) -> np.ndarray:
     return np.ones(len(bars), dtype=np.int8)
 
 

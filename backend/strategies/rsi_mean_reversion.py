@@ -11,16 +11,17 @@ from pydantic import Field
 
 from backend.market.bars import BarArrays
 from backend.strategies.base import (
+    ComparisonParams,
     Mode,
     Strategy,
-    StrategyParams,
+    fires,
     hold_last,
     rolling_mean,
     smaller_than,
 )
 
 
-class Params(StrategyParams):
+class Params(ComparisonParams):
     period: int = Field(14, ge=2, le=1_000, description="Bars of price changes the RSI averages")
     lower: float = Field(30.0, gt=0, lt=100, description="Oversold level: go long below it")
     upper: float = Field(70.0, gt=0, lt=100, description="Overbought level: exit (or go short) above it")
@@ -44,18 +45,27 @@ def rsi(close: np.ndarray, period: int) -> np.ndarray:
     return out
 
 
-def signals(bars: BarArrays, params: Params, mode: Mode) -> np.ndarray:
+def signals(bars: BarArrays, params: Params, mode: Mode, start: int) -> np.ndarray:
     value = rsi(bars.close, params.period)
+    defined = ~np.isnan(value)
+    oversold = fires(value < params.lower, defined, params.signal, start)
+    overbought = fires(value > params.upper, defined, params.signal, start)
     exit_level = -1.0 if mode is Mode.long_short else 0.0
-    events = np.where(value < params.lower, 1.0, np.where(value > params.upper, exit_level, np.nan))
-    return hold_last(events)
+    return hold_last(np.where(oversold, 1.0, np.where(overbought, exit_level, np.nan)))
+
+
+def lookback(params: Params) -> int:
+    # RSI(period) needs period changes, so period + 1 closes; one bar more tells whether the first bar crossed.
+    return params.period + 1
 
 
 STRATEGY = Strategy(
     name="rsi_mean_reversion",
     title="RSI mean reversion",
     description="Long when RSI falls below `lower`, out when it rises above `upper`; "
-                "in long-short mode short above `upper` until RSI falls below `lower`.",
+                "in long-short mode short above `upper` until RSI falls below `lower`. With signal=event, only "
+                "on the bar where RSI crosses the level.",
     params_model=Params,
     signal_fn=signals,
+    lookback_fn=lookback,
 )

@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from common.models.bars import Timeframe
 from common.times import parse_time
 
+# Bars of one second around the clock: more periods per year than any timeframe can have.
+MAX_PERIODS_PER_YEAR = 366 * 86_400
+
 
 class RunStatus(StrEnum):
     queued = "queued"
@@ -47,7 +50,15 @@ class BacktestRequest(BaseModel):
     commission_rate: float = Field(0.0005, ge=0, le=0.1, description="Fraction of notional per fill")
     fixed_fee: float = Field(0.0, ge=0, le=1e6, description="Money per fill")
     slippage_bps: float = Field(0.0, ge=0, le=1_000, description="Basis points: buys fill higher, sells lower")
-    fractional: bool = Field(False, description="Size in fractional units instead of whole units")
+    fractional: bool | None = Field(None, description=(
+        "Size in fractional units (true) or whole units (false); omitted: whole units for equities, fractional "
+        "for everything else (currencies and crypto trade in fractions)"))
+    warmup: bool = Field(True, description=(
+        "Let the strategy's indicators use up to its lookback of bars before `from`, so they exist at `from`; "
+        "fills, equity and metrics still start at `from`"))
+    periods_per_year: float | None = Field(None, gt=0, le=MAX_PERIODS_PER_YEAR, description=(
+        "Annualisation basis of every annualised metric, e.g. 252 (trading days) or 365; omitted: the bar "
+        "intervals per calendar year observed in the run's bars"))
 
     @field_validator("from_time", mode="before")
     @classmethod
@@ -75,6 +86,7 @@ class RunDetail(BaseModel):
     fixed_fee: float
     slippage_bps: float
     fractional: bool
+    warmup: bool
     status: RunStatus
     progress: float = Field(ge=0, le=1)
     error: str | None
@@ -82,7 +94,8 @@ class RunDetail(BaseModel):
     started_at: float | None
     finished_at: float | None
     bars: int | None
-    periods_per_year: float | None
+    periods_per_year: float | None = Field(description=(
+        "Annualisation basis: the one given with the run, else the one observed (known once completed)"))
     semantics: dict[str, Any]
     shared_with: list[str] = Field(description="Users the run is shared with; only shown to the owner")
     can_control: bool = Field(description="Whether the caller may control the run's playback")
@@ -97,7 +110,7 @@ class RunList(BaseModel):
 
 class MetricsResponse(BaseModel):
     run_id: str
-    periods_per_year: float | None
+    periods_per_year: float | None = Field(description="The annualisation basis the metrics used")
     metrics: dict[str, Any]
 
 

@@ -18,7 +18,8 @@ from common.models.bars import BarColumns
 FRAMES_PER_SECOND = 30
 MIN_SPEED = 0.5
 MAX_SPEED = 5000.0
-DEFAULT_SPEED = 10.0
+# One bar per frame at the frame rate: the default playback sends about 30 frames a second.
+DEFAULT_SPEED = 30.0
 
 
 class PlaybackState(StrEnum):

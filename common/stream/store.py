@@ -7,8 +7,9 @@ Per run (every key shares the hash tag ``{run:<id>}``, so each script touches on
 - ``snapshot``: the latest snapshot, pinned. Trimming never removes it nor anything after it, so a newcomer
   always finds a snapshot and every message since.
 - ``state``: ``epoch``, ``offset`` (last appended), ``snap`` (offset of the pinned snapshot), ``bytes`` (size
-  of the retained messages), ``holder`` (the lease token of the relay that last held the run) and the relay's
-  memory of the playback (``cursor``, ``pstate``, ``speed``, ``endc``), written with every append.
+  of the retained messages), ``holder`` (the lease token of the relay that last held the run), ``ctl`` (the
+  last control passed upstream) and the relay's memory of the playback (``cursor``, ``pstate``, ``speed``,
+  ``endc``), written with every append.
 - ``lease``: the fencing token of the relay that holds the run, with a TTL the holder renews.
 - ``controls`` / ``replies``: controls from viewers to the relay, and errors from the relay to one viewer.
 - ``viewers``: per api node, its viewer count and until when it counts.
@@ -165,6 +166,7 @@ class Claim:
     fresh: bool            # a new epoch began with this claim (first relay, or the history was lost)
     takeover: bool         # another relay held the run and never released it
     position: PlaybackPosition
+    last_control: str = "0-0"  # id of the last control a relay passed upstream
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,7 @@ class Entry:
     type: str
     epoch: str
     data: bytes
+    published_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -202,7 +205,7 @@ def stream_id(offset: int) -> str:
 def parse_entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Entry:
     raw_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     return Entry(offset=int(raw_id.partition("-")[0]), type=fields[b"k"].decode(), epoch=fields[b"e"].decode(),
-                 data=fields[b"d"])
+                 data=fields[b"d"], published_ms=int(fields[b"t"]))
 
 
 def _text(value: Any) -> str:
@@ -240,7 +243,12 @@ class StreamStore:
         fresh, previous, flat = result
         state = {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}
         return Claim(epoch=state["epoch"], offset=int(state["offset"]), fresh=bool(int(fresh)),
-                     takeover=bool(previous) and not int(fresh), position=_position(state))
+                     takeover=bool(previous) and not int(fresh), position=_position(state),
+                     last_control=state.get("ctl", "0-0"))
+
+    async def control_applied(self, run_id: str, control_id: str) -> None:
+        """Remember the last control passed upstream, so that a relay taking over does not apply it again."""
+        await self.redis.hset(self.keys.run_stream(run_id).state, "ctl", control_id)
 
     async def renew(self, run_id: str, token: str, *, lease_ttl_ms: int) -> bool:
         return bool(await self._renew(keys=[self.keys.run_stream(run_id).lease], args=[token, lease_ttl_ms]))

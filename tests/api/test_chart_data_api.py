@@ -9,6 +9,8 @@ import httpx
 import orjson
 import pytest
 
+from backend.market.aggregate import aggregate
+from common.models.bars import AssetClass, Instrument, Timeframe
 from tests.api.conftest import INSTRUMENT, MINUTES, SYMBOL, make_minutes
 from tests.conftest import ALICE_TOKEN, auth
 from tests.support.servers import free_port
@@ -106,6 +108,24 @@ def test_auth_and_unknown_symbol_come_from_the_backend(shared_backend, make_api)
     # A cached answer is never served to a caller the backend refuses.
     assert httpx.get(url, params=DECIMATED, headers=auth(ALICE_TOKEN)).status_code == 200
     assert httpx.get(url, params=DECIMATED, headers=auth("hw_wrong")).status_code == 401
+
+
+def test_an_hourly_symbol_serves_1h_and_1d_and_says_finer_timeframes_are_not_available(market_backend, make_api,
+                                                                                        backend_app):
+    hours = aggregate(make_minutes(), 3600)
+    backend_app.state.bar_store.write_bars(
+        Instrument(symbol="HOURLY", name="Hourly", asset_class=AssetClass.fx, synthetic=False), hours, Timeframe.hour)
+    api = make_api(market_backend.http_url)
+    url = f"{api.http_url}/api/v1/chart-data"
+    body = httpx.get(url, params={"symbol": "HOURLY", "timeframe": "1H"}, headers=auth(ALICE_TOKEN)).json()
+    assert (body["source_points"], body["bucket_seconds"], body["time"]) == (72, 3600, hours.time.tolist())
+    assert httpx.get(url, params={"symbol": "HOURLY", "timeframe": "1D"}, headers=auth(ALICE_TOKEN)).json()[
+        "source_points"] == 3
+    for finer in ("1M", "1M_DECIMATED"):
+        response = httpx.get(url, params={"symbol": "HOURLY", "timeframe": finer}, headers=auth(ALICE_TOKEN))
+        assert response.status_code == 404
+        assert response.json()["error"]["message"] == (f"{finer} is not available for HOURLY: it has no minute "
+                                                       "bars (available: 1D, 1H)")
 
 
 def test_new_data_version_misses_the_cache(market_backend, make_api, backend_app):

@@ -63,8 +63,7 @@ def queued_record(app, owner: str = "alice", **overrides):
                   slippage_bps=0.0, fractional=False)
     fields.update(overrides)
     spec = RunSpec(**fields)
-    return app.state.runs.create(owner_id, spec, describe(commission_rate=0, fixed_fee=0, slippage_bps=0,
-                                                          fractional=False))
+    return app.state.runs.create(owner_id, spec, describe(spec))
 
 
 def test_run_lifecycle_and_results(client):
@@ -72,7 +71,7 @@ def test_run_lifecycle_and_results(client):
     assert response.status_code == 202
     run = response.json()
     assert run["status"] == "queued" and run["owner"] == "alice" and run["can_control"] is True
-    assert run["params"] == {"fast": 3, "slow": 12}
+    assert run["params"] == {"signal": "state", "fast": 3, "slow": 12}
     assert run["from_time"] == START and run["to_time"] == START + 4 * 86_400 - 1
     assert run["semantics"]["fill"].startswith("market order at the next bar's open")
     done = wait_done(client, run["id"])
@@ -98,7 +97,9 @@ def test_run_lifecycle_and_results(client):
 def test_defaults_fill_in_and_whole_dataset_range(client):
     run = post(client, strategy="buy_and_hold", params={}, timeframe="day").json()
     assert run["mode"] == "long_only" and run["cash"] == 100_000 and run["commission_rate"] == 0.0005
-    assert run["fixed_fee"] == 0 and run["slippage_bps"] == 0 and run["fractional"] is False
+    assert run["fixed_fee"] == 0 and run["slippage_bps"] == 0
+    # TEST is a crypto instrument: it trades in fractions.
+    assert run["fractional"] is True and run["warmup"] is True and run["periods_per_year"] is None
     assert wait_done(client, run["id"])["bars"] == DAYS
 
 
@@ -117,6 +118,10 @@ def test_defaults_fill_in_and_whole_dataset_range(client):
     ({"timeframe": "week"}, "timeframe"),
     ({"leverage": 10}, "leverage"),
     ({"slippage_bps": 1e9}, "slippage_bps"),
+    ({"periods_per_year": 0}, "periods_per_year"),
+    ({"periods_per_year": "daily"}, "periods_per_year"),
+    ({"warmup": "maybe"}, "warmup"),
+    ({"params": {"signal": "cross"}}, "params.signal"),
 ])
 def test_invalid_requests_are_422_naming_the_field(client, overrides, field):
     response = post(client, **overrides)
@@ -228,7 +233,8 @@ def test_runs_left_behind_by_a_stopped_process_are_recovered(backend_app):
 def test_strategies_listing(client):
     body = client.get("/backtests/strategies", headers=auth(BOB_TOKEN)).json()
     by_name = {s["name"]: s for s in body["strategies"]}
-    assert by_name["ma_crossover"]["defaults"] == {"fast": 10, "slow": 50}
+    assert by_name["ma_crossover"]["defaults"] == {"signal": "state", "fast": 10, "slow": 50}
+    assert by_name["ma_crossover"]["params_schema"]["$defs"]["Signal"]["enum"] == ["state", "event"]
     assert by_name["ma_crossover"]["params_schema"]["properties"]["fast"]["minimum"] == 1
 
 

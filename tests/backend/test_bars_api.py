@@ -188,3 +188,26 @@ def test_bucket_width_is_validated_and_widens_the_minute_cap(client, backend_app
     assert get_bars(client, "minute", symbol="ACME").status_code == 422
     assert get_bars(client, "minute", symbol="ACME", bucket_minutes=2).status_code == 422  # 3 days > 1 day x 2
     assert get_bars(client, "minute", symbol="ACME", bucket_minutes=3).status_code == 200
+
+
+def test_a_symbol_loaded_as_hourly_bars_serves_hours_and_days_and_names_them_for_minutes(client, backend_app):
+    hourly = Instrument(symbol="HOURLY", name="Hourly", asset_class=AssetClass.fx, synthetic=False)
+    hours = aggregate(MINUTES, 3600)
+    store_bars(backend_app.state.bar_store, hourly, hours, Timeframe.hour)
+    body = get_bars(client, "hour", symbol="hourly").json()
+    assert (body["count"], body["bucket_seconds"], body["time"]) == (DAYS * 24, 3600, hours.time.tolist())
+    assert get_bars(client, "daily", symbol="hourly").json()["count"] == DAYS
+    minute = get_bars(client, "minute", symbol="hourly")
+    assert minute.status_code == 404
+    assert minute.json()["error"]["message"] == ("HOURLY has no minute bars: its data was loaded as hour bars, the "
+                                                 "finest available (timeframes: hour, day)")
+    info = SymbolInfo.model_validate(client.get("/symbols/HOURLY", headers=auth(ALICE_TOKEN)).json())
+    assert sorted(d.timeframe for d in info.datasets) == [Timeframe.day, Timeframe.hour]
+
+    run = client.post("/backtests", json={"symbol": "HOURLY", "strategy": "buy_and_hold", "timeframe": "minute"},
+                      headers=auth(ALICE_TOKEN))
+    assert run.status_code == 422
+    detail = run.json()["error"]["details"][0]
+    assert detail["field"] == "timeframe" and "loaded as hour bars" in detail["reason"]
+    assert client.post("/backtests", json={"symbol": "HOURLY", "strategy": "buy_and_hold", "timeframe": "hour"},
+                       headers=auth(ALICE_TOKEN)).status_code == 202

@@ -121,8 +121,20 @@ def test_rejected_when_equity_cannot_buy_one_unit_and_reason_is_logged():
     assert len(sim.rejections) == 1
     rejection = sim.rejections[0]
     assert rejection.bar_index == 0 and "too small for one unit" in rejection.reason
-    assert [e["reason"] for e in logs if e["event"] == "order_rejected"] == [rejection.reason]
+    summary = [e for e in logs if e["event"] == "orders_rejected"]
+    assert [(e["count"], e["first_reason"]) for e in summary] == [(1, rejection.reason)]
     assert sim.equity.tolist() == [100, 100, 100]
+
+
+def test_many_rejections_are_summed_up_in_one_log_line():
+    # Whole units at 500 with 100 of cash: every one of the 200 entries is rejected.
+    n = 401
+    b = bars([500] * n, [500] * n)
+    target = np.tile([1, 0], n // 2 + 1)[:n]
+    with capture_logs() as logs:
+        sim = simulate(b, target, free(cash=100.0))
+    assert len(sim.rejections) == 201
+    assert [(e["event"], e["count"]) for e in logs] == [("orders_rejected", 201)]
 
 
 def test_signal_on_the_last_bar_is_rejected_for_want_of_a_next_bar():

@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from backend.catalog import Catalog
-from backend.market import ingest as ingest_module
 from backend.market.bars import BarArrays
 from backend.market.ingest import IngestProgress, ingest_bars, read_bars_file
+from backend.market.ingest import files as ingest_module
 from backend.market.store import BarStore
 from backend.market.validate import BarValidationError, normalize_symbol
 from common.models.bars import AssetClass, Timeframe
@@ -66,7 +66,7 @@ def test_iso_times_naive_are_utc_and_offsets_are_honoured(tmp_path):
         "2025-01-02,10,11,9,10,1",
     ])
     expected = [T0, T0 + 60, T0 + 120, T0 + 180, T0 + 240, T0 + 86400]
-    assert read_bars_file(path).time.tolist() == expected
+    assert read_bars_file(path).bars.time.tolist() == expected
 
 
 def test_extra_columns_are_ignored_and_gzip_is_read(tmp_path):
@@ -74,7 +74,7 @@ def test_extra_columns_are_ignored_and_gzip_is_read(tmp_path):
     path = tmp_path / "bars.csv.gz"
     with gzip.open(path, "wt") as f:
         f.write(text)
-    bars = read_bars_file(path)
+    bars = read_bars_file(path).bars
     assert bars.time.tolist() == [T0] and bars.open.tolist() == [10.0] and bars.volume.tolist() == [100.0]
 
 
@@ -157,7 +157,7 @@ def test_progress_is_reported_per_batch(tmp_path, monkeypatch):
     monkeypatch.setattr(ingest_module, "CSV_BLOCK_BYTES", 16 << 10)
     path = bars_csv(tmp_path / "big.csv", make_minutes(5_000))
     seen: list[IngestProgress] = []
-    bars = read_bars_file(path, progress=seen.append)
+    bars = read_bars_file(path, progress=seen.append).bars
     assert len(bars) == 5_000 and len(seen) > 3
     assert [p.rows for p in seen] == sorted(p.rows for p in seen) and seen[-1].rows == 5_000
     fractions = [p.fraction for p in seen]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -24,6 +28,7 @@ from backend.market.demo import (
 from backend.settings import BackendSettings
 from common.models.bars import Timeframe
 from hewston.cli import main
+from tests.conftest import ALICE_TOKEN, auth
 
 NEW_YORK = ZoneInfo("America/New_York")
 SPECS = {spec.instrument.symbol: spec for spec in DEMO_INSTRUMENTS}
@@ -155,3 +160,21 @@ def test_create_demo_data_writes_catalog_users_and_skips_when_present(tmp_path, 
     out = capsys.readouterr().out
     assert "already present" in out and DEMO_USERS["alice"] in out and "525,600" in out
     assert catalog.dataset("BTCUSD", Timeframe.minute).data_version == 1  # untouched
+
+
+def test_the_readme_backtest_is_a_meaningful_run_on_the_demo_data(demo, backend_app, backend_client):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    body = json.loads(re.search(r"-d '(\{.*?\})'", readme, re.DOTALL).group(1))
+    backend_app.state.bar_store.write_minutes(SPECS["BTCUSD"].instrument, demo["BTCUSD"])
+    run = backend_client.post("/backtests", json=body, headers=auth(ALICE_TOKEN)).json()
+    assert run["fractional"] is True and run["warmup"] is True
+    deadline = time.monotonic() + 30
+    while backend_client.get(f"/backtests/{run['id']}", headers=auth(ALICE_TOKEN)).json()["status"] != "completed":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    metrics = backend_client.get(f"/backtests/{run['id']}/metrics", headers=auth(ALICE_TOKEN)).json()["metrics"]
+    # What the README says of it: every entry sized, a few dozen round trips, a full warm-up.
+    assert metrics["rejected_orders"] == 0
+    assert (metrics["bars"], metrics["trades"], metrics["warmup_bars"]) == (7_344, 42, 120)
+    assert metrics["periods_per_year"] == 8760 and metrics["sharpe"] is not None
+    assert "7,344 hourly bars" in readme and "42 round trips" in readme

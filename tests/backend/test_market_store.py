@@ -165,3 +165,21 @@ def test_a_month_reads_only_the_row_groups_that_overlap_it(store, monkeypatch):
     np.testing.assert_array_equal(month.time, bars.time[mask])
     np.testing.assert_array_equal(month.close, bars.close[mask])
     assert len(month) == 30 * 1440
+
+
+def test_read_before_finds_the_last_bars_before_a_time_across_gaps(store):
+    # Two-hour gaps every 100 minutes: 450 bars span far more than 450 minutes.
+    bars = make_minutes(3_000, gap_every=100)
+    store.write_minutes(ACME, bars)
+    t = int(bars.time[2_500])
+    assert_bars_equal(store.read_before("ACME", Timeframe.minute, t, 450), bars.slice(2_050, 2_500))
+    assert_bars_equal(store.read_before("ACME", Timeframe.minute, t + 1, 1), bars.slice(2_500, 2_501))
+    # Fewer bars before the time than asked for: all there are.
+    assert_bars_equal(store.read_before("ACME", Timeframe.minute, int(bars.time[10]), 50), bars.slice(0, 10))
+    assert len(store.read_before("ACME", Timeframe.minute, int(bars.time[0]), 5)) == 0
+    assert len(store.read_before("ACME", Timeframe.minute, t, 0)) == 0
+    assert len(store.read_before("NOPE", Timeframe.minute, t, 5)) == 0
+    hours = aggregate(bars, 3600)
+    before = hours.time < t
+    assert_bars_equal(store.read_before("ACME", Timeframe.hour, t, 3),
+                      hours.slice(int(before.sum()) - 3, int(before.sum())))

@@ -43,17 +43,23 @@ def reference_trades(fills) -> list[float]:
     return pnls
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_metrics_match_independent_computation(seed):
+@pytest.mark.parametrize(("seed", "given_ppy"), [(1, None), (2, None), (3, None), (4, 252), (5, 365)])
+def test_metrics_match_independent_computation(seed, given_ppy):
     n = 600
     b = random_bars(n, seed)
     sim = simulate(b, random_targets(n, seed), Costs(cash=50_000.0, commission_rate=0.001, fixed_fee=1.0))
-    m = compute_metrics(b, sim)
+    m = compute_metrics(b, sim, given_ppy)
     equity = [float(x) for x in sim.equity]
 
-    years = (int(b.time[-1]) - int(b.time[0])) / YEAR_S
-    ppy = (n - 1) / years
-    assert m["periods_per_year"] == pytest.approx(ppy)
+    if given_ppy is None:
+        years = (int(b.time[-1]) - int(b.time[0])) / YEAR_S
+        ppy = (n - 1) / years
+    else:
+        # empyrical's basis: years are return periods / periods per year.
+        ppy = given_ppy
+        years = (n - 1) / ppy
+    assert m["periods_per_year"] == pytest.approx(ppy) and m["years"] == pytest.approx(years)
+    assert m["periods_per_year_basis"] == ("observed" if given_ppy is None else "given")
     assert m["total_return"] == pytest.approx(equity[-1] / 50_000 - 1)
     assert m["buy_and_hold_return"] == pytest.approx(float(b.close[-1]) / float(b.close[0]) - 1)
     assert m["cagr"] == pytest.approx((equity[-1] / 50_000) ** (1 / years) - 1)
@@ -127,3 +133,21 @@ def test_profit_factor_with_only_winners_is_null_and_with_losers_is_money_ratio(
     assert m["trades"] == 2 and m["win_rate"] == 1.0 and m["profit_factor"] is None
     assert m["best_trade"] == pytest.approx(200.0) and m["worst_trade"] == pytest.approx(200.0)
     assert m["expectancy"] == pytest.approx((200 / 1000 + 200 / 1200) / 2)
+
+
+@pytest.mark.parametrize(("ppy", "documented"), [
+    (252, {"sharpe": 5.7752, "sortino": 16.837, "annualized_return": 1.89, "annualized_volatility": 0.32726,
+           "years": 0.015873, "cagr": 5.3182, "calmar": 531.82}),
+    (365, {"sharpe": 6.9505, "sortino": 20.263, "annualized_return": 2.7375, "annualized_volatility": 0.39386,
+           "years": 0.010959, "cagr": 13.441, "calmar": 1344.1}),
+])
+def test_the_documented_annualisation_example(ppy, documented):
+    # docs/engine.md, "Worked example: annualisation": returns +2 %, -1 %, +3 %, -1 % on five daily closes.
+    equity = np.array([100_000.0, 102_000.0, 100_980.0, 104_009.4, 102_969.306])
+    b = random_bars(5, 1, step_s=86_400)
+    sim = simulate(b, np.zeros(5, np.int8), Costs(cash=100_000.0))
+    sim.equity = equity
+    m = compute_metrics(b, sim, ppy)
+    assert m["max_drawdown"] == pytest.approx(-0.01)
+    for name, value in documented.items():
+        assert m[name] == pytest.approx(value, rel=5e-5), name

@@ -67,7 +67,7 @@ async def test_disconnecting_mid_stream_leaves_no_task_running(server, backend_a
         await receive(ws)  # a frame: the playback loop is running
         [connection] = list(service.connections)
         tasks = list(connection.tasks)
-        assert len(tasks) == 2 and not any(task.done() for task in tasks)
+        assert len(tasks) == 3 and not any(task.done() for task in tasks)  # send, receive, access re-check
     await wait_until(lambda: not service.connections)
     await wait_until(lambda: all(task.done() for task in tasks))
     assert all(task.done() for task in tasks)

@@ -45,7 +45,7 @@ def test_header_auth_starts_with_a_snapshot_before_the_first_bar(backend_client,
     with backend_client.websocket_connect(url(run_id), headers=auth(ALICE_TOKEN)) as ws:
         snap = receive(ws)
     assert (snap["type"], snap["run_id"], snap["cursor"], snap["state"]) == ("snapshot", run_id, -1, "paused")
-    assert snap["total_bars"] == 120 and snap["speed"] == 10.0
+    assert snap["total_bars"] == 120 and snap["speed"] == 30.0
 
 
 def test_first_message_auth(backend_client, run_id):

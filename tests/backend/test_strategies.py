@@ -30,9 +30,10 @@ def sma(values: list[float], i: int, w: int) -> float | None:
 
 def test_registry_has_the_built_in_strategies_with_defaults():
     assert set(strategies()) == {"ma_crossover", "rsi_mean_reversion", "bollinger_breakout", "buy_and_hold"}
-    assert get_strategy("ma_crossover").defaults() == {"fast": 10, "slow": 50}
-    assert get_strategy("rsi_mean_reversion").defaults() == {"period": 14, "lower": 30.0, "upper": 70.0}
-    assert get_strategy("bollinger_breakout").defaults() == {"period": 20, "width": 2.0}
+    assert get_strategy("ma_crossover").defaults() == {"signal": "state", "fast": 10, "slow": 50}
+    assert get_strategy("rsi_mean_reversion").defaults() == {"signal": "state", "period": 14, "lower": 30.0,
+                                                             "upper": 70.0}
+    assert get_strategy("bollinger_breakout").defaults() == {"signal": "state", "period": 20, "width": 2.0}
     assert get_strategy("buy_and_hold").defaults() == {}
 
 
@@ -45,6 +46,8 @@ def test_registry_has_the_built_in_strategies_with_defaults():
     ("rsi_mean_reversion", {"upper": 150}, "params.upper"),
     ("bollinger_breakout", {"width": -1}, "params.width"),
     ("bollinger_breakout", {"period": 1}, "params.period"),
+    ("ma_crossover", {"signal": "cross"}, "params.signal"),
+    ("buy_and_hold", {"signal": "event"}, "params.signal"),
 ])
 def test_bad_parameters_name_the_field(name, params, field):
     with pytest.raises(InvalidInput) as exc:
@@ -128,3 +131,123 @@ def test_long_only_never_shorts_and_short_series_are_handled(name, walk):
     assert s.signals(walk, s.parse_params({}), Mode.long_only).min() >= 0
     tiny = walk.slice(0, 3)  # fewer bars than any window: no signal at all, not an error
     assert s.signals(tiny, s.parse_params({}), Mode.long_short).tolist() == [0, 0, 0]
+
+
+def crossover_loop(close: list[float], fast: int, slow: int, event: bool, start: int = 0) -> list[int]:
+    """The crossover rule bar by bar. Event: act only where "above" (or "below") becomes true after a bar where
+    both averages existed and it was false, from ``start`` on (TradingView's ta.crossover)."""
+    state, want, previous = 0, [], None
+    for i in range(len(close)):
+        f, sl = sma(close, i, fast), sma(close, i, slow)
+        now = None if f is None or sl is None else (f > sl + 1e-9, f < sl - 1e-9)
+        if now is not None:
+            if not event:
+                if now[0] or now[1]:
+                    state = 1 if now[0] else -1
+            elif previous is not None and i >= start:
+                if now[0] and not previous[0]:
+                    state = 1
+                elif now[1] and not previous[1]:
+                    state = -1
+        previous = now
+        want.append(state)
+    return want
+
+
+def test_event_signals_act_only_on_a_cross_and_nothing_before_the_first(walk):
+    s = get_strategy("ma_crossover")
+    close = walk.close.tolist()
+    state = s.signals(walk, s.parse_params({"fast": 5, "slow": 20}), Mode.long_short).tolist()
+    event = s.signals(walk, s.parse_params({"fast": 5, "slow": 20, "signal": "event"}), Mode.long_short).tolist()
+    assert event == crossover_loop(close, 5, 20, event=True)
+    assert state == crossover_loop(close, 5, 20, event=False)
+    first_cross = next(i for i in range(1, len(state)) if state[i] != state[i - 1] and state[i - 1] != 0)
+    # State holds a position from the first bar the averages exist; event waits for the first cross, after
+    # which both agree.
+    assert state[19] != 0 and set(event[:first_cross]) == {0}
+    assert event[first_cross:] == state[first_cross:]
+
+
+def test_event_rsi_enters_on_the_cross_of_a_level(walk):
+    s = get_strategy("rsi_mean_reversion")
+    close = walk.close.tolist()
+    params = s.parse_params({"period": 10, "lower": 45, "upper": 55, "signal": "event"})
+    got = s.signals(walk, params, Mode.long_short).tolist()
+    state, want, previous = 0, [], None
+    for i in range(len(close)):
+        rsi = None
+        if i >= 10:
+            changes = [close[j] - close[j - 1] for j in range(i - 9, i + 1)]
+            gain = sum(c for c in changes if c > 0) / 10
+            loss = sum(-c for c in changes if c < 0) / 10
+            rsi = 100 * gain / (gain + loss)
+        if rsi is not None and previous is not None:
+            if rsi < 45 <= previous:
+                state = 1
+            elif rsi > 55 >= previous:
+                state = -1
+        previous = rsi
+        want.append(state)
+    assert got == want and set(got) == {-1, 0, 1}
+
+
+def test_event_bollinger_waits_for_a_close_crossing_a_band():
+    # A close far above the band on the first bar the bands exist is a state, not a cross.
+    close = np.array([10.0, 10, 10, 10.1, 20, 20.5, 21, 10, 9, 9.5, 30.0])
+    bars = closes_to_bars(close)
+    s = get_strategy("bollinger_breakout")
+    state = s.signals(bars, s.parse_params({"period": 4, "width": 1.0}), Mode.long_only).tolist()
+    event = s.signals(bars, s.parse_params({"period": 4, "width": 1.0, "signal": "event"}), Mode.long_only)
+    assert state[4] == 1 and event.tolist()[4] == 0
+    assert event.tolist()[-1] == state[-1] == 1
+
+
+@pytest.mark.parametrize("signal", ["state", "event"])
+def test_warm_up_bars_feed_the_rule_but_events_before_start_do_not_count(walk, signal):
+    s = get_strategy("ma_crossover")
+    params = s.parse_params({"fast": 5, "slow": 20, "signal": signal})
+    start = s.lookback(params) + 37
+    got = s.signals(walk, params, Mode.long_short, start=start).tolist()
+    assert got == crossover_loop(walk.close.tolist(), 5, 20, event=signal == "event", start=start)
+    if signal == "event":
+        assert set(got[:start]) == {0}
+    else:
+        # State: the warm-up decides the position the run holds at its first bar.
+        assert got[start] != 0
+
+
+# Closes whose last bar is a cross, with exactly the strategy's lookback of bars before it.
+CROSS_AT_LAST_BAR = [
+    ("ma_crossover", {"fast": 3, "slow": 9}, [20.0, 19, 18, 17, 16, 15, 14, 13, 12, 40]),
+    ("rsi_mean_reversion", {"period": 6}, [10.0, 11, 12, 13, 14, 15, 16, -90]),
+    ("bollinger_breakout", {"period": 7}, [10.0, 10.2, 9.9, 10.1, 9.8, 10.0, 10.1, 15]),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "closes"), CROSS_AT_LAST_BAR)
+def test_lookback_is_exactly_enough_to_act_on_a_cross_at_the_first_bar(name, params, closes):
+    s = get_strategy(name)
+    parsed = s.parse_params({**params, "signal": "event"})
+    lookback = s.lookback(parsed)
+    assert lookback == len(closes) - 1
+    full = s.signals(closes_to_bars(np.array(closes)), parsed, Mode.long_short, start=lookback)
+    assert full.tolist()[lookback] != 0
+    # One warm-up bar fewer and the bar before the first is undefined: no cross can be seen there.
+    short = s.signals(closes_to_bars(np.array(closes[1:])), parsed, Mode.long_short, start=lookback - 1)
+    assert short.tolist()[lookback - 1] == 0
+
+
+def test_the_documented_worked_example():
+    # docs/engine.md, "Worked example: signals": four warm-up days, then the run's days 0..7.
+    closes = np.array([10, 10.5, 11, 11.5, 12, 12.5, 12, 11, 10.5, 11, 12, 13.0])
+    s = get_strategy("ma_crossover")
+    bars = closes_to_bars(closes)
+    state = s.parse_params({"fast": 2, "slow": 4})
+    event = s.parse_params({"fast": 2, "slow": 4, "signal": "event"})
+    assert s.lookback(state) == 4
+    assert s.signals(bars, state, Mode.long_only, 4)[4:].tolist() == [1, 1, 1, 0, 0, 0, 1, 1]
+    assert s.signals(bars, event, Mode.long_only, 4)[4:].tolist() == [0, 0, 0, 0, 0, 0, 1, 1]
+    assert s.signals(bars, event, Mode.long_short, 4)[4:].tolist() == [0, 0, 0, -1, -1, -1, 1, 1]
+    run_only = bars.slice(4, 12)
+    assert s.signals(run_only, state, Mode.long_only).tolist() == [0, 0, 0, 0, 0, 0, 1, 1]
+    assert s.signals(run_only, event, Mode.long_only).tolist() == [0, 0, 0, 0, 0, 0, 1, 1]

@@ -67,7 +67,7 @@ def test_up_lets_the_web_app_reach_the_backend_directly(tmp_path, monkeypatch):
     monkeypatch.setenv("HEWSTON_API_PORT", "18501")
     monkeypatch.setattr(up, "create_backend", lambda settings: served.append(settings) or "backend")
     monkeypatch.setattr(up, "create_api", lambda settings: served.append(settings) or "api")
-    monkeypatch.setattr(up, "_serve_all", lambda servers: asyncio.sleep(0))
+    monkeypatch.setattr(up, "_serve_all", lambda servers, relay_settings: asyncio.sleep(0))
     assert up.run_all(host="127.0.0.1") == 0
     backend, api = served
     assert backend.cors_origins == ["http://127.0.0.1:18501", "http://localhost:18501"]

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 
 import uvicorn
 
+from common.app_defaults import UVICORN_OPTIONS
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -18,12 +20,22 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, app, port: int | None = None) -> None:
+    def __init__(self, app, port: int | None = None, *, send_buffer_bytes: int | None = None) -> None:
+        """``send_buffer_bytes``: the kernel send buffer of every accepted connection, small to make a client
+        that stops reading push back on the server after little data (a slow network)."""
         self.port = port or free_port()
+        # Served as the product serves it (no proxy headers, Hewston's own log scrubbing).
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
-                                ws_per_message_deflate=False)
+                                **UVICORN_OPTIONS)
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        sockets = None
+        if send_buffer_bytes is not None:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer_bytes)  # accepted sockets inherit it
+            sock.bind(("127.0.0.1", self.port))
+            sockets = [sock]
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": sockets}, daemon=True)
 
     @property
     def http_url(self) -> str:

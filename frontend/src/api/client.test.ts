@@ -24,9 +24,9 @@ describe("api client", () => {
   it("sends the bearer token to the api, or to the backend on the direct path", async () => {
     const calls = stubFetch(200, { items: [], total: 0, limit: 1, offset: 0 });
     const direct = createApiClient({ path: "direct", backendUrl: "http://backend.test", token: "hw_t" });
-    await unwrap(direct.GET("/api/v1/backtests", { params: { query: { limit: "1" } } }));
+    await unwrap(direct.GET("/api/v1/backtests", { params: { query: { limit: 1 } } }));
     const bff = createApiClient({ path: "bff", backendUrl: "http://backend.test", token: "hw_t" });
-    await unwrap(bff.GET("/api/v1/backtests", { params: { query: { limit: "1" } } }));
+    await unwrap(bff.GET("/api/v1/backtests", { params: { query: { limit: 1 } } }));
     expect(calls.map((c) => c.url)).toEqual(["http://backend.test/backtests?limit=1", `${window.location.origin}/api/v1/backtests?limit=1`]);
     expect(new Headers(calls[0]?.init.headers).get("Authorization")).toBe("Bearer hw_t");
   });

@@ -9,12 +9,16 @@ export interface paths {
         };
         /** Any other backend route, passed through unchanged */
         get: operations["passthrough_any_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
+        /** Any other backend route, passed through unchanged */
+        put: operations["passthrough_any_put"];
+        /** Any other backend route, passed through unchanged */
+        post: operations["passthrough_any_post"];
+        /** Any other backend route, passed through unchanged */
+        delete: operations["passthrough_any_delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Any other backend route, passed through unchanged */
+        patch: operations["passthrough_any_patch"];
         trace?: never;
     };
     "/api/v1/backtests": {
@@ -24,11 +28,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Runs the caller owns or that are shared with them */
-        get: operations["passthrough_get_backtests"];
+        /** Runs the caller owns or that are shared with them, newest first */
+        get: operations["passthrough_list_backtests_backtests_get"];
         put?: never;
-        /** Queue a backtest run */
-        post: operations["passthrough_post_backtests"];
+        /** Queue a backtest; it runs in the background */
+        post: operations["passthrough_create_backtest_backtests_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -42,8 +46,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One run (404 unless the caller may see it) */
-        get: operations["passthrough_get_backtests_run_id"];
+        /** One run: parameters, status and progress */
+        get: operations["passthrough_get_backtest_backtests__run_id__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -59,8 +63,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Equity per bar of a completed run */
-        get: operations["passthrough_get_backtests_run_id_equity"];
+        /** Equity and drawdown at every bar's close (or at most `max_points` of them), columnar */
+        get: operations["passthrough_get_equity_backtests__run_id__equity_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -76,8 +80,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Metrics of a completed run */
-        get: operations["passthrough_get_backtests_run_id_metrics"];
+        /** Performance metrics (definitions in the engine docs) */
+        get: operations["passthrough_get_metrics_backtests__run_id__metrics_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -93,8 +97,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Orders (fills) of a completed run */
-        get: operations["passthrough_get_backtests_run_id_orders"];
+        /** Every fill in time order */
+        get: operations["passthrough_get_orders_backtests__run_id__orders_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -112,8 +116,8 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Share a run read-only with a user (owner only) */
-        post: operations["passthrough_post_backtests_run_id_shares"];
+        /** Share the run read-only with another user */
+        post: operations["passthrough_share_backtest_backtests__run_id__shares_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -130,8 +134,8 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Stop sharing a run with a user (owner only) */
-        delete: operations["passthrough_delete_backtests_run_id_shares_user"];
+        /** Stop sharing the run with a user (idempotent) */
+        delete: operations["passthrough_unshare_backtest_backtests__run_id__shares__user__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -144,8 +148,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Built-in strategies with their parameters and defaults */
-        get: operations["passthrough_get_backtests_strategies"];
+        /** Built-in strategies with their parameters, bounds and defaults */
+        get: operations["passthrough_list_strategies_backtests_strategies_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -162,7 +166,7 @@ export interface paths {
             cookie?: never;
         };
         /** Daily bars (UTC days) */
-        get: operations["passthrough_get_bars_daily"];
+        get: operations["passthrough_daily_bars_bars_daily_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -179,7 +183,7 @@ export interface paths {
             cookie?: never;
         };
         /** Hourly bars (UTC hours) */
-        get: operations["passthrough_get_bars_hour"];
+        get: operations["passthrough_hour_bars_bars_hour_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -195,8 +199,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Minute bars (range capped by the backend) */
-        get: operations["passthrough_get_bars_minute"];
+        /** Minute bars, optionally aggregated into wider buckets; one call covers at most `minute_range_cap_days` of data per minute of bucket width */
+        get: operations["passthrough_minute_bars_bars_minute_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -246,8 +250,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Backend liveness */
-        get: operations["passthrough_get_health"];
+        /** Liveness: the process is up */
+        get: operations["passthrough_health_health_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -281,7 +285,7 @@ export interface paths {
             cookie?: never;
         };
         /** Every instrument with its datasets */
-        get: operations["passthrough_get_symbols"];
+        get: operations["passthrough_list_symbols_symbols_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -298,7 +302,7 @@ export interface paths {
             cookie?: never;
         };
         /** One instrument with its datasets */
-        get: operations["passthrough_get_symbols_symbol"];
+        get: operations["passthrough_get_symbol_symbols__symbol__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -401,14 +405,12 @@ export interface components {
             fixed_fee?: number;
             /**
              * Fractional
-             * @description Size in fractional units instead of whole units
-             * @default false
+             * @description Size in fractional units (true) or whole units (false); omitted: whole units for equities, fractional for everything else (currencies and crypto trade in fractions)
              */
-            fractional?: boolean;
+            fractional?: boolean | null;
             /**
              * From
              * @description Epoch seconds or ISO date/datetime (UTC)
-             * @default null
              */
             from?: number | null;
             /** @default long_only */
@@ -420,6 +422,11 @@ export interface components {
             params?: {
                 [key: string]: unknown;
             };
+            /**
+             * Periods Per Year
+             * @description Annualisation basis of every annualised metric, e.g. 252 (trading days) or 365; omitted: the bar intervals per calendar year observed in the run's bars
+             */
+            periods_per_year?: number | null;
             /**
              * Slippage Bps
              * @description Basis points: buys fill higher, sells lower
@@ -438,9 +445,14 @@ export interface components {
             /**
              * To
              * @description Epoch seconds or ISO date/datetime (UTC)
-             * @default null
              */
             to?: number | null;
+            /**
+             * Warmup
+             * @description Let the strategy's indicators use up to its lookback of bars before `from`, so they exist at `from`; fills, equity and metrics still start at `from`
+             * @default true
+             */
+            warmup?: boolean;
         };
         /**
          * BarsResponse
@@ -641,10 +653,41 @@ export interface components {
             /** Time */
             time: number[];
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+        /**
+         * Error
+         * @description Every error answer of every Hewston service.
+         */
+        Error: {
+            error: components["schemas"]["ErrorBody"];
+        };
+        /** ErrorBody */
+        ErrorBody: {
+            /**
+             * Code
+             * @description Stable machine-readable code, e.g. `invalid_input`, `rate_limited`
+             */
+            code: string;
+            /**
+             * Correlation Id
+             * @description Quote it when reporting a problem (also `X-Request-ID`)
+             */
+            correlation_id: string | null;
+            /**
+             * Details
+             * @default null
+             */
+            details?: components["schemas"]["ErrorDetail"][] | null;
+            /** Message */
+            message: string;
+        };
+        /** ErrorDetail */
+        ErrorDetail: {
+            /** Field */
+            field: string;
+            /** Location */
+            location: string;
+            /** Reason */
+            reason: string;
         };
         /** MetricsResponse */
         MetricsResponse: {
@@ -652,7 +695,10 @@ export interface components {
             metrics: {
                 [key: string]: unknown;
             };
-            /** Periods Per Year */
+            /**
+             * Periods Per Year
+             * @description The annualisation basis the metrics used
+             */
             periods_per_year: number | null;
             /** Run Id */
             run_id: string;
@@ -794,7 +840,10 @@ export interface components {
             params: {
                 [key: string]: unknown;
             };
-            /** Periods Per Year */
+            /**
+             * Periods Per Year
+             * @description Annualisation basis: the one given with the run, else the one observed (known once completed)
+             */
             periods_per_year: number | null;
             /** Progress */
             progress: number;
@@ -819,6 +868,8 @@ export interface components {
             timeframe: components["schemas"]["Timeframe"];
             /** To Time */
             to_time: number;
+            /** Warmup */
+            warmup: boolean;
         };
         /** RunList */
         RunList: {
@@ -891,19 +942,6 @@ export interface components {
          * @enum {string}
          */
         Timeframe: "minute" | "hour" | "day";
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-        };
     };
     responses: never;
     parameters: never;
@@ -917,27 +955,542 @@ export interface operations {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                /** @description The backend path; no dot segments, visible ASCII only */
+                path: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description What the backend route answers (one not yet in this document) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
+                content: {
+                    "*/*": unknown;
+                };
+            };
+            /** @description The backend's redirect, rewritten into `/api/v1/` */
+            307: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
                 content?: never;
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed; `Allow` lists the methods the path accepts */
+            405: {
+                headers: {
+                    /** @description Methods the path accepts */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `error.details` names each field and the reason */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
-    passthrough_get_backtests: {
+    passthrough_any_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The backend path; no dot segments, visible ASCII only */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the backend route answers (one not yet in this document) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
+                };
+            };
+            /** @description The backend's redirect, rewritten into `/api/v1/` */
+            307: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed; `Allow` lists the methods the path accepts */
+            405: {
+                headers: {
+                    /** @description Methods the path accepts */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `error.details` names each field and the reason */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    passthrough_any_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The backend path; no dot segments, visible ASCII only */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the backend route answers (one not yet in this document) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
+                };
+            };
+            /** @description The backend's redirect, rewritten into `/api/v1/` */
+            307: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed; `Allow` lists the methods the path accepts */
+            405: {
+                headers: {
+                    /** @description Methods the path accepts */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `error.details` names each field and the reason */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    passthrough_any_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The backend path; no dot segments, visible ASCII only */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the backend route answers (one not yet in this document) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
+                };
+            };
+            /** @description The backend's redirect, rewritten into `/api/v1/` */
+            307: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed; `Allow` lists the methods the path accepts */
+            405: {
+                headers: {
+                    /** @description Methods the path accepts */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `error.details` names each field and the reason */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    passthrough_any_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The backend path; no dot segments, visible ASCII only */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the backend route answers (one not yet in this document) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
+                };
+            };
+            /** @description The backend's redirect, rewritten into `/api/v1/` */
+            307: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed; `Allow` lists the methods the path accepts */
+            405: {
+                headers: {
+                    /** @description Methods the path accepts */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `error.details` names each field and the reason */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    passthrough_list_backtests_backtests_get: {
         parameters: {
             query?: {
-                /** @description Page size */
-                limit?: string;
-                /** @description Items to skip */
-                offset?: string;
+                limit?: number;
+                offset?: number;
             };
             header?: never;
             path?: never;
@@ -954,23 +1507,74 @@ export interface operations {
                     "application/json": components["schemas"]["RunList"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Backend unreachable */
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
-    passthrough_post_backtests: {
+    passthrough_create_backtest_backtests_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -992,23 +1596,101 @@ export interface operations {
                     "application/json": components["schemas"]["RunDetail"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description The service principal cannot own runs */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Backend unreachable */
+            /** @description The request body stalled past the body timeout; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bad field; `details` names it (e.g. `params.fast`, `symbol`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
-    passthrough_get_backtests_run_id: {
+    passthrough_get_backtest_backtests__run_id__get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1028,27 +1710,87 @@ export interface operations {
                     "application/json": components["schemas"]["RunDetail"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Backend unreachable */
+            /** @description No such run, or the caller may not see it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
-    passthrough_get_backtests_run_id_equity: {
+    passthrough_get_equity_backtests__run_id__equity_get: {
         parameters: {
             query?: {
-                /** @description At most this many points (MinMaxLTTB); omit for every bar */
-                max_points?: string;
+                /** @description Return at most this many points, chosen by MinMaxLTTB so that the curve keeps its shape; drawdown is taken at the same points. Omit for every bar. */
+                max_points?: number | null;
             };
             header?: never;
             path: {
@@ -1067,23 +1809,92 @@ export interface operations {
                     "application/json": components["schemas"]["EquityResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Backend unreachable */
+            /** @description No such run, or the caller may not see it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The run has not completed (`run_not_completed`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
-    passthrough_get_backtests_run_id_metrics: {
+    passthrough_get_metrics_backtests__run_id__metrics_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1103,23 +1914,92 @@ export interface operations {
                     "application/json": components["schemas"]["MetricsResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Backend unreachable */
+            /** @description No such run, or the caller may not see it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The run has not completed (`run_not_completed`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
-    passthrough_get_backtests_run_id_orders: {
+    passthrough_get_orders_backtests__run_id__orders_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1139,23 +2019,92 @@ export interface operations {
                     "application/json": components["schemas"]["OrdersResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Backend unreachable */
+            /** @description No such run, or the caller may not see it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The run has not completed (`run_not_completed`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
-    passthrough_post_backtests_run_id_shares: {
+    passthrough_share_backtest_backtests__run_id__shares_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -1179,23 +2128,119 @@ export interface operations {
                     "application/json": components["schemas"]["RunDetail"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Bad request, such as a body that cannot be decoded */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Backend unreachable */
+            /** @description The caller is not the owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such run, or the caller may not see it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body stalled past the body timeout; the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
-    passthrough_delete_backtests_run_id_shares_user: {
+    passthrough_unshare_backtest_backtests__run_id__shares__user__delete: {
         parameters: {
             query?: never;
             header?: never;
@@ -1216,23 +2261,92 @@ export interface operations {
                     "application/json": components["schemas"]["RunDetail"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Backend unreachable */
+            /** @description Not the owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such run, or the caller may not see it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
-    passthrough_get_backtests_strategies: {
+    passthrough_list_strategies_backtests_strategies_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1250,31 +2364,73 @@ export interface operations {
                     "application/json": components["schemas"]["StrategiesResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Backend unreachable */
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
-    passthrough_get_bars_daily: {
+    passthrough_daily_bars_bars_daily_get: {
         parameters: {
             query: {
-                /** @description Inclusive start: epoch seconds or ISO-8601 date/datetime (UTC) */
-                from?: string;
-                /** @description Instrument symbol */
+                /** @description Inclusive start: epoch seconds or ISO-8601 date/datetime, UTC unless an offset is given. Default: the first bar */
+                from?: string | null;
+                /** @description Instrument symbol, e.g. BTCUSD (case-insensitive) */
                 symbol: string;
-                /** @description Inclusive end: epoch seconds or ISO-8601 date/datetime (UTC) */
-                to?: string;
+                /** @description Inclusive end: epoch seconds or ISO-8601 date/datetime; a bare date means the end of that day. Default: the last bar */
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -1291,31 +2447,91 @@ export interface operations {
                     "application/json": components["schemas"]["BarsResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Backend unreachable */
+            /** @description Unknown symbol, or no bars of this timeframe (the message names those there are) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bad symbol, date, reversed range or (minute bars) a range over the cap; `details` names the parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
-    passthrough_get_bars_hour: {
+    passthrough_hour_bars_bars_hour_get: {
         parameters: {
             query: {
-                /** @description Inclusive start: epoch seconds or ISO-8601 date/datetime (UTC) */
-                from?: string;
-                /** @description Instrument symbol */
+                /** @description Inclusive start: epoch seconds or ISO-8601 date/datetime, UTC unless an offset is given. Default: the first bar */
+                from?: string | null;
+                /** @description Instrument symbol, e.g. BTCUSD (case-insensitive) */
                 symbol: string;
-                /** @description Inclusive end: epoch seconds or ISO-8601 date/datetime (UTC) */
-                to?: string;
+                /** @description Inclusive end: epoch seconds or ISO-8601 date/datetime; a bare date means the end of that day. Default: the last bar */
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -1332,33 +2548,93 @@ export interface operations {
                     "application/json": components["schemas"]["BarsResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Backend unreachable */
+            /** @description Unknown symbol, or no bars of this timeframe (the message names those there are) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bad symbol, date, reversed range or (minute bars) a range over the cap; `details` names the parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
-    passthrough_get_bars_minute: {
+    passthrough_minute_bars_bars_minute_get: {
         parameters: {
             query: {
-                /** @description Aggregate into buckets of this many minutes */
-                bucket_minutes?: string;
-                /** @description Inclusive start: epoch seconds or ISO-8601 date/datetime (UTC) */
-                from?: string;
-                /** @description Instrument symbol */
+                /** @description Aggregate the minute bars into buckets of this many whole minutes, aligned to multiples of the width since the epoch (UTC): open first, high max, low min, close last, volume summed; empty buckets are left out. Omit (or 1) for the bars as stored. */
+                bucket_minutes?: number | null;
+                /** @description Inclusive start: epoch seconds or ISO-8601 date/datetime, UTC unless an offset is given. Default: the first bar */
+                from?: string | null;
+                /** @description Instrument symbol, e.g. BTCUSD (case-insensitive) */
                 symbol: string;
-                /** @description Inclusive end: epoch seconds or ISO-8601 date/datetime (UTC) */
-                to?: string;
+                /** @description Inclusive end: epoch seconds or ISO-8601 date/datetime; a bare date means the end of that day. Default: the last bar */
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -1375,19 +2651,79 @@ export interface operations {
                     "application/json": components["schemas"]["BarsResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Backend unreachable */
+            /** @description Unknown symbol, or no bars of this timeframe (the message names those there are) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bad symbol, date, reversed range or (minute bars) a range over the cap; `details` names the parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -1425,28 +2761,74 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description Unknown symbol or dataset */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description A parameter is invalid; the error names it */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description The backend cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -1468,9 +2850,56 @@ export interface operations {
                     "application/json": components["schemas"]["AppConfig"];
                 };
             };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
-    passthrough_get_health: {
+    passthrough_health_health_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1485,22 +2914,57 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        [key: string]: string;
+                    };
                 };
             };
-            /** @description Missing or invalid token */
-            401: {
+            /** @description The query string is too long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Backend unreachable */
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -1534,14 +2998,27 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description No such run, or the caller may not see it */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description Validation Error */
             422: {
@@ -1549,7 +3026,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description The backend failed to deliver a required part */
@@ -1557,18 +3045,31 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description The backend cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
-    passthrough_get_symbols: {
+    passthrough_list_symbols_symbols_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1586,23 +3087,65 @@ export interface operations {
                     "application/json": components["schemas"]["SymbolsResponse"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Backend unreachable */
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
-    passthrough_get_symbols_symbol: {
+    passthrough_get_symbol_symbols__symbol__get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1622,19 +3165,79 @@ export interface operations {
                     "application/json": components["schemas"]["SymbolInfo"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
-            /** @description Backend unreachable */
+            /** @description Unknown symbol */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -1658,6 +3261,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     prometheus_metrics_metrics_get: {
@@ -1678,6 +3290,15 @@ export interface operations {
                     "text/plain": unknown;
                 };
             };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     ready_ready_get: {
@@ -1696,6 +3317,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReadyResponse"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Neither Redis nor the backend answers */

@@ -14,6 +14,7 @@ export const CLOSE_MEANINGS: readonly CloseMeaning[] = [
   { code: 1013, name: "try_again_later", reconnect: true, description: "the server is overloaded; reconnect after a backoff" },
   { code: 4400, name: "bad_request", reconnect: false, description: "a start parameter is invalid; the reason names it" },
   { code: 4401, name: "unauthorized", reconnect: false, description: "the bearer token is missing or not valid" },
+  { code: 4403, name: "access_withdrawn", reconnect: false, description: "the caller may no longer see the run (it was unshared, or the token was revoked)" },
   { code: 4404, name: "not_found", reconnect: false, description: "the run does not exist or the caller may not see it" },
   { code: 4408, name: "auth_timeout", reconnect: true, description: "no auth message arrived in time after connecting; reconnect and authenticate promptly" },
   { code: 4409, name: "run_not_completed", reconnect: false, description: "the run has not completed (queued, running or failed); only completed runs play back" },

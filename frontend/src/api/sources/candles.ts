@@ -55,14 +55,14 @@ async function viaApi(client: ApiClient, request: CandleRequest, signal?: AbortS
 }
 
 async function viaBackend(client: ApiClient, request: CandleRequest, signal?: AbortSignal): Promise<CandleColumns> {
-  const query: { symbol: string; from: string; to: string; bucket_minutes?: string } = {
+  const query: { symbol: string; from: string; to: string; bucket_minutes?: number } = {
     symbol: request.symbol,
     from: String(request.from),
     to: String(request.to),
   };
   if (request.timeframe === "1M_DECIMATED") {
     const width = bucketWidthMinutes(request.from, request.to, request.targetPoints);
-    if (width > 1) query.bucket_minutes = String(width);
+    if (width > 1) query.bucket_minutes = width;
   }
   const data = await unwrap(client.GET(BARS_PATH[request.timeframe], { params: { query }, signal }));
   return { ...pick(data), bucketSeconds: data.bucket_seconds, sourcePoints: data.source_count };

@@ -35,7 +35,7 @@ async function viaBackend(client: ApiClient, request: RunCompleteRequest,
     unwrap(client.GET("/api/v1/backtests/{run_id}", { params: { path }, signal })),
     unwrap(client.GET("/api/v1/backtests/{run_id}/metrics", { params: { path }, signal })),
     unwrap(client.GET("/api/v1/backtests/{run_id}/equity", {
-      params: { path, query: { max_points: String(request.targetPoints) } }, signal })),
+      params: { path, query: { max_points: request.targetPoints } }, signal })),
     request.includeOrders
       ? unwrap(client.GET("/api/v1/backtests/{run_id}/orders", { params: { path }, signal }))
       : Promise.resolve(null),

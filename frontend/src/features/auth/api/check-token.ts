@@ -4,5 +4,5 @@ import type { DataPath } from "@/api/types";
 
 export async function checkToken(token: string, path: DataPath, backendUrl: string): Promise<void> {
   const client = createApiClient({ path, backendUrl, token });
-  await unwrap(client.GET("/api/v1/backtests", { params: { query: { limit: "1" } } }));
+  await unwrap(client.GET("/api/v1/backtests", { params: { query: { limit: 1 } } }));
 }

@@ -9,7 +9,7 @@ export interface MetricsSummary {
 
 export function listRuns(client: ApiClient, limit: number, offset: number, signal?: AbortSignal): Promise<RunList> {
   return unwrap(client.GET("/api/v1/backtests", {
-    params: { query: { limit: String(limit), offset: String(offset) } },
+    params: { query: { limit, offset } },
     signal,
   }));
 }

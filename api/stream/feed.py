@@ -1,0 +1,165 @@
+"""One run as an api node sees it: its epoch, the latest snapshot, recent messages, and the local viewers.
+
+Everything a viewer needs to start or catch up usually comes from here, not from Redis: the pinned snapshot
+and every message after it (what a newcomer or a resynchronised viewer gets), and a window of recent messages
+(what a viewer reconnecting within seconds missed). The window never drops the snapshot or anything after it.
+Each published message is decoded to ``str`` once and that same object goes into every viewer's queue.
+
+A feed is synchronous and runs on the event loop; the hub does its I/O (reads, history, reloads).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import orjson
+
+from api.stream.viewer import Item, Viewer
+from common.models.stream import ResetCause, ResumeOutcome
+from common.stream.envelope import relabel_snapshot
+from common.stream.store import Entry, JoinState
+
+
+@dataclass(frozen=True)
+class ResumePlan:
+    outcome: ResumeOutcome
+    offset: int                    # the offset `hello` carries
+    items: list[Item]              # what to send after hello, from memory
+    missing: tuple[int, int] | None = None  # (after, upto): history to read from Redis before ``items``
+
+
+class RunFeed:
+    def __init__(self, run_id: str, *, recent_messages: int) -> None:
+        self.run_id = run_id
+        self.recent_messages = recent_messages
+        self.epoch: str | None = None
+        # Whether this feed ever followed a stream: a new epoch after that is history lost, not a first start.
+        self.followed_a_stream = False
+        self.last_offset = 0
+        self.snapshot: Entry | None = None
+        self.recent: deque[Item] = deque()
+        self.viewers: dict[str, Viewer] = {}
+        self.remote_viewers = 0
+        self.last_sent_at = time.monotonic()
+        self._relabelled: dict[tuple[int, ResetCause], Item] = {}
+
+    # State from Redis ---------------------------------------------------------------------------------------
+
+    def load(self, state: JoinState) -> None:
+        """Start over from what the run's stream holds now (first viewer, or a new epoch)."""
+        self.epoch, self.last_offset = state.epoch, state.offset
+        self.followed_a_stream = self.followed_a_stream or state.epoch is not None
+        self.snapshot = state.snapshot
+        self._relabelled.clear()
+        self.recent = deque()
+        if state.snapshot is not None:
+            self.recent.append(self._item(state.snapshot))
+        for entry in state.tail:
+            self.recent.append(self._item(entry))
+        if self.recent:
+            self.last_offset = max(self.last_offset, self.recent[-1].offset)
+
+    def on_entry(self, entry: Entry) -> list[Viewer] | None:
+        """Take one message from the stream; returns the viewers whose queue overflowed (to resynchronise), or
+        None when the entry shows that the stream is not the one this feed follows (reload it)."""
+        if entry.epoch != self.epoch or entry.offset > self.last_offset + 1:
+            return None
+        if entry.offset <= self.last_offset:
+            return []  # read twice (a read raced a reload): already delivered
+        item = self._item(entry)
+        self.last_offset = entry.offset
+        if entry.type == "snapshot":
+            self.snapshot = entry
+        self.recent.append(item)
+        self._trim_recent()
+        self.last_sent_at = time.monotonic()
+        return [viewer for viewer in self.viewers.values() if not viewer.push(item)]
+
+    def _trim_recent(self) -> None:
+        snapshot_offset = self.snapshot.offset if self.snapshot else self.last_offset + 1
+        recent = self.recent
+        while len(recent) > self.recent_messages and recent[0].offset < snapshot_offset:
+            recent.popleft()
+
+    @staticmethod
+    def _item(entry: Entry) -> Item:
+        return Item(entry.offset, entry.data.decode())
+
+    # Starting and catching up viewers ------------------------------------------------------------------------
+
+    def since_snapshot(self, cause: ResetCause) -> list[Item]:
+        """The latest snapshot re-marked as a reset for ``cause``, and every message after it."""
+        if self.snapshot is None:
+            return list(self.recent)  # nothing pinned yet: the stream's first snapshot is still to come
+        offset = self.snapshot.offset
+        relabelled = self._relabelled.get((offset, cause))
+        if relabelled is None:
+            relabelled = Item(offset, relabel_snapshot(self.snapshot.data, cause).decode())
+            self._relabelled = {k: v for k, v in self._relabelled.items() if k[0] == offset}
+            self._relabelled[(offset, cause)] = relabelled
+        return [relabelled, *(item for item in self.recent if item.offset > offset)]
+
+    def plan_resume(self, epoch: str | None, offset: int | None) -> ResumePlan:
+        if offset is None:
+            return ResumePlan(ResumeOutcome.fresh, 0, self.since_snapshot(ResetCause.connect))
+        if epoch != self.epoch or self.epoch is None or offset > self.last_offset:
+            return ResumePlan(ResumeOutcome.reset, 0, self.since_snapshot(ResetCause.history_lost))
+        oldest = self.recent[0].offset if self.recent else self.last_offset + 1
+        if offset + 1 >= oldest:
+            return ResumePlan(ResumeOutcome.recovered, offset,
+                              [item for item in self.recent if item.offset > offset])
+        # Older than this node remembers: the gap comes from Redis, the rest from memory.
+        return ResumePlan(ResumeOutcome.recovered, offset, list(self.recent), missing=(offset, oldest - 1))
+
+    def attach(self, viewer: Viewer, plan: ResumePlan) -> None:
+        """Register a (held) viewer: from now on it receives every new message."""
+        viewer.epoch = self.epoch
+        viewer.queued_offset = plan.offset
+        viewer.sent_offset = plan.offset
+        self.viewers[viewer.client_id] = viewer
+
+    def detach(self, viewer: Viewer) -> None:
+        if self.viewers.get(viewer.client_id) is viewer:
+            del self.viewers[viewer.client_id]
+
+    def resync(self, viewer: Viewer) -> int:
+        """Skip a viewer that fell behind to the latest snapshot; returns how many messages it skipped."""
+        snapshot_offset = self.snapshot.offset if self.snapshot else 0
+        if snapshot_offset > viewer.sent_offset:
+            skipped = snapshot_offset - viewer.sent_offset - 1
+            notice = {"type": "skipped", "epoch": self.epoch, "offset": viewer.sent_offset, "count": skipped,
+                      "from_offset": viewer.sent_offset + 1, "to_offset": snapshot_offset - 1}
+            items = [Item(viewer.sent_offset, orjson.dumps(notice).decode(), published=False),
+                     *self.since_snapshot(ResetCause.resync)]
+        else:
+            # The snapshot is older than what it already has: it only needs what it has not been sent.
+            skipped = 0
+            items = [item for item in self.recent if item.offset > viewer.sent_offset]
+        viewer.replace(items, epoch=self.epoch, queued_offset=self.last_offset)
+        return skipped
+
+    def reset_viewers(self, cause: ResetCause) -> None:
+        """After :meth:`load` of a new epoch: every viewer starts again from its snapshot."""
+        items = self.since_snapshot(cause)
+        for viewer in self.viewers.values():
+            viewer.replace(items, epoch=self.epoch, queued_offset=self.last_offset)
+        self.last_sent_at = time.monotonic()
+
+    def broadcast_own(self, message: dict) -> None:
+        """A message from this node to each viewer (heartbeat, broker notices), at each one's own offset;
+        encoded once per offset, which in the steady state means once."""
+        encoded: dict[tuple[str | None, int], Item] = {}
+        for viewer in self.viewers.values():
+            key = (viewer.epoch, viewer.queued_offset)
+            item = encoded.get(key)
+            if item is None:
+                text = orjson.dumps({"type": message["type"], "epoch": key[0], "offset": key[1], **message}).decode()
+                item = encoded[key] = Item(key[1], text, published=False)
+            viewer.push_notice(item)
+        self.last_sent_at = time.monotonic()
+
+    @property
+    def viewer_count(self) -> int:
+        return self.remote_viewers + len(self.viewers)

@@ -1,0 +1,351 @@
+"""The shared stream on one api node: which runs have local viewers, one reader for all of them, and the
+housekeeping that keeps relays and viewers informed.
+
+- **Reading.** One task does a blocking ``XREAD`` over the streams and reply streams of every run with local
+  viewers, on a Redis connection of its own (``common.stream.reader``). Each message goes to its run's feed,
+  which fans the same object out to every local viewer's queue; viewers whose queue is full are resynchronised.
+- **Demand.** Every ``stream_demand_refresh_s`` the node records its viewers per run (each with a deadline of
+  ``stream_demand_ttl_s``), which is what relays claim runs by; the answer gives each run's viewers on every
+  node, and its epoch and offset, so a stream whose history was lost is noticed even when no message flows.
+- **Heartbeats.** A run that sent nothing for ``stream_heartbeat_s`` (a paused playback is silent) gets one.
+- **Redis down.** Viewers already watching are told (``upstream`` lost, from this node) and kept; when Redis
+  answers again every run is checked, and viewers of a run whose history was lost get a reset.
+
+The request path's Redis calls (joining, controls, demand) go through the api's breaker (``RedisGuard``);
+the blocking read does not, because it is expected to wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import orjson
+from redis.exceptions import RedisError
+
+from api.access import AccessChecks
+from api.redis_guard import RedisGuard, RedisUnavailable
+from api.settings import ApiSettings
+from api.stream.feed import ResumePlan, RunFeed
+from api.stream.metrics import StreamMetrics
+from api.stream.viewer import Item, Viewer
+from common.close_codes import CloseCode
+from common.errors import HewstonError
+from common.keys import KeySpace
+from common.logging import get_logger
+from common.models.stream import ResetCause, ResumeOutcome, UpstreamState
+from common.stream.reader import StreamReader
+from common.stream.store import Entry, StreamStore, parse_entry, stream_id
+
+log = get_logger("hewston.api.stream")
+T = TypeVar("T")
+_READ_ERRORS = (RedisError, OSError, TimeoutError)
+
+
+class BrokerUnavailable(Exception):
+    """Redis cannot be used to join the shared stream right now (the caller falls back to a direct playback)."""
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class StreamHub:
+    def __init__(self, *, store: StreamStore, guard: RedisGuard, reader: StreamReader, keys: KeySpace,
+                 settings: ApiSettings, metrics: StreamMetrics, node_id: str, access: AccessChecks) -> None:
+        self.store = store
+        self.access = access
+        self.guard = guard
+        self.reader = reader
+        self.keys = keys
+        self.settings = settings
+        self.metrics = metrics
+        self.node_id = node_id
+        self.feeds: dict[str, RunFeed] = {}
+        self._keys: dict[str, tuple[str, bool]] = {}  # stream or replies key -> (run id, is replies)
+        self._loading: dict[str, asyncio.Task[RunFeed]] = {}
+        self._reloading: dict[str, asyncio.Task[None]] = {}
+        self._history: dict[tuple[str, int, int], asyncio.Task[list[Entry]]] = {}
+        self._withdrawn: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._broker_down = False
+        self._viewer_seq = 0
+
+    # Lifecycle ----------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._read_loop(), name="stream-reader"),
+                       asyncio.create_task(self._housekeeping_loop(), name="stream-housekeeping")]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks)
+        self._tasks = []
+
+    def new_client_id(self) -> str:
+        self._viewer_seq += 1
+        return f"{self.node_id}-{self._viewer_seq}"
+
+    async def _guarded(self, op: Callable[[], Awaitable[T]]) -> T:
+        return await self.guard.run(lambda _redis: op())
+
+    # Viewers ------------------------------------------------------------------------------------------------
+
+    async def attach(self, viewer: Viewer, epoch: str | None, offset: int | None) -> ResumeOutcome:
+        """Join ``viewer`` to its run's stream, queue hello and its catch-up, and start it; raises
+        :class:`BrokerUnavailable` when Redis cannot be used (nothing is left registered then)."""
+        feed = await self._feed(viewer.run_id)
+        plan = feed.plan_resume(epoch, offset)
+        feed.attach(viewer, plan)
+        self.metrics.viewers.inc()
+        try:
+            history: list[Item] | None = []
+            if plan.missing is not None:
+                history = await self._missing(feed, plan)
+                if history is None:  # trimmed meanwhile, or the epoch changed: start the viewer over
+                    plan = ResumePlan(ResumeOutcome.reset, 0, feed.since_snapshot(ResetCause.history_lost))
+                    history = []
+            hello = {"type": "hello", "epoch": feed.epoch, "offset": plan.offset, "run_id": viewer.run_id,
+                     "client_id": viewer.client_id, "can_control": viewer.can_control,
+                     "viewers": feed.viewer_count, "degraded": False, "resume": plan.outcome.value}
+            viewer.start([Item(plan.offset, orjson.dumps(hello).decode(), published=False)],
+                         [*history, *plan.items])
+        except BaseException:
+            self.detach(viewer)
+            raise
+        self.metrics.resumes.labels(plan.outcome.value).inc()
+        return plan.outcome
+
+    def detach(self, viewer: Viewer) -> None:
+        feed = self.feeds.get(viewer.run_id)
+        self.metrics.messages_out.inc(viewer.messages_sent)
+        viewer.messages_sent = 0
+        if feed is None or viewer.client_id not in feed.viewers:
+            return
+        feed.detach(viewer)
+        self.metrics.viewers.dec()
+        if not feed.viewers:
+            self._drop_feed(feed)
+
+    async def push_control(self, viewer: Viewer, control: dict) -> None:
+        """Hand a control to the relay through the run's control stream; raises RedisUnavailable."""
+        ttl_ms = int(self.settings.stream_demand_ttl_s * 1000) * 6
+        data = orjson.dumps(control)
+        await self._guarded(lambda: self.store.push_control(viewer.run_id, viewer.client_id, data, ttl_ms=ttl_ms))
+
+    # Feeds --------------------------------------------------------------------------------------------------
+
+    async def _feed(self, run_id: str) -> RunFeed:
+        feed = self.feeds.get(run_id)
+        if feed is not None:
+            return feed
+        task = self._loading.get(run_id)
+        if task is None:
+            task = asyncio.create_task(self._load(run_id), name=f"stream-load-{run_id}")
+            self._loading[run_id] = task
+            task.add_done_callback(lambda _t: self._loading.pop(run_id, None))
+        return await asyncio.shield(task)
+
+    async def _load(self, run_id: str) -> RunFeed:
+        if self._broker_down:
+            raise BrokerUnavailable("the stream reader cannot reach Redis")
+        try:
+            state = await self._guarded(lambda: self.store.join(run_id))
+        except RedisUnavailable as exc:
+            raise BrokerUnavailable(str(exc)) from exc
+        feed = RunFeed(run_id, recent_messages=self.settings.stream_recent_messages)
+        feed.load(state)
+        self.feeds[run_id] = feed
+        self._withdrawn.discard(run_id)
+        keys = self.keys.run_stream(run_id)
+        self._keys[keys.stream] = (run_id, False)
+        self._keys[keys.replies] = (run_id, True)
+        self.reader.seek(keys.replies, state.reply_id)
+        try:
+            await self.reader.watch(keys.stream, stream_id(feed.last_offset))
+        except (RedisError, OSError):
+            pass  # the reader picks the run up with its next read anyway
+        self.metrics.runs.set(len(self.feeds))
+        # Ask for a relay now rather than at the next refresh, so the first viewer waits as little as possible
+        # (and its hello counts the run's viewers on other nodes).
+        await self._refresh_demand()
+        return feed
+
+    def _drop_feed(self, feed: RunFeed) -> None:
+        if self.feeds.get(feed.run_id) is not feed:
+            return
+        del self.feeds[feed.run_id]
+        keys = self.keys.run_stream(feed.run_id)
+        for key in (keys.stream, keys.replies):
+            self._keys.pop(key, None)
+            self.reader.unwatch(key)
+        # The next refresh withdraws this node's viewers; the run's deadline lapses after the demand TTL,
+        # which is the grace period before its relay lets it go.
+        self._withdrawn.add(feed.run_id)
+        self.metrics.runs.set(len(self.feeds))
+
+    async def _missing(self, feed: RunFeed, plan: ResumePlan) -> list[Item] | None:
+        """History older than the feed remembers, read once for every viewer resuming from the same point."""
+        after, upto = plan.missing  # type: ignore[misc]
+        key = (feed.run_id, after, upto)
+        task = self._history.get(key)
+        if task is None:
+            task = asyncio.create_task(self._guarded(lambda: self.store.history(feed.run_id, after, upto)))
+            self._history[key] = task
+            task.add_done_callback(lambda _t: self._history.pop(key, None))
+        try:
+            entries = await asyncio.shield(task)
+        except RedisUnavailable:
+            return None
+        complete = len(entries) == upto - after and (not entries or entries[0].offset == after + 1)
+        if not complete or any(entry.epoch != feed.epoch for entry in entries):
+            return None
+        return [Item(entry.offset, entry.data.decode()) for entry in entries]
+
+    def _reload_soon(self, feed: RunFeed) -> None:
+        if feed.run_id not in self._reloading:
+            task = asyncio.create_task(self._reload(feed), name=f"stream-reload-{feed.run_id}")
+            self._reloading[feed.run_id] = task
+            task.add_done_callback(lambda _t: self._reloading.pop(feed.run_id, None))
+
+    async def _reload(self, feed: RunFeed) -> None:
+        """The run's stream is not the one the feed follows (a new epoch): start its viewers over."""
+        try:
+            state = await self._guarded(lambda: self.store.join(feed.run_id))
+        except RedisUnavailable:
+            return  # the next demand refresh notices again
+        if self.feeds.get(feed.run_id) is not feed:
+            return
+        before, followed = feed.epoch, feed.followed_a_stream
+        feed.load(state)
+        # Viewers that joined before the run's stream existed are just starting, not losing anything.
+        feed.reset_viewers(ResetCause.history_lost if followed else ResetCause.connect)
+        self.metrics.reloads.inc()
+        log.info("stream_epoch_changed", run_id=feed.run_id, epoch=feed.epoch, previous=before,
+                 offset=feed.last_offset)
+        keys = self.keys.run_stream(feed.run_id)
+        try:
+            await self.reader.watch(keys.stream, stream_id(feed.last_offset))
+        except (RedisError, OSError):
+            self.reader.seek(keys.stream, stream_id(feed.last_offset))
+
+    # Reading ------------------------------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        backoff_s = 0.05
+        while True:
+            try:
+                batches = await self.reader.read()
+            except _READ_ERRORS as exc:
+                if not self._broker_down:
+                    self._broker_down = True
+                    log.warning("stream_reader_lost_redis", error=type(exc).__name__)
+                    self._notify(UpstreamState.lost, "the broker (Redis) is unavailable; waiting for it")
+                await asyncio.sleep(backoff_s)
+                backoff_s = min(backoff_s * 2, 2.0)
+                continue
+            backoff_s = 0.05
+            if self._broker_down:
+                self._broker_down = False
+                log.info("stream_reader_recovered")
+                self._notify(UpstreamState.resumed, "the broker (Redis) is back")
+                for feed in list(self.feeds.values()):
+                    self._reload_soon(feed)  # the history may have been lost meanwhile
+            for key, entries in batches:
+                self._dispatch(key, entries)
+
+    def _dispatch(self, key: str, entries: list) -> None:
+        run_id, is_replies = self._keys.get(key, ("", False))
+        feed = self.feeds.get(run_id)
+        if feed is None:
+            return
+        if is_replies:
+            for _entry_id, fields in entries:
+                viewer = feed.viewers.get(fields[b"c"].decode())
+                if viewer is not None:
+                    viewer.push_own({"type": "error", **orjson.loads(fields[b"d"])})
+            return
+        now_ms = _now_ms()
+        for entry_id, fields in entries:
+            entry = parse_entry(entry_id, fields)
+            overflowed = feed.on_entry(entry)
+            if overflowed is None:
+                self._reload_soon(feed)
+                return
+            self.metrics.messages_in.inc()
+            self.metrics.delivery_lag.observe(max(0, now_ms - entry.published_ms) / 1000)
+            for viewer in overflowed:
+                skipped = feed.resync(viewer)
+                self.metrics.resyncs.inc()
+                self.metrics.skipped.inc(skipped)
+                log.info("viewer_resynchronised", run_id=run_id, client_id=viewer.client_id, skipped=skipped)
+
+    def _notify(self, state: UpstreamState, reason: str) -> None:
+        for feed in self.feeds.values():
+            feed.broadcast_own({"type": "upstream", "ts": _now_ms(), "run_id": feed.run_id, "state": state.value,
+                                "reason": reason})
+
+    # Housekeeping -------------------------------------------------------------------------------------------
+
+    async def _housekeeping_loop(self) -> None:
+        refresh_s = self.settings.stream_demand_refresh_s
+        next_refresh = time.monotonic() + refresh_s
+        next_access_check = time.monotonic() + self.settings.access_cache_ttl_s
+        while True:
+            await asyncio.sleep(min(1.0, refresh_s))
+            now = time.monotonic()
+            for feed in self.feeds.values():
+                if feed.viewers and now - feed.last_sent_at >= self.settings.stream_heartbeat_s:
+                    feed.broadcast_own({"type": "heartbeat", "ts": _now_ms(), "viewers": feed.viewer_count})
+                sent = sum(viewer.messages_sent for viewer in feed.viewers.values())
+                for viewer in feed.viewers.values():
+                    viewer.messages_sent = 0
+                self.metrics.messages_out.inc(sent)
+            if now >= next_refresh:
+                next_refresh = now + refresh_s
+                await self._refresh_demand()
+            if now >= next_access_check:
+                next_access_check = now + self.settings.access_cache_ttl_s
+                await self._recheck_access()
+
+    async def _recheck_access(self) -> None:
+        """End the streams of viewers who may no longer see their run (unshared, token revoked): one backend
+        question per caller and run, answered from the access cache when it is fresh."""
+        groups: dict[tuple[str, str | None], list[Viewer]] = {}
+        for feed in self.feeds.values():
+            for viewer in feed.viewers.values():
+                groups.setdefault((feed.run_id, viewer.authorization), []).append(viewer)
+        for (run_id, authorization), viewers in groups.items():
+            try:
+                visible = await self.access.run_visible(authorization, run_id)
+            except HewstonError:
+                continue  # the backend cannot answer now: an outage must not end every stream
+            if not visible:
+                for viewer in viewers:
+                    viewer.end(CloseCode.access_withdrawn, "access to the run was withdrawn")
+
+    async def _refresh_demand(self) -> None:
+        counts = {run_id: len(feed.viewers) for run_id, feed in self.feeds.items()}
+        counts.update({run_id: 0 for run_id in self._withdrawn if run_id not in counts})
+        if not counts:
+            return
+        now_ms = _now_ms()
+        ttl_ms = int(self.settings.stream_demand_ttl_s * 1000)
+        try:
+            demand = await self._guarded(lambda: self.store.refresh_demand(
+                self.node_id, counts, deadline_ms=now_ms + ttl_ms, now_ms=now_ms, ttl_ms=ttl_ms * 6))
+        except RedisUnavailable:
+            return
+        self._withdrawn.difference_update(counts)
+        for run_id, seen in demand.items():
+            feed = self.feeds.get(run_id)
+            if feed is None:
+                continue
+            feed.remote_viewers = max(0, seen.viewers - counts[run_id])
+            lost = seen.epoch != feed.epoch or (seen.offset is not None and seen.offset < feed.last_offset)
+            if lost and not self._broker_down:
+                self._reload_soon(feed)

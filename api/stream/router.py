@@ -1,0 +1,159 @@
+"""``WS /api/v1/runs/{run_id}/stream``: the shared playback of one run (protocol: docs/stream.md).
+
+The socket is accepted before anything is checked, because a refusal must carry a close code and a reason and
+only an accepted socket can. Then: the resume point in the URL (never a credential), the token (header, or the
+first message within the auth deadline), and the backend's run detail with that token — which decides whether
+the caller may see the run and control it; the api decides nothing itself. With Redis unavailable the viewer
+gets a private direct playback instead of an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from fastapi import APIRouter, WebSocket
+from starlette.datastructures import QueryParams
+
+from api.access import AccessChecks
+from api.redis_guard import RedisUnavailable
+from api.settings import ApiSettings
+from api.stream.controls import ControlGate, Refusal
+from api.stream.direct import serve_direct
+from api.stream.hub import BrokerUnavailable, StreamHub
+from api.stream.viewer import QueueLimits, Viewer, ViewerEnded
+from api.upstream import BackendRefused
+from common.close_codes import CloseCode
+from common.controls import CREDENTIALS_IN_URL, credential_param
+from common.errors import HewstonError
+from common.logging import get_logger
+from common.sockets import GONE, ClientLeft, Refused, close, first_message_token
+
+router = APIRouter(tags=["stream"])
+log = get_logger("hewston.api.stream")
+
+_EPOCH = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+def resume_point(query: QueryParams) -> tuple[str | None, int | None]:
+    """``(epoch, offset)`` from the URL; no epoch means a fresh start."""
+    name = credential_param(query.keys())
+    if name is not None:
+        raise Refused(CloseCode.bad_request, f"{name}: {CREDENTIALS_IN_URL}")
+    epoch, offset = query.get("epoch"), query.get("offset")
+    if epoch is not None and not _EPOCH.match(epoch):
+        raise Refused(CloseCode.bad_request, "epoch: must be the epoch of a message received (1-64 letters, digits, "
+                                             "- or _)")
+    if offset is None:
+        return epoch, None if epoch is None else 0
+    if not offset.isdigit() or len(offset) > 18:
+        raise Refused(CloseCode.bad_request, "offset: must be a non-negative integer")
+    return (epoch, int(offset)) if epoch is not None else (None, None)
+
+
+async def _authorization(websocket: WebSocket, timeout_s: float) -> str:
+    header = websocket.headers.get("authorization")
+    return header or f"Bearer {await first_message_token(websocket, timeout_s)}"
+
+
+async def _can_control(access: AccessChecks, authorization: str, run_id: str) -> bool:
+    """The backend's run detail, as the caller: whether they may see it, and whether they may control it."""
+    try:
+        decision = await access.run(authorization, run_id)
+    except BackendRefused as exc:
+        if exc.status_code == 401:
+            raise Refused(CloseCode.unauthorized, exc.message) from None
+        raise Refused(CloseCode.not_found, "run not found") from None
+    except HewstonError as exc:
+        raise Refused(CloseCode.try_again_later, f"cannot check the run now: {exc.message}") from None
+    status = decision.body.get("status")
+    if status != "completed":
+        raise Refused(CloseCode.run_not_completed, f"the run is {status}; only completed runs play")
+    return bool(decision.body.get("can_control"))
+
+
+@router.websocket("/runs/{run_id}/stream")
+async def stream(websocket: WebSocket, run_id: str) -> None:
+    state = websocket.app.state
+    settings: ApiSettings = state.settings
+    hub: StreamHub = state.stream_hub
+    await websocket.accept()
+    try:
+        epoch, offset = resume_point(websocket.query_params)
+        authorization = await _authorization(websocket, settings.stream_auth_timeout_s)
+        can_control = await _can_control(state.access, authorization, run_id)
+    except ClientLeft:
+        return
+    except Refused as refusal:
+        log.info("stream_refused", run_id=run_id, close_code=int(refusal.code), reason=refusal.reason)
+        await close(websocket, refusal.code, refusal.reason)
+        return
+    viewer = Viewer(websocket, run_id=run_id, client_id=hub.new_client_id(), can_control=can_control,
+                    limits=QueueLimits(settings.stream_viewer_queue_messages,
+                                       settings.stream_viewer_queue_mb * 1024 * 1024), authorization=authorization)
+    try:
+        outcome = await hub.attach(viewer, epoch, offset)
+    except BrokerUnavailable:
+        hub.metrics.degraded.inc()
+        log.warning("stream_degraded_direct_playback", run_id=run_id, client_id=viewer.client_id)
+        await serve_direct(websocket, run_id=run_id, client_id=viewer.client_id, authorization=authorization,
+                           resumed=offset is not None, settings=settings, gate=_gate(settings, True),
+                           metrics=hub.metrics)
+        return
+    log.info("stream_opened", run_id=run_id, client_id=viewer.client_id, can_control=can_control,
+             resume=outcome.value)
+    try:
+        await _serve(websocket, viewer, hub, _gate(settings, can_control))
+    except ViewerEnded as ended:
+        log.info("stream_ended_by_node", run_id=run_id, client_id=viewer.client_id, reason=ended.reason)
+        await close(websocket, CloseCode(ended.code), ended.reason)
+    except Exception:
+        log.exception("stream_failed", run_id=run_id, client_id=viewer.client_id)
+        await close(websocket, CloseCode.internal_error, "internal error")
+    finally:
+        hub.detach(viewer)
+        log.info("stream_closed", run_id=run_id, client_id=viewer.client_id, sent_offset=viewer.sent_offset)
+
+
+def _gate(settings: ApiSettings, can_control: bool) -> ControlGate:
+    return ControlGate(can_control=can_control, per_second=settings.stream_controls_per_s,
+                       burst=settings.stream_controls_burst)
+
+
+async def _serve(websocket: WebSocket, viewer: Viewer, hub: StreamHub, gate: ControlGate) -> None:
+    """The viewer's sender and its control reader, until either ends (the socket closed)."""
+    tasks = [asyncio.create_task(viewer.send_forever(), name=f"stream-send-{viewer.client_id}"),
+             asyncio.create_task(_read_controls(websocket, viewer, hub, gate),
+                                 name=f"stream-receive-{viewer.client_id}")]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks)
+    for task in done:
+        exc = task.exception()
+        if exc is not None and not isinstance(exc, GONE):
+            raise exc
+
+
+async def _read_controls(websocket: WebSocket, viewer: Viewer, hub: StreamHub, gate: ControlGate) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        verdict = gate.admit(message.get("text") or message.get("bytes") or b"")
+        if verdict is None:
+            continue
+        if isinstance(verdict, Refusal):
+            hub.metrics.controls.labels(verdict.code).inc()
+            viewer.push_own(verdict.message_fields())
+            continue
+        try:
+            await hub.push_control(viewer, verdict)
+        except RedisUnavailable:
+            hub.metrics.controls.labels("unavailable").inc()
+            viewer.push_own(Refusal("unavailable", "the broker cannot take controls right now; try again shortly",
+                                    verdict.get("ref")).message_fields())
+            continue
+        hub.metrics.controls.labels("forwarded").inc()

@@ -1,0 +1,160 @@
+"""One viewer's socket: a bounded queue filled by the node's reader and drained by the viewer's own sender.
+
+The reader never waits for a viewer. It puts each message (the same ``str`` object for every viewer) in each
+queue without blocking; a viewer's sender task writes its queue to its socket at whatever pace the network
+allows. When a queue would exceed its bound (messages or bytes) the push is refused and the run's feed
+resynchronises that viewer instead (``RunFeed.resync``): memory stays bounded and nobody else waits.
+
+A viewer starts *held*: while its catch-up (hello, missed history) is being assembled, live messages queue up
+behind it but nothing is sent, so the history can go in front of them without a gap or a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+
+import orjson
+from starlette.websockets import WebSocket
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A message ready to send. ``published`` messages have their own offset in the run's stream; the others
+    (hello, heartbeat, skipped, error) carry the offset the viewer has reached."""
+
+    offset: int
+    text: str
+    published: bool = True
+
+    @property
+    def size(self) -> int:
+        return len(self.text)
+
+
+@dataclass(frozen=True)
+class QueueLimits:
+    max_messages: int
+    max_bytes: int
+
+
+class ViewerEnded(Exception):
+    """This node ends the viewer's stream (its access was withdrawn): close with ``code`` and ``reason``."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class Viewer:
+    def __init__(self, websocket: WebSocket, *, run_id: str, client_id: str, can_control: bool,
+                 limits: QueueLimits, authorization: str | None = None) -> None:
+        self.websocket = websocket
+        self.run_id = run_id
+        self.client_id = client_id
+        self.can_control = can_control
+        # Kept to re-check access while the socket stays open; never logged.
+        self.authorization = authorization
+        self.limits = limits
+        self.epoch: str | None = None
+        # Offset of the newest published message queued (dedupe, and the offset of this viewer's own messages)
+        # and of the newest one handed to the socket (where a resync starts counting what was skipped).
+        self.queued_offset = 0
+        self.sent_offset = 0
+        self.messages_sent = 0
+        self._queue: deque[Item] = deque()
+        self._bytes = 0
+        self._held = True
+        self._replaced_while_held = False
+        self._hello: Item | None = None  # until it is sent: a resync must not drop it
+        self._ended: ViewerEnded | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    # Filling (reader side: synchronous, never blocks) ---------------------------------------------------------
+
+    def push(self, item: Item) -> bool:
+        """Queue ``item``; False when the queue is full (the caller resynchronises this viewer)."""
+        if item.published:
+            if item.offset <= self.queued_offset:
+                return True  # already queued (a catch-up and the live stream overlapped)
+        if len(self._queue) >= self.limits.max_messages or self._bytes + item.size > self.limits.max_bytes:
+            return False
+        self._queue.append(item)
+        self._bytes += item.size
+        if item.published:
+            self.queued_offset = item.offset
+        self._wake()
+        return True
+
+    def push_own(self, message: dict) -> None:
+        """A message for this viewer alone, at the offset it will have reached when it gets it."""
+        message = {"type": message["type"], "epoch": self.epoch, "offset": self.queued_offset, **message}
+        self.push_notice(Item(self.queued_offset, orjson.dumps(message).decode(), published=False))
+
+    def push_notice(self, item: Item) -> None:
+        """Queue a message of this node's own (its offset must be this viewer's ``queued_offset``). Never
+        refused: these are rare and small, and dropping an error would leave a control unanswered."""
+        self._queue.append(item)
+        self._bytes += item.size
+        self._wake()
+
+    def replace(self, items: list[Item], *, epoch: str | None, queued_offset: int) -> None:
+        """Drop what is queued and queue ``items`` instead (a resync, or a new epoch)."""
+        self._queue = deque([self._hello, *items] if self._hello is not None and not self._held else items)
+        self._bytes = sum(item.size for item in self._queue)
+        self.epoch = epoch
+        self.queued_offset = queued_offset
+        if self._held:
+            self._replaced_while_held = True
+        self._wake()
+
+    def start(self, first: list[Item], history: list[Item]) -> None:
+        """Send ``first`` (hello), then ``history`` (unless the queue was replaced meanwhile), then the queue."""
+        if self._replaced_while_held:
+            history = []
+        last = history[-1].offset if history else 0
+        live = [item for item in self._queue if not item.published or item.offset > last]
+        self._hello = first[0] if first else None
+        self._queue = deque([*first, *history, *live])
+        self._bytes = sum(item.size for item in self._queue)
+        self.queued_offset = max(self.queued_offset, last)
+        self._held = False
+        self._wake()
+
+    def end(self, code: int, reason: str) -> None:
+        """Stop sending; the viewer's sender raises :class:`ViewerEnded` so its socket is closed with ``code``."""
+        self._ended = ViewerEnded(code, reason)
+        self._wake()
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # Draining (the viewer's own task) ------------------------------------------------------------------------
+
+    async def send_forever(self) -> None:
+        """Write the queue to the socket until the socket fails (the caller ends the viewer then)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._ended is not None:
+                raise self._ended
+            if self._held or not self._queue:
+                self._waiter = loop.create_future()
+                await self._waiter
+                self._waiter = None
+                continue
+            item = self._queue.popleft()
+            self._bytes -= item.size
+            if item is self._hello:
+                self._hello = None
+            if item.published:
+                self.sent_offset = item.offset
+            await self.websocket.send_text(item.text)
+            self.messages_sent += 1

@@ -1,0 +1,146 @@
+"""The api node's stream pieces on their own: viewer queues, the run feed's catch-up plans and resync, the
+control gate and the resume point in the URL."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+import pytest
+from starlette.datastructures import QueryParams
+
+from api.stream.controls import ControlGate, Refusal
+from api.stream.feed import RunFeed
+from api.stream.router import resume_point
+from api.stream.viewer import Item, QueueLimits, Viewer
+from common.close_codes import CloseCode
+from common.models.stream import ResumeOutcome
+from common.sockets import Refused
+from common.stream.store import Entry, JoinState
+
+
+class FakeSocket:
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+
+    async def send_text(self, text: str) -> None:
+        self.sent.append(orjson.loads(text))
+
+
+def entry(offset: int, kind: str = "frame", epoch: str = "e1") -> Entry:
+    body = {"type": kind, "epoch": epoch, "offset": offset}
+    if kind == "snapshot":
+        body.update(kind="keyframe", cause=None)
+    return Entry(offset, kind, epoch, orjson.dumps(body))
+
+
+def feed_with(snapshot_at: int, last: int, recent: int = 100) -> RunFeed:
+    feed = RunFeed("r", recent_messages=recent)
+    feed.load(JoinState("e1", last, entry(snapshot_at, "snapshot"),
+                        [entry(o) for o in range(snapshot_at + 1, last + 1)], "0-0"))
+    return feed
+
+
+def viewer(max_messages: int = 10, max_bytes: int = 1 << 20) -> Viewer:
+    return Viewer(FakeSocket(), run_id="r", client_id="n-1", can_control=True,  # type: ignore[arg-type]
+                  limits=QueueLimits(max_messages, max_bytes))
+
+
+async def drain(v: Viewer) -> list[dict]:
+    task = asyncio.create_task(v.send_forever())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    await asyncio.wait([task])
+    return v.websocket.sent  # type: ignore[attr-defined]
+
+
+async def test_a_held_viewer_sends_hello_and_history_before_what_arrived_meanwhile():
+    feed = feed_with(snapshot_at=5, last=8)
+    v = viewer()
+    plan = feed.plan_resume("e1", 6)
+    assert plan.outcome is ResumeOutcome.recovered and [i.offset for i in plan.items] == [7, 8]
+    feed.attach(v, plan)
+    assert feed.on_entry(entry(9)) == []  # live, while the catch-up is assembled
+    v.start([Item(6, '{"type":"hello","epoch":"e1","offset":6}', published=False)], plan.items)
+    assert [m["offset"] for m in await drain(v)] == [6, 7, 8, 9]
+
+
+def test_plans_for_fresh_recovered_and_reset_viewers():
+    feed = feed_with(snapshot_at=5, last=8)
+    fresh = feed.plan_resume(None, None)
+    assert fresh.outcome is ResumeOutcome.fresh
+    assert [orjson.loads(i.text)["cause"] for i in fresh.items[:1]] == ["connect"]
+    assert [i.offset for i in fresh.items] == [5, 6, 7, 8]
+    for epoch, offset in [("other", 3), ("e1", 99)]:
+        reset = feed.plan_resume(epoch, offset)
+        assert reset.outcome is ResumeOutcome.reset and orjson.loads(reset.items[0].text)["cause"] == "history_lost"
+    # Older than memory: the gap is read from Redis, the rest comes from memory.
+    older = feed.plan_resume("e1", 2)
+    assert older.missing == (2, 4) and older.items[0].offset == 5
+
+
+def test_a_full_queue_refuses_and_the_feed_resyncs_from_the_snapshot():
+    feed = feed_with(snapshot_at=5, last=8)
+    v = viewer(max_messages=3)
+    feed.attach(v, feed.plan_resume("e1", 8))
+    v.start([], [])
+    overflowed = []
+    for offset in range(9, 14):
+        overflowed += feed.on_entry(entry(offset))
+    assert set(overflowed) == {v}  # the hub resyncs at the first refusal; here nobody did
+    assert feed.on_entry(entry(14, "snapshot")) == [v]  # still full: the feed must resync it now
+    skipped = feed.resync(v)
+    assert skipped == 14 - 8 - 1
+    queued = [orjson.loads(item.text) for item in v._queue]
+    assert queued[0] == {"type": "skipped", "epoch": "e1", "offset": 8, "count": 5, "from_offset": 9,
+                         "to_offset": 13}
+    assert (queued[1]["offset"], queued[1]["cause"]) == (14, "resync")
+
+
+def test_recent_messages_never_drop_the_snapshot_or_what_follows():
+    feed = feed_with(snapshot_at=1, last=1, recent=2)
+    for offset in range(2, 10):
+        feed.on_entry(entry(offset))
+    assert [i.offset for i in feed.recent] == list(range(1, 10))
+    feed.on_entry(entry(10, "snapshot"))
+    feed.on_entry(entry(11))
+    assert [i.offset for i in feed.recent] == [10, 11]
+
+
+def test_an_entry_of_another_epoch_or_after_a_gap_asks_for_a_reload():
+    feed = feed_with(snapshot_at=5, last=8)
+    assert feed.on_entry(entry(9, epoch="e2")) is None
+    assert feed.on_entry(entry(11)) is None
+    assert feed.on_entry(entry(8)) == []  # read twice: ignored
+
+
+def test_the_gate_checks_shape_permission_and_rate():
+    gate = ControlGate(can_control=True, per_second=1.0, burst=2)
+    assert gate.admit('{"type": "seek", "cursor": 5, "ref": "a"}') == {"type": "seek", "cursor": 5, "ref": "a"}
+    refusal = gate.admit('{"type": "seek", "cursor": "x", "ref": "b"}')
+    assert isinstance(refusal, Refusal) and refusal.code == "invalid_control" and refusal.ref == "b"
+    assert "cursor" in refusal.message
+    limited = gate.admit('{"type": "play"}')
+    assert isinstance(limited, Refusal) and limited.code == "rate_limited"
+    assert gate.admit('{"type": "play"}') is None  # one notice per second, the rest dropped silently
+    follower = ControlGate(can_control=False, per_second=10, burst=10)
+    assert follower.admit('{"type": "play", "ref": "c"}') == Refusal(
+        "forbidden", "you may watch this run but not control its playback", "c")
+    assert follower.admit('{"type": "snapshot"}').code == "invalid_control"  # the relay's own control
+    assert follower.admit('{"type": "auth", "token": "t"}').code == "invalid_control"
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("", (None, None)), ("epoch=abc&offset=12", ("abc", 12)), ("epoch=abc", ("abc", 0)), ("offset=5", (None, None))])
+def test_resume_points(query, expected):
+    assert resume_point(QueryParams(query)) == expected
+
+
+@pytest.mark.parametrize("query, field", [
+    ("epoch=a b&offset=1", "epoch"), ("epoch=abc&offset=-1", "offset"), ("epoch=abc&offset=x", "offset"),
+    ("token=hw_secret", "token")])
+def test_bad_resume_points_close_with_4400_naming_the_field(query, field):
+    with pytest.raises(Refused) as refused:
+        resume_point(QueryParams(query))
+    assert refused.value.code is CloseCode.bad_request and refused.value.reason.startswith(f"{field}:")
+    assert "hw_secret" not in refused.value.reason

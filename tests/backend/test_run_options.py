@@ -1,0 +1,116 @@
+"""Run options that make results comparable with other tools: warm-up, annualisation basis, signal semantics,
+sizing defaults, and the semantics text that records them."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.catalog import Catalog
+from backend.runs.repository import RunRepository
+from common.models.bars import AssetClass, Instrument
+from tests.backend.test_backtests_api import DAYS, START, add_symbol, minute_bars, post, wait_done
+from tests.conftest import ALICE_TOKEN, auth
+
+FROM = START + 2 * 86_400  # two days of hourly bars before it are available for a warm-up
+
+
+@pytest.fixture
+def client(backend_app, backend_client):
+    add_symbol(backend_app, "TEST")
+    return backend_client
+
+
+def completed(client, **overrides) -> tuple[dict, dict, list[dict]]:
+    run = post(client, **overrides).json()
+    done = wait_done(client, run["id"])
+    assert done["status"] == "completed", done["error"]
+    metrics = client.get(f"/backtests/{run['id']}/metrics", headers=auth(ALICE_TOKEN)).json()
+    orders = client.get(f"/backtests/{run['id']}/orders", headers=auth(ALICE_TOKEN)).json()["orders"]
+    return done, metrics["metrics"], orders
+
+
+def test_warm_up_fills_the_indicators_before_from_and_trades_from_from(client):
+    warm, warm_metrics, warm_orders = completed(client, mode="long_short", **{"from": FROM})
+    cold, cold_metrics, cold_orders = completed(client, mode="long_short", warmup=False, **{"from": FROM})
+    hours = (DAYS - 2) * 24
+    assert warm["bars"] == cold["bars"] == hours
+    assert warm_metrics["first_time"] == cold_metrics["first_time"] == FROM
+    assert (warm_metrics["warmup_bars"], cold_metrics["warmup_bars"]) == (12, 0)
+    # With the slow average (12 hours) ready at `from`, the state is known on the first bar and fills at the
+    # second; without a warm-up nothing can be decided before the 12th bar.
+    assert warm_orders[0]["bar_index"] == 1
+    assert cold_orders[0]["bar_index"] == 12
+    assert "up to 12 bars before `from`" in warm["semantics"]["warmup"]
+    assert cold["semantics"]["warmup"].startswith("off")
+
+
+def test_a_warm_up_at_the_start_of_the_data_uses_what_there_is(client):
+    _, metrics, orders = completed(client, mode="long_short")
+    assert metrics["warmup_bars"] == 0 and orders[0]["bar_index"] == 12
+
+
+def test_event_signals_wait_for_the_first_cross(client):
+    # In this data the averages are apart at 03:00 on the third day and cross eight hours later.
+    start = FROM + 3 * 3600
+    state, _, state_orders = completed(client, mode="long_short", **{"from": start})
+    event, _, event_orders = completed(client, mode="long_short", params={"fast": 3, "slow": 12, "signal": "event"},
+                                       **{"from": start})
+    assert event["params"]["signal"] == "event" and event["semantics"]["signal"].startswith("event:")
+    assert state["semantics"]["signal"].startswith("state:")
+    assert (state_orders[0]["bar_index"], event_orders[0]["bar_index"]) == (1, 9)
+    # After the first cross both modes hold the same position, so their later fills are at the same bars.
+    first_event_fill = event_orders[0]["bar_index"]
+    later_state = [o["bar_index"] for o in state_orders if o["bar_index"] > first_event_fill]
+    later_event = [o["bar_index"] for o in event_orders if o["bar_index"] > first_event_fill]
+    assert later_state == later_event
+
+
+def test_periods_per_year_given_with_the_run_is_the_basis_of_every_ratio(client):
+    run = post(client, periods_per_year=365 * 24).json()
+    assert run["periods_per_year"] == 8760 and "8760, given with the run" in run["semantics"]["periods_per_year"]
+    done, metrics, _ = completed(client, periods_per_year=365 * 24)
+    assert done["periods_per_year"] == 8760
+    assert metrics["periods_per_year"] == 8760 and metrics["periods_per_year_basis"] == "given"
+    assert metrics["years"] == pytest.approx((done["bars"] - 1) / 8760)
+    observed, observed_metrics, _ = completed(client)
+    assert observed_metrics["periods_per_year_basis"] == "observed"
+    assert observed["semantics"]["periods_per_year"].startswith("observed")
+
+
+def test_semantics_describe_the_runs_mode(client):
+    long_only = post(client).json()
+    long_short = post(client, mode="long_short").json()
+    assert long_only["semantics"]["positions"].startswith("long or flat")
+    assert "never short" in long_only["semantics"]["positions"]
+    assert long_short["semantics"]["positions"].startswith("long or short")
+    assert long_only["semantics"]["version"] == 2
+    buy_and_hold = post(client, strategy="buy_and_hold", params={}).json()
+    assert "not a comparison" in buy_and_hold["semantics"]["signal"]
+    assert buy_and_hold["semantics"]["warmup"].startswith("none")
+
+
+def test_sizing_defaults_to_whole_units_for_equities_and_fractions_elsewhere(client, backend_app):
+    backend_app.state.bar_store.write_minutes(
+        Instrument(symbol="SHARE", name="Share", asset_class=AssetClass.equity, synthetic=True), minute_bars())
+    assert post(client, symbol="SHARE").json()["fractional"] is False
+    assert post(client).json()["fractional"] is True
+    assert post(client, fractional=False).json()["fractional"] is False
+    run = post(client, symbol="SHARE").json()
+    assert run["semantics"]["sizing"].endswith("whole units (rounded down)")
+
+
+def test_a_catalog_from_before_the_run_options_gains_their_columns(tmp_path):
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    with catalog.connect() as conn:
+        conn.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, owner_id INTEGER, symbol TEXT, timeframe TEXT, "
+                     "strategy TEXT, mode TEXT, params TEXT, from_time INTEGER, to_time INTEGER, cash REAL, "
+                     "commission_rate REAL, fixed_fee REAL, slippage_bps REAL, fractional INTEGER, semantics TEXT, "
+                     "status TEXT, progress REAL, error TEXT, created_at REAL, started_at REAL, finished_at REAL, "
+                     "bars INTEGER, periods_per_year REAL)")
+        conn.execute("INSERT INTO users(name, token_hash, created_at) VALUES ('old', 'x', 0)")
+        conn.execute("INSERT INTO runs VALUES ('r1', 1, 'ACME', 'day', 'buy_and_hold', 'long_only', '{}', 0, 1, "
+                     "1000, 0, 0, 0, 0, '{}', 'completed', 1, NULL, 0, 0, 0, 2, 252)")
+    runs = RunRepository(catalog, tmp_path / "runs")
+    old = runs.get("r1")
+    assert old.warmup is False and old.requested_periods_per_year is None and old.periods_per_year == 252
+    RunRepository(catalog, tmp_path / "runs")  # idempotent
