@@ -16,7 +16,14 @@ test("a run's detail: metric cards, candles with fills, synced equity and drawdo
   for (const chart of ["price-chart", "equity-chart", "drawdown-chart"]) {
     await expect(page.getByTestId(chart).locator("canvas").first()).toBeVisible();
   }
+  // Thousands of fills: drawn once the chart is zoomed in far enough to tell them apart.
+  await expect(page.getByTestId("fills-hint")).toBeVisible();
+  await page.setViewportSize({ width: 1440, height: 1480 }); // metrics, price, equity and drawdown in one picture
   await screenshot(page, "run-detail", testInfo);
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.getByTestId("price-chart").hover();
+  for (let i = 0; i < 40 && await page.getByTestId("fills-hint").isVisible(); i += 1) await page.mouse.wheel(0, -600);
+  await expect(page.getByTestId("fills-hint")).toHaveCount(0);
 
   // Another resolution: daily candles of the same year.
   await page.getByText("1D", { exact: true }).click();
@@ -42,5 +49,10 @@ test("keyboard: the timeframe switcher and the table sort are reachable and labe
   await group.getByRole("radio", { name: "1H" }).focus();
   await page.keyboard.press("Space");
   await expect(group.getByRole("radio", { name: "1H" })).toBeChecked();
-  await expect(page.getByTestId("candle-count")).toContainText("candles");
+  await expect(page.getByTestId("candle-count")).toContainText(/^8,7\d\d candles/);
+  const table = page.getByTestId("orders-table");
+  await table.getByRole("button", { name: /Side/ }).focus();
+  await page.keyboard.press("Enter");
+  await expect(table.getByRole("columnheader", { name: /Side/ })).toHaveAttribute("aria-sort", "ascending");
+  await expect(table.locator("tbody tr").first().locator("td").nth(1)).toHaveText("buy");
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fillMarkers, indexAtOrBefore, toCandles, toLine } from "./series-data";
+import { fillMarkers, indexAtOrBefore, markersInView, toCandles, toLine } from "./series-data";
 
 describe("series data", () => {
   it("turns columns into candles and line points", () => {
@@ -29,5 +29,24 @@ describe("series data", () => {
     expect(markers.map((m) => [m.time, m.position, m.text])).toEqual([
       [0, "belowBar", "B×2"], [0, "aboveBar", "S"], [hour, "aboveBar", "S"],
     ]);
+  });
+});
+
+describe("markers in view", () => {
+  const times = Array.from({ length: 1_000 }, (_, i) => i * 60);
+  const markers = times.map((time) => ({ time }));
+  const limits = { showAllUpTo: 10, zoomedCandles: 100 };
+
+  it("draws few markers always, and many only once zoomed in, for the candles on screen", () => {
+    expect(markersInView(markers.slice(0, 10), times, null, limits)).toHaveLength(10);
+    expect(markersInView(markers, times, { from: 0, to: 999 }, limits)).toBeNull();
+    expect(markersInView(markers, times, null, limits)).toBeNull();
+    const zoomed = markersInView(markers, times, { from: 100.4, to: 149.6 }, limits);
+    expect(zoomed?.[0]?.time).toBe(100 * 60);
+    expect(zoomed?.at(-1)?.time).toBe(150 * 60);
+  });
+
+  it("copes with a range past either end", () => {
+    expect(markersInView(markers, times, { from: -20, to: 30 }, limits)).toHaveLength(31);
   });
 });

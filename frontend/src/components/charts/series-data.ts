@@ -80,3 +80,26 @@ export function fillMarkers(fills: readonly MarkerFill[], candleTimes: readonly 
       size: 1,
     }));
 }
+
+export interface MarkerLimits {
+  /** Up to this many markers are always drawn. */
+  showAllUpTo: number;
+  /** More than that are drawn only once the chart is zoomed in to at most this many candles. */
+  zoomedCandles: number;
+}
+
+export const MARKER_LIMITS: MarkerLimits = { showAllUpTo: 300, zoomedCandles: 400 };
+
+/**
+ * The markers worth drawing for the candles on screen (`from`/`to` are the chart's logical range, in candle
+ * indexes), or null when there are too many to read and the chart should be zoomed in first.
+ */
+export function markersInView<T extends { time: number }>(markers: readonly T[], candleTimes: readonly number[],
+  range: { from: number; to: number } | null, limits: MarkerLimits = MARKER_LIMITS): T[] | null {
+  if (markers.length <= limits.showAllUpTo) return [...markers];
+  if (range === null || range.to - range.from > limits.zoomedCandles) return null;
+  const last = candleTimes.length - 1;
+  const first = candleTimes[Math.max(0, Math.min(last, Math.floor(range.from)))] ?? Number.NEGATIVE_INFINITY;
+  const end = candleTimes[Math.max(0, Math.min(last, Math.ceil(range.to)))] ?? Number.POSITIVE_INFINITY;
+  return markers.filter((m) => m.time >= first && m.time <= end);
+}

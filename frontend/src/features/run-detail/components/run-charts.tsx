@@ -1,13 +1,13 @@
 // The run's price (candles with its fills), equity and drawdown, stacked on one time axis.
 import {
   AreaSeries, CandlestickSeries, createSeriesMarkers, LineSeries, type ISeriesApi, type ISeriesMarkersPluginApi,
-  type Time,
+  type LogicalRange, type Time,
 } from "lightweight-charts";
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { CandleColumns } from "@/api/sources/candles";
 import type { ChartTimeframe, EquityCurve, Order, RunDetail } from "@/api/types";
 import { COLORS } from "@/components/charts/chart-theme";
-import { fillMarkers, toCandles, toLine } from "@/components/charts/series-data";
+import { fillMarkers, markersInView, toCandles, toLine } from "@/components/charts/series-data";
 import { syncTimeScales } from "@/components/charts/time-scale-sync";
 import { useChart } from "@/components/charts/use-chart";
 import { Card, CardTitle } from "@/components/ui/card";
@@ -51,6 +51,7 @@ export function RunCharts(props: Props) {
   const [drawdownRef, drawdownChart] = useChart();
   const rootRef = useRef<HTMLDivElement>(null);
   const series = useRef<Series | null>(null);
+  const [fillsHidden, setFillsHidden] = useState(false);
 
   // Series live as long as their charts; the effects below only replace their points.
   useEffect(() => {
@@ -96,11 +97,22 @@ export function RunCharts(props: Props) {
   }, [equity, equityChart, drawdownChart]);
 
   useEffect(() => {
-    if (!series.current || !candles) return;
-    series.current.candles.setData(toCandles(candles));
-    series.current.markers.setMarkers(orders ? fillMarkers(orders, candles.time, candles.bucketSeconds) : []);
-    priceChart.current?.timeScale().fitContent();
+    const chart = priceChart.current;
+    const current = series.current;
+    if (!current || !chart || !candles) return undefined;
+    current.candles.setData(toCandles(candles));
+    // Thousands of fills are legible only zoomed in: they are drawn for the candles on screen once few are.
+    const markers = orders ? fillMarkers(orders, candles.time, candles.bucketSeconds) : [];
+    const showMarkers = (range: LogicalRange | null) => {
+      const shown = markersInView(markers, candles.time, range);
+      current.markers.setMarkers(shown ?? []);
+      setFillsHidden(shown === null);
+    };
+    chart.timeScale().fitContent();
+    showMarkers(chart.timeScale().getVisibleLogicalRange());
+    chart.timeScale().subscribeVisibleLogicalRangeChange(showMarkers);
     markDrawn(rootRef.current);
+    return () => chart.timeScale().unsubscribeVisibleLogicalRangeChange(showMarkers);
   }, [candles, orders, priceChart]);
 
   return (
@@ -117,6 +129,11 @@ export function RunCharts(props: Props) {
           {candles && (
             <span className="ml-2 text-xs font-normal text-slate-500" data-testid="candle-count">
               {formatInteger(candles.time.length)} candles from {formatInteger(candles.sourcePoints)} bars
+            </span>
+          )}
+          {fillsHidden && (
+            <span className="ml-2 text-xs font-normal text-amber-300/80" data-testid="fills-hint">
+              · zoom in (scroll on the chart) to see the fills
             </span>
           )}
         </CardTitle>

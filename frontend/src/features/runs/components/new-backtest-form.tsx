@@ -22,7 +22,7 @@ function initialForm(symbols: SymbolInfo[], strategies: StrategyInfo[]): Backtes
   return {
     symbol: symbol?.symbol ?? "", timeframe: "day", strategy: strategy?.name ?? "", mode: "long_only",
     ...datasetRange(symbol, "day"), cash: "100000", commissionRate: "0.0005", fixedFee: "0", slippageBps: "0",
-    fractional: false, params: defaultParams(strategy),
+    sizing: "auto", warmup: true, periodsPerYear: "", params: defaultParams(strategy),
   };
 }
 
@@ -131,9 +131,20 @@ function BacktestFormFields({ symbols, strategies, onClose }: {
         <InputField label="Slippage (bps)" type="number" step="any" value={form.slippageBps}
           onChange={(e) => set("slippageBps", e.target.value)} hint="Buys fill higher, sells lower"
           error={fieldError("slippageBps")} />
+        <SelectField label="Position size" value={form.sizing} error={fieldError("sizing")}
+          onChange={(e) => set("sizing", e.target.value as BacktestForm["sizing"])}
+          hint="Automatic: whole units for equities, fractions for currencies and crypto">
+          <option value="auto">Automatic</option>
+          <option value="whole">Whole units</option>
+          <option value="fractional">Fractional units</option>
+        </SelectField>
+        <InputField label="Periods per year" type="number" step="any" value={form.periodsPerYear}
+          onChange={(e) => set("periodsPerYear", e.target.value)} placeholder="from the bars"
+          hint="Annualisation basis of the ratios, e.g. 252; empty: the bar intervals per year in the data"
+          error={fieldError("periodsPerYear")} />
         <label className="flex items-center gap-2 self-end pb-2 text-sm">
-          <input type="checkbox" checked={form.fractional} onChange={(e) => set("fractional", e.target.checked)} />
-          Fractional units
+          <input type="checkbox" checked={form.warmup} onChange={(e) => set("warmup", e.target.checked)} />
+          Warm up indicators before the start date
         </label>
         <div className="flex flex-wrap items-center gap-3 md:col-span-2 xl:col-span-4">
           <Button type="submit" variant="primary" disabled={create.isPending}>

@@ -15,8 +15,8 @@ const CROSSOVER: StrategyInfo = {
 
 const FORM: BacktestForm = {
   symbol: "ACME", timeframe: "hour", strategy: "ma_crossover", mode: "long_short", from: "2025-01-02",
-  to: "2025-03-31", cash: "5000", commissionRate: "0.001", fixedFee: "", slippageBps: "2", fractional: true,
-  params: { fast: "20", slow: " ", flag: true },
+  to: "2025-03-31", cash: "5000", commissionRate: "0.001", fixedFee: "", slippageBps: "2", sizing: "fractional",
+  warmup: false, periodsPerYear: "252", params: { fast: "20", slow: " ", flag: true },
 };
 
 describe("new backtest form", () => {
@@ -33,9 +33,11 @@ describe("new backtest form", () => {
   it("makes the request as typed, leaving out empty values so the server's defaults apply", () => {
     expect(buildRequest(FORM)).toEqual({
       symbol: "ACME", strategy: "ma_crossover", timeframe: "hour", mode: "long_short", fractional: true,
-      params: { fast: 20, flag: true }, from: 1_735_776_000, to: 1_743_465_599, cash: 5000, commission_rate: 0.001,
-      slippage_bps: 2,
+      warmup: false, periods_per_year: 252, params: { fast: 20, flag: true }, from: 1_735_776_000,
+      to: 1_743_465_599, cash: 5000, commission_rate: 0.001, slippage_bps: 2,
     });
+    const automatic = buildRequest({ ...FORM, sizing: "auto", periodsPerYear: "" });
+    expect("fractional" in automatic || "periods_per_year" in automatic).toBe(false);
   });
 
   it("sends values it cannot read as numbers as they are, for the server to name", () => {

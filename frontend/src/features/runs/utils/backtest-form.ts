@@ -18,7 +18,11 @@ export interface BacktestForm {
   commissionRate: string;
   fixedFee: string;
   slippageBps: string;
-  fractional: boolean;
+  /** `auto`: whole units for equities, fractions for currencies and crypto (the backend decides). */
+  sizing: "auto" | "whole" | "fractional";
+  warmup: boolean;
+  /** Annualisation basis; empty: the bar intervals per year the run's bars show. */
+  periodsPerYear: string;
   params: Record<string, string | boolean>;
 }
 
@@ -34,7 +38,9 @@ export const FIELD_NAMES: Record<string, string> = {
   commissionRate: "commission_rate",
   fixedFee: "fixed_fee",
   slippageBps: "slippage_bps",
-  fractional: "fractional",
+  sizing: "fractional",
+  warmup: "warmup",
+  periodsPerYear: "periods_per_year",
 };
 
 export const DAY_S = 86_400;
@@ -82,7 +88,7 @@ export function buildRequest(form: BacktestForm): BacktestRequest {
     timeframe: form.timeframe,
     mode: form.mode,
     params,
-    fractional: form.fractional,
+    warmup: form.warmup,
     from,
     // A date as the end means the whole of that day.
     to: toDay === null ? null : toDay + DAY_S - 1,
@@ -91,6 +97,9 @@ export function buildRequest(form: BacktestForm): BacktestRequest {
   const commission = numeric(form.commissionRate);
   const fixedFee = numeric(form.fixedFee);
   const slippage = numeric(form.slippageBps);
+  const periodsPerYear = numeric(form.periodsPerYear);
+  if (form.sizing !== "auto") request.fractional = form.sizing === "fractional";
+  if (periodsPerYear !== undefined) request.periods_per_year = periodsPerYear;
   if (cash !== undefined) request.cash = cash;
   if (commission !== undefined) request.commission_rate = commission;
   if (fixedFee !== undefined) request.fixed_fee = fixedFee;
