@@ -106,7 +106,14 @@ function BacktestFormFields({ symbols, strategies, onClose }: {
           <option value="long_short">Long and short</option>
         </SelectField>
         {specs.map((spec) => (
-          spec.kind === "boolean" ? (
+          spec.kind === "choice" ? (
+            <SelectField key={spec.name} label={`${spec.title} (${spec.name})`} value={String(form.params[spec.name] ?? "")}
+              onChange={(e) => set("params", { ...form.params, [spec.name]: e.target.value })}
+              hint={[spec.description, describeBounds(spec)].filter(Boolean).join(" · ")}
+              error={errors.fields[`params.${spec.name}`]}>
+              {spec.options.map((option) => <option key={option} value={option}>{option}</option>)}
+            </SelectField>
+          ) : spec.kind === "boolean" ? (
             <label key={spec.name} className="flex items-center gap-2 text-sm">
               <input type="checkbox" checked={form.params[spec.name] === true}
                 onChange={(e) => set("params", { ...form.params, [spec.name]: e.target.checked })} />

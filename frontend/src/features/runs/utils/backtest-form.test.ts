@@ -6,7 +6,8 @@ import { describeBounds, paramSpecs } from "./param-specs";
 
 const CROSSOVER: StrategyInfo = {
   name: "ma_crossover", title: "Moving-average crossover", description: "", defaults: { fast: 10, slow: 50 },
-  params_schema: { properties: {
+  params_schema: { $defs: { Signal: { enum: ["state", "event"], title: "Signal", type: "string" } }, properties: {
+    signal: { $ref: "#/$defs/Signal", default: "state", description: "when to trade" },
     fast: { type: "integer", minimum: 1, maximum: 10_000, default: 10, title: "Fast", description: "Fast SMA" },
     slow: { type: "integer", minimum: 2, maximum: 50_000, default: 50, title: "Slow" },
     width: { type: "number", exclusiveMinimum: 0, maximum: 10, default: 2 },
@@ -23,11 +24,13 @@ describe("new backtest form", () => {
   it("reads each parameter's type, default and bounds from the published schema", () => {
     const specs = paramSpecs(CROSSOVER.params_schema, CROSSOVER.defaults);
     expect(specs.map((s) => [s.name, s.kind, s.defaultValue, s.minimum, s.maximum])).toEqual([
+      ["signal", "choice", "state", null, null],
       ["fast", "integer", 10, 1, 10_000], ["slow", "integer", 50, 2, 50_000], ["width", "number", 2, 0, 10],
     ]);
-    expect(specs.map(describeBounds)).toEqual(["default 10 · ≥ 1 and ≤ 10,000", "default 50 · ≥ 2 and ≤ 50,000",
+    expect(specs[0]).toMatchObject({ title: "Signal", options: ["state", "event"], description: "when to trade" });
+    expect(specs.map(describeBounds)).toEqual(["default state", "default 10 · ≥ 1 and ≤ 10,000", "default 50 · ≥ 2 and ≤ 50,000",
       "default 2 · > 0 and ≤ 10"]);
-    expect(defaultParams(CROSSOVER)).toEqual({ fast: "10", slow: "50", width: "2" });
+    expect(defaultParams(CROSSOVER)).toEqual({ signal: "state", fast: "10", slow: "50", width: "2" });
   });
 
   it("makes the request as typed, leaving out empty values so the server's defaults apply", () => {

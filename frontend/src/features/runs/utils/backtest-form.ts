@@ -78,6 +78,7 @@ export function buildRequest(form: BacktestForm): BacktestRequest {
   const params: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(form.params)) {
     const parsed = typeof value === "boolean" ? value : numberOrText(value);
+    // A choice such as "state" stays text; numbers typed as text become numbers.
     if (parsed !== undefined) params[name] = parsed;
   }
   const from = fromDateInput(form.from);

@@ -3,7 +3,9 @@
 export interface ParamSpec {
   name: string;
   title: string;
-  kind: "integer" | "number" | "boolean" | "text";
+  kind: "integer" | "number" | "boolean" | "choice" | "text";
+  /** The allowed values of a `choice`. */
+  options: string[];
   description: string | null;
   defaultValue: number | boolean | string | null;
   minimum: number | null;
@@ -22,15 +24,24 @@ function num(value: unknown): number | null {
 }
 
 function kindOf(schema: Record<string, unknown>): ParamSpec["kind"] {
+  if (Array.isArray(schema.enum)) return "choice";
   const type = schema.type;
   if (type === "integer" || type === "number" || type === "boolean") return type;
   return "text";
 }
 
+/** A property with its `$ref` (to the schema's own `$defs`) folded in: `{"$ref": …, "default": …}` → both. */
+function resolve(property: Record<string, unknown>, defs: Record<string, unknown>): Record<string, unknown> {
+  const ref = property.$ref;
+  if (typeof ref !== "string" || !ref.startsWith("#/$defs/")) return property;
+  return { ...record(defs[ref.slice("#/$defs/".length)]), ...property };
+}
+
 export function paramSpecs(paramsSchema: Record<string, unknown>, defaults: Record<string, unknown>): ParamSpec[] {
   const properties = record(paramsSchema.properties);
+  const defs = record(paramsSchema.$defs);
   return Object.entries(properties).map(([name, raw]) => {
-    const schema = record(raw);
+    const schema = resolve(record(raw), defs);
     const fallback = defaults[name] ?? schema.default;
     const exclusiveMin = num(schema.exclusiveMinimum);
     const exclusiveMax = num(schema.exclusiveMaximum);
@@ -38,6 +49,7 @@ export function paramSpecs(paramsSchema: Record<string, unknown>, defaults: Reco
       name,
       title: typeof schema.title === "string" ? schema.title : name,
       kind: kindOf(schema),
+      options: Array.isArray(schema.enum) ? schema.enum.map(String) : [],
       description: typeof schema.description === "string" ? schema.description : null,
       defaultValue: typeof fallback === "number" || typeof fallback === "boolean" || typeof fallback === "string"
         ? fallback : null,
