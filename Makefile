@@ -52,7 +52,7 @@ frontend-test: install $(NODE_MODULES)
 screenshots: install $(NODE_MODULES)
 	cd frontend && npm run build && HEWSTON_UPDATE_SCREENSHOTS=1 npm run e2e
 
-bench: install
+bench: install frontend
 	$(PY) -m bench
 
 clean:

@@ -48,5 +48,10 @@ export default tseslint.config(
     extends: [js.configs.recommended],
     languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: { ...globals.node } },
   },
+  {
+    // Benchmark scripts run parts of themselves inside the page (page.evaluate).
+    files: ["bench/**/*.mjs"],
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
+  },
   ...noCrossFeatureImports,
 );

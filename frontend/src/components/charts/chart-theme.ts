@@ -15,7 +15,22 @@ export const COLORS = {
 
 export const PRICE_SCALE_WIDTH = 80;
 
+/** The app's chart options with `overrides` on top; a nested group (timeScale, layout…) is merged, not replaced. */
 export function chartOptions(overrides: DeepPartial<ChartOptions> = {}): DeepPartial<ChartOptions> {
+  const base = baseOptions();
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    const current = merged[key];
+    merged[key] = isGroup(current) && isGroup(value) ? { ...current, ...value } : value;
+  }
+  return merged as DeepPartial<ChartOptions>;
+}
+
+function isGroup(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function baseOptions(): DeepPartial<ChartOptions> {
   return {
     autoSize: true,
     layout: { background: { type: ColorType.Solid, color: "transparent" }, textColor: COLORS.text, fontSize: 11,
@@ -26,6 +41,5 @@ export function chartOptions(overrides: DeepPartial<ChartOptions> = {}): DeepPar
     // A year of candles must fit a laptop screen: let bars get thinner than a pixel.
     timeScale: { borderVisible: false, timeVisible: true, secondsVisible: false, minBarSpacing: 0.05 },
     localization: { locale: "en-US" },
-    ...overrides,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fillMarkers, indexAtOrBefore, markersInView, toCandles, toLine } from "./series-data";
+import { fillMarkers, fillPoints, indexAtOrBefore, markersInView, toCandles, toLine } from "./series-data";
 
 describe("series data", () => {
   it("turns columns into candles and line points", () => {
@@ -48,5 +48,20 @@ describe("markers in view", () => {
 
   it("copes with a range past either end", () => {
     expect(markersInView(markers, times, { from: -20, to: 30 }, limits)).toHaveLength(31);
+  });
+});
+
+describe("fill points", () => {
+  it("puts one point per bar and one marker per bar and side, at the fill prices", () => {
+    const { points, markers } = fillPoints([
+      { time: 60, side: "buy", price: 10 },
+      { time: 120, side: "sell", price: 12 },
+      { time: 120, side: "sell", price: 12.5 },
+      { time: 120, side: "buy", price: 12.5 },
+    ]);
+    expect(points).toEqual([{ time: 60, value: 10 }, { time: 120, value: 12 }]);
+    expect(markers.map((m) => [m.time, m.position, m.text, "price" in m ? m.price : null])).toEqual([
+      [60, "atPriceBottom", "B", 10], [120, "atPriceTop", "S×2", 12], [120, "atPriceBottom", "B", 12.5],
+    ]);
   });
 });

@@ -103,3 +103,41 @@ export function markersInView<T extends { time: number }>(markers: readonly T[],
   const end = candleTimes[Math.max(0, Math.min(last, Math.ceil(range.to)))] ?? Number.POSITIVE_INFINITY;
   return markers.filter((m) => m.time >= first && m.time <= end);
 }
+
+export interface PricedFill extends MarkerFill {
+  price: number;
+}
+
+/**
+ * Fills as points of a series of their own (one per bar, at the first fill's price) and markers on it at the
+ * fill prices: markers tied to a series are recomputed whenever that series changes, so keeping them off the
+ * candles lets the candles take a new bar without touching thousands of markers.
+ */
+export function fillPoints(fills: readonly PricedFill[]): {
+  points: LineData<UTCTimestamp>[];
+  markers: SeriesMarker<UTCTimestamp>[];
+} {
+  const points: LineData<UTCTimestamp>[] = [];
+  const markers: SeriesMarker<UTCTimestamp>[] = [];
+  let group: { time: number; side: "buy" | "sell"; n: number; price: number } | null = null;
+  const flush = () => {
+    if (group === null) return;
+    const { time, side, n, price } = group;
+    markers.push({
+      time: time as UTCTimestamp, position: side === "buy" ? "atPriceBottom" : "atPriceTop", price,
+      shape: side === "buy" ? "arrowUp" : "arrowDown", color: side === "buy" ? COLORS.buy : COLORS.sell,
+      text: `${side === "buy" ? "B" : "S"}${n > 1 ? `×${n}` : ""}`, size: 1,
+    });
+  };
+  for (const fill of fills) {
+    if (points.at(-1)?.time !== fill.time) points.push({ time: fill.time as UTCTimestamp, value: fill.price });
+    if (group !== null && group.time === fill.time && group.side === fill.side) {
+      group.n += 1;
+    } else {
+      flush();
+      group = { time: fill.time, side: fill.side, n: 1, price: fill.price };
+    }
+  }
+  flush();
+  return { points, markers };
+}

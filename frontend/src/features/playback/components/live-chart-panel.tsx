@@ -2,7 +2,7 @@
 // cursor is loaded from REST (chart data, on the charts' data path) and set once; frames then only append.
 // The equity pane shows the run from its start (the decimated curve) so the stretch played reads in context.
 import { useQueryClient } from "@tanstack/react-query";
-import { CandlestickSeries, createSeriesMarkers, LineSeries } from "lightweight-charts";
+import { CandlestickSeries, createSeriesMarkers, LineSeries, type LogicalRange } from "lightweight-charts";
 import { useEffect, useEffectEvent, useRef, useState } from "react";
 import { candlesQueryKey, fetchCandles } from "@/api/sources/candles";
 import type { EquityCurve, Order, RunDetail } from "@/api/types";
@@ -27,7 +27,8 @@ interface Props {
 }
 
 export function LiveChartPanel({ connection, run, equity, orders, historyBars, startAt }: Props) {
-  const [priceRef, priceChart] = useChart();
+  // Zoomed out over thousands of candles, several share a pixel: conflation draws them as one.
+  const [priceRef, priceChart] = useChart({ timeScale: { enableConflation: true } });
   const [equityRef, equityChart] = useChart();
   const rootRef = useRef<HTMLDivElement>(null);
   const queryClient = useQueryClient();
@@ -53,7 +54,6 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
     const points = equity.time.map((t, i) => [t, equity.equity[i] ?? 0] as const).filter(([t]) => t <= cursorTime);
     return {
       candles: kept,
-      bucketSeconds: columns.bucketSeconds,
       equity: { time: points.map(([t]) => t), equity: points.map(([, v]) => v) },
       fills: orders.filter((o) => o.time >= first && o.time <= cursorTime),
     };
@@ -69,13 +69,23 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
       upColor: COLORS.up, downColor: COLORS.down, borderVisible: false, wickUpColor: COLORS.up, wickDownColor: COLORS.down,
     });
     const line = lineChart.addSeries(LineSeries, { color: COLORS.equity, lineWidth: 2, priceLineVisible: false });
-    const live = new LiveChart({ candles, equity: line, markers: createSeriesMarkers(candles, []) });
+    // The fills' own series: invisible, left out of the price scale, carrying the markers at the fill prices.
+    const fills = chart.addSeries(LineSeries, {
+      lineVisible: false, pointMarkersVisible: false, lastValueVisible: false, priceLineVisible: false,
+      crosshairMarkerVisible: false, autoscaleInfoProvider: () => null,
+    });
+    const live = new LiveChart({ candles, equity: line, fills, markers: createSeriesMarkers(fills, []) });
     let disposed = false;
 
+    // Read by the browser tests and `make bench`: frames drawn, candles held, candles on screen.
     const showCounters = () => {
       root.dataset.framesApplied = String(live.framesApplied);
       root.dataset.candles = String(live.candleCount);
     };
+    const showVisible = (range: LogicalRange | null) => {
+      root.dataset.visibleCandles = range === null ? "0" : String(Math.round(range.to - range.from));
+    };
+    chart.timeScale().subscribeVisibleLogicalRangeChange(showVisible);
     const reset = (cursorTime: number | null) => {
       const token = live.beginReset();
       setLoading(true);
@@ -113,8 +123,10 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
     return () => {
       disposed = true;
       unsubscribe();
+      chart.timeScale().unsubscribeVisibleLogicalRangeChange(showVisible);
       try {
         chart.removeSeries(candles);
+        chart.removeSeries(fills);
         lineChart.removeSeries(line);
       } catch {
         // the charts were removed first (the component is going away): their series went with them

@@ -6,7 +6,7 @@ import { formatInteger, formatTime } from "@/lib/format";
 import type { PlaybackControl } from "../api/protocol";
 import type { PlaybackView } from "../utils/playback-view";
 
-export const SPEEDS = [1, 5, 10, 30, 60, 120, 300, 1000, 5000] as const;
+export const SPEEDS = [1, 5, 10, 30, 60, 120, 300, 600, 1000, 5000] as const;
 
 function toDateTimeInput(epochS: number | null): string {
   return epochS === null ? "" : formatTime(epochS).replace(" ", "T");

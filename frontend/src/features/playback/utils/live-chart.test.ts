@@ -20,15 +20,17 @@ class FakeSeries<T extends { time: number }> {
 function setup(limits = { maxCandles: 1_000, maxMarkers: 100 }) {
   const candles = new FakeSeries<{ time: number; close: number }>();
   const equity = new FakeSeries<{ time: number; value: number }>();
+  const fills = new FakeSeries<{ time: number; value: number }>();
   const markers = { last: [] as unknown[], setMarkers(m: unknown[]) { this.last = m; } };
-  const chart = new LiveChart({ candles: candles as never, equity: equity as never, markers }, limits);
-  return { candles, equity, markers, chart };
+  const chart = new LiveChart({ candles: candles as never, equity: equity as never, fills: fills as never, markers },
+    limits);
+  return { candles, equity, fills, markers, chart };
 }
 
 function history(to: number): History {
   const f = barsFrame(0, to);
-  return { candles: f.bars, bucketSeconds: 60, equity: { time: f.equity.time, equity: f.equity.equity },
-    fills: [{ time: f.bars.time[0] ?? 0, side: "buy" }] };
+  return { candles: f.bars, equity: { time: f.equity.time, equity: f.equity.equity },
+    fills: [{ time: f.bars.time[0] ?? 0, side: "buy", price: 100 }] };
 }
 
 describe("live chart", () => {
@@ -63,14 +65,17 @@ describe("live chart", () => {
     expect(s.candles.data).toHaveLength(4);
   });
 
-  it("marks fills of new frames next to the history's", () => {
+  it("marks fills of new frames next to the history's, on a series of their own", () => {
     const s = setup();
     s.chart.completeReset(s.chart.beginReset(), history(9));
-    const frame = barsFrame(10, 10);
-    frame.fills = [{ bar_index: 10, time: frame.bars.time[0] ?? 0, side: "sell", quantity: 1, price: 1, fee: 0,
+    const frame = barsFrame(10, 11);
+    frame.fills = [{ bar_index: 10, time: frame.bars.time[0] ?? 0, side: "sell", quantity: 1, price: 110, fee: 0,
       reason: "signal", realized_pnl: 0 }];
     s.chart.append(frame);
+    s.chart.append(barsFrame(12, 12)); // no fills: neither the fills nor the markers are touched
     expect(s.markers.last).toHaveLength(2);
+    expect(s.fills.data.map((p) => p.value)).toEqual([100, 110]);
+    expect(s.fills.setDataCalls).toBe(1);
   });
 
   it("lets the oldest half go when too many candles pile up", () => {

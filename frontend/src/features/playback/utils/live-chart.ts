@@ -6,7 +6,7 @@
 // older one's history moot.
 import type { CandlestickData, LineData, SeriesMarker, UTCTimestamp } from "lightweight-charts";
 import type { OhlcColumns } from "@/components/charts/series-data";
-import { fillMarkers, toCandles, toLine, type MarkerFill } from "@/components/charts/series-data";
+import { fillPoints, toCandles, toLine, type PricedFill } from "@/components/charts/series-data";
 import type { FrameData } from "../api/protocol";
 
 export interface SeriesSink<T> {
@@ -17,15 +17,16 @@ export interface SeriesSink<T> {
 export interface LiveChartSinks {
   candles: SeriesSink<CandlestickData<UTCTimestamp>>;
   equity: SeriesSink<LineData<UTCTimestamp>>;
+  /** An invisible series holding one point per bar with fills; the markers sit on it, not on the candles. */
+  fills: SeriesSink<LineData<UTCTimestamp>>;
   markers: { setMarkers(markers: SeriesMarker<UTCTimestamp>[]): void };
 }
 
 export interface History {
   candles: OhlcColumns;
-  bucketSeconds: number;
   /** The run's equity from its start up to the cursor (the curve may be decimated). */
   equity: { time: number[]; equity: number[] };
-  fills: MarkerFill[];
+  fills: PricedFill[];
 }
 
 export interface LiveChartLimits {
@@ -39,8 +40,7 @@ export const DEFAULT_LIMITS: LiveChartLimits = { maxCandles: 50_000, maxMarkers:
 export class LiveChart {
   private candles: CandlestickData<UTCTimestamp>[] = [];
   private equity: LineData<UTCTimestamp>[] = [];
-  private fills: MarkerFill[] = [];
-  private bucketSeconds = 60;
+  private fills: PricedFill[] = [];
   private resetToken = 0;
   private pending: FrameData[] | null = null;
   /** Frames drawn since the page opened (read by `make bench`). */
@@ -70,10 +70,9 @@ export class LiveChart {
     this.candles = history ? toCandles(history.candles) : [];
     this.equity = history ? toLine(history.equity.time, history.equity.equity) : [];
     this.fills = history ? history.fills.slice(-this.limits.maxMarkers) : [];
-    this.bucketSeconds = history?.bucketSeconds ?? this.bucketSeconds;
     this.sinks.candles.setData(this.candles);
     this.sinks.equity.setData(this.equity);
-    this.drawMarkers();
+    this.drawFills();
     for (const frame of pending) this.apply(frame);
   }
 
@@ -103,17 +102,26 @@ export class LiveChart {
       this.sinks.equity.update(point);
     }
     if (frame.fills.length > 0) {
-      this.fills.push(...frame.fills);
-      if (this.fills.length > this.limits.maxMarkers) this.fills = this.fills.slice(-this.limits.maxMarkers);
-      this.drawMarkers();
+      const lastFill = this.fills.at(-1)?.time ?? Number.NEGATIVE_INFINITY;
+      const added = frame.fills.filter((f) => f.time >= lastFill);
+      this.fills.push(...added);
+      const { points, markers } = fillPoints(this.fills);
+      for (const point of points) if (point.time >= lastFill) this.sinks.fills.update(point);
+      if (this.fills.length > this.limits.maxMarkers) {
+        this.fills = this.fills.slice(-this.limits.maxMarkers);
+        this.drawFills();
+      } else {
+        this.sinks.markers.setMarkers(markers);
+      }
     }
     if (this.candles.length > this.limits.maxCandles) this.compact();
     this.framesApplied += 1;
   }
 
-  private drawMarkers(): void {
-    const times = this.candles.map((c) => c.time as number);
-    this.sinks.markers.setMarkers(fillMarkers(this.fills, times, this.bucketSeconds));
+  private drawFills(): void {
+    const { points, markers } = fillPoints(this.fills);
+    this.sinks.fills.setData(points);
+    this.sinks.markers.setMarkers(markers);
   }
 
   private compact(): void {
@@ -125,6 +133,6 @@ export class LiveChart {
     this.fills = this.fills.filter((f) => f.time >= first);
     this.sinks.candles.setData(this.candles);
     this.sinks.equity.setData(this.equity);
-    this.drawMarkers();
+    this.drawFills();
   }
 }

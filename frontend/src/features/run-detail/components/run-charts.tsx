@@ -46,7 +46,8 @@ interface Series {
 
 export function RunCharts(props: Props) {
   const { run, equity, orders, candles, timeframe } = props;
-  const [priceRef, priceChart] = useChart();
+  // A year of candles zoomed out puts several in a pixel: conflation draws them as one.
+  const [priceRef, priceChart] = useChart({ timeScale: { enableConflation: true } });
   const [equityRef, equityChart] = useChart();
   const [drawdownRef, drawdownChart] = useChart();
   const rootRef = useRef<HTMLDivElement>(null);
