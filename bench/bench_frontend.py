@@ -22,12 +22,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
 from bench.harness import machine_line, record_section
+from bench.services import wait_until_answers
 from tests.support.servers import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,18 +51,8 @@ def _start_stack(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     proc = subprocess.Popen([_hewston(), "up", "--host", "127.0.0.1"], env=env, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     api = f"http://127.0.0.1:{api_port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"hewston up exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{api}/ready", timeout=1).status_code == 200:
-                return proc, api
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    _stop(proc)
-    raise RuntimeError("hewston up did not start within 60 s")
+    wait_until_answers(proc, f"{api}/ready", "hewston up", timeout_s=60)
+    return proc, api
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -90,6 +80,10 @@ def _detail_row(label: str, times: dict) -> str:
             f"{statistics.fmean(warm):.0f} | {len(warm)} |")
 
 
+def _playback_row(label: str, sample: dict) -> str:
+    return f"| {label} | {sample['paintedFps']:.1f} | {sample['appliedFps']:.1f} | {sample['p99FrameGapMs']:.1f} |"
+
+
 def _report(result: dict) -> str:
     api, direct, playback = result["detailApi"], result["detailDirect"], result["playback"]
     api_p50, direct_p50 = _pct(api["warm"], 0.5), _pct(direct["warm"], 0.5)
@@ -114,10 +108,11 @@ in-memory caches (bar files, loaded runs) warm, but nothing of the api's.
 Warm p50 through the api {api_p50:.0f} ms: **{met_detail}** the ≤ {DETAIL_TARGET_MS:.0f} ms target;
 {direct_p50 / api_p50:.2f}× faster than the direct path, {api['first'] / api_p50:.1f}× faster than the first load.
 
-| playback, {playing['candlesOnScreen']:,} candles on screen | painted fps | stream frames applied per s | p99 gap between paints ms |
+| playback, {playing['candlesOnScreen']:,} candles on screen | painted fps | stream frames applied per s \
+| p99 gap between paints ms |
 | --- | --- | --- | --- |
-| paused (nothing arriving) | {idle['paintedFps']:.1f} | {idle['appliedFps']:.1f} | {idle['p99FrameGapMs']:.1f} |
-| playing at {playback['speed']} bars/s for {playback['seconds']} s | {playing['paintedFps']:.1f} | {playing['appliedFps']:.1f} | {playing['p99FrameGapMs']:.1f} |
+{_playback_row("paused (nothing arriving)", idle)}
+{_playback_row(f"playing at {playback['speed']} bars/s for {playback['seconds']} s", playing)}
 
 Playing, the page paints {playing['paintedFps']:.1f} fps ({playing['paintedFps'] / idle['paintedFps']:.2f}× the
 paused page) and applies {playing['appliedFps']:.1f} of the stream's 30 frames a second, with

@@ -2,19 +2,13 @@
 // viewer alone, the path the app falls back to when the api's shared stream is switched off. The viewer
 // controls it. A reconnect starts a new backend playback exactly after the last bar received
 // (`?cursor=&state=&speed=`), which is how the relay resumes too.
-import type {
-  BackendMessage, PlaybackConnection, PlaybackControl, PlaybackEvent, PlaybackListener, PlaybackState,
-} from "./protocol";
-import { ReconnectingSocket, type ReconnectingSocketOptions, type SocketFactory } from "./reconnecting-socket";
+import type { BackendMessage, PlaybackState } from "./protocol";
+import type { ReconnectingSocket } from "./reconnecting-socket";
+import { reconnectingSocket, SocketPlaybackConnection, type SocketOptions } from "./socket-connection";
 
-export interface DirectPlaybackOptions {
+export interface DirectPlaybackOptions extends SocketOptions {
   /** The backend's http(s) URL as the browser reaches it. */
   backendUrl: string;
-  runId: string;
-  token: string;
-  socketFactory?: SocketFactory;
-  random?: () => number;
-  backoff?: ReconnectingSocketOptions["backoff"];
 }
 
 function isBackendMessage(value: unknown): value is BackendMessage {
@@ -23,10 +17,9 @@ function isBackendMessage(value: unknown): value is BackendMessage {
   return typeof record.type === "string" && typeof record.cursor === "number";
 }
 
-export class DirectPlaybackConnection implements PlaybackConnection {
+export class DirectPlaybackConnection extends SocketPlaybackConnection {
   readonly mode = "direct";
-  private readonly listeners = new Set<PlaybackListener>();
-  private readonly socket: ReconnectingSocket;
+  protected readonly socket: ReconnectingSocket;
   // What a reconnect continues from: the last bar received, and whether it was playing, at which speed.
   private cursor: number | null = null;
   private state: PlaybackState = "paused";
@@ -34,15 +27,11 @@ export class DirectPlaybackConnection implements PlaybackConnection {
   // Frame numbers restart at 0 on every connection; a jump means a lost frame.
   private nextSeq = 0;
   private freshConnection = true;
-  private refCounter = 0;
 
   constructor(private readonly options: DirectPlaybackOptions) {
-    this.socket = new ReconnectingSocket({
+    super();
+    this.socket = reconnectingSocket(options, {
       url: () => this.url(),
-      token: options.token,
-      socketFactory: options.socketFactory,
-      random: options.random,
-      backoff: options.backoff,
       // The backend is silent while paused: silence is no sign of a dead link here.
       idleTimeoutMs: null,
       onMessage: (message) => this.receive(message),
@@ -64,28 +53,6 @@ export class DirectPlaybackConnection implements PlaybackConnection {
     return `${base}?${params.toString()}`;
   }
 
-  start(): void {
-    this.socket.start();
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-
-  subscribe(listener: PlaybackListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  send(control: PlaybackControl): string | null {
-    this.refCounter += 1;
-    const ref = `c${this.refCounter}`;
-    return this.socket.send({ ...control, ref }) ? ref : null;
-  }
-
-  private emit(event: PlaybackEvent): void {
-    for (const listener of this.listeners) listener(event);
-  }
 
   private receive(raw: unknown): void {
     if (!isBackendMessage(raw)) return;

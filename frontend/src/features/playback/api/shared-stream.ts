@@ -2,21 +2,17 @@
 // the same playback; a reconnect resumes from the last offset received, and the server either replays what
 // was missed or says it cannot (a reset snapshot), so the view never silently skips or repeats a bar.
 import { advance, checkContinuity, type ResumePoint } from "./continuity";
-import type { PlaybackConnection, PlaybackControl, PlaybackEvent, PlaybackListener, StreamMessage } from "./protocol";
-import { ReconnectingSocket, type ReconnectingSocketOptions, type SocketFactory } from "./reconnecting-socket";
+import type { PlaybackEvent, StreamMessage } from "./protocol";
+import type { ReconnectingSocket } from "./reconnecting-socket";
+import { reconnectingSocket, SocketPlaybackConnection, type SocketOptions } from "./socket-connection";
 
 // The api sends a heartbeat every 5 s while nothing else flows; three missed ones mean the link is dead.
 export const STREAM_IDLE_TIMEOUT_MS = 15_000;
 
-export interface SharedStreamOptions {
+export interface SharedStreamOptions extends SocketOptions {
   /** The api's http(s) origin, e.g. `http://127.0.0.1:8001`. */
   apiOrigin: string;
-  runId: string;
-  token: string;
-  socketFactory?: SocketFactory;
-  random?: () => number;
   idleTimeoutMs?: number | null;
-  backoff?: ReconnectingSocketOptions["backoff"];
 }
 
 function isStreamMessage(value: unknown): value is StreamMessage {
@@ -25,22 +21,17 @@ function isStreamMessage(value: unknown): value is StreamMessage {
   return typeof record.type === "string" && typeof record.offset === "number";
 }
 
-export class SharedStreamConnection implements PlaybackConnection {
+export class SharedStreamConnection extends SocketPlaybackConnection {
   readonly mode = "shared";
-  private readonly listeners = new Set<PlaybackListener>();
-  private readonly socket: ReconnectingSocket;
+  protected readonly socket: ReconnectingSocket;
   private reached: ResumePoint | null = null;
   // A degraded (private, direct) playback cannot be resumed: its reconnect starts afresh.
   private degraded = false;
-  private refCounter = 0;
 
   constructor(private readonly options: SharedStreamOptions) {
-    this.socket = new ReconnectingSocket({
+    super();
+    this.socket = reconnectingSocket(options, {
       url: () => this.url(),
-      token: options.token,
-      socketFactory: options.socketFactory,
-      random: options.random,
-      backoff: options.backoff,
       idleTimeoutMs: options.idleTimeoutMs === undefined ? STREAM_IDLE_TIMEOUT_MS : options.idleTimeoutMs,
       onMessage: (message) => this.receive(message),
       onState: (state) => this.emit({ type: "connection", state }),
@@ -60,28 +51,6 @@ export class SharedStreamConnection implements PlaybackConnection {
     return `${base}?epoch=${encodeURIComponent(point.epoch)}&offset=${point.offset}`;
   }
 
-  start(): void {
-    this.socket.start();
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-
-  subscribe(listener: PlaybackListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  send(control: PlaybackControl): string | null {
-    this.refCounter += 1;
-    const ref = `c${this.refCounter}`;
-    return this.socket.send({ ...control, ref }) ? ref : null;
-  }
-
-  private emit(event: PlaybackEvent): void {
-    for (const listener of this.listeners) listener(event);
-  }
 
   private receive(raw: unknown): void {
     if (!isStreamMessage(raw)) return;
