@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.access import AccessChecks
 from api.cache import ResponseCache
 from api.metrics import ApiMetrics
+from api.prewarm import PrewarmTrigger
 from api.redis_guard import RedisGuard
 from api.settings import ApiSettings
 from api.upstream import Upstream
@@ -52,6 +53,10 @@ async def get_metrics(request: Request) -> ApiMetrics:
     return request.app.state.metrics
 
 
+async def get_prewarm(request: Request) -> PrewarmTrigger:
+    return request.app.state.prewarm
+
+
 async def get_authorization(request: Request,
                       _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str | None:
     return request.headers.get("authorization")
@@ -64,4 +69,5 @@ AccessDep = Annotated[AccessChecks, Depends(get_access)]
 KeysDep = Annotated[KeySpace, Depends(get_keys)]
 GuardDep = Annotated[RedisGuard, Depends(get_guard)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
+PrewarmDep = Annotated[PrewarmTrigger, Depends(get_prewarm)]
 AuthorizationDep = Annotated[str | None, Depends(get_authorization)]

@@ -24,6 +24,7 @@ from api.access_log import AccessLogMiddleware
 from api.cache import ResponseCache
 from api.limits import SizeLimitMiddleware
 from api.metrics import ApiMetrics
+from api.prewarm import PrewarmTrigger
 from api.rate_limit import EXEMPT_PATHS, RateLimitMiddleware
 from api.redis_guard import RedisGuard
 from api.routers import app_config, chart_data, operations, passthrough, runs_complete
@@ -32,6 +33,7 @@ from api.single_flight import SingleFlight
 from api.stream import router as stream_router
 from api.stream.hub import StreamHub
 from api.stream.metrics import StreamMetrics
+from api.stream.socket_writer import RawSendMiddleware
 from api.upstream import Upstream
 from api.web_app import mount_web_app
 from common.app_defaults import FASTAPI_TELEMETRY_OFF
@@ -83,6 +85,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     upstream = Upstream(settings, metrics)
     flight: SingleFlight = SingleFlight(guard, keys, lock_ms=settings.single_flight_lock_ms,
                                         wait_s=settings.single_flight_wait_s)
+    prewarm = PrewarmTrigger(guard, keys)
 
     access = AccessChecks(upstream, guard, keys, ttl_s=settings.access_cache_ttl_s, metrics=metrics)
     hub = _stream_hub(settings, redis, guard, keys, metrics, access)
@@ -94,6 +97,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             yield
         finally:
             await hub.stop()
+            await prewarm.aclose()
             await upstream.aclose()
             await hub.reader.blocking.aclose()
             await redis.aclose()
@@ -109,6 +113,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.upstream = upstream
     app.state.cache = ResponseCache(guard, flight, gzip_level=settings.gzip_level,
                                     gzip_min_bytes=settings.gzip_min_bytes)
+    app.state.prewarm = prewarm
     app.state.access = access
     app.state.stream_hub = hub
     install_error_handlers(app)
@@ -137,6 +142,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(BodyTimeoutMiddleware, body_timeout_s=settings.body_timeout_s)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
     app.add_middleware(CorrelationIdMiddleware)
-    # Outermost: the client address every layer sees is the peer's, or what a trusted proxy says it is.
+    # The client address every layer sees is the peer's, or what a trusted proxy says it is.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    # Outermost: keeps the server's own send for the stream's fan-out (api/stream/socket_writer.py).
+    app.add_middleware(RawSendMiddleware)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -12,6 +14,14 @@ from prometheus_client import (
 
 # Sub-millisecond cache hits up to slow upstream calls.
 _BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class DependencyMetrics(Protocol):
+    """What the backend client and the Redis guard report into: the api's metrics, or the prewarm worker's."""
+
+    redis_errors: Counter
+
+    def observe_upstream(self, method: str, route: str, status: int | str, duration_s: float) -> None: ...
 
 
 class ApiMetrics:

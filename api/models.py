@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from common.default_views import CHART_TARGET_POINTS, RUN_EQUITY_TARGET_POINTS, RUN_INCLUDE_ORDERS
 from common.models.backtests import Order, RunDetail
-from common.models.bars import BarColumns, Timeframe
+from common.models.bars import BarColumns, ChartTimeframe
 from common.times import parse_time
 
 MAX_EPOCH_S = 4_102_444_800  # 2100-01-01: beyond any bar we store, and far from integer overflow
@@ -16,22 +16,6 @@ SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-^=]{0,31}$"
 RUN_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
 # Which way an area of the browser app reaches its data: through the api, or straight to the backend.
 DataPath = Literal["bff", "direct"]
-
-
-class ChartTimeframe(StrEnum):
-    day = "1D"
-    hour = "1H"
-    minute = "1M"
-    minute_decimated = "1M_DECIMATED"
-
-    @property
-    def source(self) -> Timeframe:
-        """The backend bars the chart is built from."""
-        return {"1D": Timeframe.day, "1H": Timeframe.hour}.get(self.value, Timeframe.minute)
-
-    @property
-    def backend_path(self) -> str:
-        return {"1D": "daily", "1H": "hour"}.get(self.value, "minute")
 
 
 def _epoch(value: Any, *, end_of_day: bool) -> int:
@@ -56,7 +40,7 @@ class ChartDataQuery(BaseModel):
     to_date: str | None = Field(default=None, max_length=40,
                                 description="Last bar time, inclusive: epoch seconds or ISO date/datetime (UTC); "
                                             "a date means the end of that day")
-    target_points: int = Field(default=10_000, ge=2, le=100_000,
+    target_points: int = Field(default=CHART_TARGET_POINTS, ge=2, le=100_000,
                                description="Most candles `1M_DECIMATED` returns (2..100000)")
 
     @field_validator("from_date", "to_date", mode="after")
@@ -101,10 +85,11 @@ class ChartDataResponse(BarColumns):
 class RunCompleteQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    target_points: int = Field(default=2_000, ge=3, le=100_000,
+    target_points: int = Field(default=RUN_EQUITY_TARGET_POINTS, ge=3, le=100_000,
                                description="Most equity points returned (MinMaxLTTB decimation, 3..100000)")
-    include_orders: bool = Field(default=False, description="Include the run's orders (every fill; a long run has "
-                                                             "thousands, so they are left out unless asked for)")
+    include_orders: bool = Field(default=RUN_INCLUDE_ORDERS,
+                                 description="Include the run's orders (every fill; a long run has thousands, so they "
+                                             "are left out unless asked for)")
 
 
 class EquityOut(BaseModel):

@@ -16,7 +16,7 @@ from typing import TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from api.metrics import ApiMetrics
+from api.metrics import DependencyMetrics
 from common.logging import get_logger
 
 log = get_logger("hewston.api.redis")
@@ -29,7 +29,7 @@ class RedisUnavailable(Exception):
 
 class RedisGuard:
     def __init__(self, redis: aioredis.Redis, *, op_timeout_s: float, retry_after_s: float,
-                 retry_after_max_s: float, metrics: ApiMetrics) -> None:
+                 retry_after_max_s: float, metrics: DependencyMetrics) -> None:
         self.redis = redis
         self.op_timeout_s = op_timeout_s
         self.retry_after_s = retry_after_s

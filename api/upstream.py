@@ -16,7 +16,7 @@ import httpx
 import orjson
 
 from api import request_info
-from api.metrics import ApiMetrics
+from api.metrics import DependencyMetrics
 from api.settings import ApiSettings
 from common.correlation import correlation_headers
 from common.errors import HewstonError, ServiceUnavailable, UpstreamError
@@ -33,6 +33,11 @@ class UpstreamTimeout(HewstonError):
     code = "upstream_timeout"
 
 
+class BackendFailure(UpstreamError):
+    """The backend failed to answer (a 5xx, or the connection broke mid-call): unlike an answer in the wrong
+    shape, this may pass, so the prewarm worker tries again later."""
+
+
 class BackendRefused(HewstonError):
     """The backend answered a call the api needed with a client error; keep its status, code and message."""
 
@@ -46,7 +51,7 @@ class BackendRefused(HewstonError):
 def refusal(response: httpx.Response) -> HewstonError:
     """Turn a non-2xx backend answer into the error the caller should see."""
     if response.status_code >= 500:
-        return UpstreamError(f"the backend failed with status {response.status_code}")
+        return BackendFailure(f"the backend failed with status {response.status_code}")
     code, message, details = "http_error", f"backend answered {response.status_code}", None
     try:
         body = orjson.loads(response.content)
@@ -63,7 +68,7 @@ def refusal(response: httpx.Response) -> HewstonError:
 
 
 class Upstream:
-    def __init__(self, settings: ApiSettings, metrics: ApiMetrics) -> None:
+    def __init__(self, settings: ApiSettings, metrics: DependencyMetrics) -> None:
         self.settings = settings
         self.metrics = metrics
         self.client = httpx.AsyncClient(
@@ -110,7 +115,7 @@ class Upstream:
             except httpx.HTTPError as exc:
                 self.metrics.observe_upstream(request.method, route, "error", time.perf_counter() - started)
                 log.warning("backend_error", route=route, error=type(exc).__name__)
-                raise UpstreamError("the backend connection failed") from exc
+                raise BackendFailure("the backend connection failed") from exc
             self.metrics.observe_upstream(request.method, route, response.status_code,
                                           time.perf_counter() - started)
             request_info.note_user(response.headers.get(USER_HEADER))

@@ -18,12 +18,16 @@ import httpx
 
 def start_service(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """``uvicorn --factory <factory>`` with ``env`` added to ours; returns once ``/health`` answers."""
+    return start_process([sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port",
+                          str(port), "--ws-per-message-deflate", "false", "--no-proxy-headers", "--log-level",
+                          "warning"], port, env)
+
+
+def start_process(command: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``command`` with ``env`` added to ours; returns once ``/health`` answers on ``port``."""
     full_env = {**os.environ, "HEWSTON_LOG_LEVEL": "WARNING", "HEWSTON_LOG_JSON": "true", **env}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
-         "--ws-per-message-deflate", "false", "--no-proxy-headers", "--log-level", "warning"],
-        env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_until_answers(proc, f"http://127.0.0.1:{port}/health", factory)
+    proc = subprocess.Popen(command, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until_answers(proc, f"http://127.0.0.1:{port}/health", str(command[2:]))
     return proc
 
 

@@ -8,7 +8,7 @@ Parts that come from users (symbols, run ids) are percent-encoded so that they c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 DEFAULT_PREFIX = "hw"
 
@@ -39,6 +39,18 @@ class KeySpace:
     def single_flight_lock(self, cache_key: str) -> str:
         """Held (SET NX PX) by the one node computing ``cache_key``; others wait for the value."""
         return f"{self.prefix}:lock:{cache_key}"
+
+    def chart_data_pattern(self) -> str:
+        """Glob matching every chart-data entry (the worker scans it to remove entries of old data versions)."""
+        return f"{self.prefix}:chart:*"
+
+    def chart_data_version(self, key: str) -> tuple[str, str, int] | None:
+        """(symbol, timeframe, data version) of a :meth:`chart_data` key; None for any other key."""
+        head = f"{self.prefix}:chart:"
+        parts = key[len(head):].split(":") if key.startswith(head) else []
+        if len(parts) != 6 or not parts[2].startswith("v") or not parts[2][1:].isdigit():
+            return None
+        return unquote(parts[0]), unquote(parts[1]), int(parts[2][1:])
 
     # Short-lived access decisions (api): never longer than a few seconds ---------------------------------
 
@@ -73,6 +85,30 @@ class KeySpace:
         """A tiny stream one blocking reader also reads, so that adding a run wakes it without waiting out a
         block."""
         return self._key("reader", reader_id, "wake")
+
+    # Prewarm worker (arq) ---------------------------------------------------------------------------------
+    # arq keeps each job under its own fixed prefixes (arq:job:<id>, arq:result:<id>, arq:in-progress:<id>,
+    # arq:retry:<id>); the ids and the queue carry this prefix, so deployments sharing a Redis stay apart.
+
+    def prewarm_queue(self) -> str:
+        """The worker's arq queue (a sorted set of job ids); its health-check key is this name + ``:health-check``."""
+        return f"{self.prefix}:prewarm:queue"
+
+    def prewarm_job(self, cache_key: str) -> str:
+        """Id of the job that warms the cache entry ``cache_key``: asking twice for one entry queues one job."""
+        return f"{self.prefix}:prewarm:{cache_key}"
+
+    def drop_stale_charts_job(self, versions_digest: str) -> str:
+        """Id of the job that removes chart entries older than the data versions with this digest."""
+        return self._key("prewarm", "drop-stale", versions_digest)
+
+    def discovery_cron(self) -> str:
+        """Name of the worker's discovery cron job; arq makes each run's job id from it and the run's time."""
+        return self._key("prewarm", "discover")
+
+    def job_pattern(self) -> str:
+        """Glob matching arq's keys of this key space's jobs (for maintenance and tests)."""
+        return f"arq:*:{self.prefix}:*"
 
     def pattern(self) -> str:
         """Glob matching every key of this key space (for maintenance and tests)."""

@@ -56,7 +56,16 @@ def _cmd_relay(_args: argparse.Namespace) -> int:
 def _cmd_up(args: argparse.Namespace) -> int:
     from hewston.up import run_all
 
-    return run_all(host=args.host)
+    return run_all(host=args.host, worker=args.worker)
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from api.settings import ApiSettings
+    from workers.settings import WorkerConfig
+    from workers.worker import run_standalone
+
+    # The api's settings too: the worker fills the api's cache with the api's key prefix, gzip and lifetimes.
+    return run_standalone(WorkerConfig(), ApiSettings(), burst=args.burst)
 
 
 def _backend_settings(data_dir: str | None):
@@ -115,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="run every role in one process (embedded broker unless REDIS_URL is set)")
     up.add_argument("--host", default=None)
+    up.add_argument("--no-worker", dest="worker", action="store_false",
+                    help="leave out the prewarm worker (every first view of a chart or run is then a cache miss)")
     up.set_defaults(func=_cmd_up)
 
     backend = sub.add_parser("backend", help="run the backend service")
@@ -134,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     openapi = sub.add_parser("backend-openapi", help="print the backend's OpenAPI document (the api's copy: "
                                                      "hewston backend-openapi > api/backend_openapi.json)")
     openapi.set_defaults(func=_cmd_backend_openapi)
+
+    worker = sub.add_parser("worker", help="run the prewarm worker against Redis (REDIS_URL, HEWSTON_SERVICE_TOKEN)")
+    worker.add_argument("--burst", action="store_true", help="stop once the queue is empty (exit 1 if a job failed)")
+    worker.set_defaults(func=_cmd_worker)
 
     ingest = sub.add_parser("ingest", help="load minute, hourly or daily bars of one symbol from a CSV or Parquet file")
     ingest.add_argument("file", help="CSV (optionally gzipped) or Parquet with a time column (time, timestamp, "

@@ -7,6 +7,7 @@ the embedded in-process broker; with it they use that server, exactly as separat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import uvicorn
 
@@ -21,6 +22,8 @@ from common.app_defaults import UVICORN_OPTIONS
 from common.logging import configure_logging
 from relay.main import build_relay
 from relay.settings import RelaySettings
+from workers.settings import WorkerConfig
+from workers.worker import in_process_worker
 
 
 def _server(app, host: str, port: int) -> uvicorn.Server:
@@ -28,10 +31,18 @@ def _server(app, host: str, port: int) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
-async def _serve_all(servers: list[uvicorn.Server], relay_settings: RelaySettings) -> None:
+def _prewarm_worker(backend: BackendSettings, api: ApiSettings) -> contextlib.AbstractAsyncContextManager:
+    """The prewarm worker, run in the shared loop: the api's backend, its broker, the backend's service token."""
+    config = WorkerConfig(backend_url=api.backend_url, service_token=backend.service_token, redis_url=api.redis_url)
+    return in_process_worker(config, api)
+
+
+async def _serve_all(servers: list[uvicorn.Server], relay_settings: RelaySettings,
+                     worker: contextlib.AbstractAsyncContextManager | None = None) -> None:
     # The relay is built inside the loop: the embedded broker's clients belong to the loop that uses them.
     relay = build_relay(relay_settings)
-    await asyncio.gather(relay.run(), *(server.serve() for server in servers))
+    async with worker or contextlib.nullcontext():
+        await asyncio.gather(relay.run(), *(server.serve() for server in servers))
 
 
 def browser_origins(host: str, port: int) -> list[str]:
@@ -63,12 +74,12 @@ def _banner(host: str, backend: BackendSettings, api: ApiSettings) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_all(host: str | None = None) -> int:
+def run_all(host: str | None = None, worker: bool = True) -> int:
     backend_settings = BackendSettings()
     configure_logging(json_logs=backend_settings.logs_as_json, level=backend_settings.log_level)
     host = host or backend_settings.host
-    # The relay plays every watched run with the backend's service token; without one configured, a fresh
-    # token for this process lets shared playback work with nothing set up.
+    # The relay and the worker read every run with the backend's service token; without one configured, a fresh
+    # token for this process lets them work with nothing set up.
     if not backend_settings.service_token:
         backend_settings = backend_settings.model_copy(update={"service_token": new_token()})
     backend_url = f"http://127.0.0.1:{backend_settings.port}"
@@ -86,5 +97,6 @@ def run_all(host: str | None = None) -> int:
     relay_settings = RelaySettings(backend_url=backend_url, service_token=backend_settings.service_token,
                                    redis_url=backend_settings.redis_url, metrics_port=None)
     print(_banner(host, backend_settings, api_settings), flush=True)
-    asyncio.run(_serve_all(servers, relay_settings))
+    prewarm = _prewarm_worker(backend_settings, api_settings) if worker else None
+    asyncio.run(_serve_all(servers, relay_settings, prewarm))
     return 0

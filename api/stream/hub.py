@@ -103,6 +103,10 @@ class StreamHub:
         feed.attach(viewer, plan)
         self.metrics.viewers.inc()
         try:
+            if len(feed.viewers) == 1:
+                # The run's first viewer here: ask for a relay now rather than at the next refresh, and learn how
+                # many watch on other nodes for its hello.
+                await self._refresh_demand()
             history: list[Item] | None = []
             if plan.missing is not None:
                 history = await self._missing(feed, plan)
@@ -170,9 +174,6 @@ class StreamHub:
         except (RedisError, OSError):
             pass  # the reader picks the run up with its next read anyway
         self.metrics.runs.set(len(self.feeds))
-        # Ask for a relay now rather than at the next refresh, so the first viewer waits as little as possible
-        # (and its hello counts the run's viewers on other nodes).
-        await self._refresh_demand()
         return feed
 
     def _drop_feed(self, feed: RunFeed) -> None:
@@ -333,6 +334,7 @@ class StreamHub:
         counts.update({run_id: 0 for run_id in self._withdrawn if run_id not in counts})
         if not counts:
             return
+        epochs = {run_id: feed.epoch for run_id, feed in self.feeds.items()}
         now_ms = _now_ms()
         ttl_ms = int(self.settings.stream_demand_ttl_s * 1000)
         try:
@@ -346,6 +348,8 @@ class StreamHub:
             if feed is None:
                 continue
             feed.remote_viewers = max(0, seen.viewers - counts[run_id])
-            lost = seen.epoch != feed.epoch or (seen.offset is not None and seen.offset < feed.last_offset)
-            if lost and not self._broker_down:
+            # A new epoch means the history was lost; a feed reloaded while this answer was on its way, or a
+            # run whose stream is not there yet (no relay has claimed it again), is left to the next refresh.
+            fresh_answer = feed.epoch == epochs.get(run_id)
+            if fresh_answer and seen.epoch is not None and seen.epoch != feed.epoch and not self._broker_down:
                 self._reload_soon(feed)

@@ -21,6 +21,7 @@ from api.settings import ApiSettings
 from api.stream.controls import ControlGate, Refusal
 from api.stream.direct import serve_direct
 from api.stream.hub import BrokerUnavailable, StreamHub
+from api.stream.socket_writer import SocketWriter
 from api.stream.viewer import QueueLimits, Viewer, ViewerEnded
 from api.upstream import BackendRefused
 from common.close_codes import CloseCode
@@ -88,9 +89,10 @@ async def stream(websocket: WebSocket, run_id: str) -> None:
         log.info("stream_refused", run_id=run_id, close_code=int(refusal.code), reason=refusal.reason)
         await close(websocket, refusal.code, refusal.reason)
         return
-    viewer = Viewer(websocket, run_id=run_id, client_id=hub.new_client_id(), can_control=can_control,
-                    limits=QueueLimits(settings.stream_viewer_queue_messages,
-                                       settings.stream_viewer_queue_mb * 1024 * 1024), authorization=authorization)
+    limits = QueueLimits(settings.stream_viewer_queue_messages, settings.stream_viewer_queue_mb * 1024 * 1024)
+    viewer = Viewer(SocketWriter.for_scope(websocket.scope, websocket.send), run_id=run_id,
+                    client_id=hub.new_client_id(), can_control=can_control, limits=limits,
+                    authorization=authorization)
     try:
         outcome = await hub.attach(viewer, epoch, offset)
     except BrokerUnavailable:

@@ -17,6 +17,24 @@ class Timeframe(StrEnum):
         return {"minute": 60, "hour": 3600, "day": 86400}[self.value]
 
 
+class ChartTimeframe(StrEnum):
+    """Timeframes of the api's chart data: the backend's bars as they are, or minutes decimated by aggregation."""
+
+    day = "1D"
+    hour = "1H"
+    minute = "1M"
+    minute_decimated = "1M_DECIMATED"
+
+    @property
+    def source(self) -> Timeframe:
+        """The backend bars the chart is built from."""
+        return {"1D": Timeframe.day, "1H": Timeframe.hour}.get(self.value, Timeframe.minute)
+
+    @property
+    def backend_path(self) -> str:
+        return {"1D": "daily", "1H": "hour"}.get(self.value, "minute")
+
+
 class AssetClass(StrEnum):
     equity = "equity"
     fx = "fx"

@@ -67,8 +67,8 @@ def test_up_lets_the_web_app_reach_the_backend_directly(tmp_path, monkeypatch):
     monkeypatch.setenv("HEWSTON_API_PORT", "18501")
     monkeypatch.setattr(up, "create_backend", lambda settings: served.append(settings) or "backend")
     monkeypatch.setattr(up, "create_api", lambda settings: served.append(settings) or "api")
-    monkeypatch.setattr(up, "_serve_all", lambda servers, relay_settings: asyncio.sleep(0))
-    assert up.run_all(host="127.0.0.1") == 0
+    monkeypatch.setattr(up, "_serve_all", lambda *_servers_and_roles: asyncio.sleep(0))
+    assert up.run_all(host="127.0.0.1", worker=False) == 0
     backend, api = served
     assert backend.cors_origins == ["http://127.0.0.1:18501", "http://localhost:18501"]
     assert api.public_backend_url == "http://127.0.0.1:18500"

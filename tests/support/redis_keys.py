@@ -10,7 +10,8 @@ from common.keys import KeySpace
 def delete_key_space(redis_url: str, keys: KeySpace) -> None:
     client = redis.Redis.from_url(redis_url)
     try:
-        found = list(client.scan_iter(keys.pattern(), count=1000))
+        found = [key for pattern in (keys.pattern(), keys.job_pattern())
+                 for key in client.scan_iter(pattern, count=1000)]
         if found:
             client.delete(*found)
     finally:

@@ -547,6 +547,7 @@ export interface components {
         };
         /**
          * ChartTimeframe
+         * @description Timeframes of the api's chart data: the backend's bars as they are, or minutes decimated by aggregation.
          * @enum {string}
          */
         ChartTimeframe: "1D" | "1H" | "1M" | "1M_DECIMATED";
