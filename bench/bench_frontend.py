@@ -96,7 +96,7 @@ def _report(result: dict) -> str:
 
 {machine_line()}; Chromium {result['chromium']} headless (software rendering), one `hewston up` process with the
 embedded broker, the demo's BTCUSD minute run (525,600 bars, 7,449 fills). Times are milliseconds from
-navigation start to the run page's charts drawn (metric cards, 4,959 aggregated candles, equity and drawdown).
+navigation start to the run page's charts drawn (metric cards, 9,918 aggregated candles, equity and drawdown).
 The api is measured first, with every cache cold; the direct path's first load then finds the backend's own
 in-memory caches (bar files, loaded runs) warm, but nothing of the api's.
 

@@ -8,8 +8,12 @@ export interface TimeframeOption {
   title: string;
 }
 
-/** Most candles drawn at once: aggregated minutes never exceed it, raw minutes are offered below it. */
-export const MAX_CANDLES = 5_000;
+/**
+ * Most candles drawn at once: aggregated minutes never exceed it, raw minutes are offered below it. It is the
+ * api's default target, so a run page opens exactly the chart the prewarm worker keeps warm
+ * (common/default_views.py).
+ */
+export const MAX_CANDLES = 10_000;
 const MINUTE_S = 60;
 
 export function timeframeOptions(run: Pick<RunDetail, "from_time" | "to_time">): TimeframeOption[] {

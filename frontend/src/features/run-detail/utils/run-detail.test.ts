@@ -33,7 +33,7 @@ describe("run detail", () => {
     expect(defaultTimeframe({ timeframe: "minute" })).toBe("1M_DECIMATED");
     const year = timeframeOptions({ from_time: 0, to_time: 365 * 86_400 });
     expect(year.find((o) => o.value === "1M")?.disabled).toBe(true);
-    const hours = timeframeOptions({ from_time: 0, to_time: 3 * 3_600 });
+    const hours = timeframeOptions({ from_time: 0, to_time: 6 * 86_400 });
     expect(hours.find((o) => o.value === "1M")?.disabled).toBe(false);
   });
 });
