@@ -1,5 +1,8 @@
 """Api app factory: ``uvicorn --factory api.main:create_app`` or ``hewston api``.
 
+Routes: operations (``/health``, ``/ready``, ``/metrics``), the api's own routes and every backend route under
+``/api/v1/``, then the browser app at ``/`` when it is built.
+
 Middleware, outermost first: proxy headers (the client address, from trusted proxies only), correlation id
 (so every answer, even a refusal, carries one), access log and metrics, body timeout, CORS, size limits, rate
 limit, then the routes. All of them are pure ASGI except CORS.
@@ -24,7 +27,7 @@ from api.metrics import ApiMetrics
 from api.prewarm import PrewarmTrigger
 from api.rate_limit import EXEMPT_PATHS, RateLimitMiddleware
 from api.redis_guard import RedisGuard
-from api.routers import chart_data, operations, passthrough, runs_complete
+from api.routers import app_config, chart_data, operations, passthrough, runs_complete
 from api.settings import ApiSettings
 from api.single_flight import SingleFlight
 from api.stream import router as stream_router
@@ -32,6 +35,7 @@ from api.stream.hub import StreamHub
 from api.stream.metrics import StreamMetrics
 from api.stream.socket_writer import RawSendMiddleware
 from api.upstream import Upstream
+from api.web_app import mount_web_app
 from common.app_defaults import FASTAPI_TELEMETRY_OFF
 from common.body_timeout import BodyTimeoutMiddleware
 from common.correlation import CorrelationIdMiddleware
@@ -120,8 +124,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(operations.router)
     app.include_router(chart_data.router, prefix=API_PREFIX)
     app.include_router(runs_complete.router, prefix=API_PREFIX)
+    app.include_router(app_config.router, prefix=API_PREFIX)
     app.include_router(stream_router.router, prefix=API_PREFIX)
     app.include_router(passthrough.router, prefix=API_PREFIX)
+    # After every api route: the browser app's fallback must never shadow one.
+    mount_web_app(app, settings.web_app_dir)
     install_openapi(app, statuses_for=_statuses, extend=passthrough.document)
 
     # add_middleware wraps what is there, so the last one added is the outermost.

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from api.models import DataPath
 from common.settings import HewstonSettings
+
+# Where `make frontend` (`npm run build`) writes the browser app.
+DEFAULT_WEB_APP_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
 
 class ApiSettings(HewstonSettings):
@@ -17,6 +23,16 @@ class ApiSettings(HewstonSettings):
     port: int = 8001
     cors_origins: list[str] = Field(default_factory=list)
     redis_key_prefix: str = "hw"
+
+    # The browser app: built files served at `/` (nothing is served when the folder has no index.html).
+    web_app_dir: Path = DEFAULT_WEB_APP_DIR
+    # Which path each area of the browser app takes until a person switches it in its settings panel:
+    # `bff` (this api) or `direct` (the backend itself; the instant rollback when the api misbehaves).
+    default_charts_path: DataPath = "bff"
+    default_runs_path: DataPath = "bff"
+    default_playback_path: DataPath = "bff"
+    # The backend's URL as a browser reaches it, for the direct path; unset: `backend_url`.
+    public_backend_url: str | None = None
 
     # Rate limits in fixed windows: per credential (a bearer token, however its header is spelt) and per
     # client address (every request, whatever token it carries, valid or not).
