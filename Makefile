@@ -3,8 +3,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
+# The web app needs Node.js 20+ and npm; everything else runs without them.
+NODE_OK := $(shell node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' >/dev/null 2>&1 \
+	&& command -v npm >/dev/null 2>&1 && echo yes)
+NODE_MODULES := frontend/node_modules/.installed-stamp
 
-.PHONY: run test test-system bench install frontend clean
+.PHONY: run test test-system bench install frontend frontend-test screenshots clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,9 +18,20 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
-# Builds the browser app when the project has one.
+$(NODE_MODULES): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+# Builds the web app that the api serves at /. Without Node 20+ and npm it says so and builds nothing: the
+# api and backend still start (JSON and /docs), and `make run` can be repeated once Node is installed.
 frontend:
-	@if [ -f frontend/package.json ]; then cd frontend && npm ci --no-audit --no-fund && npm run build; fi
+ifeq ($(NODE_OK),yes)
+	@$(MAKE) --no-print-directory $(NODE_MODULES)
+	cd frontend && npm run build
+else
+	@echo "make frontend: Node.js 20+ and npm were not found, so the web app is NOT built."
+	@echo "  The api and the backend start anyway (JSON and /docs only). Install Node.js 20+ and npm, then run make run again."
+endif
 
 run: install frontend
 	$(VENV)/bin/hewston demo-data --if-missing
@@ -25,14 +40,25 @@ run: install frontend
 test: install
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q --cov --cov-report=term:skip-covered --cov-fail-under=90
+	@$(MAKE) --no-print-directory frontend-test
 
 # Every role as its own process (the Procfile's commands) against a throwaway redis-server, and the faults
 # operators meet: relays and api nodes killed, Redis and the backend restarted, slow viewers, bad input.
 test-system: install
 	$(PY) -m pytest -q -m system tests/system
 
-bench: install
+# The web app's checks: generated API types current, types, lint, unit tests, then a build and the browser
+# tests against a real stack (headless Debian chromium).
+frontend-test: install $(NODE_MODULES)
+	cd frontend && npm run api:check && npm run typecheck && npm run lint && npm test
+	cd frontend && npm run build && npm run e2e
+
+# Retakes the README's screenshots (docs/images) with the browser tests.
+screenshots: install $(NODE_MODULES)
+	cd frontend && npm run build && HEWSTON_UPDATE_SCREENSHOTS=1 npm run e2e
+
+bench: install frontend
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .coverage
+	rm -rf $(VENV) var .pytest_cache .coverage frontend/node_modules frontend/dist

@@ -2,11 +2,13 @@
 
 The api never decides access itself. Before serving cached bytes it asks the backend, with the caller's
 token, for the symbol (which also tells the dataset versions) or the run (which also tells its status). The
-answer, including who the backend said the caller is, may be reused for ``access_cache_ttl_s`` seconds.
+answer, including who the backend said the caller is, may be reused for ``access_cache_ttl_s`` seconds, and
+callers of one node asking the same question at the same time share one backend call.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +47,7 @@ class AccessChecks:
         self.keys = keys
         self.ttl_ms = max(1, int(ttl_s * 1000))
         self.metrics = metrics
+        self._asking: dict[str, asyncio.Task[tuple[bytes, str | None]]] = {}
 
     async def symbol(self, authorization: str | None, symbol: str) -> Decision:
         """``GET /symbols/{symbol}`` as the caller: proves the token and names the datasets' data versions."""
@@ -90,12 +93,27 @@ class AccessChecks:
                 request_info.note_user(user)
                 return Decision(raw, orjson.loads(raw), "access_cache")
             self.metrics.count_cache(f"access_{what}", "miss")
+        if key is None:
+            raw, _user = await self._ask_backend(None, path, route, authorization)
+        else:
+            # Callers asking the same question at once (a thousand viewers opening a stream) share one answer.
+            task = self._asking.get(key)
+            if task is None:
+                task = asyncio.create_task(self._ask_backend(key, path, route, authorization))
+                self._asking[key] = task
+                task.add_done_callback(lambda _done: self._asking.pop(key, None))
+            raw, user = await asyncio.shield(task)
+            request_info.note_user(user)
+        return Decision(raw, loads_object(raw, what), "backend")
+
+    async def _ask_backend(self, key: str | None, path: str, route: str,
+                           authorization: str | None) -> tuple[bytes, str | None]:
         response = await self.upstream.get_ok(path, route=route, authorization=authorization)
-        body = loads_object(response.content, what)
+        user = response.headers.get(USER_HEADER)
         if key is not None:
-            packed = _pack(response.headers.get(USER_HEADER), response.content)
+            packed = _pack(user, response.content)
             try:
                 await self.guard.run(lambda r: r.set(key, packed, px=self.ttl_ms))
             except RedisUnavailable:
                 pass
-        return Decision(response.content, body, "backend")
+        return response.content, user

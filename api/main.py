@@ -1,5 +1,8 @@
 """Api app factory: ``uvicorn --factory api.main:create_app`` or ``hewston api``.
 
+Routes: operations (``/health``, ``/ready``, ``/metrics``), the api's own routes and every backend route under
+``/api/v1/``, then the browser app at ``/`` when it is built.
+
 Middleware, outermost first: proxy headers (the client address, from trusted proxies only), correlation id
 (so every answer, even a refusal, carries one), access log and metrics, body timeout, CORS, size limits, rate
 limit, then the routes. All of them are pure ASGI except CORS.
@@ -24,13 +27,15 @@ from api.metrics import ApiMetrics
 from api.prewarm import PrewarmTrigger
 from api.rate_limit import EXEMPT_PATHS, RateLimitMiddleware
 from api.redis_guard import RedisGuard
-from api.routers import chart_data, operations, passthrough, runs_complete
+from api.routers import app_config, chart_data, operations, passthrough, runs_complete
 from api.settings import ApiSettings
 from api.single_flight import SingleFlight
 from api.stream import router as stream_router
 from api.stream.hub import StreamHub
 from api.stream.metrics import StreamMetrics
+from api.stream.socket_writer import RawSendMiddleware
 from api.upstream import Upstream
+from api.web_app import mount_web_app
 from common.app_defaults import FASTAPI_TELEMETRY_OFF
 from common.body_timeout import BodyTimeoutMiddleware
 from common.correlation import CorrelationIdMiddleware
@@ -57,14 +62,16 @@ def _statuses(path: str, _method: str, operation: dict[str, Any]) -> tuple[int, 
     return tuple(statuses)
 
 
-def _stream_hub(settings: ApiSettings, redis, guard: RedisGuard, keys: KeySpace, metrics: ApiMetrics,
-                access: AccessChecks) -> StreamHub:
-    """The node's share of the playback stream; its blocking read has a connection of its own whose socket
-    timeout outlasts the block (the request path keeps its short timeouts and breaker)."""
+def _stream_hub(settings: ApiSettings, keys: KeySpace, metrics: ApiMetrics, access: AccessChecks) -> StreamHub:
+    """The node's share of the playback stream, on Redis connections of its own: the blocking read's socket
+    timeout outlasts its block, and the other calls get the stream's generous timeout (the request path keeps
+    its short timeouts and breaker)."""
     node_id = uuid.uuid4().hex[:10]
+    commands = create_redis(settings.redis_url, socket_timeout_s=settings.stream_redis_timeout_s)
     blocking = create_redis(settings.redis_url, socket_timeout_s=settings.stream_read_block_ms / 1000 + 5.0)
-    reader = StreamReader(blocking, redis, keys.reader_wake(f"api-{node_id}"), block_ms=settings.stream_read_block_ms)
-    return StreamHub(store=StreamStore(redis, keys), guard=guard, reader=reader, keys=keys, settings=settings,
+    reader = StreamReader(blocking, commands, keys.reader_wake(f"api-{node_id}"),
+                          block_ms=settings.stream_read_block_ms)
+    return StreamHub(store=StreamStore(commands, keys), reader=reader, keys=keys, settings=settings,
                      metrics=StreamMetrics(metrics.registry), node_id=node_id, access=access)
 
 
@@ -83,7 +90,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     prewarm = PrewarmTrigger(guard, keys)
 
     access = AccessChecks(upstream, guard, keys, ttl_s=settings.access_cache_ttl_s, metrics=metrics)
-    hub = _stream_hub(settings, redis, guard, keys, metrics, access)
+    hub = _stream_hub(settings, keys, metrics, access)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -95,6 +102,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             await prewarm.aclose()
             await upstream.aclose()
             await hub.reader.blocking.aclose()
+            await hub.store.redis.aclose()
             await redis.aclose()
 
     app = FastAPI(title="Hewston api", version="0.1.0", lifespan=lifespan, telemetry=FASTAPI_TELEMETRY_OFF,
@@ -116,8 +124,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(operations.router)
     app.include_router(chart_data.router, prefix=API_PREFIX)
     app.include_router(runs_complete.router, prefix=API_PREFIX)
+    app.include_router(app_config.router, prefix=API_PREFIX)
     app.include_router(stream_router.router, prefix=API_PREFIX)
     app.include_router(passthrough.router, prefix=API_PREFIX)
+    # After every api route: the browser app's fallback must never shadow one.
+    mount_web_app(app, settings.web_app_dir)
     install_openapi(app, statuses_for=_statuses, extend=passthrough.document)
 
     # add_middleware wraps what is there, so the last one added is the outermost.
@@ -134,6 +145,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(BodyTimeoutMiddleware, body_timeout_s=settings.body_timeout_s)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
     app.add_middleware(CorrelationIdMiddleware)
-    # Outermost: the client address every layer sees is the peer's, or what a trusted proxy says it is.
+    # The client address every layer sees is the peer's, or what a trusted proxy says it is.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    # Outermost: keeps the server's own send for the stream's fan-out (api/stream/socket_writer.py).
+    app.add_middleware(RawSendMiddleware)
     return app

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from common.default_views import CHART_TARGET_POINTS, RUN_EQUITY_TARGET_POINTS, RUN_INCLUDE_ORDERS
+from common.models.backtests import Order, RunDetail
 from common.models.bars import BarColumns, ChartTimeframe
 from common.times import parse_time
 
 MAX_EPOCH_S = 4_102_444_800  # 2100-01-01: beyond any bar we store, and far from integer overflow
 SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-^=]{0,31}$"
 RUN_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+# Which way an area of the browser app reaches its data: through the api, or straight to the backend.
+DataPath = Literal["bff", "direct"]
 
 
 def _epoch(value: Any, *, end_of_day: bool) -> int:
@@ -105,7 +108,7 @@ class OrdersOut(BaseModel):
 
     run_id: str
     count: int
-    orders: list[dict[str, Any]]
+    orders: list[Order]
 
 
 class PartFailure(BaseModel):
@@ -125,7 +128,7 @@ class RunCompleteMetadata(BaseModel):
 
 
 class RunCompleteResponse(BaseModel):
-    run: dict[str, Any] = Field(description="The backend's run detail (`GET /backtests/{id}`)")
+    run: RunDetail = Field(description="The backend's run detail (`GET /backtests/{id}`)")
     metrics: dict[str, Any] | None
     periods_per_year: float | None
     equity: EquityOut | None
@@ -142,3 +145,17 @@ class ReadyResponse(BaseModel):
     status: str = Field(description="`ok`, `degraded` (one dependency down) or `unavailable` (both down)")
     redis: DependencyState
     backend: DependencyState
+
+
+class DataPaths(BaseModel):
+    """For each area of the browser app: `bff` (through this api) or `direct` (straight to the backend)."""
+
+    charts: DataPath = Field(description="Candles: `/api/v1/chart-data` or the backend's `/bars`")
+    runs: DataPath = Field(description="Runs list, detail and new backtests: `/api/v1/...` or the backend's "
+                                       "`/backtests`")
+    playback: DataPath = Field(description="The shared stream or a private backend playback")
+
+
+class AppConfig(BaseModel):
+    data_paths: DataPaths = Field(description="Defaults; a person may override each in the app's settings")
+    backend_url: str = Field(description="The backend's URL as a browser reaches it (for the direct paths)")

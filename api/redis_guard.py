@@ -67,11 +67,6 @@ class RedisGuard:
         self._succeeded()
         return "ok", (time.perf_counter() - started) * 1000.0
 
-    def recovered(self) -> None:
-        """Another connection of this node has just reached Redis: close the breaker now instead of at its next
-        try, which may be up to ``retry_after_max_s`` away."""
-        self._succeeded()
-
     def _failed(self, exc: BaseException) -> None:
         self.metrics.redis_errors.inc()
         if not self._down:

@@ -3,10 +3,16 @@ read as in ``common.settings``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from api.models import DataPath
 from common.settings import HewstonSettings, shared
+
+# Where `make frontend` (`npm run build`) writes the browser app.
+DEFAULT_WEB_APP_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
 
 class ApiSettings(HewstonSettings):
@@ -18,6 +24,16 @@ class ApiSettings(HewstonSettings):
     port: int = 8001
     cors_origins: list[str] = Field(default_factory=list)
     redis_key_prefix: str = Field(default="hw", validation_alias=shared("HEWSTON_API_", "redis_key_prefix"))
+
+    # The browser app: built files served at `/` (nothing is served when the folder has no index.html).
+    web_app_dir: Path = DEFAULT_WEB_APP_DIR
+    # Which path each area of the browser app takes until a person switches it in its settings panel:
+    # `bff` (this api) or `direct` (the backend itself; the instant rollback when the api misbehaves).
+    default_charts_path: DataPath = "bff"
+    default_runs_path: DataPath = "bff"
+    default_playback_path: DataPath = "bff"
+    # The backend's URL as a browser reaches it, for the direct path; unset: `backend_url`.
+    public_backend_url: str | None = None
 
     # Rate limits in fixed windows: per credential (a bearer token, however its header is spelt) and per
     # client address (every request, whatever token it carries, valid or not).
@@ -74,6 +90,9 @@ class ApiSettings(HewstonSettings):
     stream_demand_ttl_s: float = Field(default=10.0, gt=0)
     # The node's one blocking read; its connection's socket timeout is this plus 5 s.
     stream_read_block_ms: int = Field(default=1000, ge=10)
+    # The stream's other Redis calls (join, history, controls, demand): generous, because a burst of viewers
+    # connecting makes the event loop lag, and that lag must not pass for Redis failing.
+    stream_redis_timeout_s: float = Field(default=5.0, gt=0)
     stream_auth_timeout_s: float = Field(default=5.0, gt=0)
     stream_controls_per_s: float = Field(default=10.0, gt=0)
     stream_controls_burst: int = Field(default=20, ge=1)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from backend.access_log import AccessLogMiddleware
 from backend.auth import Authenticator
@@ -60,6 +61,12 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
         access_recheck_s=settings.playback_access_recheck_s))
     install_error_handlers(app)
     app.add_middleware(BodyTimeoutMiddleware, body_timeout_s=settings.body_timeout_s)
+    if settings.cors_origins:
+        # The browser app's direct path calls the backend from the api's origin with a bearer header.
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                           expose_headers=["X-Request-ID"], max_age=600)
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
     for module in (health, symbols, bars, backtests, playback):

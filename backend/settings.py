@@ -13,6 +13,8 @@ class BackendSettings(HewstonSettings):
     data_dir: Path = Path("var/data")
     host: str = "127.0.0.1"
     port: int = 8000
+    # Browser origins allowed to call the backend directly (the web app's direct path), e.g. the api's URL.
+    cors_origins: list[str] = Field(default_factory=list)
     # Token that relay and workers use to read every run. Unset: no service principal exists.
     service_token: str | None = Field(default=None, repr=False)
     # Longest range one /bars/minute call may ask for; larger charts use hourly bars or the BFF's decimation.

@@ -41,22 +41,22 @@ TOKEN = "hw_bench_playback_token_0123456789"
 CASES = ((1, 3.0), (50, 5.0), (100, 5.0), (200, 5.0))
 
 
-def prepare(data_dir: Path) -> str:
-    """A completed moving-average crossover run over synthetic minutes, made with the engine."""
+def prepare(data_dir: Path, bars: int = BARS) -> str:
+    """A completed moving-average crossover run over ``bars`` synthetic minutes, made with the engine."""
     catalog = Catalog(data_dir / "catalog.sqlite3")
     user = catalog.add_user("bench", hash_token(TOKEN))
     runs = RunRepository(catalog, data_dir / "runs")
-    bars = synthetic_minutes(BARS)
+    minutes = synthetic_minutes(bars)
     costs = Costs(cash=100_000.0, commission_rate=0.0005, slippage_bps=1.0)
-    artifacts, _ = run_backtest(bars, "ma_crossover", {"fast": 20, "slow": 100}, Mode.long_short, costs)
+    artifacts, _ = run_backtest(minutes, "ma_crossover", {"fast": 20, "slow": 100}, Mode.long_short, costs)
     spec = RunSpec(symbol="DEMO", timeframe=Timeframe.minute, strategy="ma_crossover", mode="long_short",
-                   params={"fast": 20, "slow": 100}, from_time=int(bars.time[0]), to_time=int(bars.time[-1]),
+                   params={"fast": 20, "slow": 100}, from_time=int(minutes.time[0]), to_time=int(minutes.time[-1]),
                    cash=costs.cash, commission_rate=costs.commission_rate, fixed_fee=0.0, slippage_bps=1.0,
                    fractional=False)
     record = runs.create(user.id, spec, semantics={})
     write_artifacts(runs.runs_dir, record.id, artifacts)
     runs.mark_running(record.id)
-    runs.mark_completed(record.id, BARS, None)
+    runs.mark_completed(record.id, bars, None)
     return record.id
 
 

@@ -27,17 +27,24 @@ def start_process(command: list[str], port: int, env: dict[str, str]) -> subproc
     """``command`` with ``env`` added to ours; returns once ``/health`` answers on ``port``."""
     full_env = {**os.environ, "HEWSTON_LOG_LEVEL": "WARNING", "HEWSTON_LOG_JSON": "true", **env}
     proc = subprocess.Popen(command, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
+    wait_until_answers(proc, f"http://127.0.0.1:{port}/health", str(command[2:]))
+    return proc
+
+
+def wait_until_answers(proc: subprocess.Popen[bytes], url: str, what: str, timeout_s: float = 30.0) -> None:
+    """Return once ``url`` answers 200; kill ``proc`` and raise if it exits or ``timeout_s`` passes first."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{command[2:]} exited with {proc.returncode} while starting")
+            raise RuntimeError(f"{what} exited with {proc.returncode} while starting")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
         except httpx.HTTPError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     proc.kill()
-    raise RuntimeError(f"{command[2:]} did not start within 30 s")
+    raise RuntimeError(f"{what} did not start within {timeout_s:.0f} s")
 
 
 def stop_service(proc: subprocess.Popen[bytes]) -> None:

@@ -9,6 +9,9 @@ FASTAPI_TELEMETRY_OFF = {"tracing": False, "metrics": False, "logs": False, "ope
 
 # How uvicorn serves every Hewston app: no permessage-deflate (it costs CPU per viewer for little gain on
 # frames), no proxy headers (uvicorn would believe X-Forwarded-For from any loopback peer; the api believes it
-# only from its configured trusted proxies), and logging left to Hewston's own configuration, which scrubs
-# credentials from every line.
-UVICORN_OPTIONS = {"ws_per_message_deflate": False, "proxy_headers": False, "log_config": None}
+# only from its configured trusted proxies), logging left to Hewston's own configuration, which scrubs
+# credentials from every line, and WebSocket messages from clients capped far above any control (4 KiB) but far
+# below uvicorn's 16 MiB default, so an oversized message is refused (close 1009) before it is buffered.
+WS_MAX_MESSAGE_BYTES = 65_536
+UVICORN_OPTIONS = {"ws_per_message_deflate": False, "proxy_headers": False, "log_config": None,
+                   "ws_max_size": WS_MAX_MESSAGE_BYTES}

@@ -93,10 +93,23 @@ async def _serve_all(servers: list[Served], relay_settings: RelaySettings,
         undo_signals()
 
 
+def browser_origins(host: str, port: int) -> list[str]:
+    """The origins a browser may show for ``host:port`` (loopback has two spellings)."""
+    hosts = ["127.0.0.1", "localhost"] if host in ("127.0.0.1", "localhost") else [host]
+    return [f"http://{name}:{port}" for name in hosts]
+
+
+def _web_app_line(api_url: str, api: ApiSettings) -> str:
+    if (api.web_app_dir / "index.html").is_file():
+        return f"  open this:       {api_url}/   (the web app; sign in with a demo token)"
+    return "  web app:         not built (`make frontend` builds it; it needs Node 20+ and npm)"
+
+
 def _banner(host: str, backend: BackendSettings, api: ApiSettings) -> str:
     api_url, backend_url = f"http://{host}:{api.port}", f"http://{host}:{backend.port}"
     broker = "Redis at REDIS_URL" if backend.redis_url else "embedded in-process broker (no Redis needed)"
-    lines = ["", "Hewston is up", f"  api (use this):  {api_url}/api/v1/   docs: {api_url}/docs",
+    lines = ["", "Hewston is up", _web_app_line(api_url, api),
+             f"  api (use this):  {api_url}/api/v1/   docs: {api_url}/docs",
              f"  backend:         {backend_url}/   docs: {backend_url}/docs", f"  broker:          {broker}"]
     catalog = Catalog(backend.catalog_path)
     demo = [(name, token) for name, token in DEMO_USERS.items()
@@ -142,6 +155,13 @@ def run_all(host: str | None = None, worker: bool = True, port: int | None = Non
     backend_url = f"http://127.0.0.1:{backend_settings.port}"
     # The api and the relay talk to the backend over loopback, exactly as they would to a remote backend.
     api_settings = ApiSettings(backend_url=backend_url, port=api_sock.getsockname()[1])
+    if api_settings.public_backend_url is None:
+        # The web app's direct path: the browser calls the backend where this process serves it.
+        public = f"http://{host}:{backend_settings.port}"
+        api_settings = api_settings.model_copy(update={"public_backend_url": public})
+    if not backend_settings.cors_origins:
+        backend_settings = backend_settings.model_copy(
+            update={"cors_origins": browser_origins(host, api_settings.port)})
     api_app = create_api(api_settings)
     servers: list[Served] = [
         (serving.server(create_backend(backend_settings), handle_signals=False), backend_sock),

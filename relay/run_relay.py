@@ -25,6 +25,7 @@ from common.models.stream import ResetCause, UpstreamState
 from common.stream.envelope import Outgoing, PlaybackPosition, Republisher, encode_published
 from common.stream.store import Claim, Fenced, OffsetMismatch, StreamStore
 from common.stream.upstream import open_playback
+from common.tasks import until_first_ends
 from relay.metrics import RelayMetrics
 from relay.settings import RelaySettings
 
@@ -79,18 +80,8 @@ class RunRelay:
 
     async def run(self) -> None:
         """Relay until cancelled; raises :class:`LeaseLost` or :class:`RunRefused` when the run must go."""
-        tasks = [asyncio.create_task(self._renew_loop(), name=f"relay-renew-{self.run_id}"),
-                 asyncio.create_task(self._relay_loop(), name=f"relay-upstream-{self.run_id}")]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.wait(tasks)
-        for task in done:
-            exc = task.exception()
-            if exc is not None:
-                raise exc
+        await until_first_ends([asyncio.create_task(self._renew_loop(), name=f"relay-renew-{self.run_id}"),
+                                asyncio.create_task(self._relay_loop(), name=f"relay-upstream-{self.run_id}")])
 
     # Lease -----------------------------------------------------------------------------------------------------
 

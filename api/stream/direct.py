@@ -24,11 +24,19 @@ from api.stream.metrics import StreamMetrics
 from common.close_codes import CloseCode
 from common.logging import get_logger
 from common.models.stream import ResumeOutcome
-from common.sockets import close
+from common.sockets import GONE, close
 from common.stream.envelope import PlaybackPosition, Republisher, encode_published
 from common.stream.upstream import open_playback
+from common.tasks import until_first_ends
 
 log = get_logger("hewston.api.stream")
+
+
+class PlaybackEnded(Exception):
+    def __init__(self, code: CloseCode, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
 
 
 class _DirectPlayback:
@@ -50,7 +58,20 @@ class _DirectPlayback:
         await self.websocket.send_text(data.decode())
 
     async def relay_down(self) -> None:
-        """Backend -> viewer, wrapped like the shared stream; a slow viewer only slows its own playback."""
+        """Backend -> viewer, wrapped like the shared stream; a slow viewer only slows its own playback. Raises
+        :class:`PlaybackEnded` when the backend closes the playback."""
+        try:
+            await self._relay_down()
+        except ConnectionClosed as exc:
+            received = exc.rcvd
+        else:
+            received = None
+        # Pass the backend's refusal on (a known terminal code), or ask the viewer to come back.
+        if received is not None and received.code >= 4000 and received.code in CloseCode._value2member_map_:
+            raise PlaybackEnded(CloseCode(received.code), received.reason)
+        raise PlaybackEnded(CloseCode.try_again_later, "the backend closed the playback; reconnect")
+
+    async def _relay_down(self) -> None:
         republisher = Republisher(PlaybackPosition())
         async for raw in self.upstream:
             message = orjson.loads(raw)
@@ -98,22 +119,11 @@ async def serve_direct(websocket: WebSocket, *, run_id: str, client_id: str, aut
     metrics.resumes.labels(outcome.value).inc()
     await playback.send_own({"type": "hello", "run_id": run_id, "client_id": client_id, "can_control": True,
                              "viewers": 1, "degraded": True, "resume": outcome.value})
-    tasks = [asyncio.create_task(playback.relay_down()), asyncio.create_task(playback.relay_up(gate)),
-             asyncio.create_task(playback.heartbeats())]
-    code, reason = CloseCode.normal, ""
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        if tasks[0] in done:
-            # The backend ended the playback: pass its refusal on, or ask the viewer to come back.
-            exc = tasks[0].exception()
-            received = exc.rcvd if isinstance(exc, ConnectionClosed) else None
-            code, reason = CloseCode.try_again_later, "the backend closed the playback; reconnect"
-            if received is not None and received.code >= 4000 and received.code in CloseCode._value2member_map_:
-                code, reason = CloseCode(received.code), received.reason
+        await until_first_ends([asyncio.create_task(playback.relay_down()),
+                                asyncio.create_task(playback.relay_up(gate)),
+                                asyncio.create_task(playback.heartbeats())], quiet=GONE)
+    except PlaybackEnded as ended:
+        await close(websocket, ended.code, ended.reason)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.wait(tasks)
         await upstream.close()
-    if code is not CloseCode.normal:
-        await close(websocket, code, reason)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from api.stream.viewer import Item, Viewer
+from api.stream.socket_writer import Item
+from api.stream.viewer import Viewer
 from common.models.stream import ResetCause, ResumeOutcome
 from common.stream.envelope import relabel_snapshot
 from common.stream.store import Entry, JoinState

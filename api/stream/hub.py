@@ -13,8 +13,10 @@ housekeeping that keeps relays and viewers informed.
 - **Redis down.** Viewers already watching are told (``upstream`` lost, from this node) and kept; when Redis
   answers again every run is checked, and viewers of a run whose history was lost get a reset.
 
-The request path's Redis calls (joining, controls, demand) go through the api's breaker (``RedisGuard``);
-the blocking read does not, because it is expected to wait.
+The hub's Redis calls use a client of their own with a generous timeout, not the REST path's breaker: under
+a burst of thousands of viewers connecting, the event loop lags, and a REST-sized timeout would read that lag
+as Redis failing — skipping demand refreshes (so the relay lets the run go) and sending viewers to the direct
+fallback. The hub knows Redis is down when its reader cannot read, and only then gives up on it at once.
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
 from api.access import AccessChecks
-from api.redis_guard import RedisGuard, RedisUnavailable
 from api.settings import ApiSettings
 from api.stream.feed import ResumePlan, RunFeed
 from api.stream.metrics import StreamMetrics
-from api.stream.viewer import Item, Viewer
+from api.stream.socket_writer import Item
+from api.stream.viewer import Viewer
 from common.close_codes import CloseCode
 from common.errors import HewstonError
 from common.keys import KeySpace
@@ -57,11 +59,10 @@ def _now_ms() -> int:
 
 
 class StreamHub:
-    def __init__(self, *, store: StreamStore, guard: RedisGuard, reader: StreamReader, keys: KeySpace,
-                 settings: ApiSettings, metrics: StreamMetrics, node_id: str, access: AccessChecks) -> None:
+    def __init__(self, *, store: StreamStore, reader: StreamReader, keys: KeySpace, settings: ApiSettings,
+                 metrics: StreamMetrics, node_id: str, access: AccessChecks) -> None:
         self.store = store
         self.access = access
-        self.guard = guard
         self.reader = reader
         self.keys = keys
         self.settings = settings
@@ -110,8 +111,15 @@ class StreamHub:
         self._viewer_seq += 1
         return f"{self.node_id}-{self._viewer_seq}"
 
-    async def _guarded(self, op: Callable[[], Awaitable[T]]) -> T:
-        return await self.guard.run(lambda _redis: op())
+    async def _redis(self, op: Callable[[], Awaitable[T]]) -> T:
+        """One Redis call of the hub; raises :class:`BrokerUnavailable` when it fails."""
+        if self._broker_down:
+            raise BrokerUnavailable("the stream reader cannot reach Redis")
+        try:
+            async with asyncio.timeout(self.settings.stream_redis_timeout_s):
+                return await op()
+        except _READ_ERRORS as exc:
+            raise BrokerUnavailable(type(exc).__name__) from exc
 
     # Viewers ------------------------------------------------------------------------------------------------
 
@@ -156,10 +164,10 @@ class StreamHub:
             self._drop_feed(feed)
 
     async def push_control(self, viewer: Viewer, control: dict) -> None:
-        """Hand a control to the relay through the run's control stream; raises RedisUnavailable."""
+        """Hand a control to the relay through the run's control stream; raises BrokerUnavailable."""
         ttl_ms = int(self.settings.stream_demand_ttl_s * 1000) * 6
         data = orjson.dumps(control)
-        await self._guarded(lambda: self.store.push_control(viewer.run_id, viewer.client_id, data, ttl_ms=ttl_ms))
+        await self._redis(lambda: self.store.push_control(viewer.run_id, viewer.client_id, data, ttl_ms=ttl_ms))
 
     # Feeds --------------------------------------------------------------------------------------------------
 
@@ -175,12 +183,7 @@ class StreamHub:
         return await asyncio.shield(task)
 
     async def _load(self, run_id: str) -> RunFeed:
-        if self._broker_down:
-            raise BrokerUnavailable("the stream reader cannot reach Redis")
-        try:
-            state = await self._guarded(lambda: self.store.join(run_id))
-        except RedisUnavailable as exc:
-            raise BrokerUnavailable(str(exc)) from exc
+        state = await self._redis(lambda: self.store.join(run_id))
         feed = RunFeed(run_id, recent_messages=self.settings.stream_recent_messages)
         feed.load(state)
         self.feeds[run_id] = feed
@@ -215,12 +218,12 @@ class StreamHub:
         key = (feed.run_id, after, upto)
         task = self._history.get(key)
         if task is None:
-            task = asyncio.create_task(self._guarded(lambda: self.store.history(feed.run_id, after, upto)))
+            task = asyncio.create_task(self._redis(lambda: self.store.history(feed.run_id, after, upto)))
             self._history[key] = task
             task.add_done_callback(lambda _t: self._history.pop(key, None))
         try:
             entries = await asyncio.shield(task)
-        except RedisUnavailable:
+        except BrokerUnavailable:
             return None
         complete = len(entries) == upto - after and (not entries or entries[0].offset == after + 1)
         if not complete or any(entry.epoch != feed.epoch for entry in entries):
@@ -236,8 +239,8 @@ class StreamHub:
     async def _reload(self, feed: RunFeed) -> None:
         """The run's stream is not the one the feed follows (a new epoch): start its viewers over."""
         try:
-            state = await self._guarded(lambda: self.store.join(feed.run_id))
-        except RedisUnavailable:
+            state = await self._redis(lambda: self.store.join(feed.run_id))
+        except BrokerUnavailable:
             return  # the next demand refresh notices again
         if self.feeds.get(feed.run_id) is not feed:
             return
@@ -273,7 +276,6 @@ class StreamHub:
             if self._broker_down:
                 self._broker_down = False
                 log.info("stream_reader_recovered")
-                self.guard.recovered()  # the reloads below must not wait out the breaker's backoff
                 self._notify(UpstreamState.resumed, "the broker (Redis) is back")
                 for feed in list(self.feeds.values()):
                     self._reload_soon(feed)  # the history may have been lost meanwhile
@@ -359,9 +361,9 @@ class StreamHub:
         now_ms = _now_ms()
         ttl_ms = int(self.settings.stream_demand_ttl_s * 1000)
         try:
-            demand = await self._guarded(lambda: self.store.refresh_demand(
+            demand = await self._redis(lambda: self.store.refresh_demand(
                 self.node_id, counts, deadline_ms=now_ms + ttl_ms, now_ms=now_ms, ttl_ms=ttl_ms * 6))
-        except RedisUnavailable:
+        except BrokerUnavailable:
             return
         self._withdrawn.difference_update(counts)
         for run_id, seen in demand.items():

@@ -16,11 +16,11 @@ from fastapi import APIRouter, WebSocket
 from starlette.datastructures import QueryParams
 
 from api.access import AccessChecks
-from api.redis_guard import RedisUnavailable
 from api.settings import ApiSettings
 from api.stream.controls import ControlGate, Refusal
 from api.stream.direct import serve_direct
 from api.stream.hub import BrokerUnavailable, StreamHub
+from api.stream.socket_writer import SocketWriter
 from api.stream.viewer import QueueLimits, Viewer, ViewerEnded
 from api.upstream import BackendRefused
 from common.close_codes import CloseCode
@@ -28,6 +28,7 @@ from common.controls import CREDENTIALS_IN_URL, credential_param
 from common.errors import HewstonError
 from common.logging import get_logger
 from common.sockets import GONE, ClientLeft, Refused, close, first_message_token
+from common.tasks import until_first_ends
 
 router = APIRouter(tags=["stream"])
 log = get_logger("hewston.api.stream")
@@ -88,9 +89,10 @@ async def stream(websocket: WebSocket, run_id: str) -> None:
         log.info("stream_refused", run_id=run_id, close_code=int(refusal.code), reason=refusal.reason)
         await close(websocket, refusal.code, refusal.reason)
         return
-    viewer = Viewer(websocket, run_id=run_id, client_id=hub.new_client_id(), can_control=can_control,
-                    limits=QueueLimits(settings.stream_viewer_queue_messages,
-                                       settings.stream_viewer_queue_mb * 1024 * 1024), authorization=authorization)
+    limits = QueueLimits(settings.stream_viewer_queue_messages, settings.stream_viewer_queue_mb * 1024 * 1024)
+    viewer = Viewer(SocketWriter.for_scope(websocket.scope, websocket.send), run_id=run_id,
+                    client_id=hub.new_client_id(), can_control=can_control, limits=limits,
+                    authorization=authorization)
     try:
         outcome = await hub.attach(viewer, epoch, offset)
     except BrokerUnavailable:
@@ -126,19 +128,9 @@ def _gate(settings: ApiSettings, can_control: bool) -> ControlGate:
 
 async def _serve(websocket: WebSocket, viewer: Viewer, hub: StreamHub, gate: ControlGate) -> None:
     """The viewer's sender and its control reader, until either ends (the socket closed)."""
-    tasks = [asyncio.create_task(viewer.send_forever(), name=f"stream-send-{viewer.client_id}"),
-             asyncio.create_task(_read_controls(websocket, viewer, hub, gate),
-                                 name=f"stream-receive-{viewer.client_id}")]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.wait(tasks)
-    for task in done:
-        exc = task.exception()
-        if exc is not None and not isinstance(exc, GONE):
-            raise exc
+    await until_first_ends([asyncio.create_task(viewer.send_forever(), name=f"stream-send-{viewer.client_id}"),
+                            asyncio.create_task(_read_controls(websocket, viewer, hub, gate),
+                                                name=f"stream-receive-{viewer.client_id}")], quiet=GONE)
 
 
 async def _read_controls(websocket: WebSocket, viewer: Viewer, hub: StreamHub, gate: ControlGate) -> None:
@@ -155,7 +147,7 @@ async def _read_controls(websocket: WebSocket, viewer: Viewer, hub: StreamHub, g
             continue
         try:
             await hub.push_control(viewer, verdict)
-        except RedisUnavailable:
+        except BrokerUnavailable:
             hub.metrics.controls.labels("unavailable").inc()
             viewer.push_own(Refusal("unavailable", "the broker cannot take controls right now; try again shortly",
                                     verdict.get("ref")).message_fields())

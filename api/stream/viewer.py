@@ -1,8 +1,9 @@
-"""One viewer's socket: a bounded queue filled by the node's reader and drained by the viewer's own sender.
+"""One viewer's socket: messages written at once when it keeps up, else a bounded queue its own task drains.
 
-The reader never waits for a viewer. It puts each message (the same ``str`` object for every viewer) in each
-queue without blocking; a viewer's sender task writes its queue to its socket at whatever pace the network
-allows. When a queue would exceed its bound (messages or bytes) the push is refused and the run's feed
+The reader never waits for a viewer. A viewer with nothing queued and a writable socket gets each message
+written right away (``SocketWriter.send_now``: the same prepared message for every viewer, no task switch).
+Otherwise the message goes into the viewer's queue and its sender task writes the queue at whatever pace the
+network allows. When a queue would exceed its bound (messages or bytes) the push is refused and the run's feed
 resynchronises that viewer instead (``RunFeed.resync``): memory stays bounded and nobody else waits.
 
 A viewer starts *held*: while its catch-up (hello, missed history) is being assembled, live messages queue up
@@ -16,21 +17,8 @@ from collections import deque
 from dataclasses import dataclass
 
 import orjson
-from starlette.websockets import WebSocket
 
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    """A message ready to send. ``published`` messages have their own offset in the run's stream; the others
-    (hello, heartbeat, skipped, error) carry the offset the viewer has reached."""
-
-    offset: int
-    text: str
-    published: bool = True
-
-    @property
-    def size(self) -> int:
-        return len(self.text)
+from api.stream.socket_writer import Item, SocketWriter
 
 
 @dataclass(frozen=True)
@@ -49,9 +37,9 @@ class ViewerEnded(Exception):
 
 
 class Viewer:
-    def __init__(self, websocket: WebSocket, *, run_id: str, client_id: str, can_control: bool,
+    def __init__(self, writer: SocketWriter, *, run_id: str, client_id: str, can_control: bool,
                  limits: QueueLimits, authorization: str | None = None) -> None:
-        self.websocket = websocket
+        self.writer = writer
         self.run_id = run_id
         self.client_id = client_id
         self.can_control = can_control
@@ -70,15 +58,18 @@ class Viewer:
         self._replaced_while_held = False
         self._hello: Item | None = None  # until it is sent: a resync must not drop it
         self._ended: ViewerEnded | None = None
+        self._gone = False  # its socket failed; its receive loop is about to end it
         self._waiter: asyncio.Future[None] | None = None
 
     # Filling (reader side: synchronous, never blocks) ---------------------------------------------------------
 
     def push(self, item: Item) -> bool:
-        """Queue ``item``; False when the queue is full (the caller resynchronises this viewer)."""
-        if item.published:
-            if item.offset <= self.queued_offset:
-                return True  # already queued (a catch-up and the live stream overlapped)
+        """Send or queue ``item``; False when neither is possible (the caller resynchronises this viewer)."""
+        if item.published and item.offset <= self.queued_offset:
+            return True  # already queued (a catch-up and the live stream overlapped)
+        if self._can_send_now():
+            self._send_now(item)
+            return True
         if len(self._queue) >= self.limits.max_messages or self._bytes + item.size > self.limits.max_bytes:
             return False
         self._queue.append(item)
@@ -88,14 +79,31 @@ class Viewer:
         self._wake()
         return True
 
+    def _can_send_now(self) -> bool:
+        return not self._held and not self._queue and self._ended is None and not self._gone and self.writer.ready
+
+    def _send_now(self, item: Item) -> None:
+        """Write at once; a socket that is gone drops the message (its receive loop is ending the viewer)."""
+        try:
+            self.writer.send_now(item)
+        except Exception:  # noqa: BLE001 - whatever a closed socket raises
+            self._gone = True
+            return
+        self.messages_sent += 1
+        if item.published:
+            self.queued_offset = self.sent_offset = item.offset
+
     def push_own(self, message: dict) -> None:
         """A message for this viewer alone, at the offset it will have reached when it gets it."""
         message = {"type": message["type"], "epoch": self.epoch, "offset": self.queued_offset, **message}
         self.push_notice(Item(self.queued_offset, orjson.dumps(message).decode(), published=False))
 
     def push_notice(self, item: Item) -> None:
-        """Queue a message of this node's own (its offset must be this viewer's ``queued_offset``). Never
-        refused: these are rare and small, and dropping an error would leave a control unanswered."""
+        """Send or queue a message of this node's own (its offset must be this viewer's ``queued_offset``).
+        Never refused: these are rare and small, and dropping an error would leave a control unanswered."""
+        if self._can_send_now():
+            self._send_now(item)
+            return
         self._queue.append(item)
         self._bytes += item.size
         self._wake()
@@ -156,5 +164,5 @@ class Viewer:
                 self._hello = None
             if item.published:
                 self.sent_offset = item.offset
-            await self.websocket.send_text(item.text)
+            await self.writer.send(item)
             self.messages_sent += 1

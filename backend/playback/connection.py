@@ -17,17 +17,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
+from starlette.websockets import WebSocket
 
 from backend.playback.messages import encode
 from backend.playback.session import PlaybackSession
 from common.controls import ControlError, parse_control
 from common.logging import get_logger
+from common.sockets import GONE
+from common.tasks import until_first_ends
 
 log = get_logger("hewston.playback")
 
 CONTROL_QUEUE_SIZE = 16
-_GONE = (WebSocketDisconnect, WebSocketDisconnected)
 
 
 class AccessWithdrawn(Exception):
@@ -58,18 +59,7 @@ class PlaybackConnection:
         receiver = asyncio.create_task(self._receive_loop(controls), name=f"playback-receive-{self.run_id}")
         access = asyncio.create_task(self._access_loop(), name=f"playback-access-{self.run_id}")
         self.tasks = [sender, receiver, access]
-        try:
-            done, _ = await asyncio.wait(self.tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in self.tasks:
-                task.cancel()
-            # wait, not gather: a gather cancelled from outside while its children are already cancelling
-            # reports a cancellation that no enclosing cancel scope recognises as its own.
-            await asyncio.wait(self.tasks)
-        for task in done:
-            exc = task.exception()
-            if exc is not None and not isinstance(exc, _GONE):
-                raise exc
+        await until_first_ends(self.tasks, quiet=GONE)
 
     async def _access_loop(self) -> None:
         while True:

@@ -286,11 +286,7 @@ class StreamStore:
         return [_text(run) for run in await self.redis.zrangebyscore(key, now_ms, "+inf")]
 
     async def reply(self, run_id: str, client: str, data: bytes, *, ttl_ms: int) -> None:
-        key = self.keys.run_stream(run_id).replies
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(key, {"c": client, "d": data}, maxlen=256, approximate=True)
-            pipe.pexpire(key, ttl_ms)
-            await pipe.execute()
+        await self._add_bounded(self.keys.run_stream(run_id).replies, {"c": client, "d": data}, 256, ttl_ms)
 
     # Api side ----------------------------------------------------------------------------------------------
 
@@ -335,9 +331,12 @@ class StreamStore:
         return demand
 
     async def push_control(self, run_id: str, client: str, control: bytes, *, ttl_ms: int) -> None:
-        key = self.keys.run_stream(run_id).controls
+        await self._add_bounded(self.keys.run_stream(run_id).controls, {"c": client, "x": control}, 1024, ttl_ms)
+
+    async def _add_bounded(self, key: str, fields: dict[str, Any], maxlen: int, ttl_ms: int) -> None:
+        """Controls and replies: short streams that go away when nobody uses them."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(key, {"c": client, "x": control}, maxlen=1024, approximate=True)
+            pipe.xadd(key, fields, maxlen=maxlen, approximate=True)
             pipe.pexpire(key, ttl_ms)
             await pipe.execute()
 

@@ -12,19 +12,28 @@ from starlette.datastructures import QueryParams
 from api.stream.controls import ControlGate, Refusal
 from api.stream.feed import RunFeed
 from api.stream.router import resume_point
-from api.stream.viewer import Item, QueueLimits, Viewer
+from api.stream.socket_writer import Item
+from api.stream.viewer import QueueLimits, Viewer
 from common.close_codes import CloseCode
 from common.models.stream import ResumeOutcome
 from common.sockets import Refused
 from common.stream.store import Entry, JoinState
 
 
-class FakeSocket:
+class FakeWriter:
+    """A socket that is never writable at once, so every message takes the queued path (tests of the eager path
+    run over real sockets in tests/stream)."""
+
+    ready = False
+
     def __init__(self) -> None:
         self.sent: list[dict] = []
 
-    async def send_text(self, text: str) -> None:
-        self.sent.append(orjson.loads(text))
+    def send_now(self, item) -> None:
+        raise AssertionError("not writable")
+
+    async def send(self, item) -> None:
+        self.sent.append(orjson.loads(item.text))
 
 
 def entry(offset: int, kind: str = "frame", epoch: str = "e1") -> Entry:
@@ -42,7 +51,7 @@ def feed_with(snapshot_at: int, last: int, recent: int = 100) -> RunFeed:
 
 
 def viewer(max_messages: int = 10, max_bytes: int = 1 << 20) -> Viewer:
-    return Viewer(FakeSocket(), run_id="r", client_id="n-1", can_control=True,  # type: ignore[arg-type]
+    return Viewer(FakeWriter(), run_id="r", client_id="n-1", can_control=True,  # type: ignore[arg-type]
                   limits=QueueLimits(max_messages, max_bytes))
 
 
@@ -51,7 +60,7 @@ async def drain(v: Viewer) -> list[dict]:
     await asyncio.sleep(0.01)
     task.cancel()
     await asyncio.wait([task])
-    return v.websocket.sent  # type: ignore[attr-defined]
+    return v.writer.sent  # type: ignore[attr-defined]
 
 
 async def test_a_held_viewer_sends_hello_and_history_before_what_arrived_meanwhile():

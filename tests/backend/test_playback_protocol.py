@@ -25,6 +25,7 @@ from common.models.playback import (
     message_schema,
 )
 from tests.backend.playback_fixtures import make_data
+from tests.support.schema_docs import schema_block
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "playback.md"
 
@@ -85,10 +86,9 @@ def test_close_reasons_fit_a_close_frame():
 
 @pytest.mark.parametrize("name, schema", [("messages", message_schema), ("controls", control_schema)])
 def test_the_documented_json_schema_is_the_models_schema(name, schema):
-    match = re.search(rf"<!-- schema:{name} -->\n```json\n(.*?)\n```\n<!-- /schema:{name} -->", DOC.read_text(),
-                      re.S)
+    match = schema_block(name).search(DOC.read_text())
     assert match, f"docs/playback.md has no {name} schema block"
-    assert orjson.loads(match.group(1)) == schema()
+    assert orjson.loads(match.group(2)) == schema()
 
 
 async def test_the_run_cache_loads_once_for_concurrent_callers_and_evicts_least_recent():

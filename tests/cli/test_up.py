@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from api.main import create_app as create_api
@@ -10,7 +12,8 @@ from backend.auth import hash_token
 from backend.main import create_app as create_backend
 from backend.market.demo import DEMO_USERS
 from backend.settings import BackendSettings
-from hewston.up import _banner
+from hewston import up
+from hewston.up import _banner, browser_origins
 from tests.support.servers import free_port, live_server
 
 
@@ -67,7 +70,6 @@ def test_a_port_in_use_is_one_line_naming_the_setting_and_nothing_starts(tmp_pat
 
 
 async def test_the_banner_comes_once_every_server_listens(tmp_path):
-    import asyncio
     import socket
 
     from common import serving
@@ -94,3 +96,43 @@ async def test_the_banner_comes_once_every_server_listens(tmp_path):
     await asyncio.wait_for(up._serve_all(servers, relay, None, banner), 20)
     assert printed == [True]
     assert not any(accepting(p) for p in ports)
+
+
+def test_banner_says_where_to_open_the_web_app_or_why_it_is_not_there(tmp_path):
+    backend = BackendSettings(data_dir=tmp_path, _env_file=None)
+    built = tmp_path / "dist"
+    built.mkdir()
+    (built / "index.html").write_text("<!doctype html>")
+    with_app = _banner("127.0.0.1", backend, ApiSettings(web_app_dir=built, _env_file=None))
+    assert "open this:       http://127.0.0.1:8001/" in with_app
+    without_app = _banner("127.0.0.1", backend, ApiSettings(web_app_dir=tmp_path / "none", _env_file=None))
+    assert "not built" in without_app and "Node 20+ and npm" in without_app
+
+
+def test_the_web_app_origins_of_a_host():
+    assert browser_origins("127.0.0.1", 8001) == ["http://127.0.0.1:8001", "http://localhost:8001"]
+    assert browser_origins("hewston.example", 80) == ["http://hewston.example:80"]
+
+
+def test_up_lets_the_web_app_reach_the_backend_directly(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    served = []
+    backend_port, api_port = free_port(), free_port()
+    monkeypatch.setenv("HEWSTON_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HEWSTON_PORT", str(backend_port))
+    monkeypatch.setenv("HEWSTON_API_PORT", str(api_port))
+    api_app = SimpleNamespace(state=SimpleNamespace(stream_hub=SimpleNamespace(going_away=None)))
+    monkeypatch.setattr(up, "create_backend", lambda settings: served.append(settings) or "backend")
+    monkeypatch.setattr(up, "create_api", lambda settings: served.append(settings) or api_app)
+
+    async def serve_all(servers, *_roles):
+        for _server, sock in servers:
+            sock.close()
+
+    monkeypatch.setattr(up, "_serve_all", serve_all)
+    assert up.run_all(host="127.0.0.1", worker=False) == 0
+    backend, api = served
+    assert backend.cors_origins == [f"http://127.0.0.1:{api_port}", f"http://localhost:{api_port}"]
+    assert api.public_backend_url == f"http://127.0.0.1:{backend_port}"
+    assert api.backend_url == f"http://127.0.0.1:{backend_port}"

@@ -1,0 +1,275 @@
+"""Shared-stream fan-out: how many viewers of one run one api process sustains at 30 frames a second, against a
+bare uvicorn broadcast loop measured side by side; and how many backend playback connections the viewers cost.
+
+Every role is its own process on 127.0.0.1: Redis, the backend, one relay, one api node; the viewers are lean
+WebSocket clients (``bench/ws_load.py``) in two processes. A controlling viewer plays a long run at 30 bars/s,
+so the relay publishes one frame per bar, 30 a second. For each number of viewers N, the clients connect, then
+count the frames each receives over a window and how late each is: receive time minus the ``ts`` the relay
+stamped when it appended the frame (so it covers Redis, the api node's read, its fan-out and the socket). The
+same clients then do the same against ``bench/bare_broadcast.py``, a plain loop that sends one pre-encoded frame
+to every socket 30 times a second: the ceiling of one uvicorn process on this machine.
+
+N is sustained when the viewers' mean frame rate is at least 95 % of the source's, the slowest 1 % of viewers
+get at least 85 % of it, and p99 latency is at most 100 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import orjson
+from websockets.asyncio.client import connect
+
+from bench.bench_playback import TOKEN, prepare
+from bench.harness import machine_line, record_section
+from bench.redis_server import redis_for_bench
+from bench.services import start_process, start_service, stop_service
+from common.logging import configure_logging
+from tests.support.servers import free_port
+
+FPS = 30
+BARS = 200_000  # nearly two hours of playback at 30 bars/s
+SERVICE_TOKEN = "hw_bench_stream_service_token_0123456789"
+VIEWERS = (250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000)
+CLIENT_PROCESSES = 2
+WINDOW_S = 8.0
+PLOT = Path(__file__).resolve().parent.parent / "docs" / "stream-fanout.png"
+
+
+@dataclass(frozen=True)
+class Step:
+    viewers: int
+    fps_mean: float
+    fps_p1: float
+    p50_ms: float
+    p99_ms: float
+    source_fps: float
+
+    @property
+    def sustained(self) -> bool:
+        return self.fps_mean >= 0.95 * self.source_fps and self.fps_p1 >= 0.85 * self.source_fps \
+            and self.p99_ms <= 100.0
+
+
+class Controller:
+    """The run's owner: starts the playback at 30 bars/s and stays connected (the run stays demanded), counting
+    the frames the stream publishes so that viewers' rates are compared with the real source rate."""
+
+    def __init__(self, api_port: int, run_id: str) -> None:
+        self.url = f"ws://127.0.0.1:{api_port}/api/v1/runs/{run_id}/stream"
+        self.frames: list[float] = []
+        self.template: bytes | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    def start(self) -> Controller:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while self.template is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the stream did not start playing")
+            time.sleep(0.1)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def source_fps(self, start: float, stop: float) -> float:
+        return sum(1 for t in self.frames if start <= t < stop) / (stop - start)
+
+    async def _run(self) -> None:
+        async with connect(self.url, compression=None, max_size=None) as ws:
+            await ws.send(orjson.dumps({"type": "auth", "token": TOKEN}).decode())
+            await ws.send(orjson.dumps({"type": "speed", "value": FPS}).decode())
+            await ws.send(orjson.dumps({"type": "play"}).decode())
+            while not self._stop.is_set():
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), 1.0)
+                except TimeoutError:
+                    continue
+                if isinstance(raw, str) and raw.startswith('{"type":"frame"'):
+                    self.frames.append(time.time())
+                    self.template = self.template or raw.encode()
+
+
+def run_step(url: str, viewers: int, token: str | None, source: Controller, work_dir: Path) -> Step:
+    ramp_s = 3.0 + viewers / 200
+    start = time.time() + ramp_s
+    procs, outs = [], []
+    for i in range(CLIENT_PROCESSES):
+        share = viewers // CLIENT_PROCESSES + (1 if i < viewers % CLIENT_PROCESSES else 0)
+        out = work_dir / f"load-{viewers}-{i}.json"
+        command = [sys.executable, "-m", "bench.ws_load", url, "--viewers", str(share), "--start", str(start),
+                   "--seconds", str(WINDOW_S), "--out", str(out)]
+        if token:
+            command += ["--auth-token", token]
+        procs.append(subprocess.Popen(command))
+        outs.append(out)
+    for proc in procs:
+        proc.wait(timeout=ramp_s + WINDOW_S + 60)
+    frames: list[int] = []
+    histogram = np.zeros(0, dtype=np.int64)
+    for out in outs:
+        result = orjson.loads(out.read_bytes())
+        frames += result["frames"]
+        counts = np.array(result["histogram"], dtype=np.int64)
+        histogram = counts if histogram.size == 0 else histogram + counts
+    rates = np.array(frames) / WINDOW_S
+    cumulative = np.cumsum(histogram)
+    total = cumulative[-1] if cumulative.size and cumulative[-1] else 1
+
+    def percentile(p: float) -> float:
+        return float(np.searchsorted(cumulative, p * total))
+
+    return Step(viewers, float(rates.mean()), float(np.percentile(rates, 1)), percentile(0.5), percentile(0.99),
+                source.source_fps(start, start + WINDOW_S))
+
+
+def ramp(url: str, token: str | None, source: Controller, work_dir: Path, label: str) -> list[Step]:
+    steps: list[Step] = []
+    failures = 0
+    for viewers in VIEWERS:
+        step = run_step(url, viewers, token, source, work_dir)
+        print(f"{label}: {step}", flush=True)
+        steps.append(step)
+        failures = 0 if step.sustained else failures + 1
+        if failures == 2:
+            break
+        time.sleep(2.0)
+    return steps
+
+
+def relay_upstream_connections(relay_pid: int, backend_port: int) -> int:
+    """Established TCP connections from the relay process to the backend: its playback sockets."""
+    inodes = set()
+    for fd in Path(f"/proc/{relay_pid}/fd").iterdir():
+        target = os.readlink(fd) if fd.is_symlink() else ""
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        remote_port, state, inode = int(fields[2].split(":")[1], 16), fields[3], fields[9]
+        count += state == "01" and remote_port == backend_port and inode in inodes
+    return count
+
+
+def max_sustained(steps: list[Step]) -> int:
+    return max((s.viewers for s in steps if s.sustained), default=0)
+
+
+def plot(ours: list[Step], bare: list[Step]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    for steps, name, color in ((ours, "Hewston stream (relay → Redis → api)", "tab:blue"),
+                               (bare, "bare uvicorn broadcast loop", "tab:gray")):
+        xs = [s.viewers for s in steps]
+        ax.plot(xs, [s.p99_ms for s in steps], "o-", color=color, label=f"{name}, p99")
+        ax.plot(xs, [s.p50_ms for s in steps], "o--", color=color, alpha=0.6, label=f"{name}, p50")
+    ax.axhline(100, color="tab:red", linewidth=1, linestyle=":", label="p99 target (100 ms)")
+    ax.set_xlabel("viewers of one run (one api process, 30 frames/s)")
+    ax.set_ylabel("latency, ms (log)")
+    ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(PLOT)
+    plt.close(fig)
+
+
+def main() -> None:
+    configure_logging(json_logs=True, level="WARNING")
+    with redis_for_bench() as redis_url:
+        if redis_url is None:
+            record_section("stream", "Skipped: the stream benchmark needs redis-server (every role is a process).")
+            return
+        work_dir = Path(tempfile.mkdtemp(prefix="hewston-bench-stream-"))
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            result = measure(redis_url, work_dir, procs)
+        finally:
+            for proc in reversed(procs):
+                stop_service(proc)
+            shutil.rmtree(work_dir, ignore_errors=True)
+    report(*result)
+
+
+def measure(redis_url: str, work_dir: Path, procs: list) -> tuple:
+    data_dir = work_dir / "data"
+    run_id = prepare(data_dir, bars=BARS)
+    prefix = f"hwbench-{os.getpid()}"
+    backend_port, api_port, relay_port, bare_port = free_port(), free_port(), free_port(), free_port()
+    common = {"REDIS_URL": redis_url, "HEWSTON_SERVICE_TOKEN": SERVICE_TOKEN}
+    procs.append(start_service("backend.main:create_app", backend_port,
+                               {**common, "HEWSTON_DATA_DIR": str(data_dir), "HEWSTON_PORT": str(backend_port)}))
+    backend_url = f"http://127.0.0.1:{backend_port}"
+    procs.append(start_process([sys.executable, "-m", "relay"], relay_port, {
+        **common, "HEWSTON_RELAY_BACKEND_URL": backend_url, "HEWSTON_RELAY_REDIS_KEY_PREFIX": prefix,
+        "HEWSTON_RELAY_METRICS_PORT": str(relay_port)}))
+    relay_pid = procs[-1].pid
+    procs.append(start_service("api.main:create_app", api_port, {
+        **common, "HEWSTON_API_BACKEND_URL": backend_url, "HEWSTON_API_REDIS_KEY_PREFIX": prefix}))
+    controller = Controller(api_port, run_id).start()
+    try:
+        upstream_at_one = relay_upstream_connections(relay_pid, backend_port)
+        frame_file = work_dir / "frame.json"
+        frame_file.write_bytes(controller.template or b"")
+        stream_url = f"ws://127.0.0.1:{api_port}/api/v1/runs/{run_id}/stream"
+        ours = ramp(stream_url, TOKEN, controller, work_dir, "stream")
+        upstream_at_many = relay_upstream_connections(relay_pid, backend_port)
+        thousand = run_step(stream_url, 1000, TOKEN, controller, work_dir)
+        upstream_at_thousand = relay_upstream_connections(relay_pid, backend_port)
+        bare_proc = start_service("bench.bare_broadcast:create_app", bare_port,
+                                  {"HEWSTON_BENCH_FRAME_FILE": str(frame_file)})
+        try:
+            bare = ramp(f"ws://127.0.0.1:{bare_port}/ws", TOKEN, controller, work_dir, "bare")
+        finally:
+            stop_service(bare_proc)
+    finally:
+        controller.stop()
+    return ours, bare, thousand, (upstream_at_one, upstream_at_thousand, upstream_at_many), len(controller.template)
+
+
+def report(ours: list[Step], bare: list[Step], thousand: Step, upstream: tuple[int, int, int],
+           frame_bytes: int) -> None:
+    plot(ours, bare)
+    best, ceiling = max_sustained(ours), max_sustained(bare)
+    ratio = best / ceiling if ceiling else float("nan")
+    lines = [
+        f"{machine_line()}; load average before the run {os.getloadavg()[0]:.2f}. Every role its own process on "
+        f"127.0.0.1: Redis, backend, one relay, one api node (uvicorn, per-message deflate off); viewers in "
+        f"{CLIENT_PROCESSES} processes of `bench/ws_load.py`. One run played at {FPS} bars/s (one frame per bar, "
+        f"{frame_bytes} bytes each); each step counts frames over {WINDOW_S:g} s. Latency: receive time minus "
+        "the relay's append time (`ts`). Sustained: mean ≥ 95 % of the source's frames/s, slowest 1 % of viewers "
+        "≥ 85 %, p99 ≤ 100 ms.",
+        "",
+        f"**Sustained viewers of one run: {best:,} through the stream, {ceiling:,} for the bare broadcast loop "
+        f"(ratio {ratio:.2f}×; target ≥ 1,500 and ≥ 0.8×).** Backend playback connections: {upstream[0]} with one "
+        f"viewer, {upstream[1]} with 1,000 (and {upstream[2]} after the largest step): one per watched run.",
+        "",
+        "| server | viewers | frames/s per viewer (mean) | slowest 1 % | source frames/s | p50 ms | p99 ms | "
+        "sustained |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, steps in (("stream", ours), ("bare loop", bare)):
+        for s in steps:
+            lines.append(f"| {name} | {s.viewers:,} | {s.fps_mean:.1f} | {s.fps_p1:.1f} | {s.source_fps:.1f} | "
+                         f"{s.p50_ms:.0f} | {s.p99_ms:.0f} | {'yes' if s.sustained else 'no'} |")
+    lines += ["", f"1,000 viewers again, for the upstream count: {thousand.fps_mean:.1f} frames/s, p99 "
+              f"{thousand.p99_ms:.0f} ms.", "", "![latency against viewers](stream-fanout.png)"]
+    record_section("stream", "\n".join(lines))

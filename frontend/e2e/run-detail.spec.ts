@@ -1,0 +1,58 @@
+import { ALICE, expect, sharedDemoRun, signIn, test } from "./fixtures";
+import { screenshot } from "./screenshots";
+
+test("a run's detail: metric cards, candles with fills, synced equity and drawdown, sortable orders", async ({ page }, testInfo) => {
+  const run = await sharedDemoRun();
+  await signIn(page, ALICE);
+  const complete = page.waitForResponse((r) => r.url().includes(`/api/v1/runs/${run.id}/complete`));
+  await page.getByRole("link", { name: /BTCUSD · minute/ }).click();
+  expect((await complete).status()).toBe(200);
+
+  await expect(page.getByRole("heading", { name: /BTCUSD · ma_crossover/ })).toBeVisible();
+  await expect(page.getByTestId("metric-sharpe")).toContainText("annualised × √525,960");
+  await expect(page.getByTestId("metric-total_return")).toContainText("%");
+  await expect(page.getByTestId("run-charts")).toHaveAttribute("data-drawn", "true");
+  await expect(page.getByTestId("candle-count")).toContainText("from 525,600 bars");
+  for (const chart of ["price-chart", "equity-chart", "drawdown-chart"]) {
+    await expect(page.getByTestId(chart).locator("canvas").first()).toBeVisible();
+  }
+  // Thousands of fills: drawn once the chart is zoomed in far enough to tell them apart.
+  await expect(page.getByTestId("fills-hint")).toBeVisible();
+  await page.setViewportSize({ width: 1440, height: 1480 }); // metrics, price, equity and drawdown in one picture
+  await screenshot(page, "run-detail", testInfo);
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.getByTestId("price-chart").hover();
+  for (let i = 0; i < 40 && await page.getByTestId("fills-hint").isVisible(); i += 1) await page.mouse.wheel(0, -600);
+  await expect(page.getByTestId("fills-hint")).toHaveCount(0);
+
+  // Another resolution: daily candles of the same year.
+  await page.getByText("1D", { exact: true }).click();
+  await expect(page.getByTestId("candle-count")).toContainText(/^365 candles from/);
+
+  const table = page.getByTestId("orders-table");
+  await expect(page.getByText("7,449 fills")).toBeVisible();
+  await expect(table.locator("tbody tr")).toHaveCount(50);
+  await table.getByRole("button", { name: /Realised PnL/ }).click();
+  await table.getByRole("button", { name: /Realised PnL/ }).click();
+  await expect(table.getByRole("columnheader", { name: /Realised PnL/ })).toHaveAttribute("aria-sort", "descending");
+  const firstPnl = await table.locator("tbody tr").first().locator("td").nth(5).innerText();
+  expect(Number(firstPnl.replace(/,/g, ""))).toBeGreaterThan(5_000);
+  await expect(table.locator("tbody tr").first().locator("td").nth(6)).toContainText("signal");
+});
+
+test("keyboard: the timeframe switcher and the table sort are reachable and labelled", async ({ page }) => {
+  const run = await sharedDemoRun();
+  await signIn(page, ALICE);
+  await page.goto(`/runs/${run.id}`);
+  await expect(page.getByTestId("run-charts")).toHaveAttribute("data-drawn", "true");
+  const group = page.getByRole("group", { name: "Candle timeframe" });
+  await group.getByRole("radio", { name: "1H" }).focus();
+  await page.keyboard.press("Space");
+  await expect(group.getByRole("radio", { name: "1H" })).toBeChecked();
+  await expect(page.getByTestId("candle-count")).toContainText(/^8,7\d\d candles/);
+  const table = page.getByTestId("orders-table");
+  await table.getByRole("button", { name: /Side/ }).focus();
+  await page.keyboard.press("Enter");
+  await expect(table.getByRole("columnheader", { name: /Side/ })).toHaveAttribute("aria-sort", "ascending");
+  await expect(table.locator("tbody tr").first().locator("td").nth(1)).toHaveText("buy");
+});

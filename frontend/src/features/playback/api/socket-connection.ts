@@ -1,0 +1,51 @@
+// What both playback connections share: listeners, controls numbered with a `ref`, and the reconnecting
+// socket's lifetime. Each subclass makes the socket for its protocol and turns its messages into events.
+import type { BackoffPolicy } from "./backoff";
+import type { PlaybackConnection, PlaybackControl, PlaybackEvent, PlaybackListener } from "./protocol";
+import { ReconnectingSocket, type ReconnectingSocketOptions, type SocketFactory } from "./reconnecting-socket";
+
+/** Options of either connection; tests pass a fake socket factory, a fixed random and a short backoff. */
+export interface SocketOptions {
+  runId: string;
+  token: string;
+  socketFactory?: SocketFactory;
+  random?: () => number;
+  backoff?: BackoffPolicy;
+}
+
+type ProtocolHooks = Pick<ReconnectingSocketOptions, "url" | "idleTimeoutMs" | "onMessage" | "onState">;
+
+export function reconnectingSocket(options: SocketOptions, hooks: ProtocolHooks): ReconnectingSocket {
+  return new ReconnectingSocket({ token: options.token, socketFactory: options.socketFactory,
+    random: options.random, backoff: options.backoff, ...hooks });
+}
+
+export abstract class SocketPlaybackConnection implements PlaybackConnection {
+  abstract readonly mode: "shared" | "direct";
+  protected abstract readonly socket: ReconnectingSocket;
+  private readonly listeners = new Set<PlaybackListener>();
+  private refCounter = 0;
+
+  start(): void {
+    this.socket.start();
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  subscribe(listener: PlaybackListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  send(control: PlaybackControl): string | null {
+    this.refCounter += 1;
+    const ref = `c${this.refCounter}`;
+    return this.socket.send({ ...control, ref }) ? ref : null;
+  }
+
+  protected emit(event: PlaybackEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}

@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import { barsFrame } from "@/test/messages";
+import { LiveChart, type History } from "./live-chart";
+
+class FakeSeries<T extends { time: number }> {
+  data: T[] = [];
+  setDataCalls = 0;
+  setData(points: T[]) {
+    this.data = [...points];
+    this.setDataCalls += 1;
+  }
+  update(point: T) {
+    const last = this.data.at(-1);
+    if (last && point.time < last.time) throw new Error("update() went back in time");
+    if (last && point.time === last.time) this.data[this.data.length - 1] = point;
+    else this.data.push(point);
+  }
+}
+
+function setup(limits = { maxCandles: 1_000, maxMarkers: 100 }) {
+  const candles = new FakeSeries<{ time: number; close: number }>();
+  const equity = new FakeSeries<{ time: number; value: number }>();
+  const fills = new FakeSeries<{ time: number; value: number }>();
+  const markers = { last: [] as unknown[], setMarkers(m: unknown[]) { this.last = m; } };
+  const chart = new LiveChart({ candles: candles as never, equity: equity as never, fills: fills as never, markers },
+    limits);
+  return { candles, equity, fills, markers, chart };
+}
+
+function history(to: number): History {
+  const f = barsFrame(0, to);
+  return { candles: f.bars, equity: { time: f.equity.time, equity: f.equity.equity },
+    fills: [{ time: f.bars.time[0] ?? 0, side: "buy", price: 100 }] };
+}
+
+describe("live chart", () => {
+  it("sets history once, then only appends each frame's bars with update()", () => {
+    const s = setup();
+    s.chart.completeReset(s.chart.beginReset(), history(9));
+    s.chart.append(barsFrame(10, 12));
+    s.chart.append(barsFrame(13, 13));
+    expect(s.candles.setDataCalls).toBe(1);
+    expect(s.candles.data.map((c) => c.close)).toEqual(Array.from({ length: 14 }, (_, i) => 100 + i));
+    expect(s.equity.data).toHaveLength(14);
+    expect(s.chart.framesApplied).toBe(2);
+  });
+
+  it("holds frames that arrive while history loads and applies them after it, skipping bars it already has", () => {
+    const s = setup();
+    const token = s.chart.beginReset();
+    s.chart.append(barsFrame(8, 11)); // raced the history, which ends at bar 9
+    s.chart.append(barsFrame(12, 12));
+    expect(s.candles.data).toHaveLength(0);
+    s.chart.completeReset(token, history(9));
+    expect(s.candles.data.map((c) => c.close)).toEqual(Array.from({ length: 13 }, (_, i) => 100 + i));
+  });
+
+  it("ignores the history of a reset that a newer one replaced", () => {
+    const s = setup();
+    const stale = s.chart.beginReset();
+    const fresh = s.chart.beginReset();
+    s.chart.completeReset(stale, history(50));
+    expect(s.candles.data).toHaveLength(0);
+    s.chart.completeReset(fresh, history(3));
+    expect(s.candles.data).toHaveLength(4);
+  });
+
+  it("marks fills of new frames next to the history's, on a series of their own", () => {
+    const s = setup();
+    s.chart.completeReset(s.chart.beginReset(), history(9));
+    const frame = barsFrame(10, 11);
+    frame.fills = [{ bar_index: 10, time: frame.bars.time[0] ?? 0, side: "sell", quantity: 1, price: 110, fee: 0,
+      reason: "signal", realized_pnl: 0 }];
+    s.chart.append(frame);
+    s.chart.append(barsFrame(12, 12)); // no fills: neither the fills nor the markers are touched
+    expect(s.markers.last).toHaveLength(2);
+    expect(s.fills.data.map((p) => p.value)).toEqual([100, 110]);
+    expect(s.fills.setDataCalls).toBe(1);
+  });
+
+  it("lets the oldest half go when too many candles pile up", () => {
+    const s = setup({ maxCandles: 20, maxMarkers: 10 });
+    s.chart.completeReset(s.chart.beginReset(), history(9));
+    s.chart.append(barsFrame(10, 20));
+    expect(s.chart.candleCount).toBe(10);
+    expect(s.candles.data[0]?.close).toBe(111);
+    expect(s.equity.data).toHaveLength(20);
+  });
+
+  it("starts empty before the first bar", () => {
+    const s = setup();
+    s.chart.completeReset(s.chart.beginReset(), null);
+    s.chart.append(barsFrame(0, 1));
+    expect(s.candles.data).toHaveLength(2);
+  });
+});

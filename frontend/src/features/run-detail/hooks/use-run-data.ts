@@ -1,0 +1,31 @@
+import { useQuery } from "@tanstack/react-query";
+import { candlesQueryKey, fetchCandles, type CandleRequest } from "@/api/sources/candles";
+import { fetchRunComplete, runCompleteQueryKey, type RunCompleteRequest } from "@/api/sources/run-complete";
+import { useApiClient } from "@/lib/app-config";
+
+const PROGRESS_POLL_MS = 1000;
+
+/** The whole run in one call; polled while it is queued or running, kept for good once completed. */
+export function useRunComplete(request: RunCompleteRequest) {
+  const { client, path } = useApiClient("runs");
+  return useQuery({
+    queryKey: runCompleteQueryKey(path, request),
+    queryFn: ({ signal }) => fetchRunComplete(client, path, request, signal),
+    staleTime: (query) => (query.state.data?.run.status === "completed" ? Infinity : 0),
+    refetchInterval: (query) => {
+      const status = query.state.data?.run.status;
+      return status === "queued" || status === "running" ? PROGRESS_POLL_MS : false;
+    },
+  });
+}
+
+export function useCandles(request: CandleRequest | null) {
+  const { client, path } = useApiClient("charts");
+  return useQuery({
+    queryKey: request ? candlesQueryKey(path, request) : ["candles", "none"],
+    queryFn: ({ signal }) => (request ? fetchCandles(client, path, request, signal) : Promise.reject(new Error("no run"))),
+    enabled: request !== null,
+    staleTime: 5 * 60_000,
+    placeholderData: (previous) => previous,
+  });
+}
