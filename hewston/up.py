@@ -162,9 +162,9 @@ def run_all(host: str | None = None, worker: bool = True, port: int | None = Non
     if not backend_settings.cors_origins:
         backend_settings = backend_settings.model_copy(
             update={"cors_origins": browser_origins(host, api_settings.port)})
-    api_app = create_api(api_settings)
+    backend_app, api_app = create_backend(backend_settings), create_api(api_settings)
     servers: list[Served] = [
-        (serving.server(create_backend(backend_settings), handle_signals=False), backend_sock),
+        (serving.server(backend_app, handle_signals=False), backend_sock),
         (serving.server(api_app, before_shutdown=api_app.state.stream_hub.going_away, handle_signals=False),
          api_sock)]
     relay_settings = RelaySettings(backend_url=backend_url, service_token=backend_settings.service_token,
