@@ -52,6 +52,8 @@ def test_arq_reads_its_settings_when_it_asks_for_them(environment):
     options = workers.settings.WorkerSettings
     assert (options["redis_settings"].port, options["redis_settings"].database) == (6399, 2)
     assert options["queue_name"] == "hwx:prewarm:queue" and options["max_jobs"] == 3
+    # On SIGTERM running jobs may finish this long; the rest go back to the queue.
+    assert options["job_completion_wait"] == 10
     assert [f.name for f in options["functions"]] == ["warm_chart", "warm_run", "drop_stale_charts"]
     assert [c.name for c in options["cron_jobs"]] == ["hwx:prewarm:discover"]
     assert options["ctx"]["config"].service_token == SERVICE_TOKEN
