@@ -86,3 +86,17 @@ async def _eventually(op, timeout_s: float = 15.0):
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.2)
+
+
+def test_a_role_on_its_own_without_redis_url_says_its_broker_is_private():
+    from structlog.testing import capture_logs
+
+    from common.redis_client import warn_if_private
+
+    with capture_logs() as logs:
+        warn_if_private("api", "redis://127.0.0.1:6379/0")
+        assert logs == []
+        warn_if_private("api", None)
+    [warning] = logs
+    assert warning["log_level"] == "warning" and warning["event"] == "private_embedded_broker"
+    assert "REDIS_URL is not set" in warning["message"] and "hewston up" in warning["message"]
