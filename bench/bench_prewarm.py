@@ -24,7 +24,7 @@ from backend.market.demo import DEMO_USERS, create_demo_data
 from backend.settings import BackendSettings
 from bench.harness import STATS_HEADER, Stats, machine_line, record_section, stats_ms
 from bench.services import start_process, stop_service
-from common.default_views import run_chart_view, symbol_views
+from common.default_views import run_chart_view, run_page_query, symbol_views
 from tests.support.servers import free_port
 
 ROUNDS = 3
@@ -89,7 +89,7 @@ async def _replay(api_url: str) -> dict[str, list]:
             for run in (await client.get("/api/v1/backtests")).json()["items"]:
                 if run["owner"] != user or run["status"] != "completed":
                     continue
-                wall, results = await _page(client, [(f"/api/v1/runs/{run['id']}/complete", {}),
+                wall, results = await _page(client, [(f"/api/v1/runs/{run['id']}/complete", run_page_query()),
                                                      ("/api/v1/chart-data", run_chart_view(run).query())])
                 pages["run"].append(wall)
                 pages["requests"] += results

@@ -8,10 +8,11 @@ A symbol's page opens three charts, each a ``GET /api/v1/chart-data`` request:
 - minute candles decimated to ``CHART_TARGET_POINTS`` over the last year of minute data:
   ``timeframe=1M_DECIMATED``, the same range rule over the minute bars, ``target_points=10000``.
 
-A run's page opens ``GET /api/v1/runs/{id}/complete`` with its defaults (equity decimated to
-``RUN_EQUITY_TARGET_POINTS``, no orders) and its symbol's chart over the run's range (``from_date`` = the run's
-``from_time``, ``to_date`` = its ``to_time``): ``1M_DECIMATED`` at ``CHART_TARGET_POINTS`` for a run on minute
-bars, ``1H`` for hourly runs, ``1D`` for daily runs.
+A run's page opens ``GET /api/v1/runs/{id}/complete`` with equity decimated to ``RUN_EQUITY_TARGET_POINTS`` and
+its orders (``include_orders=true``: the page shows the orders table; :func:`run_page_query`), and its
+symbol's chart over the run's range (``from_date`` = the run's ``from_time``, ``to_date`` = its ``to_time``):
+``1M_DECIMATED`` at ``CHART_TARGET_POINTS`` for a run on minute bars, ``1H`` for hourly runs, ``1D`` for daily
+runs.
 
 Each view is exactly the query the frontend sends (:meth:`ChartView.query`): the api caches a response under
 a key built from the query, so only the identical request finds what the worker stored.
@@ -29,6 +30,8 @@ from common.models.bars import ChartTimeframe, Timeframe
 CHART_TARGET_POINTS = 10_000
 RUN_EQUITY_TARGET_POINTS = 2_000
 RUN_INCLUDE_ORDERS = False
+# What the run page asks for, unlike the api's default: orders are heavy, but the page lists them.
+RUN_PAGE_INCLUDE_ORDERS = True
 
 YEAR_S = 365 * 86400
 
@@ -98,6 +101,11 @@ def run_chart_view(run: dict[str, Any]) -> ChartView:
     return ChartView(str(run["symbol"]), timeframe, int(run["from_time"]), int(run["to_time"]), target)
 
 
+def run_page_query() -> dict[str, str]:
+    """The query of the ``/runs/{id}/complete`` request a run's page opens with."""
+    return {"target_points": str(RUN_EQUITY_TARGET_POINTS), "include_orders": str(RUN_PAGE_INCLUDE_ORDERS).lower()}
+
+
 def is_default_run_query(target_points: int, include_orders: bool) -> bool:
     """Whether ``/runs/{id}/complete`` was asked for what a run's page opens with."""
-    return target_points == RUN_EQUITY_TARGET_POINTS and include_orders == RUN_INCLUDE_ORDERS
+    return target_points == RUN_EQUITY_TARGET_POINTS and include_orders == RUN_PAGE_INCLUDE_ORDERS

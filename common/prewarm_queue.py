@@ -17,7 +17,7 @@ import orjson
 import redis.asyncio as aioredis
 from arq.connections import ArqRedis
 
-from common.default_views import RUN_EQUITY_TARGET_POINTS, RUN_INCLUDE_ORDERS, ChartView
+from common.default_views import RUN_EQUITY_TARGET_POINTS, RUN_PAGE_INCLUDE_ORDERS, ChartView
 from common.keys import KeySpace
 
 WARM_CHART = "warm_chart"
@@ -63,7 +63,7 @@ class PrewarmQueue:
 
     async def run(self, run_id: str) -> bool:
         """Warm a completed run's page: its complete response and its chart."""
-        cache_key = self.keys.run_complete(run_id, RUN_EQUITY_TARGET_POINTS, RUN_INCLUDE_ORDERS)
+        cache_key = self.keys.run_complete(run_id, RUN_EQUITY_TARGET_POINTS, RUN_PAGE_INCLUDE_ORDERS)
         return await self._enqueue(WARM_RUN, self.keys.prewarm_job(cache_key), run_id)
 
     async def drop_stale_charts(self, versions: dict[str, int]) -> bool:

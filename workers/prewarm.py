@@ -21,7 +21,7 @@ from api.run_results import run_parts_entry, run_parts_key
 from api.settings import ApiSettings
 from api.single_flight import SingleFlight
 from api.upstream import Upstream
-from common.default_views import ChartView, run_chart_view
+from common.default_views import RUN_PAGE_INCLUDE_ORDERS, ChartView, run_chart_view
 from common.errors import Conflict
 from common.keys import KeySpace
 from common.prewarm_queue import WARM_CHART, PrewarmQueue, arq_client
@@ -69,7 +69,7 @@ class Prewarmer:
         run = await self.backend.run(run_id)
         if run.get("status") != "completed":
             raise Conflict(f"run {run_id} is {run.get('status')}: only completed runs are warmed")
-        query = RunCompleteQuery()
+        query = RunCompleteQuery(include_orders=RUN_PAGE_INCLUDE_ORDERS)
         _parts, outcome = await run_parts_entry(self.cache, self.keys, self.api.run_cache_ttl_s, self.api.gzip_level,
                                                 self.upstream, self.backend.authorization, run_id, query)
         await self._keep(run_parts_key(self.keys, run_id, query), "run", outcome, self.api.run_cache_ttl_s)

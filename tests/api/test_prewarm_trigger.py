@@ -14,7 +14,7 @@ from api.main import create_app
 from api.metrics import ApiMetrics
 from api.prewarm import PrewarmTrigger
 from api.redis_guard import RedisGuard
-from common.default_views import ChartView, symbol_views
+from common.default_views import ChartView, run_page_query, symbol_views
 from common.keys import KeySpace
 from common.models.bars import ChartTimeframe
 from common.redis_client import create_redis
@@ -74,14 +74,15 @@ async def test_a_missed_default_view_asks_for_every_default_view_of_its_symbol(s
 async def test_a_missed_run_page_asks_for_the_run(shared_backend, completed_run, redis_url, clean_redis):
     run_id = completed_run["id"]
     async with _api(shared_backend.http_url, redis_url, clean_redis) as (app, client, keys):
-        assert (await client.get(f"/api/v1/runs/{run_id}/complete",
-                                 params={"include_orders": "true"})).json()["metadata"]["cache"] == "miss"
+        # Not what the run page opens (it asks for the orders too): nothing to keep warm.
+        assert (await client.get(f"/api/v1/runs/{run_id}/complete")).json()["metadata"]["cache"] == "miss"
         await app.state.prewarm.wait_sent()
         assert await _queued(redis_url, keys) == set()
 
-        assert (await client.get(f"/api/v1/runs/{run_id}/complete")).json()["metadata"]["cache"] == "miss"
+        page = await client.get(f"/api/v1/runs/{run_id}/complete", params=run_page_query())
+        assert page.json()["metadata"]["cache"] == "miss"
         await app.state.prewarm.wait_sent()
-        assert await _queued(redis_url, keys) == {keys.prewarm_job(keys.run_complete(run_id, 2000, False))}
+        assert await _queued(redis_url, keys) == {keys.prewarm_job(keys.run_complete(run_id, 2000, True))}
 
 
 @pytest.mark.redis

@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 from api.main import create_app as create_api
 from api.settings import ApiSettings
 from common import serving
-from common.default_views import run_chart_view, symbol_views
+from common.default_views import run_chart_view, run_page_query, symbol_views
 from common.keys import KeySpace
 from common.redis_client import create_redis
 from hewston import up
@@ -70,7 +70,7 @@ async def test_in_process_worker_warms_every_default_view_after_one_cycle(shared
         for view in views:
             response = await client.get("/api/v1/chart-data", params=view.query())
             assert response.status_code == 200 and response.headers["x-cache"] == "hit", view
-        complete = await client.get(f"/api/v1/runs/{completed_run['id']}/complete")
+        complete = await client.get(f"/api/v1/runs/{completed_run['id']}/complete", params=run_page_query())
         assert complete.json()["metadata"]["cache"] == "hit"
 
 

@@ -9,7 +9,14 @@ import pytest
 import redis.asyncio as aioredis
 from structlog.testing import capture_logs
 
-from common.default_views import RUN_EQUITY_TARGET_POINTS, ChartView, run_chart_view, symbol_views
+from common.default_views import (
+    RUN_EQUITY_TARGET_POINTS,
+    RUN_PAGE_INCLUDE_ORDERS,
+    ChartView,
+    run_chart_view,
+    run_page_query,
+    symbol_views,
+)
 from common.keys import KeySpace
 from common.models.bars import ChartTimeframe
 from common.prewarm_queue import PrewarmQueue, arq_client
@@ -56,12 +63,15 @@ async def test_prewarmed_bytes_are_what_the_api_computes_on_a_miss(shared_backen
             assert hit.headers["etag"] == miss.headers["etag"]
 
         run_id = completed_run["id"]
-        prewarmed = await redis.get(warm_keys.run_complete(run_id, RUN_EQUITY_TARGET_POINTS, False))
-        miss = httpx.get(f"{cold.http_url}/api/v1/runs/{run_id}/complete", headers=auth(ALICE_TOKEN))
+        prewarmed = await redis.get(warm_keys.run_complete(run_id, RUN_EQUITY_TARGET_POINTS, RUN_PAGE_INCLUDE_ORDERS))
+        miss = httpx.get(f"{cold.http_url}/api/v1/runs/{run_id}/complete", params=run_page_query(),
+                         headers=auth(ALICE_TOKEN))
         assert miss.json()["metadata"]["cache"] == "miss"
         assert prewarmed is not None
-        assert prewarmed == await redis.get(cold_keys.run_complete(run_id, RUN_EQUITY_TARGET_POINTS, False))
-        hit = httpx.get(f"{warm.http_url}/api/v1/runs/{run_id}/complete", headers=auth(ALICE_TOKEN))
+        computed = await redis.get(cold_keys.run_complete(run_id, RUN_EQUITY_TARGET_POINTS, RUN_PAGE_INCLUDE_ORDERS))
+        assert prewarmed == computed
+        hit = httpx.get(f"{warm.http_url}/api/v1/runs/{run_id}/complete", params=run_page_query(),
+                        headers=auth(ALICE_TOKEN))
         assert hit.json()["metadata"]["cache"] == "hit"
         assert {k: v for k, v in hit.json().items() if k != "metadata"} == \
             {k: v for k, v in miss.json().items() if k != "metadata"}
