@@ -45,8 +45,9 @@ def test_a_run_page_opens_its_complete_response_and_its_chart_over_its_range():
     assert run_chart_view(run) == ChartView("BTCUSD", ChartTimeframe.minute_decimated, 100, 200, CHART_TARGET_POINTS)
     assert run_chart_view({**run, "timeframe": "hour"}) == ChartView("BTCUSD", ChartTimeframe.hour, 100, 200)
     assert run_chart_view({**run, "timeframe": "day"}).timeframe is ChartTimeframe.day
-    assert is_default_run_query(2000, False) and not is_default_run_query(2000, True)
-    assert not is_default_run_query(500, False)
+    # The run page asks for its orders too.
+    assert is_default_run_query(2000, True) and not is_default_run_query(2000, False)
+    assert not is_default_run_query(500, True)
 
 
 def test_a_view_is_cached_under_the_api_key_of_its_query_and_version():
