@@ -129,8 +129,8 @@ def test_the_gate_checks_shape_permission_and_rate():
     refusal = gate.admit('{"type": "seek", "cursor": "x", "ref": "b"}')
     assert isinstance(refusal, Refusal) and refusal.code == "invalid_control" and refusal.ref == "b"
     assert "cursor" in refusal.message
-    limited = gate.admit('{"type": "play"}')
-    assert isinstance(limited, Refusal) and limited.code == "rate_limited"
+    limited = gate.admit('{"type": "play", "ref": "d"}')
+    assert isinstance(limited, Refusal) and (limited.code, limited.ref) == ("rate_limited", "d")
     assert gate.admit('{"type": "play"}') is None  # one notice per second, the rest dropped silently
     follower = ControlGate(can_control=False, per_second=10, burst=10)
     assert follower.admit('{"type": "play", "ref": "c"}') == Refusal(
