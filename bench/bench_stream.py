@@ -43,7 +43,7 @@ SERVICE_TOKEN = "hw_bench_stream_service_token_0123456789"
 VIEWERS = (250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000)
 CLIENT_PROCESSES = 2
 WINDOW_S = 8.0
-PLOT = Path(__file__).resolve().parent.parent / "docs" / "stream-fanout.png"
+PLOT = Path(__file__).resolve().parent.parent / "docs" / "images" / "stream-fanout.png"
 
 
 @dataclass(frozen=True)
@@ -175,25 +175,33 @@ def plot(ours: list[Step], bare: list[Step]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    fig, (latency, rate) = plt.subplots(1, 2, figsize=(11, 4), dpi=110)
     for steps, name, color in ((ours, "Hewston stream (relay → Redis → api)", "tab:blue"),
                                (bare, "bare uvicorn broadcast loop", "tab:gray")):
         xs = [s.viewers for s in steps]
-        ax.plot(xs, [s.p99_ms for s in steps], "o-", color=color, label=f"{name}, p99")
-        ax.plot(xs, [s.p50_ms for s in steps], "o--", color=color, alpha=0.6, label=f"{name}, p50")
-    ax.axhline(100, color="tab:red", linewidth=1, linestyle=":", label="p99 target (100 ms)")
-    ax.set_xlabel("viewers of one run (one api process, 30 frames/s)")
-    ax.set_ylabel("latency, ms (log)")
-    ax.set_yscale("log")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7)
+        latency.plot(xs, [s.p99_ms for s in steps], "o-", color=color, label=f"{name}, p99")
+        latency.plot(xs, [s.p50_ms for s in steps], "o--", color=color, alpha=0.6, label=f"{name}, p50")
+        rate.plot(xs, [s.fps_mean for s in steps], "o-", color=color, label=f"{name}, mean")
+        rate.plot(xs, [s.fps_p1 for s in steps], "o--", color=color, alpha=0.6, label=f"{name}, slowest 1 %")
+    latency.axhline(100, color="tab:red", linewidth=1, linestyle=":", label="p99 target (100 ms)")
+    latency.set_ylabel("latency, relay append to viewer (ms, log)")
+    latency.set_yscale("log")
+    rate.axhline(FPS, color="tab:red", linewidth=1, linestyle=":", label=f"source ({FPS} frames/s)")
+    rate.set_ylabel("frames/s per viewer")
+    rate.set_ylim(0, FPS * 1.15)
+    for ax in (latency, rate):
+        ax.set_xlabel("viewers of one run (one api process)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
     fig.tight_layout()
+    PLOT.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(PLOT)
     plt.close(fig)
 
 
 def main() -> None:
     configure_logging(json_logs=True, level="WARNING")
+    load_before = os.getloadavg()[0]
     with redis_for_bench() as redis_url:
         if redis_url is None:
             record_section("stream", "Skipped: the stream benchmark needs redis-server (every role is a process).")
@@ -206,7 +214,7 @@ def main() -> None:
             for proc in reversed(procs):
                 stop_service(proc)
             shutil.rmtree(work_dir, ignore_errors=True)
-    report(*result)
+    report(*result, load_before=load_before)
 
 
 def measure(redis_url: str, work_dir: Path, procs: list) -> tuple:
@@ -246,13 +254,16 @@ def measure(redis_url: str, work_dir: Path, procs: list) -> tuple:
 
 
 def report(ours: list[Step], bare: list[Step], thousand: Step, upstream: tuple[int, int, int],
-           frame_bytes: int) -> None:
+           frame_bytes: int, *, load_before: float) -> None:
     plot(ours, bare)
     best, ceiling = max_sustained(ours), max_sustained(bare)
     ratio = best / ceiling if ceiling else float("nan")
     lines = [
-        f"{machine_line()}; load average before the run {os.getloadavg()[0]:.2f}. Every role its own process on "
-        f"127.0.0.1: Redis, backend, one relay, one api node (uvicorn, per-message deflate off); viewers in "
+        "## Shared stream fan-out (`bench/bench_stream.py`)",
+        "",
+        f"{machine_line()}; load average {load_before:.2f} before the run, {os.getloadavg()[0]:.2f} after. Every "
+        f"role its own process on 127.0.0.1: Redis, backend, one relay, one api node (uvicorn, per-message deflate "
+        f"off); viewers in "
         f"{CLIENT_PROCESSES} processes of `bench/ws_load.py`. One run played at {FPS} bars/s (one frame per bar, "
         f"{frame_bytes} bytes each); each step counts frames over {WINDOW_S:g} s. Latency: receive time minus "
         "the relay's append time (`ts`). Sustained: mean ≥ 95 % of the source's frames/s, slowest 1 % of viewers "
@@ -271,5 +282,5 @@ def report(ours: list[Step], bare: list[Step], thousand: Step, upstream: tuple[i
             lines.append(f"| {name} | {s.viewers:,} | {s.fps_mean:.1f} | {s.fps_p1:.1f} | {s.source_fps:.1f} | "
                          f"{s.p50_ms:.0f} | {s.p99_ms:.0f} | {'yes' if s.sustained else 'no'} |")
     lines += ["", f"1,000 viewers again, for the upstream count: {thousand.fps_mean:.1f} frames/s, p99 "
-              f"{thousand.p99_ms:.0f} ms.", "", "![latency against viewers](stream-fanout.png)"]
+              f"{thousand.p99_ms:.0f} ms.", "", "![latency and frame rate against viewers](images/stream-fanout.png)"]
     record_section("stream", "\n".join(lines))
