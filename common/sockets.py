@@ -19,6 +19,9 @@ GONE = (WebSocketDisconnect, WebSocketDisconnected, OSError)
 
 
 class Refused(Exception):
+    """The socket must close with ``code`` and ``reason``: refused at the start, or ended by the server later
+    (access withdrawn, the upstream playback gone)."""
+
     def __init__(self, code: CloseCode, reason: str) -> None:
         super().__init__(reason)
         self.code = code

@@ -24,19 +24,12 @@ from api.stream.metrics import StreamMetrics
 from common.close_codes import CloseCode
 from common.logging import get_logger
 from common.models.stream import ResumeOutcome
-from common.sockets import GONE, close
+from common.sockets import GONE, Refused, close
 from common.stream.envelope import PlaybackPosition, Republisher, encode_published
 from common.stream.upstream import open_playback
 from common.tasks import until_first_ends
 
 log = get_logger("hewston.api.stream")
-
-
-class PlaybackEnded(Exception):
-    def __init__(self, code: CloseCode, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
 
 
 class _DirectPlayback:
@@ -59,7 +52,7 @@ class _DirectPlayback:
 
     async def relay_down(self) -> None:
         """Backend -> viewer, wrapped like the shared stream; a slow viewer only slows its own playback. Raises
-        :class:`PlaybackEnded` when the backend closes the playback."""
+        :class:`Refused` when the backend closes the playback."""
         try:
             await self._relay_down()
         except ConnectionClosed as exc:
@@ -68,8 +61,8 @@ class _DirectPlayback:
             received = None
         # Pass the backend's refusal on (a known terminal code), or ask the viewer to come back.
         if received is not None and received.code >= 4000 and received.code in CloseCode._value2member_map_:
-            raise PlaybackEnded(CloseCode(received.code), received.reason)
-        raise PlaybackEnded(CloseCode.try_again_later, "the backend closed the playback; reconnect")
+            raise Refused(CloseCode(received.code), received.reason)
+        raise Refused(CloseCode.try_again_later, "the backend closed the playback; reconnect")
 
     async def _relay_down(self) -> None:
         republisher = Republisher(PlaybackPosition())
@@ -123,7 +116,7 @@ async def serve_direct(websocket: WebSocket, *, run_id: str, client_id: str, aut
         await until_first_ends([asyncio.create_task(playback.relay_down()),
                                 asyncio.create_task(playback.relay_up(gate)),
                                 asyncio.create_task(playback.heartbeats())], quiet=GONE)
-    except PlaybackEnded as ended:
+    except Refused as ended:
         await close(websocket, ended.code, ended.reason)
     finally:
         await upstream.close()

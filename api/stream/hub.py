@@ -58,6 +58,12 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _settled(task: asyncio.Task, *_ignored: object) -> None:
+    """A task several viewers wait for may outlive them all; its failure is theirs to see, not the loop's."""
+    if not task.cancelled():
+        task.exception()
+
+
 class StreamHub:
     def __init__(self, *, store: StreamStore, reader: StreamReader, keys: KeySpace, settings: ApiSettings,
                  metrics: StreamMetrics, node_id: str, access: AccessChecks) -> None:
@@ -179,7 +185,7 @@ class StreamHub:
         if task is None:
             task = asyncio.create_task(self._load(run_id), name=f"stream-load-{run_id}")
             self._loading[run_id] = task
-            task.add_done_callback(lambda _t: self._loading.pop(run_id, None))
+            task.add_done_callback(lambda done: _settled(done, self._loading.pop(run_id, None)))
         return await asyncio.shield(task)
 
     async def _load(self, run_id: str) -> RunFeed:
@@ -220,7 +226,7 @@ class StreamHub:
         if task is None:
             task = asyncio.create_task(self._redis(lambda: self.store.history(feed.run_id, after, upto)))
             self._history[key] = task
-            task.add_done_callback(lambda _t: self._history.pop(key, None))
+            task.add_done_callback(lambda done: _settled(done, self._history.pop(key, None)))
         try:
             entries = await asyncio.shield(task)
         except BrokerUnavailable:

@@ -21,7 +21,7 @@ from api.stream.controls import ControlGate, Refusal
 from api.stream.direct import serve_direct
 from api.stream.hub import BrokerUnavailable, StreamHub
 from api.stream.socket_writer import SocketWriter
-from api.stream.viewer import QueueLimits, Viewer, ViewerEnded
+from api.stream.viewer import QueueLimits, Viewer
 from api.upstream import BackendRefused
 from common.close_codes import CloseCode
 from common.controls import CREDENTIALS_IN_URL, credential_param
@@ -110,9 +110,9 @@ async def stream(websocket: WebSocket, run_id: str) -> None:
              resume=outcome.value)
     try:
         await _serve(websocket, viewer, hub, _gate(settings, can_control))
-    except ViewerEnded as ended:
+    except Refused as ended:
         log.info("stream_ended_by_node", run_id=run_id, client_id=viewer.client_id, reason=ended.reason)
-        await close(websocket, CloseCode(ended.code), ended.reason)
+        await close(websocket, ended.code, ended.reason)
     except Exception:
         log.exception("stream_failed", run_id=run_id, client_id=viewer.client_id)
         await close(websocket, CloseCode.internal_error, "internal error")

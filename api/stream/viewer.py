@@ -19,21 +19,14 @@ from dataclasses import dataclass
 import orjson
 
 from api.stream.socket_writer import Item, SocketWriter
+from common.close_codes import CloseCode
+from common.sockets import Refused
 
 
 @dataclass(frozen=True)
 class QueueLimits:
     max_messages: int
     max_bytes: int
-
-
-class ViewerEnded(Exception):
-    """This node ends the viewer's stream (its access was withdrawn): close with ``code`` and ``reason``."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
 
 
 class Viewer:
@@ -57,7 +50,7 @@ class Viewer:
         self._held = True
         self._replaced_while_held = False
         self._hello: Item | None = None  # until it is sent: a resync must not drop it
-        self._ended: ViewerEnded | None = None
+        self._ended: Refused | None = None
         self._gone = False  # its socket failed; its receive loop is about to end it
         self._waiter: asyncio.Future[None] | None = None
 
@@ -131,9 +124,9 @@ class Viewer:
         self._held = False
         self._wake()
 
-    def end(self, code: int, reason: str) -> None:
-        """Stop sending; the viewer's sender raises :class:`ViewerEnded` so its socket is closed with ``code``."""
-        self._ended = ViewerEnded(code, reason)
+    def end(self, code: CloseCode, reason: str) -> None:
+        """Stop sending; the viewer's sender raises :class:`Refused` so its socket is closed with ``code``."""
+        self._ended = Refused(code, reason)
         self._wake()
 
     @property
