@@ -31,6 +31,7 @@ import orjson
 from websockets.asyncio.client import connect
 
 from bench.bench_playback import TOKEN, prepare
+from bench.cluster import metric
 from bench.harness import machine_line, record_section
 from bench.redis_server import redis_for_bench
 from bench.services import start_process, start_service, stop_service
@@ -150,19 +151,9 @@ def ramp(url: str, token: str | None, source: Controller, work_dir: Path, label:
     return steps
 
 
-def relay_upstream_connections(relay_pid: int, backend_port: int) -> int:
-    """Established TCP connections from the relay process to the backend: its playback sockets."""
-    inodes = set()
-    for fd in Path(f"/proc/{relay_pid}/fd").iterdir():
-        target = os.readlink(fd) if fd.is_symlink() else ""
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    count = 0
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        remote_port, state, inode = int(fields[2].split(":")[1], 16), fields[3], fields[9]
-        count += state == "01" and remote_port == backend_port and inode in inodes
-    return count
+def relay_upstream_connections(relay_metrics_url: str) -> int:
+    """Playback connections the relay holds to the backend right now (its own gauge)."""
+    return int(metric(relay_metrics_url, "hewston_relay_upstream_connections") or 0)
 
 
 def max_sustained(steps: list[Step]) -> int:
@@ -229,19 +220,19 @@ def measure(redis_url: str, work_dir: Path, procs: list) -> tuple:
     procs.append(start_process([sys.executable, "-m", "relay"], relay_port, {
         **common, "HEWSTON_RELAY_BACKEND_URL": backend_url, "HEWSTON_RELAY_REDIS_KEY_PREFIX": prefix,
         "HEWSTON_RELAY_METRICS_PORT": str(relay_port)}))
-    relay_pid = procs[-1].pid
+    relay_metrics = f"http://127.0.0.1:{relay_port}/metrics"
     procs.append(start_service("api.main:create_app", api_port, {
         **common, "HEWSTON_API_BACKEND_URL": backend_url, "HEWSTON_API_REDIS_KEY_PREFIX": prefix}))
     controller = Controller(api_port, run_id).start()
     try:
-        upstream_at_one = relay_upstream_connections(relay_pid, backend_port)
+        upstream_at_one = relay_upstream_connections(relay_metrics)
         frame_file = work_dir / "frame.json"
         frame_file.write_bytes(controller.template or b"")
         stream_url = f"ws://127.0.0.1:{api_port}/api/v1/runs/{run_id}/stream"
         ours = ramp(stream_url, TOKEN, controller, work_dir, "stream")
-        upstream_at_many = relay_upstream_connections(relay_pid, backend_port)
+        upstream_at_many = relay_upstream_connections(relay_metrics)
         thousand = run_step(stream_url, 1000, TOKEN, controller, work_dir)
-        upstream_at_thousand = relay_upstream_connections(relay_pid, backend_port)
+        upstream_at_thousand = relay_upstream_connections(relay_metrics)
         bare_proc = start_service("bench.bare_broadcast:create_app", bare_port,
                                   {"HEWSTON_BENCH_FRAME_FILE": str(frame_file)})
         try:

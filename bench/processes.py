@@ -114,11 +114,6 @@ class RedisServer:
             self.proc.wait(10)
         self.proc = None
 
-    def restart(self) -> None:
-        """Stop and start again on the same port: everything it held is gone."""
-        self.stop()
-        self.start()
-
     def __enter__(self) -> RedisServer:
         return self.start()
 

@@ -48,6 +48,8 @@ from common.stream.store import Entry, StreamStore, parse_entry, stream_id
 log = get_logger("hewston.api.stream")
 T = TypeVar("T")
 _READ_ERRORS = (RedisError, OSError, TimeoutError)
+# A run's control stream outlives the relay that reads it by this long, then goes away with nobody watching.
+_CONTROLS_TTL_MS = 60_000
 
 
 class BrokerUnavailable(Exception):
@@ -58,7 +60,7 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _settled(task: asyncio.Task, *_ignored: object) -> None:
+def _settled(task: asyncio.Task) -> None:
     """A task several viewers wait for may outlive them all; its failure is theirs to see, not the loop's."""
     if not task.cancelled():
         task.exception()
@@ -171,9 +173,9 @@ class StreamHub:
 
     async def push_control(self, viewer: Viewer, control: dict) -> None:
         """Hand a control to the relay through the run's control stream; raises BrokerUnavailable."""
-        ttl_ms = int(self.settings.stream_demand_ttl_s * 1000) * 6
         data = orjson.dumps(control)
-        await self._redis(lambda: self.store.push_control(viewer.run_id, viewer.client_id, data, ttl_ms=ttl_ms))
+        await self._redis(lambda: self.store.push_control(viewer.run_id, viewer.client_id, data,
+                                                          ttl_ms=_CONTROLS_TTL_MS))
 
     # Feeds --------------------------------------------------------------------------------------------------
 
@@ -185,7 +187,8 @@ class StreamHub:
         if task is None:
             task = asyncio.create_task(self._load(run_id), name=f"stream-load-{run_id}")
             self._loading[run_id] = task
-            task.add_done_callback(lambda done: _settled(done, self._loading.pop(run_id, None)))
+            task.add_done_callback(lambda _done: self._loading.pop(run_id, None))
+            task.add_done_callback(_settled)
         return await asyncio.shield(task)
 
     async def _load(self, run_id: str) -> RunFeed:
@@ -226,7 +229,8 @@ class StreamHub:
         if task is None:
             task = asyncio.create_task(self._redis(lambda: self.store.history(feed.run_id, after, upto)))
             self._history[key] = task
-            task.add_done_callback(lambda done: _settled(done, self._history.pop(key, None)))
+            task.add_done_callback(lambda _done: self._history.pop(key, None))
+            task.add_done_callback(_settled)
         try:
             entries = await asyncio.shield(task)
         except BrokerUnavailable:

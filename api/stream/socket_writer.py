@@ -88,16 +88,16 @@ class SocketWriter:
         return self._open() and self._connection.writable.is_set()
 
     def send_now(self, item: Item) -> None:
-        """Write ``item`` at once (call when :attr:`ready`); raises ConnectionError once the socket closes."""
-        if not self._open():
-            raise ConnectionError("the viewer's connection is closing")
+        """Write ``item`` at once; only when :attr:`ready` said so (which also found the connection open)."""
         self._connection.transport.write(item.frame)
 
     async def send(self, item: Item) -> None:
         """Write ``item`` once the transport accepts more (through the ASGI ``send`` if there is no
-        connection to write to)."""
+        connection to write to); raises ConnectionError once the socket is closing."""
         if self._connection is None:
             await self._send(item.message)
             return
         await self._connection.writable.wait()
+        if not self._open():
+            raise ConnectionError("the viewer's connection is closing")
         self.send_now(item)

@@ -129,9 +129,6 @@ class Viewer:
         self._ended = Refused(code, reason)
         self._wake()
 
-    @property
-    def queued(self) -> int:
-        return len(self._queue)
 
     def _wake(self) -> None:
         waiter = self._waiter

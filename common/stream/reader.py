@@ -30,10 +30,6 @@ class StreamReader:
         # overwrite it with a position from before.
         self._generation: dict[str, int] = {}
 
-    @property
-    def streams(self) -> list[str]:
-        return list(self._positions)
-
     async def watch(self, key: str, after_id: str) -> None:
         """Read ``key`` from just after ``after_id``, starting with the next read (waking a blocked one)."""
         self.seek(key, after_id)
