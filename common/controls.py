@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from common.models.playback import PLAYBACK_CONTROL
+from common.models.playback import MAX_REF_CHARS, PLAYBACK_CONTROL
 
 MAX_CONTROL_BYTES = 4096
 # Credentials belong in a header or the auth message: a URL ends up in access logs and browser history.
@@ -42,8 +42,23 @@ def parse_control(raw: str | bytes, adapter: TypeAdapter[Any] = PLAYBACK_CONTROL
         return adapter.validate_python(payload)
     except ValidationError as exc:
         # Echo the client's reference even on a bad control, so it can tell which of its messages failed.
-        ref = payload.get("ref")
-        raise ControlError(_describe(exc), ref if isinstance(ref, str) and len(ref) <= 64 else None) from None
+        raise ControlError(_describe(exc), _valid_ref(payload.get("ref"))) from None
+
+
+def control_ref(raw: str | bytes) -> str | None:
+    """The ``ref`` of a control that is not parsed as a whole (dropped, or refused before its turn), if it
+    has a readable one."""
+    if len(raw) > MAX_CONTROL_BYTES:
+        return None
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return _valid_ref(payload.get("ref")) if isinstance(payload, dict) else None
+
+
+def _valid_ref(value: Any) -> str | None:
+    return value if isinstance(value, str) and len(value) <= MAX_REF_CHARS else None
 
 
 def _describe(exc: ValidationError) -> str:

@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from common.close_codes import should_reconnect
+from common.controls import control_ref
 from common.logging import get_logger
 from common.models.stream import ResetCause, UpstreamState
 from common.stream.envelope import Outgoing, PlaybackPosition, Republisher, encode_published
@@ -272,7 +273,7 @@ class RunRelay:
                 await self.control(entry_id, client, raw)
             elif arrived < horizon:
                 self.metrics.controls.labels("unavailable").inc()
-                await self._reply(client, "upstream_unavailable", _UNAVAILABLE, _ref_of(raw))
+                await self._reply(client, "upstream_unavailable", _UNAVAILABLE, control_ref(raw))
             else:
                 self._waiting.append((entry_id, client, raw, arrived))
 
@@ -297,10 +298,3 @@ class RunRelay:
         for ref in [ref for ref, p in self._pending.items() if p.sent_at < horizon]:
             del self._pending[ref]
 
-
-def _ref_of(raw: bytes) -> str | None:
-    try:
-        ref = orjson.loads(raw).get("ref")
-    except (orjson.JSONDecodeError, AttributeError):
-        return None
-    return ref if isinstance(ref, str) else None

@@ -12,9 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-from common.controls import MAX_CONTROL_BYTES, ControlError, parse_control
+from common.controls import ControlError, control_ref, parse_control
 from common.models.playback import AuthControl
 from common.models.stream import STREAM_CONTROL
 
@@ -46,7 +44,7 @@ class ControlGate:
                 return None
             self._limited_notice_at = now
             return Refusal("rate_limited", f"at most {self.per_second:g} controls per second (bursts of "
-                                           f"{self.burst}); this one was dropped", _ref_of(raw))
+                                           f"{self.burst}); this one was dropped", control_ref(raw))
         try:
             control = parse_control(raw, STREAM_CONTROL)
         except ControlError as exc:
@@ -66,13 +64,3 @@ class ControlGate:
         self._tokens -= 1.0
         return True
 
-
-def _ref_of(raw: str | bytes) -> str | None:
-    """The ``ref`` of a control that was not parsed (dropped by the rate limit), if it has a readable one."""
-    if len(raw) > MAX_CONTROL_BYTES:
-        return None
-    try:
-        ref = orjson.loads(raw).get("ref")
-    except (orjson.JSONDecodeError, AttributeError):
-        return None
-    return ref if isinstance(ref, str) and len(ref) <= 64 else None

@@ -19,6 +19,8 @@ FRAMES_PER_SECOND = 30
 MIN_SPEED = 0.5
 MAX_SPEED = 5000.0
 # One bar per frame at the frame rate: the default playback sends about 30 frames a second.
+# A control's `ref` (echoed by the error that answers it) is at most this long.
+MAX_REF_CHARS = 64
 DEFAULT_SPEED = 30.0
 
 
@@ -142,7 +144,7 @@ PLAYBACK_MESSAGE: TypeAdapter[Snapshot | Frame | Status | End | Error] = TypeAda
 class _Control(BaseModel):
     # A misspelt field must be an error, not a silently ignored seek target.
     model_config = ConfigDict(extra="forbid")
-    ref: str | None = Field(default=None, max_length=64,
+    ref: str | None = Field(default=None, max_length=MAX_REF_CHARS,
                             description="Any reference of the client's; an error answering this control echoes it")
 
 
