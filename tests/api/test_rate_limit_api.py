@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from tests.conftest import ALICE_TOKEN, BOB_TOKEN, auth
+from tests.support.rate_windows import start_in_fresh_window
 from tests.support.redis_keys import sync_client
 
 pytestmark = pytest.mark.redis
@@ -19,6 +20,7 @@ def codes(client: httpx.Client, path: str, headers_list: list[dict[str, str]]) -
 def test_per_credential_limit_with_retry_after(shared_backend, make_api):
     api = make_api(shared_backend.http_url, rate_limit_requests=3, rate_limit_address_requests=100,
                    rate_limit_window_s=30)
+    start_in_fresh_window(api.app_settings.rate_limit_window_s)
     with httpx.Client(base_url=api.http_url) as client:
         assert codes(client, "/api/v1/health", [auth(ALICE_TOKEN)] * 4) == [200, 200, 200, 429]
         limited = client.get("/api/v1/health", headers=auth(ALICE_TOKEN))
@@ -34,6 +36,7 @@ def test_every_spelling_of_one_token_shares_its_budget_and_still_authenticates(s
     api = make_api(shared_backend.http_url, rate_limit_requests=4, rate_limit_address_requests=100)
     spellings = [f"bearer {ALICE_TOKEN}", f"BEARER {ALICE_TOKEN}", f"Bearer  {ALICE_TOKEN}",
                  f"Bearer\t{ALICE_TOKEN}"]
+    start_in_fresh_window(api.app_settings.rate_limit_window_s)
     with httpx.Client(base_url=api.http_url) as client:
         assert codes(client, "/api/v1/symbols", [{"Authorization": s} for s in spellings]) == [200] * 4
         assert client.get("/api/v1/symbols", headers=auth(ALICE_TOKEN)).status_code == 429
@@ -41,6 +44,7 @@ def test_every_spelling_of_one_token_shares_its_budget_and_still_authenticates(s
 
 def test_invented_tokens_count_against_the_address_and_stop_reaching_the_backend(shared_backend, make_api):
     api = make_api(shared_backend.http_url, rate_limit_requests=100, rate_limit_address_requests=5)
+    start_in_fresh_window(api.app_settings.rate_limit_window_s)
     with httpx.Client(base_url=api.http_url) as client:
         got = codes(client, "/api/v1/symbols", [auth(f"invented-{i}") for i in range(8)])
         assert got[:5] == [401] * 5 and got[5:] == [429] * 3
@@ -53,6 +57,7 @@ def test_invented_tokens_count_against_the_address_and_stop_reaching_the_backend
 
 def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(shared_backend, make_api):
     api = make_api(shared_backend.http_url, rate_limit_address_requests=3)
+    start_in_fresh_window(api.app_settings.rate_limit_window_s)
     with httpx.Client(base_url=api.http_url) as client:
         got = codes(client, "/api/v1/health", [{"X-Forwarded-For": f"203.0.113.{i}"} for i in range(5)])
     assert got == [200, 200, 200, 429, 429]
@@ -60,6 +65,7 @@ def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(shared_backend, make_
 
 def test_x_forwarded_for_from_a_trusted_proxy_names_the_client(shared_backend, make_api):
     api = make_api(shared_backend.http_url, rate_limit_address_requests=3, trusted_proxies=["127.0.0.0/8"])
+    start_in_fresh_window(api.app_settings.rate_limit_window_s)
     with httpx.Client(base_url=api.http_url) as client:
         rotating = codes(client, "/api/v1/health", [{"X-Forwarded-For": f"203.0.113.{i}"} for i in range(5)])
         assert rotating == [200] * 5
@@ -71,6 +77,7 @@ def test_x_forwarded_for_from_a_trusted_proxy_names_the_client(shared_backend, m
 def test_malformed_credentials_get_no_bucket_of_their_own(shared_backend, make_api, redis_url):
     api = make_api(shared_backend.http_url)
     values = [f"Bearer hw_\u00c4{i}".encode() for i in range(5)] + [b"Basic abc", b"Bearer", b"Bearer a b"]
+    start_in_fresh_window(api.app_settings.rate_limit_window_s)
     with httpx.Client(base_url=api.http_url) as client:
         for value in values:
             assert client.get("/api/v1/symbols", headers={"Authorization": value}).status_code == 401

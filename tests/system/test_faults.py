@@ -18,8 +18,9 @@ from websockets.exceptions import ConnectionClosed
 
 from bench.cluster import ALICE, BOB, KEYS, Cluster, create_run, metric, share_run
 from common.close_codes import CloseCode
+from tests.support.rate_windows import seconds_to_fresh_window
 from tests.support.stream_client import StreamViewer
-from tests.system.conftest import LEASE_TTL_S
+from tests.system.conftest import LEASE_TTL_S, RATE_LIMIT_WINDOW_S
 
 pytestmark = [pytest.mark.system, pytest.mark.timeout(300)]
 
@@ -273,7 +274,10 @@ async def test_bad_inputs_get_clear_errors_and_nothing_crashes_or_leaks(cluster)
             await huge.until(lambda _m: False, timeout_s=10)
     assert huge.close_code == 1009
 
-    # A flood of requests past the rate limit: 429 with Retry-After, never a 500.
+    # A flood of requests past the rate limit: 429 with Retry-After, never a 500. The flood starts early in a
+    # window, so that exactly the budget of 150 passes.
+    await asyncio.sleep(seconds_to_fresh_window(RATE_LIMIT_WINDOW_S, needed_s=5))
+    redis_errors_before = metric(f"{api2.url}/metrics", "hewston_api_redis_errors_total") or 0
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {BOB}"}, timeout=10) as client:
         codes = []
         for _ in range(200):
@@ -281,7 +285,12 @@ async def test_bad_inputs_get_clear_errors_and_nothing_crashes_or_leaks(cluster)
             codes.append(response.status_code)
             if response.status_code == 429:
                 assert int(response.headers["retry-after"]) > 0
-        assert set(codes) == {200, 429} and codes.count(200) == 150
+        assert set(codes) <= {200, 429}
+        # A Redis error on the way lets requests through uncounted (the limiter fails open by design); only
+        # without one is the count exact.
+        redis_errors = (metric(f"{api2.url}/metrics", "hewston_api_redis_errors_total") or 0) - redis_errors_before
+        if not redis_errors:
+            assert codes.count(200) == 150 and codes[150:] == [429] * 50, codes.count(200)
 
     # Nothing left behind: every viewer is gone from both nodes, and every process still runs.
     await asyncio.sleep(0.5)
