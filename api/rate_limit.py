@@ -1,4 +1,4 @@
-"""Rate limits in Redis: fixed windows counted with one Lua call per bucket (INCR, PEXPIRE on the first hit).
+"""Rate limits in Redis: sliding windows, counted with one Lua call per budget.
 
 Every request counts twice, and is refused when either count is over its limit:
 
@@ -8,16 +8,26 @@ Every request counts twice, and is refused when either count is over its limit:
 - against its **credential**, when it carries a well-formed bearer token: keyed on the token as the backend
   reads it (``common.credentials``), so ``bearer x``, ``BEARER x`` and ``Bearer  x`` share one budget.
 
-A malformed ``Authorization`` header gets no bucket of its own, so hostile values cannot flood Redis with
-keys. Over a limit the answer is 429 with ``Retry-After`` (seconds to the end of the window). When Redis is
-unavailable requests are let through: a broken limiter must not take the site down, and the outage is
-already logged and shown by ``/ready``.
+WebSocket handshakes count too (their token comes later, inside the socket, so only the address budget
+applies): a refused handshake is answered 429 before the socket opens.
+
+Each budget is a sliding window, estimated from two fixed windows as Redis-backed limiters commonly do: the
+previous window's count weighted by the share of it still inside the sliding window, plus the current one.
+A plain fixed window would let a client spend its budget at the end of one window and again at the start of
+the next, twice the limit in a moment; the estimate closes that. Refused requests count as well, so a
+client that keeps hammering stays refused.
+
+A malformed ``Authorization`` header gets no budget of its own, so hostile values cannot flood Redis with
+keys. Over a limit the answer is 429 with ``Retry-After`` (whole seconds until the next request would fit).
+When Redis is unavailable requests are let through: a broken limiter must not take the site down, and the
+outage is already logged and shown by ``/ready``.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -27,13 +37,39 @@ from common.credentials import credential_hash
 from common.errors import error_response
 from common.keys import KeySpace
 
+# KEYS[1]: the current window's counter, KEYS[2]: the previous window's (one subject, so one hash slot).
 _COUNT = """
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+return {n, previous}
 """
 # Liveness, readiness and metrics must answer even for a caller that has used up its budget.
 EXEMPT_PATHS = frozenset({"/health", "/ready", "/metrics"})
+DENIAL_EXTENSION = "websocket.http.response"
+
+
+@dataclass(frozen=True)
+class SlidingWindow:
+    """The arithmetic of one budget of ``limit`` requests per ``window_s`` seconds."""
+
+    limit: int
+    window_s: float
+
+    def estimate(self, previous: int, current: int, elapsed_s: float) -> float:
+        """Requests in the sliding window ending now, ``elapsed_s`` into the current fixed window."""
+        return previous * (1.0 - elapsed_s / self.window_s) + current
+
+    def retry_after_s(self, previous: int, current: int, elapsed_s: float) -> float:
+        """Seconds until one more request would fit, if nothing else is sent meanwhile."""
+        room = self.limit - 1  # what the estimate must fall to, so that the next request fits
+        if current <= room and previous > 0:
+            # Within this window: wait for enough of the previous window to slide out.
+            fits_at_s = self.window_s * (1.0 - (room - current) / previous)
+            return max(0.0, fits_at_s - elapsed_s)
+        # This window alone is over: wait for it to become the previous one and slide out far enough.
+        slide_s = self.window_s * (1.0 - room / current) if current > 0 else 0.0
+        return (self.window_s - elapsed_s) + max(0.0, slide_s)
 
 
 def buckets(scope: Scope, *, address_limit: int, credential_limit: int) -> list[tuple[str, int]]:
@@ -61,32 +97,54 @@ class RateLimitMiddleware:
         self.metrics = metrics
         self._count = guard.redis.register_script(_COUNT)
 
-    async def _count_all(self, redis, counted: list[tuple[str, int]], window: int, expire_ms: int) -> list[int]:
-        # One round trip for every bucket; not a transaction, because the keys may live in different
-        # Redis Cluster slots.
+    async def _count_all(self, redis, subjects: list[str], window: int, expire_ms: int) -> list[list[int]]:
+        # One round trip for every budget; not a transaction, because the budgets live in different Redis
+        # Cluster slots.
         pipe = redis.pipeline(transaction=False)
-        for subject, _limit in counted:
-            await self._count(keys=[self.keys.rate_limit(subject, window)], args=[expire_ms], client=pipe)
+        for subject in subjects:
+            keys = [self.keys.rate_limit(subject, window), self.keys.rate_limit(subject, window - 1)]
+            await self._count(keys=keys, args=[expire_ms], client=pipe)
         return await pipe.execute()
 
+    def _counted(self, scope: Scope) -> bool:
+        if scope["type"] == "websocket":
+            return scope["path"] not in EXEMPT_PATHS
+        return scope["type"] == "http" and scope["path"] not in EXEMPT_PATHS and scope["method"] != "OPTIONS"
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS or scope["method"] == "OPTIONS":
+        if not self._counted(scope):
             await self.app(scope, receive, send)
             return
         now = time.time()
-        window = int(now // self.window_s)
+        window, elapsed_s = int(now // self.window_s), now % self.window_s
         counted = buckets(scope, address_limit=self.address_limit, credential_limit=self.limit)
-        # Expire a little after the window so that a slow clock on another node still counts correctly.
-        expire_ms = (self.window_s + 1) * 1000
+        # A counter must outlive the window after its own, where it is read as the previous one.
+        expire_ms = (2 * self.window_s + 1) * 1000
         try:
-            counts = await self.guard.run(lambda r: self._count_all(r, counted, window, expire_ms))
+            counts = await self.guard.run(
+                lambda r: self._count_all(r, [subject for subject, _limit in counted], window, expire_ms))
         except RedisUnavailable:
-            counts = [0] * len(counted)
-        if any(count > limit for count, (_subject, limit) in zip(counts, counted, strict=True)):
-            self.metrics.rate_limited.inc()
-            retry_after = max(1, math.ceil((window + 1) * self.window_s - now))
-            response = error_response(429, "rate_limited", f"too many requests; retry after {retry_after} s",
-                                      headers={"Retry-After": str(retry_after)})
-            await response(scope, receive, send)
+            await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        waits = []
+        for (current, previous), (_subject, limit) in zip(counts, counted, strict=True):
+            budget = SlidingWindow(limit, self.window_s)
+            if budget.estimate(previous, current, elapsed_s) > limit:
+                waits.append(budget.retry_after_s(previous, current, elapsed_s))
+        if not waits:
+            await self.app(scope, receive, send)
+            return
+        self.metrics.rate_limited.inc()
+        retry_after = max(1, math.ceil(max(waits)))
+        await refuse(scope, receive, send, retry_after)
+
+
+async def refuse(scope: Scope, receive: Receive, send: Send, retry_after: int) -> None:
+    """429 with ``Retry-After``; for a WebSocket handshake the same answer, before the socket opens, where the
+    server can send one (otherwise the handshake is simply refused)."""
+    if scope["type"] == "websocket" and DENIAL_EXTENSION not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008, "reason": "rate limited"})
+        return
+    response = error_response(429, "rate_limited", f"too many requests; retry after {retry_after} s",
+                              headers={"Retry-After": str(retry_after)})
+    await response(scope, receive, send)

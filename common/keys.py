@@ -63,8 +63,10 @@ class KeySpace:
     # Rate limiting (api) -----------------------------------------------------------------------------------
 
     def rate_limit(self, subject: str, window_index: int) -> str:
-        """Request counter of one subject (token hash or client address) in one fixed window."""
-        return self._key("ratelimit", subject, window_index)
+        """Request counter of one subject (token hash or client address) in one window. The subject is the
+        key's hash tag, so that one subject's adjacent windows, read together by one script, share a Redis
+        Cluster slot."""
+        return f"{self.prefix}:ratelimit:{{{_part(subject)}}}:{window_index}"
 
     # Shared playback stream (relay and api) ------------------------------------------------------------------
 

@@ -3,8 +3,12 @@ address whatever token it carries, and X-Forwarded-For believed from trusted pro
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from tests.conftest import ALICE_TOKEN, BOB_TOKEN, auth
 from tests.support.rate_windows import start_in_fresh_window
@@ -24,7 +28,10 @@ def test_per_credential_limit_with_retry_after(shared_backend, make_api):
     with httpx.Client(base_url=api.http_url) as client:
         assert codes(client, "/api/v1/health", [auth(ALICE_TOKEN)] * 4) == [200, 200, 200, 429]
         limited = client.get("/api/v1/health", headers=auth(ALICE_TOKEN))
-        assert limited.status_code == 429 and 1 <= int(limited.headers["retry-after"]) <= 30
+        # Five requests in this window: the next fits once this window has become the previous one and 3/5
+        # of it (18 s) has slid out, so after the rest of this window plus 18 s.
+        rest_s = 30 - time.time() % 30
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) == pytest.approx(rest_s + 18, abs=1)
         assert limited.json()["error"]["code"] == "rate_limited" and limited.json()["error"]["correlation_id"]
         # Another token, and operations routes, have their own budget.
         assert client.get("/api/v1/health", headers=auth(BOB_TOKEN)).status_code == 200
@@ -83,4 +90,36 @@ def test_malformed_credentials_get_no_bucket_of_their_own(shared_backend, make_a
             assert client.get("/api/v1/symbols", headers={"Authorization": value}).status_code == 401
     prefix = api.app_settings.redis_key_prefix
     keys = sync_client(redis_url).keys(f"{prefix}:ratelimit:*")
-    assert len(keys) == 1 and b":a%3A127.0.0.1:" in keys[0].replace(b"ratelimit:", b":")
+    assert len(keys) == 1 and b":{a%3A127.0.0.1}:" in keys[0]
+
+
+def test_a_burst_across_a_window_boundary_is_not_a_second_budget(shared_backend, make_api):
+    """A fixed window would take the budget at the end of one window and again at the start of the next; the
+    sliding window counts what came just before the boundary."""
+    window_s = 2
+    api = make_api(shared_backend.http_url, rate_limit_requests=5, rate_limit_address_requests=100,
+                   rate_limit_window_s=window_s)
+    with httpx.Client(base_url=api.http_url) as client:
+        time.sleep((window_s - time.time() % window_s) + window_s - 0.6)  # 0.6 s before a boundary
+        assert codes(client, "/api/v1/health", [auth(ALICE_TOKEN)] * 5) == [200] * 5
+        time.sleep(window_s - time.time() % window_s + 0.1)  # just past it
+        limited = client.get("/api/v1/health", headers=auth(ALICE_TOKEN))
+        assert limited.status_code == 429
+        # Retry-After is honest: after waiting it, the next request fits.
+        time.sleep(int(limited.headers["retry-after"]))
+        assert client.get("/api/v1/health", headers=auth(ALICE_TOKEN)).status_code == 200
+
+
+def test_websocket_handshakes_count_against_the_address(shared_backend, make_api):
+    api = make_api(shared_backend.http_url, rate_limit_address_requests=3)
+    url = f"{api.ws_url}/api/v1/runs/some-run/stream"
+    start_in_fresh_window(api.app_settings.rate_limit_window_s)
+    with httpx.Client(base_url=api.http_url) as client:
+        assert codes(client, "/api/v1/health", [{}] * 2) == [200, 200]
+    with connect(url, open_timeout=5):
+        pass  # the third request of the window: the handshake is accepted
+    with pytest.raises(InvalidStatus) as refused:
+        connect(url, open_timeout=5)
+    response = refused.value.response
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
+    assert b'"rate_limited"' in response.body
