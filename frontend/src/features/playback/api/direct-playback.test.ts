@@ -75,6 +75,7 @@ describe("direct backend playback", () => {
     socket.receive(backendFrame(0, 0, 1));
     socket.receive(backendFrame(2, 4, 5));
     expect(socket.closedWith?.code).toBe(4000);
+    expect(s.events.filter((e) => e.type === "continuity")).toEqual([{ type: "continuity", gaps: 1, duplicates: 0 }]);
     vi.runOnlyPendingTimers();
     expect(s.sockets.last().url).toContain("cursor=1");
   });

@@ -73,6 +73,7 @@ export class DirectPlaybackConnection extends SocketPlaybackConnection {
       }
       case "frame":
         if (raw.seq !== this.nextSeq) {
+          this.countOutOfOrder(raw.seq < this.nextSeq ? "duplicate" : "gap");
           this.socket.reconnectNow(`frame ${this.nextSeq} was lost`);
           return;
         }

@@ -40,6 +40,8 @@ export type PlaybackEvent =
   | { type: "upstream"; state: "lost" | "resumed"; reason: string }
   | { type: "skipped"; count: number; fromOffset: number; toOffset: number }
   | { type: "heartbeat"; viewers: number }
+  /** Totals of messages this connection found out of order: each gap made it reconnect, each repeat was dropped. */
+  | { type: "continuity"; gaps: number; duplicates: number }
   | { type: "error"; code: string; message: string; ref: string | null };
 
 export type PlaybackListener = (event: PlaybackEvent) => void;

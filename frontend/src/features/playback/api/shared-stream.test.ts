@@ -116,6 +116,22 @@ describe("shared stream connection", () => {
     expect(s.of("frame").map((e) => e.frame.cursor)).toEqual([0, 1, 2, 3]);
   });
 
+  it("counts the repeats it dropped and the gaps it reconnected for, and nothing after a clean resume", () => {
+    const s = setup();
+    joinAndPlay(s, 2); // reached offset 3
+    s.sockets.last().drop(1006);
+    vi.runOnlyPendingTimers();
+    const socket = s.sockets.last();
+    socket.open();
+    socket.receive(hello(3, "e1", { resume: "recovered" }));
+    socket.receive(frame(4, 2, 2));
+    expect(s.of("continuity")).toEqual([]);
+    socket.receive(frame(4, 2, 2));
+    expect(s.of("continuity")).toEqual([{ type: "continuity", gaps: 0, duplicates: 1 }]);
+    socket.receive(frame(6, 4, 4));
+    expect(s.of("continuity").at(-1)).toEqual({ type: "continuity", gaps: 1, duplicates: 1 });
+  });
+
   it("reconnects from the last trusted offset when a message is missing, instead of guessing", () => {
     const s = setup();
     const socket = joinAndPlay(s, 2); // reached offset 3

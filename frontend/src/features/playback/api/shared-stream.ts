@@ -55,6 +55,7 @@ export class SharedStreamConnection extends SocketPlaybackConnection {
   private receive(raw: unknown): void {
     if (!isStreamMessage(raw)) return;
     const continuity = checkContinuity(this.reached, raw);
+    if (continuity !== "accept") this.countOutOfOrder(continuity);
     if (continuity === "duplicate") return;
     if (continuity === "gap") {
       // Resume from the last message we trust: the server replays the rest or resets us.

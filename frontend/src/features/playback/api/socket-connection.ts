@@ -1,6 +1,7 @@
 // What both playback connections share: listeners, controls numbered with a `ref`, and the reconnecting
 // socket's lifetime. Each subclass makes the socket for its protocol and turns its messages into events.
 import type { BackoffPolicy } from "./backoff";
+import type { Continuity } from "./continuity";
 import type { PlaybackConnection, PlaybackControl, PlaybackEvent, PlaybackListener } from "./protocol";
 import { ReconnectingSocket, type ReconnectingSocketOptions, type SocketFactory } from "./reconnecting-socket";
 
@@ -25,6 +26,7 @@ export abstract class SocketPlaybackConnection implements PlaybackConnection {
   protected abstract readonly socket: ReconnectingSocket;
   private readonly listeners = new Set<PlaybackListener>();
   private refCounter = 0;
+  private readonly outOfOrder = { gaps: 0, duplicates: 0 };
 
   start(): void {
     this.socket.start();
@@ -43,6 +45,14 @@ export abstract class SocketPlaybackConnection implements PlaybackConnection {
     this.refCounter += 1;
     const ref = `c${this.refCounter}`;
     return this.socket.send({ ...control, ref }) ? ref : null;
+  }
+
+  /** Count a message that did not follow the last one; the page shows the totals, so a drop that was not
+   * resumed cleanly can be seen (and a browser test can assert that none happened). */
+  protected countOutOfOrder(kind: Exclude<Continuity, "accept">): void {
+    if (kind === "gap") this.outOfOrder.gaps += 1;
+    else this.outOfOrder.duplicates += 1;
+    this.emit({ type: "continuity", ...this.outOfOrder });
   }
 
   protected emit(event: PlaybackEvent): void {

@@ -22,7 +22,9 @@ export function ConnectionStatus({ view }: { view: PlaybackView }) {
     : view.degraded ? "private playback (shared stream unavailable)" : "shared stream";
   return (
     <div className="flex flex-wrap items-center gap-2 text-sm">
+      {/* The continuity counts ride on the indicator, for the browser tests and anyone inspecting a stream. */}
       <span role="status" data-testid="connection-state" data-state={view.connection.kind}
+        data-gaps={view.continuity.gaps} data-duplicates={view.continuity.duplicates}
         className={`rounded-full px-2.5 py-0.5 text-xs font-medium ${tone}`}>{text}</span>
       <span className="text-slate-400">{source}</span>
       <span data-testid="viewers" className="text-slate-400">

@@ -45,6 +45,13 @@ describe("playback view", () => {
     expect(after.notices.at(-1)?.text).toContain("forbidden");
   });
 
+  it("shows the connection's latest continuity counts", () => {
+    expect(INITIAL_VIEW.continuity).toEqual({ gaps: 0, duplicates: 0 });
+    const view = fold([{ type: "continuity", gaps: 0, duplicates: 1 }, { type: "continuity", gaps: 1, duplicates: 1 }]);
+    expect(view.continuity).toEqual({ gaps: 1, duplicates: 1 });
+    expect(view.notices).toEqual([]);
+  });
+
   it("keeps only the latest notices", () => {
     const many: PlaybackEvent[] = Array.from({ length: 9 }, (_, i) => ({ type: "skipped", count: i, fromOffset: 0, toOffset: i }));
     const view = fold(many);

@@ -27,6 +27,8 @@ export interface PlaybackView {
   cash: number;
   stats: PlaybackStats | null;
   upstreamLost: string | null;
+  /** Messages the connection found missing (it reconnected) or repeated (it dropped them) so far. */
+  continuity: { gaps: number; duplicates: number };
   notices: Notice[];
   nextNoticeId: number;
 }
@@ -50,6 +52,7 @@ export const INITIAL_VIEW: PlaybackView = {
   cash: 0,
   stats: null,
   upstreamLost: null,
+  continuity: { gaps: 0, duplicates: 0 },
   notices: [],
   nextNoticeId: 1,
 };
@@ -114,6 +117,8 @@ export function reducePlayback(view: PlaybackView, event: PlaybackEvent): Playba
       return notify(view, "warning", `Skipped ${event.count.toLocaleString("en-US")} messages that arrived faster than this page could show them.`);
     case "heartbeat":
       return { ...view, viewers: event.viewers };
+    case "continuity":
+      return { ...view, continuity: { gaps: event.gaps, duplicates: event.duplicates } };
     case "error":
       return notify(view, "error", `Your control was refused: ${event.message} (${event.code}).`);
   }
