@@ -48,7 +48,12 @@ export interface ReconnectingSocketOptions {
   random?: () => number;
   /** Reconnect when nothing arrived for this long (a server heartbeat is due well before); null: never. */
   idleTimeoutMs?: number | null;
+  /** Give up an attempt whose handshake has not completed in this long, and try again; null: never. A network
+   * that drops packets silently would otherwise leave the attempt hanging until the browser's TCP timeout. */
+  connectTimeoutMs?: number | null;
 }
+
+export const CONNECT_TIMEOUT_MS = 10_000;
 
 // A close code of ours in the application range, so the server can tell why the client hung up.
 const CLIENT_RECONNECT_CODE = 4000;
@@ -59,7 +64,9 @@ export class ReconnectingSocket {
   private attempt = 0;
   private stopped = false;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
-  private idleTimer: ReturnType<typeof setTimeout> | null = null;
+  // Fires when the socket has been silent for too long: the handshake (connect timeout) or, once open, the
+  // stream (idle timeout). One timer, because a socket is only ever waiting for one of the two.
+  private watchdog: ReturnType<typeof setTimeout> | null = null;
   private readonly factory: SocketFactory;
   private readonly backoff: BackoffPolicy;
   private readonly random: () => number;
@@ -93,7 +100,7 @@ export class ReconnectingSocket {
   close(): void {
     this.stopped = true;
     this.clearReconnect();
-    this.clearIdle();
+    this.clearWatchdog();
     const socket = this.socket;
     this.detach();
     socket?.close(1000, "viewer left");
@@ -104,6 +111,9 @@ export class ReconnectingSocket {
     const socket = this.factory(this.options.url());
     this.socket = socket;
     this.opened = false;
+    const connectTimeout = this.options.connectTimeoutMs === undefined ? CONNECT_TIMEOUT_MS
+      : this.options.connectTimeoutMs;
+    this.armWatchdog(connectTimeout, `could not connect within ${Math.round((connectTimeout ?? 0) / 1000)} s`);
     socket.onopen = () => {
       if (socket !== this.socket) return;
       this.opened = true;
@@ -131,7 +141,7 @@ export class ReconnectingSocket {
     socket.onclose = (event) => {
       if (socket !== this.socket) return;
       this.detach();
-      this.clearIdle();
+      this.clearWatchdog();
       if (this.stopped) return;
       if (shouldReconnect(event.code)) {
         this.scheduleReconnect(describeClose(event.code, event.reason));
@@ -157,7 +167,7 @@ export class ReconnectingSocket {
   private drop(reason: string): void {
     const socket = this.socket;
     this.detach();
-    this.clearIdle();
+    this.clearWatchdog();
     socket?.close(CLIENT_RECONNECT_CODE, reason.slice(0, 100));
   }
 
@@ -173,21 +183,25 @@ export class ReconnectingSocket {
   }
 
   private armIdle(): void {
-    this.clearIdle();
     const timeout = this.options.idleTimeoutMs;
-    if (timeout === null || timeout === undefined) return;
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = null;
-      if (this.stopped) return;
-      const reason = `nothing received for ${Math.round(timeout / 1000)} s`;
-      this.drop(reason);
-      this.scheduleReconnect(reason);
-    }, timeout);
+    this.armWatchdog(timeout, `nothing received for ${Math.round((timeout ?? 0) / 1000)} s`);
   }
 
-  private clearIdle(): void {
-    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
+  /** Drop the socket and reconnect if it stays silent for ``timeoutMs`` (null or undefined: never). */
+  private armWatchdog(timeoutMs: number | null | undefined, reason: string): void {
+    this.clearWatchdog();
+    if (timeoutMs === null || timeoutMs === undefined) return;
+    this.watchdog = setTimeout(() => {
+      this.watchdog = null;
+      if (this.stopped) return;
+      this.drop(reason);
+      this.scheduleReconnect(reason);
+    }, timeoutMs);
+  }
+
+  private clearWatchdog(): void {
+    if (this.watchdog !== null) clearTimeout(this.watchdog);
+    this.watchdog = null;
   }
 
   private clearReconnect(): void {

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { fakeSockets } from "@/test/fake-socket";
 import { frame, heartbeat, hello, RUN, skipped, snapshot } from "@/test/messages";
 import type { PlaybackEvent } from "./protocol";
+import { CONNECT_TIMEOUT_MS } from "./reconnecting-socket";
 import { SharedStreamConnection, STREAM_IDLE_TIMEOUT_MS } from "./shared-stream";
 
 const BACKOFF = { minMs: 100, baseMs: 500, maxMs: 8_000 };
@@ -170,6 +171,27 @@ describe("shared stream connection", () => {
     expect(s.of("skipped")[0]).toMatchObject({ count: 40 });
     expect(s.of("snapshot").at(-1)).toMatchObject({ reset: true, cause: "resync" });
     expect(s.connection.resumePoint).toEqual({ epoch: "e1", offset: 46 });
+  });
+
+  it("gives up an attempt whose handshake never completes, and tries again from the same resume point", () => {
+    const s = setup();
+    const first = joinAndPlay(s, 1);
+    first.drop(1006);
+    vi.runOnlyPendingTimers();
+    const hanging = s.sockets.last(); // the network swallows the handshake: no open, no close
+    expect(hanging.url).toContain("offset=2");
+    vi.advanceTimersByTime(CONNECT_TIMEOUT_MS - 1);
+    expect(hanging.closedWith).toBeNull();
+    vi.advanceTimersByTime(1);
+    expect(hanging.closedWith?.code).toBe(4000);
+    const state = s.of("connection").at(-1)?.state;
+    expect(state).toMatchObject({ kind: "reconnecting", reason: "could not connect within 10 s" });
+    vi.runOnlyPendingTimers();
+    expect(s.sockets.sockets).toHaveLength(3);
+    expect(s.sockets.last().url).toContain("offset=2");
+    s.sockets.last().open(); // an attempt that opens is no longer on the connect clock
+    vi.advanceTimersByTime(CONNECT_TIMEOUT_MS);
+    expect(s.sockets.last().closedWith).toBeNull();
   });
 
   it("keeps the connection while heartbeats arrive, and reconnects when nothing arrives in time", () => {
