@@ -40,6 +40,7 @@ from common.app_defaults import FASTAPI_TELEMETRY_OFF
 from common.body_timeout import BodyTimeoutMiddleware
 from common.correlation import CorrelationIdMiddleware
 from common.errors import install_error_handlers
+from common.head_requests import HeadAsGetMiddleware
 from common.keys import KeySpace
 from common.logging import configure_logging
 from common.openapi import install_openapi
@@ -132,6 +133,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_openapi(app, statuses_for=_statuses, extend=passthrough.document)
 
     # add_middleware wraps what is there, so the last one added is the outermost.
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(RateLimitMiddleware, guard=guard, keys=keys, limit=settings.rate_limit_requests,
                        address_limit=settings.rate_limit_address_requests, window_s=settings.rate_limit_window_s,
                        metrics=metrics)

@@ -24,6 +24,7 @@ from common.app_defaults import FASTAPI_TELEMETRY_OFF
 from common.body_timeout import BodyTimeoutMiddleware
 from common.correlation import CorrelationIdMiddleware
 from common.errors import install_error_handlers
+from common.head_requests import HeadAsGetMiddleware
 from common.logging import configure_logging
 from common.openapi import install_openapi
 
@@ -60,6 +61,7 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
         auth_timeout_s=settings.playback_auth_timeout_s, cache_bytes=settings.playback_cache_mb * 2**20,
         access_recheck_s=settings.playback_access_recheck_s))
     install_error_handlers(app)
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(BodyTimeoutMiddleware, body_timeout_s=settings.body_timeout_s)
     if settings.cors_origins:
         # The browser app's direct path calls the backend from the api's origin with a bearer header.

@@ -19,6 +19,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.correlation import current_correlation_id
+from common.head_requests import with_head
 from common.logging import get_logger
 
 log = get_logger("hewston.errors")
@@ -149,7 +150,7 @@ def allowed_methods(scope: Scope, *, include_any_path: bool = True) -> list[str]
     for context in iter_route_contexts(getattr(scope.get("app"), "routes", ())):
         if context.methods and context.matches(probe)[0] is not Match.NONE:
             (any_path if getattr(context.original_route, ANY_PATH, False) else specific).update(context.methods)
-    return sorted(specific or (any_path if include_any_path else set()))
+    return sorted(with_head(specific or (any_path if include_any_path else set())))
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -80,12 +80,12 @@ def test_redirects_outside_the_backend_are_refused():
 
 
 @pytest.mark.parametrize("method, path, allow", [
-    ("DELETE", "/api/v1/chart-data", "GET"),
-    ("PUT", "/api/v1/backtests", "GET, POST"),
+    ("DELETE", "/api/v1/chart-data", "GET, HEAD"),
+    ("PUT", "/api/v1/backtests", "GET, HEAD, POST"),
     ("PATCH", "/api/v1/backtests/x1/shares/bob", "DELETE"),
-    ("POST", "/api/v1/runs/x1/complete", "GET"),
-    ("OPTIONS", "/api/v1/symbols", "GET"),
-    ("POST", "/health", "GET"),
+    ("POST", "/api/v1/runs/x1/complete", "GET, HEAD"),
+    ("OPTIONS", "/api/v1/symbols", "GET, HEAD"),
+    ("POST", "/health", "GET, HEAD"),
 ])
 def test_undeclared_methods_get_405_with_the_paths_allow(api, method, path, allow):
     server, _ = api
@@ -97,7 +97,25 @@ def test_undeclared_methods_get_405_with_the_paths_allow(api, method, path, allo
 
 def test_the_backend_answers_405_with_every_method_of_the_path(backend_client):
     response = backend_client.put("/backtests", headers=ALICE)
-    assert response.status_code == 405 and response.headers["allow"] == "GET, POST"
+    assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD, POST"
+
+
+@pytest.mark.parametrize("path", ["/health", "/api/v1/symbols", "/api/v1/chart-data?symbol=TEST&timeframe=1D",
+                                  "/api/v1/backtests"])
+def test_head_is_get_without_the_body_on_every_get_route(api, path):
+    server, _ = api
+    with httpx.Client(base_url=server.http_url, headers=ALICE) as client:
+        got, head = client.get(path), client.head(path)
+    assert got.status_code == head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    if "content-length" in got.headers:
+        assert head.headers["content-length"] == got.headers["content-length"]
+
+
+def test_the_backend_answers_head_on_get_routes(backend_client):
+    got, head = backend_client.get("/symbols", headers=ALICE), backend_client.head("/symbols", headers=ALICE)
+    assert got.status_code == head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(got.content))
 
 
 def test_the_api_document_takes_passthrough_routes_from_the_backends(api):
