@@ -11,11 +11,12 @@ Stored layout: 32 hex characters of the hash, one flag byte (``g`` gzip, ``r`` r
 from __future__ import annotations
 
 import asyncio
-import gzip
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
+
+from isal import igzip
 
 from api.redis_guard import RedisGuard, RedisUnavailable
 from api.single_flight import SingleFlight
@@ -40,10 +41,10 @@ class Encoded:
             return self.payload, None
         if accept_gzip:
             return self.payload, "gzip"
-        return gzip.decompress(self.payload), None
+        return igzip.decompress(self.payload), None
 
     def raw(self) -> bytes:
-        return gzip.decompress(self.payload) if self.gzipped else self.payload
+        return igzip.decompress(self.payload) if self.gzipped else self.payload
 
     def pack(self) -> bytes:
         return self.digest.encode("ascii") + (b"g" if self.gzipped else b"r") + self.payload
@@ -61,7 +62,7 @@ def digest(raw: bytes) -> str:
 
 def encode(raw: bytes, *, gzip_level: int, gzip_min_bytes: int) -> Encoded:
     if len(raw) >= gzip_min_bytes:
-        return Encoded(digest(raw), gzip.compress(raw, compresslevel=gzip_level, mtime=0), True)
+        return Encoded(digest(raw), igzip.compress(raw, gzip_level, mtime=0), True)
     return Encoded(digest(raw), raw, False)
 
 

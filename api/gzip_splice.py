@@ -6,14 +6,16 @@ cache keeps the immutable prefix as a raw deflate stream ended with a sync flush
 together with its CRC-32 and length. Per request only the short suffix is deflated, by a fresh compressor
 that references nothing before it, and appended; the gzip trailer's CRC continues from the stored one.
 A cache hit therefore moves and sends only compressed bytes.
-The result is one ordinary gzip member (RFC 1952) that any client decodes.
+The result is one ordinary gzip member (RFC 1952) that any client decodes. Deflate and CRC come from isa-l
+(``isal``), which is several times faster than zlib at its fastest levels and compresses JSON smaller.
 """
 
 from __future__ import annotations
 
 import struct
-import zlib
 from dataclasses import dataclass
+
+from isal import isal_zlib
 
 # Magic, deflate, no flags, mtime 0 (deterministic bytes, so ETags stay stable), no extra flags, unknown OS.
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
@@ -30,7 +32,7 @@ class CompressedPrefix:
     raw_length: int
 
     def raw(self) -> bytes:
-        return zlib.decompressobj(-zlib.MAX_WBITS).decompress(self.deflated)
+        return isal_zlib.decompressobj(-isal_zlib.MAX_WBITS).decompress(self.deflated)
 
     def pack(self) -> bytes:
         return _PACK_HEADER.pack(self.crc32, self.raw_length) + self.deflated
@@ -44,14 +46,14 @@ class CompressedPrefix:
 
 
 def compress_prefix(raw: bytes, level: int) -> CompressedPrefix:
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
-    deflated = compressor.compress(raw) + compressor.flush(zlib.Z_SYNC_FLUSH)
-    return CompressedPrefix(deflated=deflated, crc32=zlib.crc32(raw), raw_length=len(raw))
+    compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -isal_zlib.MAX_WBITS)
+    deflated = compressor.compress(raw) + compressor.flush(isal_zlib.Z_SYNC_FLUSH)
+    return CompressedPrefix(deflated=deflated, crc32=isal_zlib.crc32(raw), raw_length=len(raw))
 
 
 def gzip_with_suffix(prefix: CompressedPrefix, suffix: bytes, level: int) -> bytes:
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
-    tail = compressor.compress(suffix) + compressor.flush(zlib.Z_FINISH)
-    crc = zlib.crc32(suffix, prefix.crc32)
+    compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -isal_zlib.MAX_WBITS)
+    tail = compressor.compress(suffix) + compressor.flush(isal_zlib.Z_FINISH)
+    crc = isal_zlib.crc32(suffix, prefix.crc32)
     size = (prefix.raw_length + len(suffix)) & 0xFFFFFFFF
     return b"".join((_GZIP_HEADER, prefix.deflated, tail, struct.pack("<II", crc, size)))

@@ -54,7 +54,8 @@ class ApiSettings(HewstonSettings):
     chart_cache_ttl_s: int = 3600
     run_cache_ttl_s: int = 7 * 86400
     access_cache_ttl_s: float = 5.0
-    gzip_level: int = Field(default=1, ge=1, le=9)
+    # isa-l's deflate levels: 0 (fastest) to 3 (smallest); 1 is both fast and smaller than zlib's level 1.
+    gzip_level: int = Field(default=1, ge=0, le=3)
     # Below this size compressing costs more than it saves.
     gzip_min_bytes: int = 1024
 

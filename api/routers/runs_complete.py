@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from api import request_info
 from api.access import Decision
-from api.cache import accepts_gzip, digest, etag_matches
+from api.cache import Computed, accepts_gzip, digest, etag_matches
 from api.deps import (
     AccessDep,
     AuthorizationDep,
@@ -32,10 +32,10 @@ from api.deps import (
     SettingsDep,
     UpstreamDep,
 )
-from api.gzip_splice import compress_prefix, gzip_with_suffix
+from api.gzip_splice import gzip_with_suffix
 from api.models import RUN_ID_PATTERN, RunCompleteQuery, RunCompleteResponse
 from api.responses import CACHE_CONTROL, CACHE_HEADER, JSON
-from api.run_results import RunNotCompleted, RunParts, run_parts_entry
+from api.run_results import RunNotCompleted, encode_run_parts, run_parts_entry
 
 router = APIRouter(tags=["runs"])
 
@@ -76,7 +76,7 @@ async def run_complete(run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)],
         raise decision_result
     decision: Decision = decision_result
     if isinstance(parts_result, RunNotCompleted):
-        entry, outcome = RunParts(compress_prefix(_EMPTY_PREFIX, level), digest(_EMPTY_PREFIX)), "not_cached"
+        entry, outcome = encode_run_parts(Computed(_EMPTY_PREFIX), level), "not_cached"
         if decision.source != "backend" or decision.body.get("status") == "completed":
             decision = await access.run(authorization, run_id, reuse=False)
     elif isinstance(parts_result, BaseException):

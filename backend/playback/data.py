@@ -9,10 +9,12 @@ immutable, so one instance serves every connection that plays the run.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from backend.runs.artifacts import Fills, Timeline, read_fills, read_timeline
 
@@ -70,7 +72,14 @@ class PlaybackData:
         arrays = (b.time, b.open, b.high, b.low, b.close, b.volume, t.equity, t.drawdown, t.position, t.cash,
                   self.peak_equity, self.max_drawdown, self.fill_fees, self.fill_realized, self.fill_closed,
                   self.fill_wins, self.fills.bar_index, self.fills.quantity, self.fills.price)
-        return int(sum(a.nbytes for a in arrays)) + 64 * len(self.fills)
+        # The encoded fills count once they exist (see fills_json).
+        return int(sum(a.nbytes for a in arrays)) + 64 * len(self.fills) + len(self.__dict__.get("fills_json", b""))
+
+    @cached_property
+    def fills_json(self) -> bytes:
+        """Every fill as a JSON array of rows, encoded on first use and kept: a run's fills never change, and
+        building the rows of a long run costs far more than sending them (``GET /backtests/{id}/orders``)."""
+        return orjson.dumps(self.fills.rows())
 
     # Lookups ------------------------------------------------------------------------------------------------
 

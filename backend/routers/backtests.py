@@ -157,7 +157,8 @@ async def get_equity(run_id: str, principal: PrincipalDep, runs: RunsDep, loaded
 async def get_orders(run_id: str, principal: PrincipalDep, runs: RunsDep, loaded: LoadedRunsDep) -> Response:
     record = runs.completed(principal, run_id)
     data = await loaded.get(run_id, lambda: PlaybackData.load(runs.run_dir(run_id), record.cash))
-    return _json({"run_id": run_id, "count": len(data.fills), "orders": data.fills.rows()})
+    head = b'{"run_id":' + orjson.dumps(run_id) + b',"count":' + str(len(data.fills)).encode("ascii")
+    return Response(head + b',"orders":' + data.fills_json + b"}", media_type="application/json")
 
 
 def _owned(principal: Principal, run_id: str, runs: RunRepository) -> RunRecord:

@@ -38,7 +38,7 @@ def test_encoded_pack_unpack_and_bodies():
     small = encode(b"{}", gzip_level=3, gzip_min_bytes=64)
     assert not small.gzipped and small.body(True) == (b"{}", None) and small.raw() == b"{}"
     assert Encoded.unpack(b"junk") is None
-    assert entry.etag.startswith('W/"') and entry.digest == encode(raw, gzip_level=9, gzip_min_bytes=1).digest
+    assert entry.etag.startswith('W/"') and entry.digest == encode(raw, gzip_level=0, gzip_min_bytes=1).digest
 
 
 @pytest.mark.parametrize(("header", "expected"), [
