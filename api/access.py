@@ -8,7 +8,6 @@ callers of one node asking the same question at the same time share one backend 
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ import orjson
 from api import request_info
 from api.metrics import ApiMetrics
 from api.redis_guard import RedisGuard, RedisUnavailable
+from api.shared_tasks import SharedTasks
 from api.transform import loads_object
 from api.upstream import USER_HEADER, BackendRefused, Upstream
 from common.keys import KeySpace
@@ -47,7 +47,7 @@ class AccessChecks:
         self.keys = keys
         self.ttl_ms = max(1, int(ttl_s * 1000))
         self.metrics = metrics
-        self._asking: dict[str, asyncio.Task[tuple[bytes, str | None]]] = {}
+        self._asking: SharedTasks[str, tuple[bytes, str | None]] = SharedTasks()
 
     async def symbol(self, authorization: str | None, symbol: str) -> Decision:
         """``GET /symbols/{symbol}`` as the caller: proves the token and names the datasets' data versions."""
@@ -97,12 +97,7 @@ class AccessChecks:
             raw, _user = await self._ask_backend(None, path, route, authorization)
         else:
             # Callers asking the same question at once (a thousand viewers opening a stream) share one answer.
-            task = self._asking.get(key)
-            if task is None:
-                task = asyncio.create_task(self._ask_backend(key, path, route, authorization))
-                self._asking[key] = task
-                task.add_done_callback(lambda _done: self._asking.pop(key, None))
-            raw, user = await asyncio.shield(task)
+            raw, user = await self._asking.run(key, lambda: self._ask_backend(key, path, route, authorization))
             request_info.note_user(user)
         return Decision(raw, loads_object(raw, what), "backend")
 

@@ -72,15 +72,15 @@ class SlidingWindow:
         return (self.window_s - elapsed_s) + max(0.0, slide_s)
 
 
-def buckets(scope: Scope, *, address_limit: int, credential_limit: int) -> list[tuple[str, int]]:
-    """The (subject, limit) pairs a request counts against: its address always, its credential if it has one."""
+def buckets(scope: Scope, *, address: SlidingWindow, credential: SlidingWindow) -> list[tuple[str, SlidingWindow]]:
+    """The (subject, budget) pairs a request counts against: its address always, its credential if it has one."""
     client = scope.get("client")
-    found = [(f"a:{client[0]}" if client else "a:unknown", address_limit)]
+    found = [(f"a:{client[0]}" if client else "a:unknown", address)]
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
             token_hash = credential_hash(value)
             if token_hash:
-                found.append((f"t:{token_hash}", credential_limit))
+                found.append((f"t:{token_hash}", credential))
             break
     return found
 
@@ -91,9 +91,11 @@ class RateLimitMiddleware:
         self.app = app
         self.guard = guard
         self.keys = keys
-        self.limit = limit
-        self.address_limit = address_limit
+        self.credential_budget = SlidingWindow(limit, window_s)
+        self.address_budget = SlidingWindow(address_limit, window_s)
         self.window_s = window_s
+        # A counter must outlive the window after its own, where it is read as the previous one.
+        self._expire_ms = (2 * window_s + 1) * 1000
         self.metrics = metrics
         self._count = guard.redis.register_script(_COUNT)
 
@@ -117,19 +119,16 @@ class RateLimitMiddleware:
             return
         now = time.time()
         window, elapsed_s = int(now // self.window_s), now % self.window_s
-        counted = buckets(scope, address_limit=self.address_limit, credential_limit=self.limit)
-        # A counter must outlive the window after its own, where it is read as the previous one.
-        expire_ms = (2 * self.window_s + 1) * 1000
+        counted = buckets(scope, address=self.address_budget, credential=self.credential_budget)
         try:
             counts = await self.guard.run(
-                lambda r: self._count_all(r, [subject for subject, _limit in counted], window, expire_ms))
+                lambda r: self._count_all(r, [subject for subject, _budget in counted], window, self._expire_ms))
         except RedisUnavailable:
             await self.app(scope, receive, send)
             return
         waits = []
-        for (current, previous), (_subject, limit) in zip(counts, counted, strict=True):
-            budget = SlidingWindow(limit, self.window_s)
-            if budget.estimate(previous, current, elapsed_s) > limit:
+        for (current, previous), (_subject, budget) in zip(counts, counted, strict=True):
+            if budget.estimate(previous, current, elapsed_s) > budget.limit:
                 waits.append(budget.retry_after_s(previous, current, elapsed_s))
         if not waits:
             await self.app(scope, receive, send)

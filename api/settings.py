@@ -9,7 +9,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from api.models import DataPath
-from common.settings import HewstonSettings, shared
+from common.settings import HewstonSettings, backend_url_setting, key_prefix_setting
 
 # Where `make frontend` (`npm run build`) writes the browser app.
 DEFAULT_WEB_APP_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
@@ -19,11 +19,11 @@ class ApiSettings(HewstonSettings):
     # REDIS_URL / HEWSTON_REDIS_URL keep working through the alias declared on the base class.
     model_config = SettingsConfigDict(env_prefix="HEWSTON_API_", env_file=".env", extra="ignore")
 
-    backend_url: str = Field(default="http://127.0.0.1:8000", validation_alias=shared("HEWSTON_API_", "backend_url"))
+    backend_url: str = backend_url_setting("HEWSTON_API_")
     host: str = "127.0.0.1"
     port: int = 8001
     cors_origins: list[str] = Field(default_factory=list)
-    redis_key_prefix: str = Field(default="hw", validation_alias=shared("HEWSTON_API_", "redis_key_prefix"))
+    redis_key_prefix: str = key_prefix_setting("HEWSTON_API_")
 
     # The browser app: built files served at `/` (nothing is served when the folder has no index.html).
     web_app_dir: Path = DEFAULT_WEB_APP_DIR

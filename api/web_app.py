@@ -34,7 +34,7 @@ class _HashedAssets(StaticFiles):
 
 
 def _is_reserved(path: str) -> bool:
-    return path == "api" or any(path == p.rstrip("/") or path.startswith(p) for p in RESERVED_PREFIXES)
+    return any(path == p.rstrip("/") or path.startswith(p) for p in RESERVED_PREFIXES)
 
 
 def _file_in(root: Path, path: str) -> Path | None:

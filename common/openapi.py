@@ -15,6 +15,8 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
 ERROR_SCHEMA_NAME = "Error"
+# How a JSON schema made for an OpenAPI document refers to its models (pydantic's ``ref_template``).
+COMPONENT_REF = "#/components/schemas/{model}"
 _ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"}
 _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -76,11 +78,16 @@ def operations(schema: dict[str, Any]):
                 yield path, method, operation
 
 
+def add_component(components: dict[str, Any], name: str, definition: dict[str, Any]) -> None:
+    """``definition`` (a JSON schema made with ``ref_template=COMPONENT_REF``) as the component ``name``, the
+    models it refers to beside it."""
+    components.update(definition.pop("$defs", {}))
+    components[name] = definition
+
+
 def add_error_component(schema: dict[str, Any]) -> None:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    definition = Error.model_json_schema(ref_template="#/components/schemas/{model}")
-    components.update(definition.pop("$defs", {}))
-    components[ERROR_SCHEMA_NAME] = definition
+    add_component(components, ERROR_SCHEMA_NAME, Error.model_json_schema(ref_template=COMPONENT_REF))
 
 
 def _is_fastapi_default(response: dict[str, Any]) -> bool:

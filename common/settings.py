@@ -14,16 +14,31 @@ environment at import time.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from common.keys import DEFAULT_PREFIX
+
+DEFAULT_BACKEND_URL = "http://127.0.0.1:8000"
 
 
 def shared(role_prefix: str, name: str) -> AliasChoices:
     """The variables of a setting every role that has it reads alike: the role's own name first, then the
     deployment-wide ``HEWSTON_<NAME>``."""
     return AliasChoices(f"{role_prefix}{name}".upper(), f"HEWSTON_{name}".upper())
+
+
+def backend_url_setting(role_prefix: str) -> Any:
+    """A role's ``backend_url``: where it calls the backend (its own variable, or ``HEWSTON_BACKEND_URL``)."""
+    return Field(default=DEFAULT_BACKEND_URL, validation_alias=shared(role_prefix, "backend_url"))
+
+
+def key_prefix_setting(role_prefix: str) -> Any:
+    """A role's ``redis_key_prefix``: the namespace of its Redis keys (its own variable, or
+    ``HEWSTON_REDIS_KEY_PREFIX``)."""
+    return Field(default=DEFAULT_PREFIX, validation_alias=shared(role_prefix, "redis_key_prefix"))
 
 
 class HewstonSettings(BaseSettings):

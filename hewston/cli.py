@@ -65,14 +65,17 @@ def _cmd_backend_openapi(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(settings_class, **options):
+    """A role's settings from the environment, with the command line's options (those given) read and validated
+    like the environment's (``--metrics-port 0`` is the same as ``HEWSTON_RELAY_METRICS_PORT=0``)."""
+    return settings_class(**{name: value for name, value in options.items() if value is not None})
+
+
 def _cmd_relay(args: argparse.Namespace) -> int:
     from relay.main import main
     from relay.settings import RelaySettings
 
-    settings = RelaySettings()
-    if args.metrics_port is not None:
-        settings = settings.model_copy(update={"metrics_port": args.metrics_port or None})
-    return main(settings)
+    return main(_settings(RelaySettings, metrics_port=args.metrics_port))
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
@@ -86,9 +89,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from workers.settings import WorkerConfig
     from workers.worker import run_standalone
 
-    config = WorkerConfig()
-    if args.metrics_port is not None:
-        config = config.model_copy(update={"metrics_port": args.metrics_port})
+    config = _settings(WorkerConfig, metrics_port=args.metrics_port)
     # The api's settings too: the worker fills the api's cache with the api's key prefix, gzip and lifetimes.
     return run_standalone(config, ApiSettings(), burst=args.burst)
 

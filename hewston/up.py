@@ -138,11 +138,12 @@ def run_all(host: str | None = None, worker: bool = True, port: int | None = Non
             api_port: int | None = None) -> int:
     backend_settings = BackendSettings()
     configure_logging(json_logs=backend_settings.logs_as_json, level=backend_settings.log_level)
+    api_settings = ApiSettings()
     host = host or backend_settings.host
     try:
         backend_sock, api_sock = _bind_all(host, [
             (backend_settings.port if port is None else port, "HEWSTON_PORT or --port"),
-            (ApiSettings().port if api_port is None else api_port, "HEWSTON_API_PORT or --api-port")])
+            (api_settings.port if api_port is None else api_port, "HEWSTON_API_PORT or --api-port")])
     except serving.PortInUse as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -154,7 +155,7 @@ def run_all(host: str | None = None, worker: bool = True, port: int | None = Non
         backend_settings = backend_settings.model_copy(update={"service_token": new_token()})
     backend_url = f"http://127.0.0.1:{backend_settings.port}"
     # The api and the relay talk to the backend over loopback, exactly as they would to a remote backend.
-    api_settings = ApiSettings(backend_url=backend_url, port=api_sock.getsockname()[1])
+    api_settings = api_settings.model_copy(update={"backend_url": backend_url, "port": api_sock.getsockname()[1]})
     if api_settings.public_backend_url is None:
         # The web app's direct path: the browser calls the backend where this process serves it.
         public = f"http://{host}:{backend_settings.port}"

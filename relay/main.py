@@ -42,21 +42,20 @@ def refusal(settings: RelaySettings) -> str | None:
 
 async def serve(settings: RelaySettings) -> None:
     service = build_relay(settings)
-    if settings.metrics_port is not None:
-        try:
-            start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=service.metrics.registry)
-        except OSError as exc:
-            await service.redis.aclose()
-            await service.reader.blocking.aclose()
-            raise PortInUse(f"the relay cannot serve its metrics on {settings.metrics_host}:{settings.metrics_port} "
-                            f"({exc.strerror}); choose another port with HEWSTON_RELAY_METRICS_PORT or "
-                            f"--metrics-port (0: none)") from None
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        # Cancelling lets the relay release its leases, so other relays take its runs over at once.
-        loop.add_signal_handler(sig, task.cancel)
     try:
+        if settings.metrics_port is not None:
+            try:
+                start_http_server(settings.metrics_port, addr=settings.metrics_host,
+                                  registry=service.metrics.registry)
+            except OSError as exc:
+                raise PortInUse(f"the relay cannot serve its metrics on {settings.metrics_host}:"
+                                f"{settings.metrics_port} ({exc.strerror}); choose another port with "
+                                f"HEWSTON_RELAY_METRICS_PORT or --metrics-port (0: none)") from None
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            # Cancelling lets the relay release its leases, so other relays take its runs over at once.
+            loop.add_signal_handler(sig, task.cancel)
         await service.run()
     except asyncio.CancelledError:
         pass

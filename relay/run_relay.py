@@ -297,4 +297,3 @@ class RunRelay:
         horizon = time.monotonic() - _PENDING_CONTROL_S
         for ref in [ref for ref, p in self._pending.items() if p.sent_at < horizon]:
             del self._pending[ref]
-

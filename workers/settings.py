@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from common.settings import HewstonSettings, shared
+from common.settings import HewstonSettings, backend_url_setting
 
 
 class WorkerConfig(HewstonSettings):
@@ -21,7 +21,7 @@ class WorkerConfig(HewstonSettings):
     model_config = SettingsConfigDict(env_prefix="HEWSTON_WORKER_", env_file=".env", extra="ignore",
                                       populate_by_name=True)
 
-    backend_url: str = Field(default="http://127.0.0.1:8000", validation_alias=shared("HEWSTON_WORKER_", "backend_url"))
+    backend_url: str = backend_url_setting("HEWSTON_WORKER_")
     # The backend's service principal: reads every symbol and run. The same variable the backend reads.
     service_token: str | None = Field(default=None, repr=False,
                                       validation_alias=AliasChoices("HEWSTON_SERVICE_TOKEN",

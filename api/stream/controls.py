@@ -63,4 +63,3 @@ class ControlGate:
             return False
         self._tokens -= 1.0
         return True
-

@@ -32,6 +32,7 @@ from starlette.websockets import WebSocket
 
 from api.access import AccessChecks
 from api.settings import ApiSettings
+from api.shared_tasks import SharedTasks
 from api.stream.feed import ResumePlan, RunFeed
 from api.stream.metrics import StreamMetrics
 from api.stream.socket_writer import Item
@@ -60,12 +61,6 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _settled(task: asyncio.Task) -> None:
-    """A task several viewers wait for may outlive them all; its failure is theirs to see, not the loop's."""
-    if not task.cancelled():
-        task.exception()
-
-
 class StreamHub:
     def __init__(self, *, store: StreamStore, reader: StreamReader, keys: KeySpace, settings: ApiSettings,
                  metrics: StreamMetrics, node_id: str, access: AccessChecks) -> None:
@@ -78,9 +73,9 @@ class StreamHub:
         self.node_id = node_id
         self.feeds: dict[str, RunFeed] = {}
         self._keys: dict[str, tuple[str, bool]] = {}  # stream or replies key -> (run id, is replies)
-        self._loading: dict[str, asyncio.Task[RunFeed]] = {}
+        self._loading: SharedTasks[str, RunFeed] = SharedTasks()
         self._reloading: dict[str, asyncio.Task[None]] = {}
-        self._history: dict[tuple[str, int, int], asyncio.Task[list[Entry]]] = {}
+        self._history: SharedTasks[tuple[str, int, int], list[Entry]] = SharedTasks()
         self._withdrawn: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._broker_down = False
@@ -183,13 +178,7 @@ class StreamHub:
         feed = self.feeds.get(run_id)
         if feed is not None:
             return feed
-        task = self._loading.get(run_id)
-        if task is None:
-            task = asyncio.create_task(self._load(run_id), name=f"stream-load-{run_id}")
-            self._loading[run_id] = task
-            task.add_done_callback(lambda _done: self._loading.pop(run_id, None))
-            task.add_done_callback(_settled)
-        return await asyncio.shield(task)
+        return await self._loading.run(run_id, lambda: self._load(run_id), name=f"stream-load-{run_id}")
 
     async def _load(self, run_id: str) -> RunFeed:
         state = await self._redis(lambda: self.store.join(run_id))
@@ -224,15 +213,9 @@ class StreamHub:
     async def _missing(self, feed: RunFeed, plan: ResumePlan) -> list[Item] | None:
         """History older than the feed remembers, read once for every viewer resuming from the same point."""
         after, upto = plan.missing  # type: ignore[misc]
-        key = (feed.run_id, after, upto)
-        task = self._history.get(key)
-        if task is None:
-            task = asyncio.create_task(self._redis(lambda: self.store.history(feed.run_id, after, upto)))
-            self._history[key] = task
-            task.add_done_callback(lambda _done: self._history.pop(key, None))
-            task.add_done_callback(_settled)
         try:
-            entries = await asyncio.shield(task)
+            entries = await self._history.run(
+                (feed.run_id, after, upto), lambda: self._redis(lambda: self.store.history(feed.run_id, after, upto)))
         except BrokerUnavailable:
             return None
         complete = len(entries) == upto - after and (not entries or entries[0].offset == after + 1)

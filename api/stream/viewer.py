@@ -129,7 +129,6 @@ class Viewer:
         self._ended = Refused(code, reason)
         self._wake()
 
-
     def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():

@@ -19,17 +19,14 @@ from api.main import create_app
 from api.settings import ApiSettings
 from common.close_codes import MEANINGS
 from common.models import playback, stream
-
-REF = "#/components/schemas/{model}"
+from common.openapi import COMPONENT_REF, add_component
 
 
 def components(adapters: dict[str, TypeAdapter]) -> dict:
     """The adapters' JSON schemas as an OpenAPI document with one component per model."""
     schemas: dict = {}
     for name, adapter in adapters.items():
-        schema = adapter.json_schema(ref_template=REF)
-        schemas.update(schema.pop("$defs", {}))
-        schemas[name] = schema
+        add_component(schemas, name, adapter.json_schema(ref_template=COMPONENT_REF))
     return {"openapi": "3.1.0", "info": {"title": "Hewston socket messages", "version": "1"}, "paths": {},
             "components": {"schemas": schemas}}
 
