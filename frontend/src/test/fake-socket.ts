@@ -1,4 +1,5 @@
 // A WebSocket stand-in for unit tests: records what the client sends and lets a test play the server.
+import type { PlaybackConnection, PlaybackEvent } from "@/features/playback/api/protocol";
 import type { SocketFactory, SocketLike } from "@/features/playback/api/reconnecting-socket";
 
 export class FakeSocket implements SocketLike {
@@ -54,4 +55,14 @@ export function fakeSockets(): { sockets: FakeSocket[]; factory: SocketFactory; 
       return socket;
     },
   };
+}
+
+/** A playback connection made on fake sockets and started, with every event it emits recorded in order. */
+export function watchConnection<C extends PlaybackConnection>(make: (socketFactory: SocketFactory) => C) {
+  const sockets = fakeSockets();
+  const events: PlaybackEvent[] = [];
+  const connection = make(sockets.factory);
+  connection.subscribe((event) => events.push(event));
+  connection.start();
+  return { sockets, events, connection };
 }

@@ -1,17 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { fakeSockets } from "@/test/fake-socket";
+import { watchConnection } from "@/test/fake-socket";
 import { backendFrame, backendSnapshot, RUN } from "@/test/messages";
 import { DirectPlaybackConnection } from "./direct-playback";
-import type { PlaybackEvent } from "./protocol";
 
 function setup() {
-  const sockets = fakeSockets();
-  const events: PlaybackEvent[] = [];
-  const connection = new DirectPlaybackConnection({ backendUrl: "http://backend.test/", runId: RUN, token: "hw_t",
-    socketFactory: sockets.factory, random: () => 0 });
-  connection.subscribe((e) => events.push(e));
-  connection.start();
-  return { sockets, events, connection, types: () => events.map((e) => e.type).filter((t) => t !== "connection") };
+  const s = watchConnection((socketFactory) => new DirectPlaybackConnection({ backendUrl: "http://backend.test/",
+    runId: RUN, token: "hw_t", socketFactory, random: () => 0 }));
+  return { ...s, types: () => s.events.map((e) => e.type).filter((t) => t !== "connection") };
 }
 
 beforeEach(() => {

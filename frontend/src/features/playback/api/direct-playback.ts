@@ -2,19 +2,15 @@
 // viewer alone, the path the app falls back to when the api's shared stream is switched off. The viewer
 // controls it. A reconnect starts a new backend playback exactly after the last bar received
 // (`?cursor=&state=&speed=`), which is how the relay resumes too.
-import type { BackendMessage, PlaybackState } from "./protocol";
+import { wsUrl, type BackendMessage, type PlaybackState } from "./protocol";
 import type { ReconnectingSocket } from "./reconnecting-socket";
-import { reconnectingSocket, SocketPlaybackConnection, type SocketOptions } from "./socket-connection";
+import {
+  isProtocolMessage, reconnectingSocket, SocketPlaybackConnection, type SocketOptions,
+} from "./socket-connection";
 
 export interface DirectPlaybackOptions extends SocketOptions {
   /** The backend's http(s) URL as the browser reaches it. */
   backendUrl: string;
-}
-
-function isBackendMessage(value: unknown): value is BackendMessage {
-  if (typeof value !== "object" || value === null) return false;
-  const record = value as Record<string, unknown>;
-  return typeof record.type === "string" && typeof record.cursor === "number";
 }
 
 export class DirectPlaybackConnection extends SocketPlaybackConnection {
@@ -46,7 +42,7 @@ export class DirectPlaybackConnection extends SocketPlaybackConnection {
   }
 
   url(): string {
-    const base = `${this.options.backendUrl.replace(/^http/, "ws").replace(/\/$/, "")}/backtests/${encodeURIComponent(this.options.runId)}/ws`;
+    const base = `${wsUrl(this.options.backendUrl).replace(/\/$/, "")}/backtests/${encodeURIComponent(this.options.runId)}/ws`;
     if (this.cursor === null) return base;
     const params = new URLSearchParams({ cursor: String(this.cursor), state: this.state === "playing" ? "playing" : "paused" });
     if (this.speed !== null) params.set("speed", String(this.speed));
@@ -55,7 +51,7 @@ export class DirectPlaybackConnection extends SocketPlaybackConnection {
 
 
   private receive(raw: unknown): void {
-    if (!isBackendMessage(raw)) return;
+    if (!isProtocolMessage<BackendMessage>(raw, "cursor")) return;
     switch (raw.type) {
       case "snapshot": {
         const first = this.freshConnection;

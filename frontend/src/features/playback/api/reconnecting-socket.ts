@@ -2,7 +2,7 @@
 // for silence, and reconnects with backoff and jitter after a drop, unless the close code says retrying cannot
 // help. Which URL each attempt opens (and so where it resumes) is the protocol's business, asked per attempt.
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from "./backoff";
-import { describeClose, shouldReconnect } from "./close-codes";
+import { describeClose, shouldReconnect, UNAUTHORIZED } from "./close-codes";
 
 /** The part of the browser's WebSocket this needs (a fake in tests). */
 export interface SocketLike {
@@ -148,7 +148,7 @@ export class ReconnectingSocket {
       } else {
         this.stopped = true;
         this.options.onState({ kind: "closed", code: event.code, reason: describeClose(event.code, event.reason),
-          unauthorized: event.code === 4401 });
+          unauthorized: event.code === UNAUTHORIZED });
       }
     };
   }

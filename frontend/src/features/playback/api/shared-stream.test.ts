@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { fakeSockets } from "@/test/fake-socket";
+import { watchConnection } from "@/test/fake-socket";
 import { frame, heartbeat, hello, RUN, skipped, snapshot } from "@/test/messages";
 import type { PlaybackEvent } from "./protocol";
 import { CONNECT_TIMEOUT_MS } from "./reconnecting-socket";
@@ -8,17 +8,12 @@ import { SharedStreamConnection, STREAM_IDLE_TIMEOUT_MS } from "./shared-stream"
 const BACKOFF = { minMs: 100, baseMs: 500, maxMs: 8_000 };
 
 function setup(random = () => 0.5) {
-  const sockets = fakeSockets();
-  const events: PlaybackEvent[] = [];
-  const connection = new SharedStreamConnection({
-    apiOrigin: "http://api.test", runId: RUN, token: "hw_token", socketFactory: sockets.factory, random,
-    backoff: BACKOFF,
-  });
-  connection.subscribe((event) => events.push(event));
-  connection.start();
+  const s = watchConnection((socketFactory) => new SharedStreamConnection({
+    apiOrigin: "http://api.test", runId: RUN, token: "hw_token", socketFactory, random, backoff: BACKOFF,
+  }));
   const of = <T extends PlaybackEvent["type"]>(type: T) =>
-    events.filter((e): e is Extract<PlaybackEvent, { type: T }> => e.type === type);
-  return { sockets, events, of, connection };
+    s.events.filter((e): e is Extract<PlaybackEvent, { type: T }> => e.type === type);
+  return { ...s, of };
 }
 
 /** Open the latest socket and play the start of a stream: hello, reset snapshot, frames 2..n. */

@@ -2,9 +2,11 @@
 // the same playback; a reconnect resumes from the last offset received, and the server either replays what
 // was missed or says it cannot (a reset snapshot), so the view never silently skips or repeats a bar.
 import { advance, checkContinuity, type ResumePoint } from "./continuity";
-import type { PlaybackEvent, StreamMessage } from "./protocol";
+import { wsUrl, type PlaybackEvent, type StreamMessage } from "./protocol";
 import type { ReconnectingSocket } from "./reconnecting-socket";
-import { reconnectingSocket, SocketPlaybackConnection, type SocketOptions } from "./socket-connection";
+import {
+  isProtocolMessage, reconnectingSocket, SocketPlaybackConnection, type SocketOptions,
+} from "./socket-connection";
 
 // The api sends a heartbeat every 5 s while nothing else flows; three missed ones mean the link is dead.
 export const STREAM_IDLE_TIMEOUT_MS = 15_000;
@@ -13,12 +15,6 @@ export interface SharedStreamOptions extends SocketOptions {
   /** The api's http(s) origin, e.g. `http://127.0.0.1:8001`. */
   apiOrigin: string;
   idleTimeoutMs?: number | null;
-}
-
-function isStreamMessage(value: unknown): value is StreamMessage {
-  if (typeof value !== "object" || value === null) return false;
-  const record = value as Record<string, unknown>;
-  return typeof record.type === "string" && typeof record.offset === "number";
 }
 
 export class SharedStreamConnection extends SocketPlaybackConnection {
@@ -45,7 +41,7 @@ export class SharedStreamConnection extends SocketPlaybackConnection {
 
   url(): string {
     const run = encodeURIComponent(this.options.runId);
-    const base = `${this.options.apiOrigin.replace(/^http/, "ws")}/api/v1/runs/${run}/stream`;
+    const base = `${wsUrl(this.options.apiOrigin)}/api/v1/runs/${run}/stream`;
     const point = this.reached;
     if (point === null || point.epoch === null || this.degraded) return base;
     return `${base}?epoch=${encodeURIComponent(point.epoch)}&offset=${point.offset}`;
@@ -53,7 +49,7 @@ export class SharedStreamConnection extends SocketPlaybackConnection {
 
 
   private receive(raw: unknown): void {
-    if (!isStreamMessage(raw)) return;
+    if (!isProtocolMessage<StreamMessage>(raw, "offset")) return;
     const continuity = checkContinuity(this.reached, raw);
     if (continuity !== "accept") this.countOutOfOrder(continuity);
     if (continuity === "duplicate") return;

@@ -16,6 +16,14 @@ export interface SocketOptions {
 
 type ProtocolHooks = Pick<ReconnectingSocketOptions, "url" | "idleTimeoutMs" | "onMessage" | "onState">;
 
+/** Whether a parsed message has what every message of its protocol carries: a `type` and a numeric `position`
+ * (the backend's `cursor`, the stream's `offset`). Anything else is ignored. */
+export function isProtocolMessage<T>(value: unknown, position: "cursor" | "offset"): value is T {
+  if (typeof value !== "object" || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return typeof record.type === "string" && typeof record[position] === "number";
+}
+
 export function reconnectingSocket(options: SocketOptions, hooks: ProtocolHooks): ReconnectingSocket {
   return new ReconnectingSocket({ token: options.token, socketFactory: options.socketFactory,
     random: options.random, backoff: options.backoff, ...hooks });

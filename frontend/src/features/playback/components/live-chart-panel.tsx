@@ -7,6 +7,7 @@ import { useEffect, useEffectEvent, useRef, useState } from "react";
 import { candlesQueryKey, fetchCandles } from "@/api/sources/candles";
 import type { EquityCurve, Order, RunDetail } from "@/api/types";
 import { COLORS } from "@/components/charts/chart-theme";
+import { indexAtOrBefore } from "@/components/charts/series-data";
 import { useChart } from "@/components/charts/use-chart";
 import { Card, CardTitle } from "@/components/ui/card";
 import { Spinner } from "@/components/ui/states";
@@ -51,10 +52,11 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
     const kept = lastColumns({ time: columns.time, open: columns.open, high: columns.high, low: columns.low,
       close: columns.close }, historyBars);
     const first = kept.time[0] ?? cursorTime;
-    const points = equity.time.map((t, i) => [t, equity.equity[i] ?? 0] as const).filter(([t]) => t <= cursorTime);
+    // The curve is in time order: the stretch up to the cursor is its start.
+    const upToCursor = indexAtOrBefore(equity.time, cursorTime) + 1;
     return {
       candles: kept,
-      equity: { time: points.map(([t]) => t), equity: points.map(([, v]) => v) },
+      equity: { time: equity.time.slice(0, upToCursor), equity: equity.equity.slice(0, upToCursor) },
       fills: orders.filter((o) => o.time >= first && o.time <= cursorTime),
     };
   });

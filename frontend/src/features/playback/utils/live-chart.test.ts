@@ -78,6 +78,19 @@ describe("live chart", () => {
     expect(s.fills.setDataCalls).toBe(1);
   });
 
+  it("keeps only the newest fills once more than the limit arrived, drawing them once", () => {
+    const s = setup({ maxCandles: 1_000, maxMarkers: 3 });
+    s.chart.completeReset(s.chart.beginReset(), history(9));
+    for (let bar = 10; bar < 14; bar += 1) {
+      const frame = barsFrame(bar, bar);
+      frame.fills = [{ bar_index: bar, time: frame.bars.time[0] ?? 0, side: "buy", quantity: 1, price: 100 + bar,
+        fee: 0, reason: "signal", realized_pnl: 0 }];
+      s.chart.append(frame);
+    }
+    expect(s.fills.data.map((p) => p.value)).toEqual([111, 112, 113]);
+    expect(s.markers.last).toHaveLength(3);
+  });
+
   it("lets the oldest half go when too many candles pile up", () => {
     const s = setup({ maxCandles: 20, maxMarkers: 10 });
     s.chart.completeReset(s.chart.beginReset(), history(9));

@@ -105,12 +105,13 @@ export class LiveChart {
       const lastFill = this.fills.at(-1)?.time ?? Number.NEGATIVE_INFINITY;
       const added = frame.fills.filter((f) => f.time >= lastFill);
       this.fills.push(...added);
-      const { points, markers } = fillPoints(this.fills);
-      for (const point of points) if (point.time >= lastFill) this.sinks.fills.update(point);
       if (this.fills.length > this.limits.maxMarkers) {
+        // The oldest fills go: the fills' series is set anew, so appending the new points first is wasted work.
         this.fills = this.fills.slice(-this.limits.maxMarkers);
         this.drawFills();
       } else {
+        const { points, markers } = fillPoints(this.fills);
+        for (const point of points) if (point.time >= lastFill) this.sinks.fills.update(point);
         this.sinks.markers.setMarkers(markers);
       }
     }

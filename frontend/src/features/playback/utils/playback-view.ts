@@ -1,4 +1,5 @@
 // Everything the playback page shows besides the chart, as one state folded from the connection's events.
+import { formatInteger } from "@/lib/format";
 import type { PlaybackEvent, PlaybackState, PlaybackStats, ResetCause } from "../api/protocol";
 import type { ConnectionState } from "../api/reconnecting-socket";
 import { applyFrame } from "./live-stats";
@@ -114,7 +115,7 @@ export function reducePlayback(view: PlaybackView, event: PlaybackEvent): Playba
         ? notify({ ...view, upstreamLost: event.reason }, "warning", `The playback paused: ${event.reason}.`)
         : notify({ ...view, upstreamLost: null }, "info", "The playback source is back; it continues where it was.");
     case "skipped":
-      return notify(view, "warning", `Skipped ${event.count.toLocaleString("en-US")} messages that arrived faster than this page could show them.`);
+      return notify(view, "warning", `Skipped ${formatInteger(event.count)} messages that arrived faster than this page could show them.`);
     case "heartbeat":
       return { ...view, viewers: event.viewers };
     case "continuity":

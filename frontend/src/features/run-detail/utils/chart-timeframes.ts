@@ -1,5 +1,6 @@
 // The candle resolutions a run's price chart offers, and which one it opens with.
 import type { ChartTimeframe, RunDetail } from "@/api/types";
+import { formatInteger } from "@/lib/format";
 
 export interface TimeframeOption {
   value: ChartTimeframe;
@@ -23,7 +24,7 @@ export function timeframeOptions(run: Pick<RunDetail, "from_time" | "to_time">):
     { value: "1D", label: "1D", disabled: false, title: "Daily candles" },
     { value: "1H", label: "1H", disabled: false, title: "Hourly candles" },
     { value: "1M_DECIMATED", label: "Auto", disabled: false,
-      title: `Minute bars aggregated to at most ${MAX_CANDLES.toLocaleString("en-US")} candles` },
+      title: `Minute bars aggregated to at most ${formatInteger(MAX_CANDLES)} candles` },
     { value: "1M", label: "1m", disabled: rawTooMany,
       title: rawTooMany ? "Too many minutes for one chart: use Auto" : "Every minute bar" },
   ];

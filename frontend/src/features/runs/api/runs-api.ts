@@ -2,11 +2,6 @@
 import { unwrap, type ApiClient } from "@/api/client";
 import type { BacktestRequest, RunDetail, RunList, StrategyInfo, SymbolInfo } from "@/api/types";
 
-export interface MetricsSummary {
-  periodsPerYear: number | null;
-  metrics: Record<string, unknown>;
-}
-
 export function listRuns(client: ApiClient, limit: number, offset: number, signal?: AbortSignal): Promise<RunList> {
   return unwrap(client.GET("/api/v1/backtests", {
     params: { query: { limit, offset } },
@@ -14,12 +9,13 @@ export function listRuns(client: ApiClient, limit: number, offset: number, signa
   }));
 }
 
-export async function fetchMetrics(client: ApiClient, runId: string, signal?: AbortSignal): Promise<MetricsSummary> {
-  const data = await unwrap(client.GET("/api/v1/backtests/{run_id}/metrics", {
+/** A run's metrics by name (the runs table shows a few of them). */
+export async function fetchMetrics(client: ApiClient, runId: string,
+  signal?: AbortSignal): Promise<Record<string, unknown>> {
+  return (await unwrap(client.GET("/api/v1/backtests/{run_id}/metrics", {
     params: { path: { run_id: runId } },
     signal,
-  }));
-  return { periodsPerYear: data.periods_per_year, metrics: data.metrics };
+  }))).metrics;
 }
 
 export async function fetchStrategies(client: ApiClient, signal?: AbortSignal): Promise<StrategyInfo[]> {

@@ -39,7 +39,7 @@ export function RunsTable({ runs }: { runs: RunDetail[] }) {
         </thead>
         <tbody>
           {runs.map((run) => {
-            const m = metrics.get(run.id)?.data?.metrics;
+            const m = metrics.get(run.id)?.data;
             const loadingMetrics = metrics.get(run.id)?.isPending ?? false;
             const totalReturn = metricValue(m, "total_return");
             return (

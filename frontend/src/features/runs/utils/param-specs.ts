@@ -1,4 +1,5 @@
 // A strategy's parameters as form fields, read from the JSON Schema the backend publishes with its bounds.
+import { formatNumber } from "@/lib/format";
 
 export interface ParamSpec {
   name: string;
@@ -66,8 +67,8 @@ export function describeBounds(spec: ParamSpec): string {
   const parts: string[] = [];
   if (spec.defaultValue !== null) parts.push(`default ${String(spec.defaultValue)}`);
   const bounds: string[] = [];
-  if (spec.minimum !== null) bounds.push(`${spec.exclusiveMinimum ? ">" : "≥"} ${spec.minimum.toLocaleString("en-US")}`);
-  if (spec.maximum !== null) bounds.push(`${spec.exclusiveMaximum ? "<" : "≤"} ${spec.maximum.toLocaleString("en-US")}`);
+  if (spec.minimum !== null) bounds.push(`${spec.exclusiveMinimum ? ">" : "≥"} ${formatNumber(spec.minimum, 3)}`);
+  if (spec.maximum !== null) bounds.push(`${spec.exclusiveMaximum ? "<" : "≤"} ${formatNumber(spec.maximum, 3)}`);
   if (bounds.length > 0) parts.push(bounds.join(" and "));
   return parts.join(" · ");
 }
