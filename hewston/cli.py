@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 
 def _serve(build, host: str, port: int, setting: str) -> int:
     """Bind ``host:port``, then serve the app that ``build()`` returns (with the goodbye it asks for before the
@@ -200,9 +202,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _settings_errors(exc: ValidationError) -> list[str]:
+    """One line per bad setting (from the environment, .env or an option), naming it and the reason."""
+    return [f"error: setting {'.'.join(str(part) for part in error['loc'])} of {exc.title}: {error['msg']} "
+            f"(got {error.get('input')!r})" for error in exc.errors()]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ValidationError as exc:
+        # Settings are read when a command starts; a bad value stops it with a clear line, not a traceback.
+        print("\n".join(_settings_errors(exc)), file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
