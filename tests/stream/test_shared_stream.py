@@ -195,12 +195,7 @@ async def test_a_viewer_that_never_reads_does_not_delay_the_others(stack, alice_
         stalled.ws.transport.pause_reading()  # its socket buffers fill up; it reads nothing
         await start_playing(healthy)
         await healthy.until_cursor(3_000, timeout_s=30)
-        stalled.ws.transport.resume_reading()
-        skipped = await stalled.until(lambda m: m["type"] == "skipped", timeout_s=30)
-        assert skipped["count"] > 0
-        snapshot = await stalled.recv()
-        assert snapshot["type"] == "snapshot" and snapshot["cause"] == "resync"
-        await stalled.until_cursor(snapshot["cursor"] + 20)
+        await stalled.resume_reading_and_resync(bars_after=20)
     assert healthy.continuity.resets == ["connect"] and healthy.continuity.skipped == 0
 
 

@@ -208,12 +208,7 @@ async def test_a_slow_viewer_is_resynchronised_while_the_others_keep_their_laten
             assert time.monotonic() < deadline, "the stalled viewer was never resynchronised"
             await asyncio.gather(*(v.until_cursor(v.continuity.cursor + 150) for v in healthy))
         await asyncio.gather(*(v.until_cursor(v.continuity.cursor + 300) for v in healthy))
-        stalled.ws.transport.resume_reading()
-        skipped = await stalled.until(lambda m: m["type"] == "skipped", timeout_s=30)
-        assert skipped["count"] > 0
-        snapshot = await stalled.recv()
-        assert snapshot["type"] == "snapshot" and snapshot["cause"] == "resync"
-        await stalled.until_cursor(snapshot["cursor"] + 100)
+        await stalled.resume_reading_and_resync(bars_after=100)
     finally:
         await closed(*healthy, stalled)
     for viewer in healthy:
