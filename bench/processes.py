@@ -54,6 +54,19 @@ def wait_until(check, timeout_s: float, what: str, interval_s: float = 0.05) -> 
         time.sleep(interval_s)
 
 
+def rss_kib(pid: int | None) -> int | None:
+    """Resident memory of process ``pid`` now (from /proc), or None when there is no such process."""
+    if pid is None:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 def procfile_commands(path: Path = PROCFILE) -> dict[str, str]:
     """The Procfile's process types and their commands (comments and blank lines skipped)."""
     commands = {}
@@ -184,14 +197,8 @@ class Role:
         return self.proc.returncode
 
     def rss_kib(self) -> int | None:
-        """Resident memory now (from /proc), or None when the process is gone."""
-        try:
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        except (OSError, TypeError):
-            return None
-        return None
+        """Resident memory now, or None when the process is gone."""
+        return rss_kib(self.pid)
 
     def log(self) -> str:
         try:
