@@ -74,7 +74,9 @@ async def test_in_process_worker_warms_every_default_view_after_one_cycle(shared
         assert complete.json()["metadata"]["cache"] == "hit"
 
 
-async def test_hewston_up_serves_the_api_with_its_worker_in_one_loop(tmp_path):
+async def test_hewston_up_serves_the_api_with_its_worker_in_one_loop(tmp_path, monkeypatch):
+    # No worker metrics server: its fixed default port may be held by a Hewston already running on this machine.
+    monkeypatch.setenv("HEWSTON_WORKER_METRICS_PORT", "0")
     backend_port, api_port = free_port(), free_port()
     backend_app = build_backend(tmp_path / "data")
     api = _embedded_api(f"http://127.0.0.1:{backend_port}").model_copy(update={"port": api_port})
