@@ -31,7 +31,7 @@ import orjson
 from websockets.asyncio.client import connect
 
 from bench.bench_playback import TOKEN, prepare
-from bench.cluster import metric
+from bench.cluster import relay_upstream_connections
 from bench.harness import machine_line, record_section
 from bench.processes import free_ports
 from bench.redis_server import redis_for_bench
@@ -149,11 +149,6 @@ def ramp(url: str, token: str | None, source: Controller, work_dir: Path, label:
             break
         time.sleep(2.0)
     return steps
-
-
-def relay_upstream_connections(relay_metrics_url: str) -> int:
-    """Playback connections the relay holds to the backend right now (its own gauge)."""
-    return int(metric(relay_metrics_url, "hewston_relay_upstream_connections") or 0)
 
 
 def max_sustained(steps: list[Step]) -> int:
