@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+
 ROOT = Path(__file__).resolve().parent.parent
 PROCFILE = ROOT / "Procfile"
 HOST = "127.0.0.1"
@@ -44,6 +46,14 @@ def accepting(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.5)
         return probe.connect_ex((HOST, port)) == 0
+
+
+def answers(url: str, timeout_s: float = 2.0) -> bool:
+    """Whether ``url`` answers 200 right now (an error or no answer: False)."""
+    try:
+        return httpx.get(url, timeout=timeout_s).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def wait_until(check, timeout_s: float, what: str, interval_s: float = 0.05) -> None:
