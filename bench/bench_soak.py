@@ -54,8 +54,7 @@ async def watch(api_url: str, run_id: str, totals: Totals, stop_at: float, contr
                           continuity=Continuity(strict=False, keep_bars=False))
     await viewer.__aenter__()
     if controller:
-        await viewer.send({"type": "speed", "value": SPEED})
-        await viewer.send({"type": "play"})
+        await viewer.play(SPEED)
     try:
         while time.monotonic() < stop_at:
             try:

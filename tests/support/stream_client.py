@@ -205,6 +205,11 @@ class StreamViewer:
         assert self.ws is not None
         await self.ws.send(orjson.dumps(control).decode())
 
+    async def play(self, speed: int = 300) -> None:
+        """Set the playback speed (bars a second: 300 is ten bars a frame) and start playing."""
+        await self.send({"type": "speed", "value": speed})
+        await self.send({"type": "play"})
+
     @property
     def close_code(self) -> int | None:
         """The close code the server sent (None while open, or when it sent none)."""
