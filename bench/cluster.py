@@ -142,9 +142,14 @@ def relay_ids(role: Role) -> set[str]:
 
 def metric(url: str, name: str) -> float | None:
     """The value of an unlabelled Prometheus sample (or the sum of a labelled family) at ``url``."""
-    text = httpx.get(url, timeout=5).text
-    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-              if line.startswith(name) and not line.startswith("#") and line[len(name)] in " {"]
+    return metric_in(httpx.get(url, timeout=5).text, name)
+
+
+def metric_in(text: str, name: str, label: str = "") -> float | None:
+    """Sum of the samples of ``name`` in Prometheus text (those with ``label``, e.g. ``outcome="done"``), or None
+    when there is none."""
+    pattern = re.compile(rf"^{re.escape(name)}(?:{{([^}}]*)}})? (\S+)$", re.M)
+    values = [float(value) for labels, value in pattern.findall(text) if label in labels]
     return sum(values) if values else None
 
 
