@@ -12,7 +12,6 @@ so both see the same machine.
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ import httpx
 
 from backend.market.demo import DEMO_USERS, create_demo_data
 from backend.settings import BackendSettings
+from bench.cluster import metric_in
 from bench.harness import STATS_HEADER, Stats, machine_line, record_section, stats_ms
 from bench.services import start_process, stop_service
 from common.default_views import run_chart_view, run_page_query, symbol_views
@@ -32,9 +32,8 @@ _CYCLE_TIMEOUT_S = 120.0
 
 
 def _metric(text: str, name: str, label: str = "") -> float:
-    """Sum of the samples of ``name`` in Prometheus text (those with ``label``, e.g. ``outcome="done"``)."""
-    pattern = re.compile(rf"^{re.escape(name)}(?:{{([^}}]*)}})? ([0-9.e+-]+)$", re.M)
-    return sum(float(value) for labels, value in pattern.findall(text) if label in labels)
+    """Sum of the samples of ``name`` in Prometheus text (those with ``label``), 0 when there is none."""
+    return metric_in(text, name, label) or 0.0
 
 
 def _wait_for_first_cycle(metrics_url: str) -> float:

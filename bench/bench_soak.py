@@ -26,6 +26,7 @@ from websockets.exceptions import ConnectionClosed
 
 from bench.cluster import ALICE, Cluster, create_run
 from bench.harness import DOC, machine_line, record_section
+from bench.processes import rss_kib
 from tests.support.stream_client import Continuity, StreamViewer
 
 DURATION_S = float(os.environ.get("HEWSTON_SOAK_S", "600"))
@@ -53,8 +54,7 @@ async def watch(api_url: str, run_id: str, totals: Totals, stop_at: float, contr
                           continuity=Continuity(strict=False, keep_bars=False))
     await viewer.__aenter__()
     if controller:
-        await viewer.send({"type": "speed", "value": SPEED})
-        await viewer.send({"type": "play"})
+        await viewer.play(SPEED)
     try:
         while time.monotonic() < stop_at:
             try:
@@ -97,22 +97,12 @@ async def sample(cluster: Cluster, totals: Totals, stop_at: float, started: floa
     while time.monotonic() < stop_at:
         await asyncio.sleep(SAMPLE_EVERY_S)
         t = time.monotonic() - started
-        for name, kib in {**cluster.rss_kib(), "redis": _rss_kib(cluster.redis.proc.pid)}.items():
+        for name, kib in {**cluster.rss_kib(), "redis": rss_kib(cluster.redis.proc.pid)}.items():
             if kib is not None:
                 memory.setdefault(name, []).append((t, kib / 1024))
         window, totals.window_latencies = totals.window_latencies, []
         if window:
             totals.windows.append((t, float(np.percentile(window, 99))))
-
-
-def _rss_kib(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 async def soak(cluster: Cluster, runs: list[str]) -> tuple[Totals, dict, list]:

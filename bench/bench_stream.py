@@ -31,12 +31,12 @@ import orjson
 from websockets.asyncio.client import connect
 
 from bench.bench_playback import TOKEN, prepare
-from bench.cluster import metric
+from bench.cluster import relay_upstream_connections
 from bench.harness import machine_line, record_section
+from bench.processes import free_ports
 from bench.redis_server import redis_for_bench
 from bench.services import start_process, start_service, stop_service
 from common.logging import configure_logging
-from tests.support.servers import free_port
 
 FPS = 30
 BARS = 200_000  # nearly two hours of playback at 30 bars/s
@@ -151,11 +151,6 @@ def ramp(url: str, token: str | None, source: Controller, work_dir: Path, label:
     return steps
 
 
-def relay_upstream_connections(relay_metrics_url: str) -> int:
-    """Playback connections the relay holds to the backend right now (its own gauge)."""
-    return int(metric(relay_metrics_url, "hewston_relay_upstream_connections") or 0)
-
-
 def max_sustained(steps: list[Step]) -> int:
     return max((s.viewers for s in steps if s.sustained), default=0)
 
@@ -212,7 +207,7 @@ def measure(redis_url: str, work_dir: Path, procs: list) -> tuple:
     data_dir = work_dir / "data"
     run_id = prepare(data_dir, bars=BARS)
     prefix = f"hwbench-{os.getpid()}"
-    backend_port, api_port, relay_port, bare_port = free_port(), free_port(), free_port(), free_port()
+    backend_port, api_port, relay_port, bare_port = free_ports(4)
     common = {"REDIS_URL": redis_url, "HEWSTON_SERVICE_TOKEN": SERVICE_TOKEN}
     procs.append(start_service("backend.main:create_app", backend_port,
                                {**common, "HEWSTON_DATA_DIR": str(data_dir), "HEWSTON_PORT": str(backend_port)}))

@@ -111,11 +111,7 @@ class Cluster:
 
     def upstream_connections(self) -> int:
         """Playback connections the relays hold to the backend right now (from their metrics)."""
-        total = 0
-        for role in self.relay_nodes:
-            if role.running():
-                total += int(metric(f"{role.url}/metrics", "hewston_relay_upstream_connections") or 0)
-        return total
+        return sum(relay_upstream_connections(f"{role.url}/metrics") for role in self.relay_nodes if role.running())
 
     def watched_runs(self) -> int:
         """Runs some api node wants relayed right now (their demand deadline lies ahead)."""
@@ -146,10 +142,20 @@ def relay_ids(role: Role) -> set[str]:
 
 def metric(url: str, name: str) -> float | None:
     """The value of an unlabelled Prometheus sample (or the sum of a labelled family) at ``url``."""
-    text = httpx.get(url, timeout=5).text
-    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-              if line.startswith(name) and not line.startswith("#") and line[len(name)] in " {"]
+    return metric_in(httpx.get(url, timeout=5).text, name)
+
+
+def metric_in(text: str, name: str, label: str = "") -> float | None:
+    """Sum of the samples of ``name`` in Prometheus text (those with ``label``, e.g. ``outcome="done"``), or None
+    when there is none."""
+    pattern = re.compile(rf"^{re.escape(name)}(?:{{([^}}]*)}})? (\S+)$", re.M)
+    values = [float(value) for labels, value in pattern.findall(text) if label in labels]
     return sum(values) if values else None
+
+
+def relay_upstream_connections(metrics_url: str) -> int:
+    """Playback connections one relay holds to the backend right now (its own gauge, at ``metrics_url``)."""
+    return int(metric(metrics_url, "hewston_relay_upstream_connections") or 0)
 
 
 def create_run(api_url: str, token: str = ALICE, *, days: int = 45, timeout_s: float = 60) -> str:

@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+
 ROOT = Path(__file__).resolve().parent.parent
 PROCFILE = ROOT / "Procfile"
 HOST = "127.0.0.1"
@@ -46,12 +48,33 @@ def accepting(port: int) -> bool:
         return probe.connect_ex((HOST, port)) == 0
 
 
+def answers(url: str, timeout_s: float = 2.0) -> bool:
+    """Whether ``url`` answers 200 right now (an error or no answer: False)."""
+    try:
+        return httpx.get(url, timeout=timeout_s).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def wait_until(check, timeout_s: float, what: str, interval_s: float = 0.05) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} within {timeout_s:g} s")
         time.sleep(interval_s)
+
+
+def rss_kib(pid: int | None) -> int | None:
+    """Resident memory of process ``pid`` now (from /proc), or None when there is no such process."""
+    if pid is None:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
 
 
 def procfile_commands(path: Path = PROCFILE) -> dict[str, str]:
@@ -184,14 +207,8 @@ class Role:
         return self.proc.returncode
 
     def rss_kib(self) -> int | None:
-        """Resident memory now (from /proc), or None when the process is gone."""
-        try:
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        except (OSError, TypeError):
-            return None
-        return None
+        """Resident memory now, or None when the process is gone."""
+        return rss_kib(self.pid)
 
     def log(self) -> str:
         try:

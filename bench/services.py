@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpx
+from bench.processes import answers
 
 
 def start_service(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -37,11 +37,8 @@ def wait_until_answers(proc: subprocess.Popen[bytes], url: str, what: str, timeo
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited with {proc.returncode} while starting")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
+        if answers(url, timeout_s=1):
+            return
         time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"{what} did not start within {timeout_s:.0f} s")

@@ -70,15 +70,9 @@ def test_a_port_in_use_is_one_line_naming_the_setting_and_nothing_starts(tmp_pat
 
 
 async def test_the_banner_comes_once_every_server_listens(tmp_path):
-    import socket
-
+    from bench.processes import accepting
     from common import serving
-    from hewston import up
     from relay.settings import RelaySettings
-
-    def accepting(port: int) -> bool:
-        with socket.socket() as probe:
-            return probe.connect_ex(("127.0.0.1", port)) == 0
 
     backend_app = create_backend(BackendSettings(data_dir=tmp_path, redis_url=None, _env_file=None))
     servers = [(serving.server(backend_app, handle_signals=False), serving.bind("127.0.0.1", 0, setting="port"))

@@ -10,7 +10,6 @@ from websockets.exceptions import ConnectionClosed
 
 from common.close_codes import CloseCode, should_reconnect
 from tests.stream.conftest import ALICE
-from tests.stream.test_shared_stream import start_playing
 from tests.support.stream_client import StreamViewer
 
 
@@ -21,7 +20,7 @@ async def test_a_stopping_node_sends_its_viewers_to_another_with_1001_and_nothin
         viewers = [StreamViewer(leaving.http_url, alice_run, ALICE) for _ in range(3)]
         for viewer in viewers:
             await viewer.__aenter__()
-        await start_playing(viewers[0])
+        await viewers[0].play()
         await asyncio.gather(*(viewer.until_cursor(300) for viewer in viewers))
         stopping = asyncio.create_task(asyncio.to_thread(leaving.stop))
         for viewer in viewers:

@@ -16,14 +16,6 @@ from tests.api.conftest import create_run
 from tests.stream.conftest import ALICE, BOB, upstream_connections
 from tests.support.stream_client import StreamViewer
 
-SPEED = {"type": "speed", "value": 300}  # 10 bars a frame: a 4,320-bar run plays in about 15 s
-PLAY = {"type": "play"}
-
-
-async def start_playing(viewer: StreamViewer) -> None:
-    await viewer.send(SPEED)
-    await viewer.send(PLAY)
-
 
 async def test_two_viewers_receive_identical_sequences_from_one_upstream(stack, alice_run):
     stack.relay()
@@ -32,7 +24,7 @@ async def test_two_viewers_receive_identical_sequences_from_one_upstream(stack, 
             StreamViewer(api.http_url, alice_run, ALICE, header_auth=True) as b:
         hello = await a.recv()
         assert hello["type"] == "hello" and hello["can_control"] and not hello["degraded"]
-        await start_playing(a)
+        await a.play()
         await asyncio.gather(a.until_cursor(600), b.until_cursor(600))
         await asyncio.gather(a.until_cursor(900), b.until_cursor(900))
         assert upstream_connections(stack.backend, alice_run) == 1
@@ -45,7 +37,7 @@ async def test_a_late_joiner_starts_at_a_snapshot_and_many_viewers_share_one_ups
     stack.relay()
     apis = [stack.api(), stack.api()]
     async with StreamViewer(apis[0].http_url, alice_run, ALICE) as first:
-        await start_playing(first)
+        await first.play()
         await first.until_cursor(900)  # past the backend's first periodic keyframe (every 2 s)
         late = [StreamViewer(apis[i % 2].http_url, alice_run, ALICE) for i in range(12)]
         for viewer in late:
@@ -82,7 +74,7 @@ async def test_resume_by_offset_recovers_everything_missed(stack, alice_run):
     stack.relay()
     api = stack.api()
     async with StreamViewer(api.http_url, alice_run, ALICE) as watcher:
-        await start_playing(watcher)
+        await watcher.play()
         viewer = StreamViewer(api.http_url, alice_run, ALICE)
         async with viewer:
             await viewer.until_cursor(200)
@@ -104,7 +96,7 @@ async def test_resume_on_another_node_reads_older_history_from_redis(stack, alic
     stack.relay()
     near, far = stack.api(), stack.api(stream_recent_messages=0)
     async with StreamViewer(near.http_url, alice_run, ALICE) as viewer:
-        await start_playing(viewer)
+        await viewer.play()
         await viewer.until_cursor(500)
     await asyncio.sleep(0.5)
     # The far node remembers nothing: what was missed comes from the run's stream in Redis.
@@ -131,7 +123,7 @@ async def test_a_resume_beyond_retention_is_reset(stack, alice_run):
     stack.relay()
     api = stack.api()
     async with StreamViewer(api.http_url, alice_run, ALICE) as watcher:
-        await start_playing(watcher)
+        await watcher.play()
         async with StreamViewer(api.http_url, alice_run, ALICE) as viewer:
             await viewer.until_cursor(100)
         keyframe = await watcher.until(lambda m: m["type"] == "snapshot" and m["kind"] == "keyframe")
@@ -154,7 +146,7 @@ async def test_another_relay_takes_over_without_gap_or_duplicate(stack, alice_ru
     first = stack.relay()
     api = stack.api()
     async with StreamViewer(api.http_url, alice_run, ALICE) as viewer:
-        await start_playing(viewer)
+        await viewer.play()
         await viewer.until_cursor(400)
         await stack.kill(first)  # its lease is left to expire, as if the process died mid-playback
         stack.relay()
@@ -193,14 +185,9 @@ async def test_a_viewer_that_never_reads_does_not_delay_the_others(stack, alice_
     async with StreamViewer(api.http_url, alice_run, ALICE, receive_buffer_bytes=4096) as stalled, \
             StreamViewer(api.http_url, alice_run, ALICE) as healthy:
         stalled.ws.transport.pause_reading()  # its socket buffers fill up; it reads nothing
-        await start_playing(healthy)
+        await healthy.play()
         await healthy.until_cursor(3_000, timeout_s=30)
-        stalled.ws.transport.resume_reading()
-        skipped = await stalled.until(lambda m: m["type"] == "skipped", timeout_s=30)
-        assert skipped["count"] > 0
-        snapshot = await stalled.recv()
-        assert snapshot["type"] == "snapshot" and snapshot["cause"] == "resync"
-        await stalled.until_cursor(snapshot["cursor"] + 20)
+        await stalled.resume_reading_and_resync(bars_after=20)
     assert healthy.continuity.resets == ["connect"] and healthy.continuity.skipped == 0
 
 

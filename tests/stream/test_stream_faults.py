@@ -20,15 +20,13 @@ from tests.support.servers import LiveServer, free_port
 from tests.support.stream_client import StreamViewer
 
 SPEED = {"type": "speed", "value": 300}
-PLAY = {"type": "play"}
 
 
 async def test_a_lost_history_resets_viewers_who_continue_where_the_playback_was(stack, alice_run):
     stack.relay()
     api = stack.api()
     async with StreamViewer(api.http_url, alice_run, ALICE) as viewer:
-        await viewer.send(SPEED)
-        await viewer.send(PLAY)
+        await viewer.play()
         await viewer.until_cursor(600)
         before = viewer.continuity.cursor
         # What a Redis restart without persistence does to the run: every key gone, lease and demand included.
@@ -80,8 +78,7 @@ async def test_the_stream_reports_a_stopped_backend_and_resumes_without_a_gap(tm
         stack.relay()
         api = stack.api()
         async with StreamViewer(api.http_url, run_id, ALICE) as viewer:
-            await viewer.send(SPEED)
-            await viewer.send(PLAY)
+            await viewer.play()
             await viewer.until_cursor(300)
             backend.stop()
             lost = await viewer.until(lambda m: m["type"] == "upstream")

@@ -1,7 +1,8 @@
-"""Bursts against the api's fixed-window rate limit, started where the window cannot turn over mid-burst.
+"""Bursts against the api's rate limit, started where its window cannot turn over mid-burst.
 
-The limiter counts requests per window of ``window_s`` seconds aligned to the epoch. A burst that straddles
-two windows is counted twice over, half in each, so a test that expects the limit to bite after exactly N
+The limiter estimates a sliding window from two fixed windows of ``window_s`` seconds aligned to the epoch: the
+previous window's count weighs less the further the current one has run. The part of a burst that falls
+before a boundary is therefore counted at a fraction, so a test that expects the limit to bite after exactly N
 requests first waits for a window with enough time left in it.
 """
 

@@ -10,14 +10,13 @@ from contextlib import contextmanager
 
 import uvicorn
 
+from bench.processes import free_ports
 from common.app_defaults import UVICORN_OPTIONS
 from common.serving import HewstonServer
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
 
 
 class LiveServer:

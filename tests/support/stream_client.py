@@ -189,9 +189,26 @@ class StreamViewer:
         return await self.until(lambda m: m.get("cursor") is not None and m["type"] in PUBLISHED
                                 and m["cursor"] >= cursor, timeout_s)
 
+    async def resume_reading_and_resync(self, bars_after: int) -> None:
+        """For a viewer whose socket stopped being read (``ws.transport.pause_reading()``) until the server
+        dropped its backlog: read again, and check that what it missed is announced (``skipped``) and followed by
+        a keyframe of the present (a ``resync`` snapshot), from which ``bars_after`` more bars then arrive."""
+        assert self.ws is not None
+        self.ws.transport.resume_reading()
+        skipped = await self.until(lambda m: m["type"] == "skipped", timeout_s=30)
+        assert skipped["count"] > 0
+        snapshot = await self.recv()
+        assert snapshot["type"] == "snapshot" and snapshot["cause"] == "resync"
+        await self.until_cursor(snapshot["cursor"] + bars_after)
+
     async def send(self, control: dict[str, Any]) -> None:
         assert self.ws is not None
         await self.ws.send(orjson.dumps(control).decode())
+
+    async def play(self, speed: int = 300) -> None:
+        """Set the playback speed (bars a second: 300 is ten bars a frame) and start playing."""
+        await self.send({"type": "speed", "value": speed})
+        await self.send({"type": "play"})
 
     @property
     def close_code(self) -> int | None:

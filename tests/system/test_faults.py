@@ -24,14 +24,6 @@ from tests.system.conftest import LEASE_TTL_S, RATE_LIMIT_WINDOW_S
 
 pytestmark = [pytest.mark.system, pytest.mark.timeout(300)]
 
-PLAY = {"type": "play"}
-
-
-async def play(viewer: StreamViewer, speed: int = 300) -> None:
-    await viewer.send({"type": "speed", "value": speed})  # 10 bars a frame at 300
-    await viewer.send(PLAY)
-
-
 async def opened(*viewers: StreamViewer) -> None:
     for viewer in viewers:
         await viewer.__aenter__()
@@ -49,7 +41,7 @@ async def watched_run(cluster: Cluster) -> tuple[str, StreamViewer, StreamViewer
     run_id = create_run(api1.url)
     a, b = StreamViewer(api1.url, run_id, ALICE), StreamViewer(api2.url, run_id, ALICE)
     await opened(a, b)
-    await play(a)
+    await a.play()
     await asyncio.gather(a.until_cursor(600), b.until_cursor(600))
     return run_id, a, b
 
@@ -70,7 +62,7 @@ async def test_viewers_on_both_api_nodes_see_identical_sequences_from_one_upstre
     c = StreamViewer(api2.url, run_id, ALICE, header_auth=True)
     await opened(a, b, c)
     try:
-        await play(a)
+        await a.play()
         await asyncio.gather(*(v.until_cursor(1500) for v in (a, b, c)))
         assert cluster.upstream_connections() == cluster.watched_runs() == 1
         assert metric(f"{api1.url}/metrics", "hewston_stream_viewers") == 1
@@ -116,7 +108,7 @@ async def test_viewers_of_a_killed_api_node_resume_on_the_other_by_offset(cluste
     await opened(witness, *victims)
     resumed: list[StreamViewer] = []
     try:
-        await play(witness)
+        await witness.play()
         await asyncio.gather(*(v.until_cursor(600) for v in (witness, *victims)))
         api1.kill()
         for victim in victims:
@@ -200,7 +192,7 @@ async def test_a_slow_viewer_is_resynchronised_while_the_others_keep_their_laten
     try:
         stalled.ws.transport.pause_reading()  # its socket buffers fill up; it reads nothing
         resyncs_before = metric(f"{api1.url}/metrics", "hewston_stream_resyncs_total") or 0
-        await play(healthy[0], speed=1500)  # 50 bars a frame
+        await healthy[0].play(1500)  # 50 bars a frame
         await asyncio.gather(*(v.until_cursor(3000) for v in healthy))
         stall_began = time.time()
         deadline = time.monotonic() + 60
@@ -208,12 +200,7 @@ async def test_a_slow_viewer_is_resynchronised_while_the_others_keep_their_laten
             assert time.monotonic() < deadline, "the stalled viewer was never resynchronised"
             await asyncio.gather(*(v.until_cursor(v.continuity.cursor + 150) for v in healthy))
         await asyncio.gather(*(v.until_cursor(v.continuity.cursor + 300) for v in healthy))
-        stalled.ws.transport.resume_reading()
-        skipped = await stalled.until(lambda m: m["type"] == "skipped", timeout_s=30)
-        assert skipped["count"] > 0
-        snapshot = await stalled.recv()
-        assert snapshot["type"] == "snapshot" and snapshot["cause"] == "resync"
-        await stalled.until_cursor(snapshot["cursor"] + 100)
+        await stalled.resume_reading_and_resync(bars_after=100)
     finally:
         await closed(*healthy, stalled)
     for viewer in healthy:
@@ -258,7 +245,7 @@ async def test_bad_inputs_get_clear_errors_and_nothing_crashes_or_leaks(cluster)
             await owner.send({"type": "speed", "value": 300, "ref": f"f{i}"})
         await owner.until(lambda m: m["type"] == "error" and m["code"] == "rate_limited")
         await asyncio.sleep(2.5)  # the control budget refills (10 a second); the socket stayed open
-        await play(owner)
+        await owner.play()
         await asyncio.gather(owner.until_cursor(300), follower.until_cursor(300))
         # Errors reach only the viewer whose control caused them.
         assert [m["code"] for m in follower.messages if m["type"] == "error"] == ["forbidden"]
@@ -318,7 +305,7 @@ async def test_logs_are_plain_and_each_call_is_logged_once_and_every_role_stops_
     viewer = StreamViewer(api2.url, run_id, ALICE)
     await opened(viewer)
     try:
-        await play(viewer)
+        await viewer.play()
         await viewer.until_cursor(300)
         holder = cluster.relay_holding(run_id)
         codes = {role.name: role.terminate() for role in cluster.relay_nodes}

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from bench.cluster import ALICE
-from bench.processes import PROCFILE, RedisServer, accepting, role_environment, wait_until
+from bench.processes import PROCFILE, RedisServer, accepting, answers, role_environment, wait_until
 
 pytestmark = [pytest.mark.system, pytest.mark.timeout(180)]
 
@@ -23,13 +23,6 @@ def free_base_port() -> int:
         if not any(accepting(base + offset) for offset in (0, 100, 101, 200, 201, 300)):
             return base
     raise RuntimeError("no free port range")
-
-
-def ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_a_procfile_runner_starts_every_role_with_its_process_counts_and_stops_them_cleanly(tmp_path):
@@ -49,7 +42,7 @@ def test_a_procfile_runner_starts_every_role_with_its_process_counts_and_stops_t
             # api nodes on the runner's ports (base+100, +101), relay metrics on +200 and +201, the worker's on +300.
             endpoints = [f"http://127.0.0.1:{base + 100}/ready", f"http://127.0.0.1:{base + 101}/ready",
                          *(f"http://127.0.0.1:{base + p}/metrics" for p in (200, 201, 300))]
-            wait_until(lambda: runner.poll() is None and all(ok(url) for url in endpoints), 60,
+            wait_until(lambda: runner.poll() is None and all(answers(url) for url in endpoints), 60,
                        "the Procfile's roles did not all answer")
             for port in (base + 100, base + 101):
                 ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).json()

@@ -20,7 +20,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from bench.cluster import ALICE, Cluster, create_run
-from bench.processes import ROOT, free_ports, wait_until
+from bench.processes import ROOT, answers, free_ports, wait_until
 from tests.support.stream_client import StreamViewer
 
 pytestmark = [pytest.mark.system, pytest.mark.timeout(240),
@@ -52,18 +52,11 @@ def deployment(tmp_path_factory) -> Iterator[tuple[Cluster, str]]:
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             url = f"http://127.0.0.1:{port}"
-            wait_until(lambda: _answers(f"{url}/health"), 15, "the proxy did not answer")
+            wait_until(lambda: answers(f"{url}/health"), 15, "the proxy did not answer")
             yield cluster, url
         finally:
             proxy.terminate()
             proxy.wait(10)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 async def test_http_and_websockets_are_balanced_and_move_off_a_node_that_died(deployment):

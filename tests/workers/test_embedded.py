@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import uuid
 
 import httpx
@@ -13,6 +12,7 @@ from structlog.testing import capture_logs
 
 from api.main import create_app as create_api
 from api.settings import ApiSettings
+from bench.processes import accepting
 from common import serving
 from common.default_views import run_chart_view, run_page_query, symbol_views
 from common.keys import KeySpace
@@ -74,12 +74,9 @@ async def test_in_process_worker_warms_every_default_view_after_one_cycle(shared
         assert complete.json()["metadata"]["cache"] == "hit"
 
 
-def _accepting(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-async def test_hewston_up_serves_the_api_with_its_worker_in_one_loop(tmp_path):
+async def test_hewston_up_serves_the_api_with_its_worker_in_one_loop(tmp_path, monkeypatch):
+    # No worker metrics server: its fixed default port may be held by a Hewston already running on this machine.
+    monkeypatch.setenv("HEWSTON_WORKER_METRICS_PORT", "0")
     backend_port, api_port = free_port(), free_port()
     backend_app = build_backend(tmp_path / "data")
     api = _embedded_api(f"http://127.0.0.1:{backend_port}").model_copy(update={"port": api_port})
@@ -112,7 +109,7 @@ async def test_hewston_up_serves_the_api_with_its_worker_in_one_loop(tmp_path):
         # (leaving its context) closes.
         for server, _sock in servers:
             server.should_exit = True
-        await wait_for(lambda: not _accepting(backend_port) and not _accepting(api_port))
+        await wait_for(lambda: not accepting(backend_port) and not accepting(api_port))
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(running, 15)
