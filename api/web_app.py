@@ -3,7 +3,8 @@
 The app routes in the browser (``/runs/<id>``, ``/runs/<id>/playback``), so a reload or a shared link asks the
 server for a path that is no file: it gets ``index.html`` and the app takes over. The fallback is registered
 after every api route and never answers for the api's own paths, so a mistyped ``/api/v1/...`` or
-``/metricz`` stays a JSON 404 rather than an HTML page a script would choke on.
+``/healthz`` (any path that starts like an operations route) stays a JSON 404 rather than an HTML page a
+script would choke on.
 
 Vite names the files under ``assets/`` by their content hash, so they may be cached for good; ``index.html``
 names the current ones and must always be revalidated.
