@@ -85,6 +85,9 @@ class ApiSettings(HewstonSettings):
     stream_viewer_queue_mb: int = Field(default=8, ge=1)
     # Messages kept per run in memory for viewers reconnecting to this node (about a minute at 30 frames/s).
     stream_recent_messages: int = Field(default=2048, ge=0)
+    # A viewer whose socket takes nothing for this long (its client stopped reading, or vanished) is let go;
+    # a slow one is resynchronised long before (its queue bound), so only a stalled one ever meets this.
+    stream_write_deadline_s: float = Field(default=15.0, gt=0)
     stream_heartbeat_s: float = Field(default=5.0, gt=0)
     # Demand: refreshed this often, valid this long; a run's relay stops about this long after its last viewer.
     stream_demand_refresh_s: float = Field(default=2.0, gt=0)

@@ -32,6 +32,9 @@ class StreamMetrics:
         self.reloads = Counter("hewston_stream_reloads_total",
                                "Run feeds reloaded because the stream's epoch changed (history lost)",
                                registry=registry)
+        self.dropped = Counter("hewston_stream_viewers_dropped_total",
+                               "Viewers this node let go, by reason (write_deadline: the client stopped reading)",
+                               ("reason",), registry=registry)
         self.delivery_lag = Histogram("hewston_stream_delivery_lag_seconds",
                                       "From the relay's append to this node's fan-out", buckets=_LAG_BUCKETS_S,
                                       registry=registry)

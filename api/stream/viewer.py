@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from api.stream.socket_writer import Item, SocketWriter
+from api.stream.socket_writer import Item, SocketWriter, WriteDeadlineExceeded
 from common.close_codes import CloseCode
 from common.sockets import Refused
 
@@ -60,6 +60,7 @@ class Viewer:
         self._ended: Refused | None = None
         self._gone = False  # its socket failed; its receive loop is about to end it
         self._in_flight = False  # the sender took a message and has not written it yet
+        self.dropped: str | None = None  # why this node let the viewer go, if it did (for metrics)
         self._waiter: asyncio.Future[None] | None = None
 
     # Filling (reader side: synchronous, never blocks) ---------------------------------------------------------
@@ -165,6 +166,9 @@ class Viewer:
             self._in_flight = True
             try:
                 await self.writer.send(item)
+            except WriteDeadlineExceeded:
+                self.dropped = "write_deadline"
+                raise
             finally:
                 self._in_flight = False
             self.messages_sent += 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 
+import httpx
 import orjson
 
 from common.keys import KeySpace
@@ -93,3 +94,41 @@ async def test_bursty_readers_get_every_message_in_order_through_play_pause_and_
         assert all(cause in ("connect", "resync") for cause in viewer.continuity.resets)
     errors = [m for f in followers for m in f.messages if m["type"] == "error"]
     assert errors and all(e["code"] == "forbidden" for e in errors)
+
+
+async def _node_demand(broker_url: str | None, prefix: str, run_id: str) -> dict[bytes, bytes]:
+    redis = create_redis(broker_url)
+    try:
+        return await redis.hgetall(KeySpace(prefix).run_stream(run_id).viewers)
+    finally:
+        await redis.aclose()
+
+
+async def test_a_viewer_that_stopped_reading_is_let_go_at_the_write_deadline(stack, alice_run):
+    stack.relay()
+    api = stack.api(send_buffer_bytes=8192, stream_write_deadline_s=1.0, stream_demand_refresh_s=0.2,
+                    stream_viewer_queue_messages=200, stream_viewer_queue_mb=1)
+    async with StreamViewer(api.http_url, alice_run, ALICE, receive_buffer_bytes=4096) as stalled:
+        await stalled.play(speed=3000)
+        await stalled.until_cursor(300)
+        assert await _node_demand(stack.broker_url, stack.prefix, alice_run)
+        stalled.ws.transport.pause_reading()  # the window fills; the server can write nothing more
+        loop = asyncio.get_running_loop()
+        stopped_at = loop.time()
+        gone_at = None
+        while loop.time() - stopped_at < 15:
+            metrics = httpx.get(f"{api.http_url}/metrics").text
+            if "hewston_stream_viewers 0.0" in metrics:
+                gone_at = loop.time()
+                break
+            await asyncio.sleep(0.1)
+        assert gone_at is not None, "the stalled viewer was never let go"
+        # The deadline counts from when the socket stopped taking data, which is after the buffers filled.
+        assert gone_at - stopped_at < 6
+        assert 'hewston_stream_viewers_dropped_total{reason="write_deadline"} 1.0' in metrics
+        # It was the run's last viewer here: the node withdraws its demand.
+        for _ in range(50):
+            if not await _node_demand(stack.broker_url, stack.prefix, alice_run):
+                break
+            await asyncio.sleep(0.1)
+        assert not await _node_demand(stack.broker_url, stack.prefix, alice_run)
