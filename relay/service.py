@@ -98,12 +98,11 @@ class RelayService:
 
     async def scan(self) -> None:
         """One pass: release what is no longer demanded, claim what is demanded and unheld."""
-        demanded = await self.store.demanded_runs(int(time.time() * 1000))
-        wanted = set(demanded)
-        for run_id in [run_id for run_id in self.held if run_id not in wanted]:
+        demanded = await self.store.demanded_runs(grace_ms=int(self.settings.demand_grace_s * 1000))
+        for run_id in [run_id for run_id in self.held if run_id not in demanded.deadlines]:
             await self._release(run_id)
         now = time.monotonic()
-        candidates = [run_id for run_id in demanded
+        candidates = [run_id for run_id in demanded.wanted()
                       if run_id not in self.held and self._refused_until.get(run_id, 0.0) <= now]
         room = self.settings.max_runs - len(self.held)
         if not candidates or room <= 0:
@@ -127,7 +126,8 @@ class RelayService:
         claim = await self.store.claim(run_id, token, lease_ttl_ms=int(self.settings.lease_ttl_s * 1000))
         if claim is None:
             return
-        restart_from = self._remembered.pop(run_id, None) if claim.fresh else None
+        # A new epoch (or one ended because the stream went backwards) restarts where this relay last was.
+        restart_from = self._remembered.pop(run_id, None) if claim.fresh or claim.offset == 0 else None
         relay = RunRelay(run_id, claim, token=token, store=self.store, settings=self.settings,
                          metrics=self.metrics, restart_from=restart_from)
         controls_key = self.keys.run_stream(run_id).controls
@@ -140,12 +140,15 @@ class RelayService:
         self.metrics.lease_changes.labels("took_over" if claim.takeover else "claimed").inc()
         self._log.info("run_claimed", run_id=run_id, epoch=claim.epoch, offset=claim.offset, fresh=claim.fresh,
                        takeover=claim.takeover, cursor=relay.position.cursor)
-        # Controls not yet applied are this relay's to apply: those after the last one a relay passed upstream,
-        # if they are recent (a first viewer's "play" usually arrives before any relay holds the run).
-        seconds, micros = await self.redis.time()
-        recent = (seconds * 1000 + micros // 1000 - _RECENT_CONTROLS_MS, 0)
+        # Controls not yet applied are this relay's to apply: those after the last one recorded as applied, if
+        # they are recent (a first viewer's "play" usually arrives before any relay holds the run). Redis's clock
+        # comes with the claim, so nothing can fail between holding the run and reading its controls.
+        recent = (claim.redis_now_ms - _RECENT_CONTROLS_MS, 0)
         ms, seq = max(recent, _stream_id(claim.last_control))
-        await self.reader.watch(controls_key, f"{ms}-{seq}")
+        try:
+            await self.reader.watch(controls_key, f"{ms}-{seq}")
+        except _REDIS_ERRORS:
+            pass  # only the wake-up failed: the next read includes the run's controls anyway
 
     def _forget(self, run_id: str, held: _Held) -> None:
         if self.held.get(run_id) is held:

@@ -51,6 +51,16 @@ class RelaySettings(HewstonSettings):
     upstream_backoff_max_s: float = Field(default=5.0, gt=0)
     upstream_open_timeout_s: float = Field(default=5.0, gt=0)
 
+    # Redis unreachable or stalled: a relay keeps its runs (and their upstream connections) for this long,
+    # retrying; every append is fenced, so another relay that took a run over meanwhile is never overwritten.
+    redis_outage_grace_s: float = Field(default=30.0, gt=0)
+    # A held run whose demand lapsed less than this ago is kept (an api node may have missed a refresh while
+    # Redis stalled); a run is claimed only while it is demanded.
+    demand_grace_s: float = Field(default=5.0, ge=0)
+    # Shifts this relay's wall clock (the `ts` it stamps on messages) for tests of clock skew; every deadline
+    # and age the stream compares is Redis's clock, so a skewed relay neither starves nor trims early.
+    clock_offset_s: float = 0.0
+
     # The blocking read of controls; its connection's socket timeout is this plus a margin.
     control_block_ms: int = Field(default=1000, ge=10)
     redis_socket_timeout_s: float = Field(default=5.0, gt=0)

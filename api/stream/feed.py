@@ -62,6 +62,13 @@ class RunFeed:
         if self.recent:
             self.last_offset = max(self.last_offset, self.recent[-1].offset)
 
+    def last_message(self) -> bytes:
+        """The bytes of the newest message this feed holds (what the stream must still hold under
+        ``last_offset`` for the feed to carry on), or nothing when it holds none."""
+        if self.recent and self.recent[-1].offset == self.last_offset:
+            return self.recent[-1].text.encode()
+        return b""
+
     def on_entry(self, entry: Entry) -> list[Viewer] | None:
         """Take one message from the stream; returns the viewers whose queue overflowed (to resynchronise), or
         None when the entry shows that the stream is not the one this feed follows (reload it)."""

@@ -10,8 +10,12 @@ housekeeping that keeps relays and viewers informed.
 - **Heartbeats.** A run that sent nothing for ``stream_heartbeat_s`` (a paused playback is silent) gets one.
 - **Going away.** When the node shuts down, every viewer's socket is closed with 1001 before the server stops,
   so that clients reconnect to another node with their resume point (``going_away``).
-- **Redis down.** Viewers already watching are told (``upstream`` lost, from this node) and kept; when Redis
-  answers again every run is checked, and viewers of a run whose history was lost get a reset.
+- **Redis down.** Viewers already watching are told (``upstream`` lost, from this node) and kept. When Redis
+  answers again each run is checked where the node left it: a stream that is still there (a stall, a restart
+  with AOF) costs nothing — the reader carries on from the same offset, nobody is reset or sent anything twice;
+  a new epoch (history lost) resets the run's viewers; a stream that went backwards (its state behind the
+  offset the node holds, or another message under it) is ended as an epoch (``StreamStore.rewind``), and its
+  viewers are reset into the new one once its first snapshot is there. Offsets are never reused within an epoch.
 
 The hub's Redis calls use a client of their own with a generous timeout, not the REST path's breaker: under
 a burst of thousands of viewers connecting, the event loop lags, and a REST-sized timeout would read that lag
@@ -79,6 +83,7 @@ class StreamHub:
         self._withdrawn: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._broker_down = False
+        self._refreshing: asyncio.Task[None] | None = None
         self._viewer_seq = 0
         # Sockets of viewers on a private direct playback (Redis was down when they came), for going_away.
         self.direct: set[WebSocket] = set()
@@ -90,6 +95,8 @@ class StreamHub:
                        asyncio.create_task(self._housekeeping_loop(), name="stream-housekeeping")]
 
     async def stop(self) -> None:
+        if self._refreshing is not None:
+            self._tasks.append(self._refreshing)
         for task in self._tasks:
             task.cancel()
         if self._tasks:
@@ -229,6 +236,30 @@ class StreamHub:
             self._reloading[feed.run_id] = task
             task.add_done_callback(lambda _t: self._reloading.pop(feed.run_id, None))
 
+    def _verify_soon(self, feed: RunFeed) -> None:
+        if feed.epoch is not None and feed.run_id not in self._reloading:
+            task = asyncio.create_task(self._verify(feed), name=f"stream-verify-{feed.run_id}")
+            self._reloading[feed.run_id] = task
+            task.add_done_callback(lambda _t: self._reloading.pop(feed.run_id, None))
+
+    async def _verify(self, feed: RunFeed) -> None:
+        """After the reader lost Redis: is the run's stream still the one the feed follows, up to the message the
+        feed holds last? Then nothing happens at all. If it went backwards, its epoch ends here."""
+        epoch, offset, last = feed.epoch, feed.last_offset, feed.last_message()
+        try:
+            went_back = await self._redis(lambda: self.store.rewind(feed.run_id, epoch, offset, last))
+        except BrokerUnavailable:
+            return  # the next recovery, or demand refresh, looks again
+        if went_back:
+            self._went_back(feed, offset)
+        # Otherwise: the same epoch and offset (the reader goes on from there), or a new epoch, which the
+        # demand refresh (asked for now) notices.
+        self._refresh_soon()
+
+    def _went_back(self, feed: RunFeed, held_offset: int) -> None:
+        self.metrics.went_back.inc()
+        log.warning("stream_went_backwards", run_id=feed.run_id, epoch=feed.epoch, offset=held_offset)
+
     async def _reload(self, feed: RunFeed) -> None:
         """The run's stream is not the one the feed follows (a new epoch): start its viewers over."""
         try:
@@ -236,6 +267,10 @@ class StreamHub:
         except BrokerUnavailable:
             return  # the next demand refresh notices again
         if self.feeds.get(feed.run_id) is not feed:
+            return
+        if state.snapshot is None and feed.followed_a_stream:
+            # The new epoch has no snapshot yet (its relay is reconnecting): viewers stay where they are until it
+            # has one, rather than being switched to an epoch with nothing to show; the next refresh looks again.
             return
         before, followed = feed.epoch, feed.followed_a_stream
         feed.load(state)
@@ -271,7 +306,7 @@ class StreamHub:
                 log.info("stream_reader_recovered")
                 self._notify(UpstreamState.resumed, "the broker (Redis) is back")
                 for feed in list(self.feeds.values()):
-                    self._reload_soon(feed)  # the history may have been lost meanwhile
+                    self._verify_soon(feed)  # still where it was? lost, or gone backwards meanwhile?
             for key, entries in batches:
                 self._dispatch(key, entries)
 
@@ -345,17 +380,21 @@ class StreamHub:
                 for viewer in viewers:
                     viewer.end(CloseCode.access_withdrawn, "access to the run was withdrawn")
 
+    def _refresh_soon(self) -> None:
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.create_task(self._refresh_demand(), name="stream-demand-refresh")
+
     async def _refresh_demand(self) -> None:
         counts = {run_id: len(feed.viewers) for run_id, feed in self.feeds.items()}
         counts.update({run_id: 0 for run_id in self._withdrawn if run_id not in counts})
         if not counts:
             return
         epochs = {run_id: feed.epoch for run_id, feed in self.feeds.items()}
-        now_ms = _now_ms()
+        offsets = {run_id: feed.last_offset for run_id, feed in self.feeds.items()}
         ttl_ms = int(self.settings.stream_demand_ttl_s * 1000)
         try:
             demand = await self._redis(lambda: self.store.refresh_demand(
-                self.node_id, counts, deadline_ms=now_ms + ttl_ms, now_ms=now_ms, ttl_ms=ttl_ms * 6))
+                self.node_id, counts, ttl_ms=ttl_ms, key_ttl_ms=ttl_ms * 6))
         except BrokerUnavailable:
             return
         self._withdrawn.difference_update(counts)
@@ -367,5 +406,26 @@ class StreamHub:
             # A new epoch means the history was lost; a feed reloaded while this answer was on its way, or a
             # run whose stream is not there yet (no relay has claimed it again), is left to the next refresh.
             fresh_answer = feed.epoch == epochs.get(run_id)
-            if fresh_answer and seen.epoch is not None and seen.epoch != feed.epoch and not self._broker_down:
+            if not fresh_answer or seen.epoch is None or self._broker_down:
+                continue
+            if seen.epoch != feed.epoch:
                 self._reload_soon(feed)
+            elif seen.offset is not None and seen.offset < offsets[run_id]:
+                # Behind what this node already delivered, in the same epoch: the stream went backwards.
+                self._rewind_soon(feed, offsets[run_id])
+
+    def _rewind_soon(self, feed: RunFeed, held_offset: int) -> None:
+        if feed.run_id in self._reloading:
+            return
+
+        async def rewind() -> None:
+            try:
+                went_back = await self._redis(lambda: self.store.rewind(feed.run_id, feed.epoch, held_offset))
+            except BrokerUnavailable:
+                return
+            if went_back:
+                self._went_back(feed, held_offset)
+
+        task = asyncio.create_task(rewind(), name=f"stream-rewind-{feed.run_id}")
+        self._reloading[feed.run_id] = task
+        task.add_done_callback(lambda _t: self._reloading.pop(feed.run_id, None))

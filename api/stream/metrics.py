@@ -35,6 +35,9 @@ class StreamMetrics:
         self.dropped = Counter("hewston_stream_viewers_dropped_total",
                                "Viewers this node let go, by reason (write_deadline: the client stopped reading)",
                                ("reason",), registry=registry)
+        self.went_back = Counter("hewston_stream_went_back_total",
+                                 "Run streams found behind what this node had delivered (failover that lost writes, "
+                                 "AOF crash, restore); each ends its epoch", registry=registry)
         self.delivery_lag = Histogram("hewston_stream_delivery_lag_seconds",
                                       "From the relay's append to this node's fan-out", buckets=_LAG_BUCKETS_S,
                                       registry=registry)

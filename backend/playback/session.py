@@ -103,12 +103,11 @@ class PlaybackSession:
 
     def handle(self, control: PlaybackControl, now: float) -> list[dict[str, Any]]:
         out = self._apply(control, now)
-        if control.ref is not None:
-            # The answer to a control is at most one error; tagging it lets a relay route it to the client who
-            # sent the control.
-            for message in out:
-                if message["type"] == "error":
-                    message["ref"] = control.ref
+        if control.ref is not None and out:
+            # The last message a control caused (its error, or what completes its effect) echoes its ref: a relay
+            # routes an error to the client who sent the control, and records the control as applied together
+            # with the message that completes its effect, so a relay taking over applies it exactly once.
+            out[-1]["ref"] = control.ref
         return out
 
     def _apply(self, control: PlaybackControl, now: float) -> list[dict[str, Any]]:

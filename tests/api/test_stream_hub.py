@@ -38,7 +38,7 @@ async def test_viewers_resuming_from_one_point_share_one_history_read():
         kind = "snapshot" if offset in (1, 40) else "frame"
         data = orjson.dumps({"type": kind, "epoch": claim.epoch, "offset": offset})
         await store.append("run", "relay", offset=offset, message_type=kind, data=data, epoch=claim.epoch,
-                           now_ms=0, position=PlaybackPosition())
+                           position=PlaybackPosition())
     settings = api_settings("http://127.0.0.1:9", None, stream_recent_messages=0)
     reader = StreamReader(create_redis(None), redis, keys.reader_wake("test"), block_ms=100)
     hub = StreamHub(store=store, reader=reader, keys=keys, settings=settings,
