@@ -217,7 +217,9 @@ class RunRelay:
         deadline = time.monotonic() + self.settings.redis_outage_grace_s
         retried = False
         answered, self._answered = self._answered, None
-        data = encode_published(out, epoch=self.epoch, offset=offset, ts_ms=self._wall_ms())
+        # `ts` is for viewers (latency); every deadline and age the stream compares is Redis's clock, so a relay
+        # whose clock is off neither starves nor trims early.
+        data = encode_published(out, epoch=self.epoch, offset=offset, ts_ms=int(time.time() * 1000))
         while True:
             try:
                 await self.store.append(self.run_id, self.token, offset=offset, message_type=out.type, data=data,
@@ -251,9 +253,6 @@ class RunRelay:
             await self.store.rewind(self.run_id, self.epoch, self.offset)
         except _REDIS_ERRORS:
             pass  # whoever looks next (an api node, this relay's next claim) finds it again
-
-    def _wall_ms(self) -> int:
-        return int((time.time() + self.settings.clock_offset_s) * 1000)
 
     # Controls --------------------------------------------------------------------------------------------------
 

@@ -57,9 +57,6 @@ class RelaySettings(HewstonSettings):
     # A held run whose demand lapsed less than this ago is kept (an api node may have missed a refresh while
     # Redis stalled); a run is claimed only while it is demanded.
     demand_grace_s: float = Field(default=5.0, ge=0)
-    # Shifts this relay's wall clock (the `ts` it stamps on messages) for tests of clock skew; every deadline
-    # and age the stream compares is Redis's clock, so a skewed relay neither starves nor trims early.
-    clock_offset_s: float = 0.0
 
     # The blocking read of controls; its connection's socket timeout is this plus a margin.
     control_block_ms: int = Field(default=1000, ge=10)
