@@ -89,6 +89,8 @@ class ApiSettings(HewstonSettings):
     # a slow one is resynchronised long before (its queue bound), so only a stalled one ever meets this.
     stream_write_deadline_s: float = Field(default=15.0, gt=0)
     stream_heartbeat_s: float = Field(default=5.0, gt=0)
+    # A change in a run's viewer count reaches its viewers within this long (a presence message).
+    stream_presence_s: float = Field(default=0.5, gt=0)
     # Demand: refreshed this often, valid this long; a run's relay stops about this long after its last viewer.
     stream_demand_refresh_s: float = Field(default=2.0, gt=0)
     stream_demand_ttl_s: float = Field(default=10.0, gt=0)

@@ -43,6 +43,7 @@ class RunFeed:
         self.recent: deque[Item] = deque()
         self.viewers: dict[str, Viewer] = {}
         self.remote_viewers = 0
+        self.announced_viewers = 0  # the count last sent to this node's viewers (hello, heartbeat, presence)
         self.last_sent_at = time.monotonic()
         self._relabelled: dict[tuple[int, ResetCause], Item] = {}
 

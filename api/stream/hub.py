@@ -8,6 +8,8 @@ housekeeping that keeps relays and viewers informed.
   ``stream_demand_ttl_s``), which is what relays claim runs by; the answer gives each run's viewers on every
   node, and its epoch and offset, so a stream whose history was lost is noticed even when no message flows.
 - **Heartbeats.** A run that sent nothing for ``stream_heartbeat_s`` (a paused playback is silent) gets one.
+- **Presence.** When a run's viewer count changes (here, or on another node as the demand refresh learns), its
+  viewers are told with a ``presence`` message, at most once every ``stream_presence_s``, playing or paused.
 - **Going away.** When the node shuts down, every viewer's socket is closed with 1001 before the server stops,
   so that clients reconnect to another node with their resume point (``going_away``).
 - **Redis down.** Viewers already watching are told (``upstream`` lost, from this node) and kept. When Redis
@@ -92,7 +94,8 @@ class StreamHub:
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._read_loop(), name="stream-reader"),
-                       asyncio.create_task(self._housekeeping_loop(), name="stream-housekeeping")]
+                       asyncio.create_task(self._housekeeping_loop(), name="stream-housekeeping"),
+                       asyncio.create_task(self._presence_loop(), name="stream-presence")]
 
     async def stop(self) -> None:
         if self._refreshing is not None:
@@ -138,6 +141,10 @@ class StreamHub:
         :class:`BrokerUnavailable` when Redis cannot be used (nothing is left registered then)."""
         feed = await self._feed(viewer.run_id)
         plan = feed.plan_resume(epoch, offset)
+        if plan.outcome is ResumeOutcome.reset and await self._published_beyond_feed(feed, epoch, offset):
+            # This node's reader is a little behind the stream (the viewer came from a node ahead of it): the
+            # point is valid. What follows it arrives with the reader; what the feed has up to it is skipped.
+            plan = ResumePlan(ResumeOutcome.recovered, offset, [])  # type: ignore[arg-type]
         feed.attach(viewer, plan)
         self.metrics.viewers.inc()
         try:
@@ -161,6 +168,13 @@ class StreamHub:
             raise
         self.metrics.resumes.labels(plan.outcome.value).inc()
         return plan.outcome
+
+    async def _published_beyond_feed(self, feed: RunFeed, epoch: str | None, offset: int | None) -> bool:
+        """Whether ``(epoch, offset)`` is in the feed's epoch, past what the feed holds, and published."""
+        if epoch is None or epoch != feed.epoch or offset is None or offset <= feed.last_offset:
+            return False
+        stream_epoch, stream_offset = await self._redis(lambda: self.store.position(feed.run_id))
+        return stream_epoch == epoch and offset <= stream_offset
 
     def detach(self, viewer: Viewer) -> None:
         feed = self.feeds.get(viewer.run_id)
@@ -338,8 +352,7 @@ class StreamHub:
 
     def _notify(self, state: UpstreamState, reason: str) -> None:
         for feed in self.feeds.values():
-            feed.broadcast_own({"type": "upstream", "ts": _now_ms(), "run_id": feed.run_id, "state": state.value,
-                                "reason": reason})
+            feed.broadcast_own({"type": "broker", "ts": _now_ms(), "state": state.value, "reason": reason})
 
     # Housekeeping -------------------------------------------------------------------------------------------
 
@@ -352,6 +365,7 @@ class StreamHub:
             now = time.monotonic()
             for feed in self.feeds.values():
                 if feed.viewers and now - feed.last_sent_at >= self.settings.stream_heartbeat_s:
+                    feed.announced_viewers = feed.viewer_count
                     feed.broadcast_own({"type": "heartbeat", "ts": _now_ms(), "viewers": feed.viewer_count})
                 sent = sum(viewer.messages_sent for viewer in feed.viewers.values())
                 for viewer in feed.viewers.values():
@@ -363,6 +377,16 @@ class StreamHub:
             if now >= next_access_check:
                 next_access_check = now + self.settings.access_cache_ttl_s
                 await self._recheck_access()
+
+    async def _presence_loop(self) -> None:
+        """Tell each run's viewers how many watch, whenever that changed (a few times a second at most)."""
+        while True:
+            await asyncio.sleep(self.settings.stream_presence_s)
+            for feed in self.feeds.values():
+                count = feed.viewer_count
+                if feed.viewers and count != feed.announced_viewers:
+                    feed.announced_viewers = count
+                    feed.broadcast_own({"type": "presence", "ts": _now_ms(), "viewers": count})
 
     async def _recheck_access(self) -> None:
         """End the streams of viewers who may no longer see their run (unshared, token revoked): one backend

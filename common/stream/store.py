@@ -407,6 +407,11 @@ class StreamStore:
         entries = [parse_entry(entry_id, _fields(flat)) for entry_id, flat in tail]
         return JoinState(epoch, int(offset), pinned, entries, _text(reply_id))
 
+    async def position(self, run_id: str) -> tuple[str | None, int]:
+        """The run's epoch and the offset of its last published message."""
+        epoch, offset = await self.redis.hmget(self.keys.run_stream(run_id).state, "epoch", "offset")
+        return (_text(epoch) if epoch else None), int(offset or 0)
+
     async def history(self, run_id: str, after: int, upto: int) -> list[Entry]:
         """Messages ``after + 1 .. upto`` that are still retained (the first may be later if trimmed)."""
         if upto <= after:

@@ -132,3 +132,22 @@ async def test_a_viewer_that_stopped_reading_is_let_go_at_the_write_deadline(sta
                 break
             await asyncio.sleep(0.1)
         assert not await _node_demand(stack.broker_url, stack.prefix, alice_run)
+
+
+async def test_every_viewer_learns_the_viewer_count_while_playing_across_nodes(stack, shared_run):
+    stack.relay()
+    node_a = stack.api(stream_demand_refresh_s=0.2)
+    node_b = stack.api(stream_demand_refresh_s=0.2)
+    async with StreamViewer(node_a.http_url, shared_run, ALICE) as owner:
+        await owner.play(speed=300)
+        await owner.until_cursor(100)
+        async with StreamViewer(node_b.http_url, shared_run, BOB) as follower:
+            hello = await follower.until(lambda m: m["type"] == "hello")
+            assert hello["viewers"] == 2
+            joined = await owner.until(lambda m: m["type"] == "presence", timeout_s=5)
+            assert joined["viewers"] == 2
+        left = await owner.until(lambda m: m["type"] == "presence", timeout_s=5)
+        assert left["viewers"] == 1
+    # Frames kept flowing meanwhile: presence is not a heartbeat that waits for silence.
+    frames = [m for m in owner.messages if m["type"] == "frame"]
+    assert frames[-1]["cursor"] > 100
