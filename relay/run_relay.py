@@ -39,6 +39,7 @@ _PENDING_CONTROL_S = 30.0
 _WAITING_CONTROL_S = 10.0
 _WAITING_CONTROLS = 64
 _UNAVAILABLE = "the playback is reconnecting to the backend; try again shortly"
+_TOOK_OVER = "the relay holding this run lost it (it stopped, or was cut off from Redis); this one took over"
 
 
 class LeaseLost(Exception):
@@ -74,7 +75,7 @@ class RunRelay:
         remembered = claim.position if claim.position.cursor is not None else None
         self._restart_from = (restart_from or remembered) if starting_over else None
         self._first_cause = ResetCause.history_lost if self._restart_from else ResetCause.connect
-        self._announce = "another relay stopped; this one took over" if claim.takeover else None
+        self._announce = _TOOK_OVER if claim.takeover else None
         self._ws = None
         # The control the next append answers (recorded with it, under the fence).
         self._answered: str | None = None

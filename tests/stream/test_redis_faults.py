@@ -57,7 +57,7 @@ async def _watch(stack: Stack, run_id: str, count: int = 2) -> list[StreamViewer
 
 
 def _no_takeover_announced(viewer: StreamViewer) -> bool:
-    return not any(m["type"] == "upstream" and "another relay" in m["reason"] for m in viewer.messages)
+    return not any(m["type"] == "upstream" and "took over" in m["reason"] for m in viewer.messages)
 
 
 async def test_a_redis_stall_longer_than_every_socket_timeout_costs_nothing(own_stack, own_redis, alice_run):
