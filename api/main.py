@@ -45,7 +45,7 @@ from common.keys import KeySpace
 from common.logging import configure_logging
 from common.openapi import install_openapi
 from common.redis_client import create_redis
-from common.stream.reader import StreamReader
+from common.stream.cluster_reader import make_stream_reader
 from common.stream.store import StreamStore
 
 API_PREFIX = "/api/v1"
@@ -69,9 +69,10 @@ def _stream_hub(settings: ApiSettings, keys: KeySpace, metrics: ApiMetrics, acce
     its short timeouts and breaker)."""
     node_id = uuid.uuid4().hex[:10]
     commands = create_redis(settings.redis_url, socket_timeout_s=settings.stream_redis_timeout_s)
-    blocking = create_redis(settings.redis_url, socket_timeout_s=settings.stream_read_block_ms / 1000 + 5.0)
-    reader = StreamReader(blocking, commands, keys.reader_wake(f"api-{node_id}"),
-                          block_ms=settings.stream_read_block_ms)
+    read_timeout_s = settings.stream_read_block_ms / 1000 + 5.0
+    blocking = create_redis(settings.redis_url, socket_timeout_s=read_timeout_s)
+    reader = make_stream_reader(blocking, commands, keys, f"api-{node_id}", block_ms=settings.stream_read_block_ms,
+                                socket_timeout_s=read_timeout_s)
     return StreamHub(store=StreamStore(commands, keys), reader=reader, keys=keys, settings=settings,
                      metrics=StreamMetrics(metrics.registry), node_id=node_id, access=access)
 
@@ -88,7 +89,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     upstream = Upstream(settings, metrics)
     flight: SingleFlight = SingleFlight(guard, keys, lock_ms=settings.single_flight_lock_ms,
                                         wait_s=settings.single_flight_wait_s)
-    prewarm = PrewarmTrigger(guard, keys)
+    # The job queue shares the cache's Redis unless it has its own (a Redis Cluster's queue must: arq has no
+    # cluster client); with a cluster and no queue, nothing is queued.
+    queue_url = settings.queue_url
+    queue_redis = redis if queue_url == settings.redis_url else (
+        create_redis(queue_url, socket_timeout_s=settings.redis_socket_timeout_s) if queue_url else None)
+    prewarm = PrewarmTrigger(guard, keys, queue_redis)
 
     access = AccessChecks(upstream, guard, keys, ttl_s=settings.access_cache_ttl_s, metrics=metrics)
     hub = _stream_hub(settings, keys, metrics, access)
@@ -102,7 +108,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             await hub.stop()
             await prewarm.aclose()
             await upstream.aclose()
-            await hub.reader.blocking.aclose()
+            await hub.reader.aclose()
             await hub.store.redis.aclose()
             await redis.aclose()
 

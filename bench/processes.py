@@ -12,6 +12,7 @@ Everything binds to 127.0.0.1 only.
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import signal
@@ -40,6 +41,27 @@ def free_ports(n: int) -> list[int]:
     finally:
         for sock in socks:
             sock.close()
+
+
+def cluster_ports(n: int) -> list[int]:
+    """``n`` ports for Redis Cluster nodes: each free, below 55536, and with its cluster bus port (+10000) free."""
+    found: list[int] = []
+    for port in random.sample(range(20_000, 30_000), 2_000):
+        if len(found) == n:
+            break
+        pair = []
+        try:
+            for candidate in (port, port + 10_000):
+                sock = socket.socket()
+                pair.append(sock)
+                sock.bind((HOST, candidate))
+            found.append(port)
+        except OSError:
+            continue
+        finally:
+            for sock in pair:
+                sock.close()
+    return found
 
 
 def accepting(port: int) -> bool:
@@ -138,6 +160,47 @@ class RedisServer:
         self.proc = None
 
     def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+class RedisClusterServers:
+    """A Redis Cluster of ``primaries`` redis-server processes on 127.0.0.1 (no replicas), joined with
+    ``redis-cli --cluster create``; ``url`` is the ``redis+cluster://`` form every role takes."""
+
+    def __init__(self, workdir: Path, primaries: int = 3) -> None:
+        self.nodes = [RedisServer(Path(workdir) / f"node-{i}", port, args=(
+            "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"))
+            for i, port in enumerate(cluster_ports(primaries))]
+
+    @property
+    def url(self) -> str:
+        return "redis+cluster://" + ",".join(f"{HOST}:{node.port}" for node in self.nodes)
+
+    def start(self) -> RedisClusterServers:
+        for node in self.nodes:
+            node.start()
+        addresses = [f"{HOST}:{node.port}" for node in self.nodes]
+        subprocess.run(["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+                       check=True, capture_output=True, timeout=60)
+        wait_until(self._ready, 20, "the Redis Cluster did not reach cluster_state:ok")
+        return self
+
+    def _ready(self) -> bool:
+        for node in self.nodes:
+            out = subprocess.run(["redis-cli", "-p", str(node.port), "cluster", "info"], capture_output=True,
+                                 text=True, timeout=5).stdout
+            if "cluster_state:ok" not in out:
+                return False
+        return True
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> RedisClusterServers:
         return self.start()
 
     def __exit__(self, *_exc: object) -> None:

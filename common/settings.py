@@ -20,6 +20,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.keys import DEFAULT_PREFIX
+from common.redis_client import cluster_address
 
 DEFAULT_BACKEND_URL = "http://127.0.0.1:8000"
 
@@ -51,6 +52,18 @@ class HewstonSettings(BaseSettings):
     log_json: bool | None = Field(default=None, validation_alias=AliasChoices("HEWSTON_LOG_JSON"))
     # No URL means the embedded in-process broker (fakeredis) shared by every role in this process.
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "HEWSTON_REDIS_URL"))
+    # arq's job queue (prewarming): arq has no cluster client, so with REDIS_URL naming a Redis Cluster the queue
+    # needs a Redis of its own (one server, or Sentinel). Unset: the queue lives on REDIS_URL.
+    queue_redis_url: str | None = Field(default=None, validation_alias=AliasChoices("HEWSTON_QUEUE_REDIS_URL"))
+
+    @property
+    def queue_url(self) -> str | None:
+        """Where the job queue lives; None with a cluster and no queue of its own (nothing is queued then)."""
+        if self.queue_redis_url:
+            return self.queue_redis_url
+        if self.redis_url and cluster_address(self.redis_url) is not None:
+            return None
+        return self.redis_url
 
     @property
     def logs_as_json(self) -> bool:

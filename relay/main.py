@@ -61,7 +61,7 @@ async def serve(settings: RelaySettings) -> None:
         pass
     finally:
         await service.redis.aclose()
-        await service.reader.blocking.aclose()
+        await service.reader.aclose()
 
 
 def main(settings: RelaySettings | None = None) -> int:

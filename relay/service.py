@@ -22,8 +22,8 @@ from redis.exceptions import RedisError
 
 from common.keys import KeySpace
 from common.logging import get_logger
+from common.stream.cluster_reader import make_stream_reader
 from common.stream.envelope import PlaybackPosition
-from common.stream.reader import StreamReader
 from common.stream.store import StreamStore
 from relay.metrics import RelayMetrics
 from relay.run_relay import LeaseLost, RunRefused, RunRelay
@@ -57,8 +57,10 @@ class RelayService:
         self.keys = KeySpace(settings.redis_key_prefix)
         self.redis = redis
         self.store = StreamStore(redis, self.keys, settings.retention)
-        self.reader = StreamReader(blocking_redis, redis, self.keys.reader_wake(f"relay-{self.relay_id}"),
-                                   block_ms=settings.control_block_ms)
+        self.reader = make_stream_reader(blocking_redis, redis, self.keys, f"relay-{self.relay_id}",
+                                         block_ms=settings.control_block_ms,
+                                         socket_timeout_s=settings.control_block_ms / 1000
+                                         + settings.redis_socket_timeout_s)
         self.held: dict[str, _Held] = {}
         self._by_controls_key: dict[str, str] = {}
         self._remembered: OrderedDict[str, PlaybackPosition] = OrderedDict()

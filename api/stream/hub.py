@@ -49,6 +49,7 @@ from common.keys import KeySpace
 from common.logging import get_logger
 from common.models.stream import ResetCause, ResumeOutcome, UpstreamState
 from common.sockets import close
+from common.stream.cluster_reader import ClusterStreamReader
 from common.stream.reader import StreamReader
 from common.stream.store import Entry, StreamStore, parse_entry, stream_id
 
@@ -68,8 +69,8 @@ def _now_ms() -> int:
 
 
 class StreamHub:
-    def __init__(self, *, store: StreamStore, reader: StreamReader, keys: KeySpace, settings: ApiSettings,
-                 metrics: StreamMetrics, node_id: str, access: AccessChecks) -> None:
+    def __init__(self, *, store: StreamStore, reader: StreamReader | ClusterStreamReader, keys: KeySpace,
+                 settings: ApiSettings, metrics: StreamMetrics, node_id: str, access: AccessChecks) -> None:
         self.store = store
         self.access = access
         self.reader = reader

@@ -37,6 +37,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from common.keys import KeySpace
+from common.redis_client import call_scripts
 from common.stream.envelope import PlaybackPosition
 
 # Redis's clock in milliseconds (script effects are replicated, so reading it before writing is allowed).
@@ -425,15 +426,14 @@ class StreamStore:
         """Record this node's viewers per run (0 to withdraw) and keep demanded runs relayed for ``ttl_ms`` more
         (by Redis's clock); returns each run's viewers across nodes and its current epoch and offset."""
         runs = list(viewers)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for run_id in runs:
-                k = self.keys.run_stream(run_id)
-                await self._demand(keys=[k.viewers, k.state],
-                                   args=[node, viewers[run_id], ttl_ms, key_ttl_ms], client=pipe)
-            wanted = [run_id for run_id in runs if viewers[run_id] > 0]
-            if wanted:
-                await self._want(keys=[self.keys.stream_demand()], args=[ttl_ms, *wanted], client=pipe)
-            results = await pipe.execute()
+        calls = []
+        for run_id in runs:
+            k = self.keys.run_stream(run_id)
+            calls.append((self._demand, [k.viewers, k.state], [node, viewers[run_id], ttl_ms, key_ttl_ms]))
+        wanted = [run_id for run_id in runs if viewers[run_id] > 0]
+        if wanted:
+            calls.append((self._want, [self.keys.stream_demand()], [ttl_ms, *wanted]))
+        results = await call_scripts(self.redis, calls)
         demand = {}
         for run_id, (total, epoch, offset) in zip(runs, results[:len(runs)], strict=True):
             demand[run_id] = Demand(int(total), _text(epoch) if epoch else None,
