@@ -4,12 +4,14 @@ different nodes get every message in order."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+import redis
 from redis.crc import key_slot
 
 from bench.processes import RedisClusterServers, RedisServer
@@ -107,3 +109,48 @@ async def test_rest_caches_and_rate_limits_on_the_cluster(cluster_stack):
         assert (hit.status_code, hit.headers["x-cache"]) == (200, "hit") and hit.content == miss.content
         statuses = [(await client.get("/api/v1/symbols")).status_code for _ in range(6)]
     assert statuses[-1] == 429  # the token's budget of 5 a minute, counted on the cluster
+
+
+def _migrate_slot(cluster_url: str, key: str) -> bool:
+    """Move the slot of ``key`` to another primary while it is in use, as ``redis-cli --cluster reshard`` does:
+    IMPORTING/MIGRATING, MIGRATE of every key in it, then the new owner announced to every node."""
+    address = cluster_address(cluster_url)
+    assert address is not None
+    clients = [redis.Redis(host=host, port=port, socket_timeout=10) for host, port in address.nodes]
+    try:
+        slot = key_slot(key.encode())
+        ids = {client: client.execute_command("CLUSTER", "MYID").decode() for client in clients}
+        source = next(c for c in clients if slot in _slots_of(c, ids[c]))
+        target = next(c for c in clients if c is not source)
+        target.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", ids[source])
+        source.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", ids[target])
+        host, port = target.connection_pool.connection_kwargs["host"], target.connection_pool.connection_kwargs["port"]
+        while keys := source.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+            source.execute_command("MIGRATE", host, port, "", 0, 5000, "KEYS", *keys)
+        for client in (target, source, *[c for c in clients if c not in (source, target)]):
+            client.execute_command("CLUSTER", "SETSLOT", slot, "NODE", ids[target])
+        return slot in _slots_of(source, ids[target]) and bool(target.exists(key))
+    finally:
+        for client in clients:
+            client.close()
+
+
+def _slots_of(client: redis.Redis, node_id: str) -> set[int]:
+    owned: set[int] = set()
+    for start, end, *nodes in client.execute_command("CLUSTER", "SLOTS"):
+        if nodes[0][2].decode() == node_id:
+            owned.update(range(start, end + 1))
+    return owned
+
+
+async def test_a_watched_run_whose_slot_migrates_while_it_plays_goes_on_without_gap_or_repeat(cluster_stack):
+    run_id = create_run(cluster_stack.backend.http_url, ALICE)["id"]
+    cluster_stack.relay()
+    api = cluster_stack.api()
+    async with StreamViewer(api.http_url, run_id, ALICE) as viewer:
+        await viewer.play()
+        await viewer.until_cursor(300)
+        assert await asyncio.to_thread(_migrate_slot, cluster_stack.broker_url,
+                                       KeySpace(cluster_stack.prefix).run_stream(run_id).stream)
+        await viewer.until_cursor(viewer.continuity.cursor + 900, timeout_s=30)
+    assert viewer.continuity.resets == ["connect"]  # strict: no gap and no duplicate throughout
