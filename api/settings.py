@@ -22,6 +22,8 @@ class ApiSettings(HewstonSettings):
     backend_url: str = backend_url_setting("HEWSTON_API_")
     host: str = "127.0.0.1"
     port: int = 8001
+    # `hewston api` processes sharing the port (SO_REUSEPORT), each a whole api node: one per core.
+    workers: int = Field(default=1, ge=1, le=64)
     cors_origins: list[str] = Field(default_factory=list)
     redis_key_prefix: str = key_prefix_setting("HEWSTON_API_")
 

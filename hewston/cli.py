@@ -34,19 +34,40 @@ def _cmd_backend(args: argparse.Namespace) -> int:
 
 
 def _cmd_api(args: argparse.Namespace) -> int:
-    from api.main import create_app
     from api.settings import ApiSettings
-    from common.redis_client import warn_if_private
 
     settings = ApiSettings()
+    host, port = args.host or settings.host, _port(args.port, settings.port)
+    workers = settings.workers if args.workers is None else args.workers
+    if workers < 1:
+        print(f"error: --workers must be at least 1 (got {workers})", file=sys.stderr)
+        return 2
+    if workers > 1:
+        from hewston.api_processes import run_processes
 
-    def build():
-        app = create_app(settings)
-        warn_if_private("api", settings.redis_url)
-        # Playback streams are closed with 1001 before the server stops, so their clients move to another node.
-        return app, app.state.stream_hub.going_away
+        return run_processes(workers, host, port, _api_process)
+    return _serve(lambda: _api_app(settings), host, port, "HEWSTON_API_PORT or --port")
 
-    return _serve(build, args.host or settings.host, _port(args.port, settings.port), "HEWSTON_API_PORT or --port")
+
+def _api_app(settings):  # noqa: ANN001, ANN202 - ApiSettings -> (app, goodbye), imported lazily
+    from api.main import create_app
+    from common.redis_client import warn_if_private
+
+    app = create_app(settings)
+    warn_if_private("api", settings.redis_url)
+    # Playback streams are closed with 1001 before the server stops, so their clients move to another node.
+    return app, app.state.stream_hub.going_away
+
+
+def _api_process(host: str, port: int) -> None:
+    """One of ``hewston api --workers N``'s processes: a whole api node on the shared port (SO_REUSEPORT)."""
+    from api.settings import ApiSettings
+    from common import serving
+    from hewston.api_processes import reuse_port_socket
+
+    sock = reuse_port_socket(host, port, listen=True)
+    app, before_shutdown = _api_app(ApiSettings())
+    serving.server(app, before_shutdown=before_shutdown).run(sockets=[sock])
 
 
 def _port(given: int | None, configured: int) -> int:
@@ -166,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     api = sub.add_parser("api", help="run the api (BFF) in front of the backend (HEWSTON_BACKEND_URL)")
     api.add_argument("--host", default=None)
     api.add_argument("--port", type=int, default=None)
+    api.add_argument("--workers", type=int, default=None,
+                     help="api processes sharing the port (SO_REUSEPORT), each a whole node (default: "
+                          "HEWSTON_API_WORKERS, 1)")
     api.set_defaults(func=_cmd_api)
 
     relay = sub.add_parser("relay", help="run a relay: one upstream playback per watched run, published to Redis "

@@ -78,6 +78,7 @@ class StreamHub:
         self.settings = settings
         self.metrics = metrics
         self.node_id = node_id
+        metrics.node.info({"node_id": node_id})
         self.feeds: dict[str, RunFeed] = {}
         self._keys: dict[str, tuple[str, bool]] = {}  # stream or replies key -> (run id, is replies)
         self._loading: SharedTasks[str, RunFeed] = SharedTasks()

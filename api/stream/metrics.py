@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 _LAG_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
 class StreamMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
+        self.node = Info("hewston_stream_node", "This api node's id (in the demand it records, and its viewers' "
+                         "client ids)", registry=registry)
         self.viewers = Gauge("hewston_stream_viewers", "Viewers connected to this node's streams",
                              registry=registry)
         self.runs = Gauge("hewston_stream_runs", "Runs with viewers on this node", registry=registry)
