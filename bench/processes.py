@@ -170,10 +170,13 @@ class RedisClusterServers:
     """A Redis Cluster of ``primaries`` redis-server processes on 127.0.0.1 (no replicas), joined with
     ``redis-cli --cluster create``; ``url`` is the ``redis+cluster://`` form every role takes."""
 
-    def __init__(self, workdir: Path, primaries: int = 3) -> None:
+    def __init__(self, workdir: Path, primaries: int = 3, replicas: int = 0) -> None:
+        """``replicas``: replicas per primary (a primary that dies is then replaced by its replica)."""
+        self.replicas = replicas
+        count = primaries * (1 + replicas)
         self.nodes = [RedisServer(Path(workdir) / f"node-{i}", port, args=(
             "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"))
-            for i, port in enumerate(cluster_ports(primaries))]
+            for i, port in enumerate(cluster_ports(count))]
 
     @property
     def url(self) -> str:
@@ -183,16 +186,23 @@ class RedisClusterServers:
         for node in self.nodes:
             node.start()
         addresses = [f"{HOST}:{node.port}" for node in self.nodes]
-        subprocess.run(["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run(["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", str(self.replicas),
+                        "--cluster-yes"], check=True, capture_output=True, timeout=60)
         wait_until(self._ready, 20, "the Redis Cluster did not reach cluster_state:ok")
         return self
 
     def _ready(self) -> bool:
         for node in self.nodes:
+            if node.proc is None:
+                continue  # stopped on purpose
             out = subprocess.run(["redis-cli", "-p", str(node.port), "cluster", "info"], capture_output=True,
                                  text=True, timeout=5).stdout
             if "cluster_state:ok" not in out:
+                return False
+            # A replica that has not finished its first sync cannot replace its primary.
+            replication = subprocess.run(["redis-cli", "-p", str(node.port), "info", "replication"],
+                                         capture_output=True, text=True, timeout=5).stdout
+            if "role:slave" in replication and "master_link_status:up" not in replication:
                 return False
         return True
 

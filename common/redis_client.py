@@ -22,10 +22,14 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.sentinel import Sentinel
 from redis.commands.core import AsyncScript
+from redis.exceptions import RedisClusterException, RedisError
 
 from common.logging import get_logger
 
 _embedded_server: fakeredis.FakeServer | None = None
+
+# What a Redis call raises when Redis (or a cluster's node, or the whole cluster) cannot answer right now.
+REDIS_ERRORS = (RedisError, RedisClusterException, OSError, TimeoutError)
 
 
 def embedded_server() -> fakeredis.FakeServer:

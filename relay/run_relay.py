@@ -16,13 +16,13 @@ from copy import copy
 from dataclasses import dataclass
 
 import orjson
-from redis.exceptions import RedisError
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from common.close_codes import should_reconnect
 from common.controls import control_ref
 from common.logging import get_logger
 from common.models.stream import ResetCause, UpstreamState
+from common.redis_client import REDIS_ERRORS
 from common.stream.envelope import Outgoing, PlaybackPosition, Republisher, encode_published
 from common.stream.store import Claim, Fenced, OffsetMismatch, StreamStore
 from common.stream.upstream import open_playback
@@ -31,7 +31,6 @@ from relay.metrics import RelayMetrics
 from relay.settings import RelaySettings
 
 log = get_logger("hewston.relay")
-_REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 _KEYFRAME_REQUEST = orjson.dumps({"type": "snapshot"}).decode()
 # Controls whose answer never came (the connection dropped) are forgotten after this long.
 _PENDING_CONTROL_S = 30.0
@@ -100,7 +99,7 @@ class RunRelay:
             await asyncio.sleep(ttl_s / 3)
             try:
                 held = await self.store.renew(self.run_id, self.token, lease_ttl_ms=ttl_ms)
-            except _REDIS_ERRORS as exc:
+            except REDIS_ERRORS as exc:
                 # A stall (CLIENT PAUSE, a slow fsync, a failover) must not cost the run: the append is fenced, so
                 # holding on is safe; the renew answers whether the lease survived once Redis is back.
                 if time.monotonic() - renewed_at >= self.settings.redis_outage_grace_s:
@@ -235,7 +234,7 @@ class RunRelay:
                 if exc.expected < offset:
                     await self._stream_went_back(exc.expected - 1)
                 raise LeaseLost(str(exc)) from None
-            except _REDIS_ERRORS as exc:
+            except REDIS_ERRORS as exc:
                 if time.monotonic() >= deadline:
                     raise LeaseLost(f"could not append: {type(exc).__name__}") from exc
                 retried = True
@@ -252,7 +251,7 @@ class RunRelay:
         self._log.warning("stream_went_backwards", epoch=self.epoch, offset=self.offset, redis_offset=redis_offset)
         try:
             await self.store.rewind(self.run_id, self.epoch, self.offset)
-        except _REDIS_ERRORS:
+        except REDIS_ERRORS:
             pass  # whoever looks next (an api node, this relay's next claim) finds it again
 
     # Controls --------------------------------------------------------------------------------------------------
@@ -310,7 +309,7 @@ class RunRelay:
             await self.store.control_applied(self.run_id, self.token, answered)
         except Fenced as exc:
             raise LeaseLost(str(exc)) from None
-        except _REDIS_ERRORS:
+        except REDIS_ERRORS:
             pass  # the next holder would refuse it once more: its sender gets a second error, nothing else
 
     async def _route_reply(self, message: dict) -> None:
@@ -329,7 +328,7 @@ class RunRelay:
         data = orjson.dumps({"code": code, "message": text, "ref": ref})
         try:
             await self.store.reply(self.run_id, client, data, ttl_ms=int(self.settings.idle_ttl_s * 1000))
-        except _REDIS_ERRORS:
+        except REDIS_ERRORS:
             pass  # the viewer's control simply goes unanswered; nobody else is affected
 
     def _forget_old_controls(self) -> None:

@@ -18,10 +18,10 @@ from copy import copy
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from common.keys import KeySpace
 from common.logging import get_logger
+from common.redis_client import REDIS_ERRORS
 from common.stream.cluster_reader import make_stream_reader
 from common.stream.envelope import PlaybackPosition
 from common.stream.store import StreamStore
@@ -30,7 +30,6 @@ from relay.run_relay import LeaseLost, RunRefused, RunRelay
 from relay.settings import RelaySettings
 
 log = get_logger("hewston.relay")
-_REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 # A run the backend refused (deleted, no longer visible) is not claimed again for this long.
 _REFUSED_COOLDOWN_S = 60.0
 # Positions remembered for runs this relay stopped relaying (restart where they were if their history is lost).
@@ -92,7 +91,7 @@ class RelayService:
                 if failing:
                     self._log.info("redis_recovered")
                 failing = False
-            except _REDIS_ERRORS as exc:
+            except REDIS_ERRORS as exc:
                 if not failing:
                     self._log.warning("redis_unavailable", error=type(exc).__name__)
                 failing = True
@@ -149,7 +148,7 @@ class RelayService:
         ms, seq = max(recent, _stream_id(claim.last_control))
         try:
             await self.reader.watch(controls_key, f"{ms}-{seq}")
-        except _REDIS_ERRORS:
+        except REDIS_ERRORS:
             pass  # only the wake-up failed: the next read includes the run's controls anyway
 
     def _forget(self, run_id: str, held: _Held) -> None:
@@ -195,7 +194,7 @@ class RelayService:
     async def _drop_lease(self, run_id: str, token: str) -> None:
         try:
             await self.store.release(run_id, token, idle_ttl_ms=int(self.settings.idle_ttl_s * 1000))
-        except _REDIS_ERRORS:
+        except REDIS_ERRORS:
             pass  # the lease expires on its own within its TTL
 
     # Controls --------------------------------------------------------------------------------------------------
@@ -206,7 +205,7 @@ class RelayService:
             try:
                 batches = await self.reader.read()
                 failing = False
-            except _REDIS_ERRORS as exc:
+            except REDIS_ERRORS as exc:
                 if not failing:
                     self._log.warning("control_read_failed", error=type(exc).__name__)
                 failing = True

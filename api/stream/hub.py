@@ -33,7 +33,6 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import orjson
-from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
 from api.access import AccessChecks
@@ -48,6 +47,7 @@ from common.errors import HewstonError
 from common.keys import KeySpace
 from common.logging import get_logger
 from common.models.stream import ResetCause, ResumeOutcome, UpstreamState
+from common.redis_client import REDIS_ERRORS
 from common.sockets import close
 from common.stream.cluster_reader import ClusterStreamReader
 from common.stream.reader import StreamReader
@@ -55,7 +55,6 @@ from common.stream.store import Entry, StreamStore, parse_entry, stream_id
 
 log = get_logger("hewston.api.stream")
 T = TypeVar("T")
-_READ_ERRORS = (RedisError, OSError, TimeoutError)
 # A run's control stream outlives the relay that reads it by this long, then goes away with nobody watching.
 _CONTROLS_TTL_MS = 60_000
 
@@ -133,7 +132,7 @@ class StreamHub:
         try:
             async with asyncio.timeout(self.settings.stream_redis_timeout_s):
                 return await op()
-        except _READ_ERRORS as exc:
+        except REDIS_ERRORS as exc:
             raise BrokerUnavailable(type(exc).__name__) from exc
 
     # Viewers ------------------------------------------------------------------------------------------------
@@ -215,7 +214,7 @@ class StreamHub:
         self.reader.seek(keys.replies, state.reply_id)
         try:
             await self.reader.watch(keys.stream, stream_id(feed.last_offset))
-        except (RedisError, OSError):
+        except REDIS_ERRORS:
             pass  # the reader picks the run up with its next read anyway
         self.metrics.runs.set(len(self.feeds))
         return feed
@@ -298,7 +297,7 @@ class StreamHub:
         keys = self.keys.run_stream(feed.run_id)
         try:
             await self.reader.watch(keys.stream, stream_id(feed.last_offset))
-        except (RedisError, OSError):
+        except REDIS_ERRORS:
             self.reader.seek(keys.stream, stream_id(feed.last_offset))
 
     # Reading ------------------------------------------------------------------------------------------------
@@ -308,7 +307,7 @@ class StreamHub:
         while True:
             try:
                 batches = await self.reader.read()
-            except _READ_ERRORS as exc:
+            except REDIS_ERRORS as exc:
                 if not self._broker_down:
                     self._broker_down = True
                     log.warning("stream_reader_lost_redis", error=type(exc).__name__)

@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisClusterException, ResponseError
 
 from common.keys import KeySpace
 from common.redis_client import is_cluster
@@ -36,6 +36,10 @@ def hash_tag(key: str) -> str:
     start = key.find("{")
     end = key.find("}", start + 1) if start >= 0 else -1
     return key[start + 1:end] if start >= 0 and end > start + 1 else key
+
+
+# After a node could not be reached: how long to let the cluster settle (a failover) before reading again.
+_SETTLE_S = 0.2
 
 
 class _SlotReader:
@@ -103,14 +107,22 @@ class ClusterStreamReader:
             try:
                 batches.extend(task.result())
             except ResponseError as exc:
-                if not str(exc).startswith(("MOVED", "ASK")):
+                if not str(exc).startswith(("MOVED", "ASK", "CLUSTERDOWN", "TRYAGAIN")):
                     raise
-                await self.cluster.nodes_manager.initialize()  # the slot moved: learn where, re-plan next read
-            except (RedisConnectionError, OSError):
-                # The node went away (a failover): learn the new map; if the whole cluster is gone, the next
-                # read fails the same way and the caller treats Redis as down.
-                await self.cluster.nodes_manager.initialize()
+                await self._learn_slots()  # the slot moved: learn where, re-plan next read
+            except (RedisConnectionError, OSError, TimeoutError):
+                # The node went away (a failover promotes its replica within the cluster's node timeout): learn
+                # the new map, and do not spin while the cluster settles.
+                await asyncio.sleep(_SETTLE_S)
+                await self._learn_slots()
         return batches
+
+    async def _learn_slots(self) -> None:
+        """Refresh the slot map; a cluster that cannot be reached at all is Redis being down for the caller."""
+        try:
+            await self.cluster.nodes_manager.initialize()
+        except RedisClusterException as exc:
+            raise RedisConnectionError(str(exc)) from exc
 
     async def aclose(self) -> None:
         for slot in list(self._slots.values()):
@@ -121,7 +133,10 @@ class ClusterStreamReader:
 
     async def _initialized(self) -> None:
         if not self.cluster.nodes_manager.slots_cache:
-            await self.cluster.initialize()
+            try:
+                await self.cluster.initialize()
+            except RedisClusterException as exc:
+                raise RedisConnectionError(str(exc)) from exc
 
     def _owner(self, key: str):  # noqa: ANN202 - redis-py's ClusterNode
         return self.cluster.nodes_manager.get_node_from_slot(key_slot(key.encode()))
