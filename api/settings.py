@@ -9,19 +9,20 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from api.models import DataPath
-from common.settings import HewstonSettings, backend_url_setting, key_prefix_setting
+from common.setting_types import HttpUrl, Networks, Port
+from common.settings import BackendClientSettings, backend_url_setting, key_prefix_setting
 
 # Where `make frontend` (`npm run build`) writes the browser app.
 DEFAULT_WEB_APP_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
 
-class ApiSettings(HewstonSettings):
+class ApiSettings(BackendClientSettings):
     # REDIS_URL / HEWSTON_REDIS_URL keep working through the alias declared on the base class.
     model_config = SettingsConfigDict(env_prefix="HEWSTON_API_", env_file=".env", extra="ignore")
 
-    backend_url: str = backend_url_setting("HEWSTON_API_")
+    backend_url: HttpUrl = backend_url_setting("HEWSTON_API_")
     host: str = "127.0.0.1"
-    port: int = 8001
+    port: Port = 8001
     cors_origins: list[str] = Field(default_factory=list)
     redis_key_prefix: str = key_prefix_setting("HEWSTON_API_")
 
@@ -33,7 +34,7 @@ class ApiSettings(HewstonSettings):
     default_runs_path: DataPath = "bff"
     default_playback_path: DataPath = "bff"
     # The backend's URL as a browser reaches it, for the direct path; unset: `backend_url`.
-    public_backend_url: str | None = None
+    public_backend_url: HttpUrl | None = None
 
     # Rate limits in fixed windows: per credential (a bearer token, however its header is spelt) and per
     # client address (every request, whatever token it carries, valid or not).
@@ -42,7 +43,7 @@ class ApiSettings(HewstonSettings):
     rate_limit_window_s: int = 60
     # Peers (addresses or networks, e.g. "10.0.0.0/8") whose X-Forwarded-For names the client; empty: none,
     # the TCP peer is the client.
-    trusted_proxies: list[str] = Field(default_factory=list)
+    trusted_proxies: Networks = Field(default_factory=list)
     # A request body that sends nothing for this long is answered 408 and its connection closed.
     body_timeout_s: float = Field(default=10.0, gt=0)
 

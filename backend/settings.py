@@ -6,13 +6,14 @@ from pathlib import Path
 
 from pydantic import Field
 
-from common.settings import HewstonSettings
+from common.setting_types import Port
+from common.settings import DEFAULT_BACKEND_PORT, HewstonSettings
 
 
 class BackendSettings(HewstonSettings):
     data_dir: Path = Path("var/data")
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: Port = DEFAULT_BACKEND_PORT
     # Browser origins allowed to call the backend directly (the web app's direct path), e.g. the api's URL.
     cors_origins: list[str] = Field(default_factory=list)
     # Token that relay and workers use to read every run. Unset: no service principal exists.

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 
 def _serve(build, host: str, port: int, setting: str) -> int:
@@ -28,9 +29,8 @@ def _cmd_backend(args: argparse.Namespace) -> int:
     from backend.main import create_app
     from backend.settings import BackendSettings
 
-    settings = BackendSettings()
-    return _serve(lambda: (create_app(settings), None), args.host or settings.host, _port(args.port, settings.port),
-                  "HEWSTON_PORT or --port")
+    settings = _settings(BackendSettings, host=args.host, port=args.port)
+    return _serve(lambda: (create_app(settings), None), settings.host, settings.port, "HEWSTON_PORT or --port")
 
 
 def _cmd_api(args: argparse.Namespace) -> int:
@@ -38,7 +38,7 @@ def _cmd_api(args: argparse.Namespace) -> int:
     from api.settings import ApiSettings
     from common.redis_client import warn_if_private
 
-    settings = ApiSettings()
+    settings = _settings(ApiSettings, host=args.host, port=args.port)
 
     def build():
         app = create_app(settings)
@@ -46,11 +46,7 @@ def _cmd_api(args: argparse.Namespace) -> int:
         # Playback streams are closed with 1001 before the server stops, so their clients move to another node.
         return app, app.state.stream_hub.going_away
 
-    return _serve(build, args.host or settings.host, _port(args.port, settings.port), "HEWSTON_API_PORT or --port")
-
-
-def _port(given: int | None, configured: int) -> int:
-    return configured if given is None else given
+    return _serve(build, settings.host, settings.port, "HEWSTON_API_PORT or --port")
 
 
 def _cmd_backend_openapi(_args: argparse.Namespace) -> int:
@@ -202,10 +198,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings_errors(exc: ValidationError) -> list[str]:
+def _settings_errors(exc: ValidationError, command: str) -> list[str]:
     """One line per bad setting (from the environment, .env or an option), naming it and the reason."""
-    return [f"error: setting {'.'.join(str(part) for part in error['loc'])} of {exc.title}: {error['msg']} "
-            f"(got {error.get('input')!r})" for error in exc.errors()]
+    from common.settings import describe_setting_errors
+
+    return [f"error: {line}" for line in describe_setting_errors(exc, options=_OPTIONS.get(command, {}))]
+
+
+# The options that set a setting, per command (each also has its variable).
+_OPTIONS = {
+    "up": {("BackendSettings", "host"): "--host", ("BackendSettings", "port"): "--port",
+           ("ApiSettings", "port"): "--api-port"},
+    "backend": {("BackendSettings", "host"): "--host", ("BackendSettings", "port"): "--port"},
+    "api": {("ApiSettings", "host"): "--host", ("ApiSettings", "port"): "--port"},
+    "relay": {("RelaySettings", "metrics_port"): "--metrics-port"},
+    "worker": {("WorkerConfig", "metrics_port"): "--metrics-port"},
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -214,7 +222,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ValidationError as exc:
         # Settings are read when a command starts; a bad value stops it with a clear line, not a traceback.
-        print("\n".join(_settings_errors(exc)), file=sys.stderr)
+        print("\n".join(_settings_errors(exc, args.command)), file=sys.stderr)
+        return 2
+    except SettingsError as exc:
+        from common.settings import describe_unparsed_setting
+
+        print(f"error: {describe_unparsed_setting(exc)}", file=sys.stderr)
         return 2
 
 

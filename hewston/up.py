@@ -37,6 +37,10 @@ Served = tuple[serving.HewstonServer, socket.socket]
 def _prewarm_worker(backend: BackendSettings, api: ApiSettings) -> contextlib.AbstractAsyncContextManager:
     """The prewarm worker, run in the shared loop: the api's backend, its broker, the backend's service token."""
     config = WorkerConfig(backend_url=api.backend_url, service_token=backend.service_token, redis_url=api.redis_url)
+    if "metrics_port" not in config.model_fields_set:
+        # One process for a laptop: the worker's metrics server only when asked for, so that its default port
+        # (taken by a worker of another deployment, say) never stops a demo.
+        config = config.model_copy(update={"metrics_port": 0})
     return in_process_worker(config, api)
 
 
@@ -136,14 +140,15 @@ def _bind_all(host: str, ports: list[tuple[int, str]]) -> list[socket.socket]:
 
 def run_all(host: str | None = None, worker: bool = True, port: int | None = None,
             api_port: int | None = None) -> int:
-    backend_settings = BackendSettings()
+    # The options are read like the variables they stand for, and checked alike.
+    backend_settings = BackendSettings(**{name: value for name, value in (("host", host), ("port", port))
+                                          if value is not None})
     configure_logging(json_logs=backend_settings.logs_as_json, level=backend_settings.log_level)
-    api_settings = ApiSettings()
-    host = host or backend_settings.host
+    api_settings = ApiSettings(**({"port": api_port} if api_port is not None else {}))
+    host = backend_settings.host
     try:
-        backend_sock, api_sock = _bind_all(host, [
-            (backend_settings.port if port is None else port, "HEWSTON_PORT or --port"),
-            (api_settings.port if api_port is None else api_port, "HEWSTON_API_PORT or --api-port")])
+        backend_sock, api_sock = _bind_all(host, [(backend_settings.port, "HEWSTON_PORT or --port"),
+                                                  (api_settings.port, "HEWSTON_API_PORT or --api-port")])
     except serving.PortInUse as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -172,6 +177,10 @@ def run_all(host: str | None = None, worker: bool = True, port: int | None = Non
                                    redis_url=backend_settings.redis_url, metrics_port=None)
     prewarm = _prewarm_worker(backend_settings, api_settings) if worker else None
     banner = _banner(host, backend_settings, api_settings)
-    asyncio.run(_serve_all(servers, relay_settings, prewarm, lambda: print(banner, flush=True)))
+    try:
+        asyncio.run(_serve_all(servers, relay_settings, prewarm, lambda: print(banner, flush=True)))
+    except serving.PortInUse as exc:  # the worker's metrics port, bound as the worker starts
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 

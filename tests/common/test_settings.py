@@ -40,3 +40,23 @@ def test_one_variable_sets_the_environment_log_level_backend_and_key_prefix_of_e
     monkeypatch.setenv("HEWSTON_RELAY_BACKEND_URL", "http://other:8000")
     assert RelaySettings(_env_file=None).backend_url == "http://other:8000"
     assert ApiSettings(_env_file=None).backend_url == "http://backend:8000"
+
+
+def test_a_role_given_no_backend_url_finds_the_backend_at_its_port_on_this_machine(monkeypatch):
+    from api.settings import ApiSettings
+    from relay.settings import RelaySettings
+    from workers.settings import WorkerConfig
+
+    for name in ("HEWSTON_BACKEND_URL", "HEWSTON_API_BACKEND_URL", "HEWSTON_RELAY_BACKEND_URL",
+                 "HEWSTON_WORKER_BACKEND_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HEWSTON_PORT", "38700")
+    roles = [ApiSettings(_env_file=None), RelaySettings(_env_file=None), WorkerConfig(_env_file=None)]
+    assert [role.backend_url for role in roles] == ["http://127.0.0.1:38700"] * 3
+    assert BackendSettings(_env_file=None).port == 38700
+    # A URL that is given wins, and without HEWSTON_PORT the default port stands.
+    monkeypatch.setenv("HEWSTON_BACKEND_URL", "http://backend:8000")
+    assert ApiSettings(_env_file=None).backend_url == "http://backend:8000"
+    monkeypatch.delenv("HEWSTON_BACKEND_URL")
+    monkeypatch.delenv("HEWSTON_PORT")
+    assert RelaySettings(_env_file=None).backend_url == "http://127.0.0.1:8000"
