@@ -73,12 +73,18 @@ async def _serve_all(servers: list[Served], relay_settings: RelaySettings,
                      print_banner: Callable[[], None] | None = None) -> None:
     # The relay is built inside the loop: the embedded broker's clients belong to the loop that uses them.
     relay = build_relay(relay_settings)
+    # The servers' shutdown, then the relay's and the worker's (which lets running jobs finish).
+    deadline = serving.ExitDeadline(serving.EXIT_DEADLINE_S + relay_settings.redis_socket_timeout_s + 10.0)
 
     def stop() -> None:
         for server, _sock in servers:
             server.should_exit = True
 
-    undo_signals = _on_signals(stop)
+    def stop_by_signal() -> None:
+        deadline.start()
+        stop()
+
+    undo_signals = _on_signals(stop_by_signal)
     try:
         async with worker or contextlib.nullcontext():
             relay_task = asyncio.create_task(relay.run(), name="relay")
@@ -95,6 +101,7 @@ async def _serve_all(servers: list[Served], relay_settings: RelaySettings,
                 await asyncio.wait([announce, relay_task, *tasks])
     finally:
         undo_signals()
+        deadline.cancel()
 
 
 def browser_origins(host: str, port: int) -> list[str]:
