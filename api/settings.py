@@ -9,7 +9,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from api.models import DataPath
-from common.setting_types import HttpUrl, Networks, Port
+from common.setting_types import HttpUrl, Networks, Port, PublicUrl
 from common.settings import BackendClientSettings, backend_url_setting, key_prefix_setting
 
 # Where `make frontend` (`npm run build`) writes the browser app.
@@ -33,8 +33,9 @@ class ApiSettings(BackendClientSettings):
     default_charts_path: DataPath = "bff"
     default_runs_path: DataPath = "bff"
     default_playback_path: DataPath = "bff"
-    # The backend's URL as a browser reaches it, for the direct path; unset: `backend_url`.
-    public_backend_url: HttpUrl | None = None
+    # The backend's URL as a browser reaches it, for the direct path; unset: `backend_url`. A path (`/direct`)
+    # is on the origin the browser called: the backend behind the same proxy as the api.
+    public_backend_url: PublicUrl | None = None
 
     # Rate limits in fixed windows: per credential (a bearer token, however its header is spelt) and per
     # client address (every request, whatever token it carries, valid or not).

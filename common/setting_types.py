@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
@@ -73,6 +73,16 @@ def check_redis_url(url: str | None) -> str | None:
     return url
 
 
+def with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` in its credentials, unless it carries one already (``redis://user@host`` names
+    the ACL user; without a user the password is the default user's)."""
+    scheme, separator, rest = url.partition("://")
+    userinfo, at, hosts = rest.rpartition("@")
+    if not separator or ":" in userinfo:
+        return url
+    return f"{scheme}://{userinfo}:{quote(password, safe='')}@{hosts if at else rest}"
+
+
 def check_http_url(url: str) -> str:
     """An ``http://`` or ``https://`` URL with a host (and a port in range, if it names one)."""
     scheme, netloc = urlsplit(url)[:2]
@@ -80,6 +90,16 @@ def check_http_url(url: str) -> str:
         raise ValueError(f"scheme {scheme + '://' if scheme else '(none)'} is not http:// or https://")
     _host_and_port(_without_credentials(netloc), 80)
     return url
+
+
+def check_public_url(url: str) -> str:
+    """An ``http(s)://`` URL, or a path on the server that answers the browser (``/direct``)."""
+    if url.startswith("/") and not url.startswith("//"):
+        return url
+    try:
+        return check_http_url(url)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, nor a path starting with /") from None
 
 
 def check_networks(values: list[str]) -> list[str]:
@@ -95,4 +115,6 @@ def check_networks(values: list[str]) -> list[str]:
 
 RedisUrl = Annotated[str | None, AfterValidator(check_redis_url)]
 HttpUrl = Annotated[str, AfterValidator(check_http_url)]
+# Where a browser reaches a service: absolute, or a path on the origin the browser called (behind a proxy).
+PublicUrl = Annotated[str, AfterValidator(check_public_url)]
 Networks = Annotated[list[str], AfterValidator(check_networks)]
