@@ -10,6 +10,11 @@ agree on is read under one name whatever the role, so one variable sets it for a
   backend (:class:`BackendClientSettings`) and is given no backend URL finds the backend on this machine at
   ``HEWSTON_PORT``, the backend's own port setting, so moving the backend's port is one variable.
 
+Secrets can also come from files, one per setting and named like its variable (``hewston_service_token``,
+``hewston_redis_password``): in ``$CREDENTIALS_DIRECTORY`` (systemd's ``LoadCredential=``) or ``/run/secrets``
+(Docker and Compose secrets). A variable that is set wins over a file. ``HEWSTON_REDIS_PASSWORD`` completes a
+``REDIS_URL`` that names no password, so the URL itself need not be secret.
+
 Every value is checked when the settings are read (:mod:`common.setting_types`): a bad one stops the role with
 a line naming it, before anything starts.
 
@@ -20,15 +25,21 @@ environment at import time.
 from __future__ import annotations
 
 import os
-import re
+from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import AliasChoices, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 
 from common.keys import DEFAULT_PREFIX
-from common.setting_types import LogLevel, Port, RedisUrl
+from common.setting_types import LogLevel, Port, RedisUrl, with_password
 
+DOCKER_SECRETS_DIR = Path("/run/secrets")
 DEFAULT_BACKEND_PORT = 8000
 DEFAULT_BACKEND_URL = f"http://127.0.0.1:{DEFAULT_BACKEND_PORT}"
 
@@ -50,6 +61,14 @@ def key_prefix_setting(role_prefix: str) -> Any:
     return Field(default=DEFAULT_PREFIX, validation_alias=shared(role_prefix, "redis_key_prefix"))
 
 
+def secrets_dir() -> Path | None:
+    """Where secret files are, if anywhere: systemd's credentials of this service, or Docker's secrets."""
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    if credentials and Path(credentials).is_dir():
+        return Path(credentials)
+    return DOCKER_SECRETS_DIR if DOCKER_SECRETS_DIR.is_dir() else None
+
+
 class HewstonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HEWSTON_", env_file=".env", extra="ignore", populate_by_name=True)
 
@@ -59,7 +78,29 @@ class HewstonSettings(BaseSettings):
     # None: JSON logs in production, console logs locally.
     log_json: bool | None = Field(default=None, validation_alias=AliasChoices("HEWSTON_LOG_JSON"))
     # No URL means the embedded in-process broker (fakeredis) shared by every role in this process.
-    redis_url: RedisUrl = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "HEWSTON_REDIS_URL"))
+    # Not in the settings' repr: the URL may carry a password.
+    redis_url: RedisUrl = Field(default=None, repr=False,
+                                validation_alias=AliasChoices("REDIS_URL", "HEWSTON_REDIS_URL"))
+
+    # Completes REDIS_URL when it names no password (a secret file, typically: see above).
+    redis_password: str | None = Field(default=None, repr=False,
+                                       validation_alias=AliasChoices("HEWSTON_REDIS_PASSWORD"))
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        secrets = secrets_dir()
+        files = (SecretsSettingsSource(settings_cls, secrets_dir=secrets),) if secrets is not None else ()
+        return init_settings, env_settings, dotenv_settings, *files
+
+    @model_validator(mode="after")
+    def _password_into_redis_url(self) -> Self:
+        if self.redis_url and self.redis_password:
+            self.redis_url = with_password(self.redis_url, self.redis_password)
+        return self
 
     @property
     def logs_as_json(self) -> bool:
@@ -78,74 +119,3 @@ class BackendClientSettings(HewstonSettings):
         if "backend_url" not in self.model_fields_set and self.backend_port:
             self.backend_url = f"http://127.0.0.1:{self.backend_port}"
         return self
-
-
-def _all_settings_classes() -> list[type[HewstonSettings]]:
-    found, pending = [], [HewstonSettings]
-    while pending:
-        cls = pending.pop()
-        found.append(cls)
-        pending.extend(cls.__subclasses__())
-    return found
-
-
-def _settings_class(name: str) -> type[HewstonSettings] | None:
-    return next((cls for cls in _all_settings_classes() if cls.__name__ == name), None)
-
-
-def setting_variables(cls: type[BaseSettings], field: str) -> list[str]:
-    """The environment variables that set ``field`` of ``cls``, the one that wins first."""
-    alias = cls.model_fields[field].validation_alias
-    if isinstance(alias, AliasChoices):
-        return [choice for choice in alias.choices if isinstance(choice, str)]
-    if isinstance(alias, str):
-        return [alias]
-    return [f"{cls.model_config.get('env_prefix', '')}{field}".upper()]
-
-
-def _field_of(cls: type[BaseSettings], name: str) -> str | None:
-    if name in cls.model_fields:
-        return name
-    return next((field for field in cls.model_fields
-                 if name.upper() in (variable.upper() for variable in setting_variables(cls, field))), None)
-
-
-_SECRET_FIELDS = ("token", "password", "secret")
-_URL_PASSWORD = re.compile(r"(://[^:@/]*:)[^@/]*@")
-
-
-def _shown(field: str, value: Any) -> str:
-    """The bad value as the error line shows it: never a secret, and a URL without its password."""
-    if any(word in field for word in _SECRET_FIELDS):
-        return ""
-    shown = _URL_PASSWORD.sub(r"\1***@", repr(value))
-    return f" (got {shown})"
-
-
-def describe_setting_errors(exc: ValidationError, *, options: dict[tuple[str, str], str] | None = None) -> list[str]:
-    """One line per bad setting of a role's settings: the variables (and option) that set it, the reason, the
-    value given. ``options`` maps (settings class name, field) to the command-line option that sets it too."""
-    cls = _settings_class(exc.title)
-    lines = []
-    for error in exc.errors():
-        reason = error["msg"].removeprefix("Value error, ")
-        name = str(error["loc"][0]) if error["loc"] else ""
-        field = _field_of(cls, name) if cls is not None and name else None
-        if field is None:
-            lines.append(f"{exc.title}{' ' + name if name else ''}: {reason}")
-            continue
-        setting = " or ".join(setting_variables(cls, field))
-        option = (options or {}).get((exc.title, field))
-        lines.append(f"{setting}{f' (or {option})' if option else ''}: {reason}{_shown(field, error.get('input'))}")
-    return lines
-
-
-def describe_unparsed_setting(exc: SettingsError) -> str:
-    """The line for a value pydantic-settings could not even parse (a list or mapping setting that is not JSON),
-    naming the variables of the field it names that are set."""
-    match = re.search(r'field "([^"]+)"', str(exc))
-    field = match.group(1) if match else "?"
-    variables = {variable for cls in _all_settings_classes() if field in cls.model_fields
-                 for variable in setting_variables(cls, field)}
-    named = sorted(variable for variable in variables if variable in os.environ) or sorted(variables) or [field]
-    return f"{' or '.join(named)}: not valid JSON (lists are written as JSON, e.g. [\"https://example.com\"])"

@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _settings_errors(exc: ValidationError, command: str) -> list[str]:
     """One line per bad setting (from the environment, .env or an option), naming it and the reason."""
-    from common.settings import describe_setting_errors
+    from common.setting_errors import describe_setting_errors
 
     return [f"error: {line}" for line in describe_setting_errors(exc, options=_OPTIONS.get(command, {}))]
 
@@ -225,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(_settings_errors(exc, args.command)), file=sys.stderr)
         return 2
     except SettingsError as exc:
-        from common.settings import describe_unparsed_setting
+        from common.setting_errors import describe_unparsed_setting
 
         print(f"error: {describe_unparsed_setting(exc)}", file=sys.stderr)
         return 2

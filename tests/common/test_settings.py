@@ -60,3 +60,24 @@ def test_a_role_given_no_backend_url_finds_the_backend_at_its_port_on_this_machi
     monkeypatch.delenv("HEWSTON_BACKEND_URL")
     monkeypatch.delenv("HEWSTON_PORT")
     assert RelaySettings(_env_file=None).backend_url == "http://127.0.0.1:8000"
+
+
+def test_secrets_come_from_files_named_like_their_variables_and_a_set_variable_wins(monkeypatch, tmp_path):
+    from relay.settings import RelaySettings
+    from workers.settings import WorkerConfig
+
+    (tmp_path / "hewston_service_token").write_text("hw_from_a_file_0123456789\n")
+    (tmp_path / "hewston_redis_password").write_text("p@ss/word\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    monkeypatch.delenv("HEWSTON_SERVICE_TOKEN", raising=False)
+    monkeypatch.setenv("REDIS_URL", "redis://hewston@redis:6379/0")
+    roles = [BackendSettings(_env_file=None), RelaySettings(_env_file=None), WorkerConfig(_env_file=None)]
+    assert [role.service_token for role in roles] == ["hw_from_a_file_0123456789"] * 3
+    # The password is quoted into the URL, which names the ACL user.
+    assert roles[1].redis_url == "redis://hewston:p%40ss%2Fword@redis:6379/0"
+    monkeypatch.setenv("REDIS_URL", "redis+sentinel://s1:26379,s2:26379/mymaster/0")
+    assert HewstonSettings(_env_file=None).redis_url == "redis+sentinel://:p%40ss%2Fword@s1:26379,s2:26379/mymaster/0"
+    monkeypatch.setenv("REDIS_URL", "redis://other:given@redis:6379/0")
+    assert HewstonSettings(_env_file=None).redis_url == "redis://other:given@redis:6379/0"
+    monkeypatch.setenv("HEWSTON_SERVICE_TOKEN", "hw_from_the_environment_0123456789")
+    assert RelaySettings(_env_file=None).service_token == "hw_from_the_environment_0123456789"
