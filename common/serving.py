@@ -142,9 +142,10 @@ class HewstonServer(uvicorn.Server):
             sock.close()
         if self.before_shutdown is not None:
             await _bounded("goodbye", self.goodbye_s, self.before_shutdown())
-        # uvicorn bounds the wait for running requests itself (timeout_graceful_shutdown), not the app's clean-up.
-        await _bounded("requests_and_clean_up", self.config.timeout_graceful_shutdown + 0.5 + self.clean_up_s,
-                       super().shutdown(sockets))
+        # uvicorn bounds the wait for running requests itself (timeout_graceful_shutdown, when it is given), not
+        # the app's clean-up.
+        requests_s = self.config.timeout_graceful_shutdown or REQUESTS_S
+        await _bounded("requests_and_clean_up", requests_s + 0.5 + self.clean_up_s, super().shutdown(sockets))
 
 
 async def _bounded(step: str, seconds: float, work: Awaitable[object]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -142,6 +143,36 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from backend.backup import BackupError, backup
+
+    data_dir = _backend_settings(args.data_dir).data_dir
+    try:
+        summary = backup(data_dir, Path(args.target))
+    except (BackupError, OSError, sqlite3.Error) as exc:
+        print(f"error: backup of {data_dir}: {exc}", file=sys.stderr)
+        return 1
+    print(summary.line("backed up into", Path(args.target)))
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from backend.backup import BackupError, restore
+
+    data_dir = _backend_settings(args.data_dir).data_dir
+    try:
+        summary = restore(Path(args.source), data_dir)
+    except (BackupError, OSError, sqlite3.Error) as exc:
+        print(f"error: restore from {args.source}: {exc}", file=sys.stderr)
+        return 1
+    print(summary.line("restored into", data_dir))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hewston", description="Hewston backtesting platform")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -195,6 +226,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--if-missing", action="store_true", help="do nothing when the demo data is present")
     demo.add_argument("--data-dir", default=None, help="backend data directory (default: HEWSTON_DATA_DIR)")
     demo.set_defaults(func=_cmd_demo_data)
+
+    backup = sub.add_parser("backup", help="copy the backend's data (catalog, bars, run artifacts) into a new "
+                                           "directory with a manifest; safe while the backend runs")
+    backup.add_argument("target", help="an empty or new directory")
+    backup.add_argument("--data-dir", default=None, help="backend data directory (default: HEWSTON_DATA_DIR)")
+    backup.set_defaults(func=_cmd_backup)
+
+    restore = sub.add_parser("restore", help="restore a backup into an empty data directory, after checking "
+                                             "every file against its manifest (the backend stopped)")
+    restore.add_argument("source", help="a directory written by hewston backup")
+    restore.add_argument("--data-dir", default=None, help="backend data directory (default: HEWSTON_DATA_DIR)")
+    restore.set_defaults(func=_cmd_restore)
     return parser
 
 
