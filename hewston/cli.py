@@ -173,6 +173,25 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_probe(args: argparse.Namespace) -> int:
+    """Readiness for supervisors and health checks: exit 0 once ``url`` answers 200, 1 if it does not in time."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + args.wait_s
+    while True:
+        try:
+            if httpx.get(args.url, timeout=2.0).status_code == 200:
+                return 0
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() >= deadline:
+            print(f"error: {args.url} did not answer 200 within {args.wait_s:g} s", file=sys.stderr)
+            return 1
+        time.sleep(0.25)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hewston", description="Hewston backtesting platform")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -238,6 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("source", help="a directory written by hewston backup")
     restore.add_argument("--data-dir", default=None, help="backend data directory (default: HEWSTON_DATA_DIR)")
     restore.set_defaults(func=_cmd_restore)
+
+    probe = sub.add_parser("probe", help="exit 0 once a URL answers 200 (readiness for supervisors and health checks)")
+    probe.add_argument("url", help="e.g. http://127.0.0.1:8001/health or a relay's http://127.0.0.1:8002/metrics")
+    probe.add_argument("--wait-s", type=float, default=0.0, help="keep asking this long (default: ask once)")
+    probe.set_defaults(func=_cmd_probe)
     return parser
 
 
