@@ -36,6 +36,8 @@ log = get_logger("hewston.serving")
 GOODBYE_S = 4.0
 REQUESTS_S = 10.0
 CLEAN_UP_S = 4.0
+# A connection whose peer read nothing for this long while the server had bytes for it is cut off on shutdown.
+STUCK_S = 1.0
 # Past this after the signal the process ends whatever is still running; supervisors wait a little longer.
 EXIT_DEADLINE_S = GOODBYE_S + REQUESTS_S + CLEAN_UP_S + 2.0
 
@@ -140,12 +142,38 @@ class HewstonServer(uvicorn.Server):
             server.close()
         for sock in sockets or []:
             sock.close()
-        if self.before_shutdown is not None:
-            await _bounded("goodbye", self.goodbye_s, self.before_shutdown())
-        # uvicorn bounds the wait for running requests itself (timeout_graceful_shutdown, when it is given), not
-        # the app's clean-up.
-        requests_s = self.config.timeout_graceful_shutdown or REQUESTS_S
-        await _bounded("requests_and_clean_up", requests_s + 0.5 + self.clean_up_s, super().shutdown(sockets))
+        cut_off = asyncio.create_task(self._cut_off_stuck_connections(), name="shutdown-cut-off-stuck")
+        try:
+            if self.before_shutdown is not None:
+                await _bounded("goodbye", self.goodbye_s, self.before_shutdown())
+            # uvicorn bounds the wait for running requests itself (timeout_graceful_shutdown, when it is given),
+            # not the app's clean-up.
+            requests_s = self.config.timeout_graceful_shutdown or REQUESTS_S
+            await _bounded("requests_and_clean_up", requests_s + 0.5 + self.clean_up_s, super().shutdown(sockets))
+        finally:
+            cut_off.cancel()
+
+    async def _cut_off_stuck_connections(self) -> None:
+        """Abort connections whose peer has read nothing for ``STUCK_S`` while bytes wait to be sent to it.
+
+        Closing a connection waits until what it still has to send is sent; a client that stopped reading (a
+        frozen tab, a dead network path) with its buffers full never lets that happen, and whatever waits on the
+        connection (a playback viewer's sender, uvicorn's wait for its connections) waits with it. Its goodbye
+        (the 1001 close) cannot reach it anyway: the connection is aborted, which ends those waits at once."""
+        loop = asyncio.get_running_loop()
+        stuck_since: dict[object, float] = {}
+        while True:
+            now = loop.time()
+            for connection in list(self.server_state.connections):
+                transport = getattr(connection, "transport", None)
+                if transport is None or not transport.get_write_buffer_size():
+                    stuck_since.pop(connection, None)
+                    continue
+                if now - stuck_since.setdefault(connection, now) >= STUCK_S:
+                    log.info("shutdown_cut_off_stuck_connection", unsent_bytes=transport.get_write_buffer_size())
+                    transport.abort()
+                    stuck_since.pop(connection, None)
+            await asyncio.sleep(0.1)
 
 
 async def _bounded(step: str, seconds: float, work: Awaitable[object]) -> None:
