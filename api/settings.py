@@ -39,9 +39,9 @@ class ApiSettings(BackendClientSettings):
 
     # Rate limits in fixed windows: per credential (a bearer token, however its header is spelt) and per
     # client address (every request, whatever token it carries, valid or not).
-    rate_limit_requests: int = 1200
-    rate_limit_address_requests: int = 3000
-    rate_limit_window_s: int = 60
+    rate_limit_requests: int = Field(default=1200, gt=0)
+    rate_limit_address_requests: int = Field(default=3000, gt=0)
+    rate_limit_window_s: int = Field(default=60, gt=0)
     # Peers (addresses or networks, e.g. "10.0.0.0/8") whose X-Forwarded-For names the client; empty: none,
     # the TCP peer is the client.
     trusted_proxies: Networks = Field(default_factory=list)
@@ -49,36 +49,36 @@ class ApiSettings(BackendClientSettings):
     body_timeout_s: float = Field(default=10.0, gt=0)
 
     # Request size limits: larger bodies get 413, longer query strings 414.
-    max_body_bytes: int = 1_048_576
-    max_query_bytes: int = 4096
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    max_query_bytes: int = Field(default=4096, gt=0)
 
     # Cache lifetimes. Keys carry data versions and run ids, so TTLs only bound memory, not staleness.
-    chart_cache_ttl_s: int = 3600
-    run_cache_ttl_s: int = 7 * 86400
-    access_cache_ttl_s: float = 5.0
+    chart_cache_ttl_s: int = Field(default=3600, gt=0)
+    run_cache_ttl_s: int = Field(default=7 * 86400, gt=0)
+    access_cache_ttl_s: float = Field(default=5.0, ge=0)
     # isa-l's deflate levels: 0 (fastest) to 3 (smallest); 1 is both fast and smaller than zlib's level 1.
     gzip_level: int = Field(default=1, ge=0, le=3)
     # Below this size compressing costs more than it saves.
-    gzip_min_bytes: int = 1024
+    gzip_min_bytes: int = Field(default=1024, ge=0)
 
     # Single flight: the computing node holds a lock this long at most; others wait this long, then compute.
-    single_flight_lock_ms: int = 15_000
-    single_flight_wait_s: float = 10.0
+    single_flight_lock_ms: int = Field(default=15_000, gt=0)
+    single_flight_wait_s: float = Field(default=10.0, gt=0)
 
     # Redis: short socket timeouts and a breaker so that a dead Redis costs one timeout, not one per request.
-    redis_socket_timeout_s: float = 0.5
-    redis_retry_after_s: float = 1.0
-    redis_retry_after_max_s: float = 15.0
+    redis_socket_timeout_s: float = Field(default=0.5, gt=0)
+    redis_retry_after_s: float = Field(default=1.0, gt=0)
+    redis_retry_after_max_s: float = Field(default=15.0, gt=0)
 
     # Upstream (backend) calls.
-    upstream_connect_timeout_s: float = 2.0
-    upstream_timeout_s: float = 30.0
+    upstream_connect_timeout_s: float = Field(default=2.0, gt=0)
+    upstream_timeout_s: float = Field(default=30.0, gt=0)
     # Extra attempts for idempotent calls whose connection failed; requests with bodies are never retried.
-    upstream_retries: int = 2
-    upstream_retry_backoff_s: float = 0.05
-    upstream_max_connections: int = 200
+    upstream_retries: int = Field(default=2, ge=0)
+    upstream_retry_backoff_s: float = Field(default=0.05, ge=0)
+    upstream_max_connections: int = Field(default=200, gt=0)
     # Ready probes must answer quickly even when a dependency hangs.
-    ready_timeout_s: float = 1.0
+    ready_timeout_s: float = Field(default=1.0, gt=0)
 
     # Shared playback stream (docs/stream.md). Each viewer's queue is bounded; a viewer that falls further
     # behind is resynchronised from the latest snapshot. The bound must hold a snapshot and what follows it

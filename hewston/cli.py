@@ -31,6 +31,10 @@ def _cmd_backend(args: argparse.Namespace) -> int:
     from backend.settings import BackendSettings
 
     settings = _settings(BackendSettings, host=args.host, port=args.port)
+    problem = settings.data_dir_problem()
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     return _serve(lambda: (create_app(settings), None), settings.host, settings.port, "HEWSTON_PORT or --port")
 
 

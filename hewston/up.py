@@ -152,6 +152,10 @@ def run_all(host: str | None = None, worker: bool = True, port: int | None = Non
                                           if value is not None})
     configure_logging(json_logs=backend_settings.logs_as_json, level=backend_settings.log_level)
     api_settings = ApiSettings(**({"port": api_port} if api_port is not None else {}))
+    problem = backend_settings.data_dir_problem()
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     host = backend_settings.host
     try:
         backend_sock, api_sock = _bind_all(host, [(backend_settings.port, "HEWSTON_PORT or --port"),

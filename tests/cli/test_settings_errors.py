@@ -39,6 +39,10 @@ BAD_ENVIRONMENT = [
     ({"HEWSTON_RELAY_METRICS_PORT": "65536"}, ["relay"], "HEWSTON_RELAY_METRICS_PORT", "65535"),
     ({"HEWSTON_WORKER_METRICS_PORT": "-1"}, ["worker"], "HEWSTON_WORKER_METRICS_PORT", "greater than or equal to 0"),
     ({"HEWSTON_WORKER_DISCOVER_EVERY_S": "7"}, ["worker"], "HEWSTON_WORKER_DISCOVER_EVERY_S", "must divide a minute"),
+    ({"HEWSTON_API_RATE_LIMIT_REQUESTS": "0"}, ["api", "worker", "up"], "HEWSTON_API_RATE_LIMIT_REQUESTS",
+     "greater than 0"),
+    ({"HEWSTON_BAR_CACHE_MB": "-1"}, ["backend", "up"], "HEWSTON_BAR_CACHE_MB", "greater than or equal to 0"),
+    ({"HEWSTON_DATA_DIR": "/proc/hewston-data"}, ["backend", "up"], "HEWSTON_DATA_DIR", "cannot be created"),
 ]
 
 BAD_OPTIONS = [
