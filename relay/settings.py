@@ -6,22 +6,23 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from common.settings import HewstonSettings, backend_url_setting, key_prefix_setting
+from common.setting_types import HttpUrl, Port
+from common.settings import BackendClientSettings, backend_url_setting, key_prefix_setting
 from common.stream.store import Retention
 
 
-class RelaySettings(HewstonSettings):
+class RelaySettings(BackendClientSettings):
     # REDIS_URL / HEWSTON_REDIS_URL keep working through the alias declared on the base class.
     model_config = SettingsConfigDict(env_prefix="HEWSTON_RELAY_", env_file=".env", extra="ignore",
                                       populate_by_name=True)
 
-    backend_url: str = backend_url_setting("HEWSTON_RELAY_")
+    backend_url: HttpUrl = backend_url_setting("HEWSTON_RELAY_")
     # The backend's service token (the same HEWSTON_SERVICE_TOKEN the backend reads): it may play every run.
     service_token: str | None = Field(default=None, repr=False, validation_alias=AliasChoices(
         "HEWSTON_SERVICE_TOKEN", "HEWSTON_RELAY_SERVICE_TOKEN"))
     redis_key_prefix: str = key_prefix_setting("HEWSTON_RELAY_")
     # Prometheus metrics on their own port (the relay serves nothing else); None turns them off.
-    metrics_port: int | None = 8002
+    metrics_port: Port | None = 8002
     metrics_host: str = "127.0.0.1"
 
     @field_validator("metrics_port")

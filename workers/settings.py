@@ -12,23 +12,24 @@ from typing import Any
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from common.settings import HewstonSettings, backend_url_setting
+from common.setting_types import HttpUrl, Port
+from common.settings import BackendClientSettings, backend_url_setting
 
 
-class WorkerConfig(HewstonSettings):
+class WorkerConfig(BackendClientSettings):
     """The worker role's settings (``WorkerSettings`` is arq's name for the options built from them)."""
 
     model_config = SettingsConfigDict(env_prefix="HEWSTON_WORKER_", env_file=".env", extra="ignore",
                                       populate_by_name=True)
 
-    backend_url: str = backend_url_setting("HEWSTON_WORKER_")
+    backend_url: HttpUrl = backend_url_setting("HEWSTON_WORKER_")
     # The backend's service principal: reads every symbol and run. The same variable the backend reads.
     service_token: str | None = Field(default=None, repr=False,
                                       validation_alias=AliasChoices("HEWSTON_SERVICE_TOKEN",
                                                                                 "HEWSTON_WORKER_SERVICE_TOKEN"))
     # Prometheus metrics on their own small HTTP server (the worker serves nothing else); port 0: none.
     metrics_host: str = "127.0.0.1"
-    metrics_port: int = Field(default=9101, ge=0, le=65535)
+    metrics_port: Port = 9101
     # How often discovery asks the backend for new data versions and completed runs: a divisor of a minute,
     # or a whole number of minutes that divides an hour.
     discover_every_s: int = 60
