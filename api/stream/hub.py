@@ -34,6 +34,7 @@ from api.access import AccessChecks
 from api.settings import ApiSettings
 from api.shared_tasks import SharedTasks
 from api.stream.feed import ResumePlan, RunFeed
+from api.stream.memory import bound_node_memory
 from api.stream.metrics import StreamMetrics
 from api.stream.socket_writer import Item
 from api.stream.viewer import Viewer
@@ -51,6 +52,7 @@ T = TypeVar("T")
 _READ_ERRORS = (RedisError, OSError, TimeoutError)
 # A run's control stream outlives the relay that reads it by this long, then goes away with nobody watching.
 _CONTROLS_TTL_MS = 60_000
+_MB = 1024 * 1024
 
 
 class BrokerUnavailable(Exception):
@@ -182,7 +184,8 @@ class StreamHub:
 
     async def _load(self, run_id: str) -> RunFeed:
         state = await self._redis(lambda: self.store.join(run_id))
-        feed = RunFeed(run_id, recent_messages=self.settings.stream_recent_messages)
+        feed = RunFeed(run_id, recent_messages=self.settings.stream_recent_messages,
+                       recent_bytes=self.settings.stream_recent_mb * _MB)
         feed.load(state)
         self.feeds[run_id] = feed
         self._withdrawn.discard(run_id)
@@ -274,6 +277,7 @@ class StreamHub:
                     self._reload_soon(feed)  # the history may have been lost meanwhile
             for key, entries in batches:
                 self._dispatch(key, entries)
+            self._bound_memory()
 
     def _dispatch(self, key: str, entries: list) -> None:
         run_id, is_replies = self._keys.get(key, ("", False))
@@ -300,6 +304,10 @@ class StreamHub:
                 self.metrics.resyncs.inc()
                 self.metrics.skipped.inc(skipped)
                 log.info("viewer_resynchronised", run_id=run_id, client_id=viewer.client_id, skipped=skipped)
+
+    def _bound_memory(self) -> None:
+        kept = bound_node_memory(self.feeds.values(), self.settings.stream_node_memory_mb * _MB)
+        self.metrics.memory_bytes.set(kept)
 
     def _notify(self, state: UpstreamState, reason: str) -> None:
         for feed in self.feeds.values():
