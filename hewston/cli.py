@@ -39,6 +39,8 @@ def _cmd_api(args: argparse.Namespace) -> int:
     from common.redis_client import warn_if_private
 
     settings = ApiSettings()
+    if _refused("api", settings):
+        return 2
 
     def build():
         app = create_app(settings)
@@ -47,6 +49,17 @@ def _cmd_api(args: argparse.Namespace) -> int:
         return app, app.state.stream_hub.going_away
 
     return _serve(build, args.host or settings.host, _port(args.port, settings.port), "HEWSTON_API_PORT or --port")
+
+
+def _refused(role: str, settings) -> bool:
+    """Whether ``role`` must not start on its Redis (an eviction policy that could drop the streams' keys);
+    says why in one line."""
+    from common.redis_eviction import eviction_refusal
+
+    problem = eviction_refusal(role, settings.redis_url, accepted=settings.redis_eviction_accepted)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+    return problem is not None
 
 
 def _port(given: int | None, configured: int) -> int:
@@ -92,6 +105,8 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from workers.worker import run_standalone
 
     config = _settings(WorkerConfig, metrics_port=args.metrics_port)
+    if _refused("worker", config):
+        return 2
     # The api's settings too: the worker fills the api's cache with the api's key prefix, gzip and lifetimes.
     return run_standalone(config, ApiSettings(), burst=args.burst)
 

@@ -46,6 +46,7 @@ from common.models.stream import ResetCause, ResumeOutcome, UpstreamState
 from common.sockets import close
 from common.stream.reader import StreamReader
 from common.stream.store import Entry, StreamStore, parse_entry, stream_id
+from common.tasks import supervise
 
 log = get_logger("hewston.api.stream")
 T = TypeVar("T")
@@ -88,8 +89,9 @@ class StreamHub:
     # Lifecycle ----------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._read_loop(), name="stream-reader"),
-                       asyncio.create_task(self._housekeeping_loop(), name="stream-housekeeping")]
+        self._tasks = [supervise(self._read_loop, name="stream-reader", restarts=self.metrics.task_restarts),
+                       supervise(self._housekeeping_loop, name="stream-housekeeping",
+                                 restarts=self.metrics.task_restarts)]
 
     async def stop(self) -> None:
         for task in self._tasks:
