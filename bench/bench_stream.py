@@ -203,11 +203,23 @@ def main() -> None:
     report(*result, load_before=load_before)
 
 
-def measure(redis_url: str, work_dir: Path, procs: list) -> tuple:
+@dataclass(frozen=True)
+class Roles:
+    run_id: str
+    api_port: int
+    relay_metrics: str
+
+    @property
+    def stream_url(self) -> str:
+        return f"ws://127.0.0.1:{self.api_port}/api/v1/runs/{self.run_id}/stream"
+
+
+def start_roles(redis_url: str, work_dir: Path, procs: list) -> Roles:
+    """Backend, one relay and one api node, each its own process (added to ``procs``), and a long run."""
     data_dir = work_dir / "data"
     run_id = prepare(data_dir, bars=BARS)
     prefix = f"hwbench-{os.getpid()}"
-    backend_port, api_port, relay_port, bare_port = free_ports(4)
+    backend_port, api_port, relay_port = free_ports(3)
     common = {"REDIS_URL": redis_url, "HEWSTON_SERVICE_TOKEN": SERVICE_TOKEN}
     procs.append(start_service("backend.main:create_app", backend_port,
                                {**common, "HEWSTON_DATA_DIR": str(data_dir), "HEWSTON_PORT": str(backend_port)}))
@@ -220,12 +232,18 @@ def measure(redis_url: str, work_dir: Path, procs: list) -> tuple:
         **common, "HEWSTON_API_BACKEND_URL": backend_url, "HEWSTON_API_REDIS_KEY_PREFIX": prefix,
         # Every viewer connects from 127.0.0.1: thousands of handshakes would spend one address's budget.
         "HEWSTON_API_RATE_LIMIT_ADDRESS_REQUESTS": str(10**9)}))
-    controller = Controller(api_port, run_id).start()
+    return Roles(run_id, api_port, relay_metrics)
+
+
+def measure(redis_url: str, work_dir: Path, procs: list) -> tuple:
+    roles = start_roles(redis_url, work_dir, procs)
+    relay_metrics, stream_url = roles.relay_metrics, roles.stream_url
+    [bare_port] = free_ports(1)
+    controller = Controller(roles.api_port, roles.run_id).start()
     try:
         upstream_at_one = relay_upstream_connections(relay_metrics)
         frame_file = work_dir / "frame.json"
         frame_file.write_bytes(controller.template or b"")
-        stream_url = f"ws://127.0.0.1:{api_port}/api/v1/runs/{run_id}/stream"
         ours = ramp(stream_url, TOKEN, controller, work_dir, "stream")
         upstream_at_many = relay_upstream_connections(relay_metrics)
         thousand = run_step(stream_url, 1000, TOKEN, controller, work_dir)
