@@ -85,11 +85,6 @@ class ApiSettings(HewstonSettings):
     stream_viewer_queue_mb: int = Field(default=8, ge=1)
     # Messages kept per run in memory for viewers reconnecting to this node (about a minute at 30 frames/s).
     stream_recent_messages: int = Field(default=2048, ge=0)
-    # The same window bounded in bytes per run (text and prepared frame: at top speed a frame carries hundreds of
-    # bars), and what every run's window together may hold on this node (the largest runs are trimmed first).
-    # The latest snapshot and what follows it are kept whatever these say: a newcomer needs them.
-    stream_recent_mb: int = Field(default=16, ge=1)
-    stream_node_memory_mb: int = Field(default=256, ge=1)
     stream_heartbeat_s: float = Field(default=5.0, gt=0)
     # Demand: refreshed this often, valid this long; a run's relay stops about this long after its last viewer.
     stream_demand_refresh_s: float = Field(default=2.0, gt=0)
@@ -102,3 +97,8 @@ class ApiSettings(HewstonSettings):
     stream_auth_timeout_s: float = Field(default=5.0, gt=0)
     stream_controls_per_s: float = Field(default=10.0, gt=0)
     stream_controls_burst: int = Field(default=20, ge=1)
+    # The window of recent messages (stream_recent_messages) bounded in bytes per run (text and prepared frame: at
+    # top speed a frame carries hundreds of bars), and what every run's window together may hold on this node (the
+    # largest runs are trimmed first). The latest snapshot and what follows it are kept whatever these say.
+    stream_recent_mb: int = Field(default=16, ge=1)
+    stream_node_memory_mb: int = Field(default=256, ge=1)

@@ -12,28 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import orjson
 from websockets.asyncio.client import connect
 
 from bench.bench_playback import TOKEN, prepare_runs
 from bench.cluster import metric
+from bench.deployment import Deployment, measured_on_deployment
 from bench.harness import machine_line, record_section
-from bench.processes import free_ports, rss_kib
-from bench.redis_server import redis_for_bench
-from bench.services import start_process, start_service, stop_service
-from common.logging import configure_logging
+from bench.processes import rss_kib
 from common.models.playback import MAX_SPEED
 
 RUNS = 50
 BARS = 200_000  # 40 s at top speed: longer than the measurement
-SERVICE_TOKEN = "hw_bench_memory_service_token_0123456789"
 WARMUP_S = 10.0
 MEASURE_S = 25.0
 RECENT_MESSAGES = 2048  # the api's default count bound
@@ -73,41 +65,17 @@ class Owners:
 
 
 def main() -> None:
-    configure_logging(json_logs=True, level="WARNING")
-    load_before = os.getloadavg()[0]
-    with redis_for_bench() as redis_url:
-        if redis_url is None:
-            record_section("stream-memory", "Skipped: the memory benchmark needs redis-server.")
-            return
-        work_dir = Path(tempfile.mkdtemp(prefix="hewston-bench-memory-"))
-        procs: list[subprocess.Popen[bytes]] = []
-        try:
-            result = measure(redis_url, work_dir, procs)
-        finally:
-            for proc in reversed(procs):
-                stop_service(proc)
-            shutil.rmtree(work_dir, ignore_errors=True)
-    report(*result, load_before=load_before)
+    measured = measured_on_deployment("stream-memory", measure)
+    if measured is not None:
+        result, load_before = measured
+        report(*result, load_before=load_before)
 
 
-def measure(redis_url: str, work_dir: Path, procs: list) -> tuple:
-    data_dir = work_dir / "data"
-    run_ids = prepare_runs(data_dir, BARS, runs=RUNS)
-    prefix = f"hwbench-mem-{os.getpid()}"
-    backend_port, api_port, relay_port = free_ports(3)
-    common = {"REDIS_URL": redis_url, "HEWSTON_SERVICE_TOKEN": SERVICE_TOKEN}
-    procs.append(start_service("backend.main:create_app", backend_port,
-                               {**common, "HEWSTON_DATA_DIR": str(data_dir), "HEWSTON_PORT": str(backend_port)}))
-    backend_url = f"http://127.0.0.1:{backend_port}"
-    procs.append(start_process([sys.executable, "-m", "relay"], relay_port, {
-        **common, "HEWSTON_RELAY_BACKEND_URL": backend_url, "HEWSTON_RELAY_REDIS_KEY_PREFIX": prefix,
-        "HEWSTON_RELAY_METRICS_PORT": str(relay_port),
-        # Redis's own share: 50 runs at top speed would fill 128 MB each; the api node is what is measured here.
-        "HEWSTON_RELAY_RETENTION_MAX_MB": "8"}))
-    api = start_service("api.main:create_app", api_port, {
-        **common, "HEWSTON_API_BACKEND_URL": backend_url, "HEWSTON_API_REDIS_KEY_PREFIX": prefix})
-    procs.append(api)
-    api_metrics = f"http://127.0.0.1:{api_port}/metrics"
+def measure(deployment: Deployment) -> tuple:
+    run_ids = prepare_runs(deployment.data_dir, BARS, runs=RUNS)
+    # Redis's own share: 50 runs at top speed would fill 128 MB each; the api node is what is measured here.
+    roles = deployment.start_roles(relay_env={"HEWSTON_RELAY_RETENTION_MAX_MB": "8"})
+    api, api_port, api_metrics = roles.api, roles.api_port, roles.api_metrics
     baseline_kib = rss_kib(api.pid) or 0
     owners = Owners(api_port, run_ids)
     samples: list[tuple[float, int, float]] = []  # (seconds since all played, RSS KiB, kept bytes)

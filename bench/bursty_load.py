@@ -95,7 +95,7 @@ def main() -> None:
     totals, counts = asyncio.run(run(args.url, args.viewers, args.seconds, auth, args.seed))
     with open(args.out, "wb") as out:
         out.write(orjson.dumps({"frames": totals.frames, "upgraded": totals.upgraded, "closed": totals.closed,
-                                **counts}))
+                                "seconds": args.seconds, **counts}))
 
 
 if __name__ == "__main__":
