@@ -26,7 +26,7 @@ from bench.harness import machine_line, record_section
 
 HEALTHY = 1000
 BURSTY = 100
-PAIRS = 3
+PAIRS = 5
 
 
 def with_bursty_readers(url: str, controller: Controller, work_dir: Path) -> tuple[Step, dict]:

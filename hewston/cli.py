@@ -6,7 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from typing import TYPE_CHECKING
+
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from common.settings import HewstonSettings
 
 
 def _serve(build, host: str, port: int, setting: str) -> int:
@@ -51,7 +56,7 @@ def _cmd_api(args: argparse.Namespace) -> int:
     return _serve(build, args.host or settings.host, _port(args.port, settings.port), "HEWSTON_API_PORT or --port")
 
 
-def _refused(role: str, settings) -> bool:
+def _refused(role: str, settings: HewstonSettings) -> bool:
     """Whether ``role`` must not start on its Redis (an eviction policy that could drop the streams' keys);
     says why in one line."""
     from common.redis_eviction import eviction_refusal
