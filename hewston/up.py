@@ -26,6 +26,7 @@ from backend.market.demo import DEMO_USERS
 from backend.settings import BackendSettings
 from common import serving
 from common.logging import configure_logging
+from common.redis_eviction import eviction_refusal
 from relay.main import build_relay
 from relay.settings import RelaySettings
 from workers.settings import WorkerConfig
@@ -139,6 +140,10 @@ def run_all(host: str | None = None, worker: bool = True, port: int | None = Non
     backend_settings = BackendSettings()
     configure_logging(json_logs=backend_settings.logs_as_json, level=backend_settings.log_level)
     api_settings = ApiSettings()
+    problem = eviction_refusal("hewston up", api_settings.redis_url, accepted=api_settings.redis_eviction_accepted)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     host = host or backend_settings.host
     try:
         backend_sock, api_sock = _bind_all(host, [

@@ -23,7 +23,8 @@ def evicting_redis(tmp_path_factory) -> Iterator[str]:
         yield server.url
 
 
-@pytest.mark.parametrize("command", [["api"], ["relay", "--metrics-port", "0"], ["worker", "--metrics-port", "0"]])
+@pytest.mark.parametrize("command", [["api"], ["relay", "--metrics-port", "0"], ["worker", "--metrics-port", "0"],
+                                     ["up", "--port", "0", "--api-port", "0"]])
 def test_a_redis_with_allkeys_lru_is_refused_at_start_up_in_one_line(command, evicting_redis, monkeypatch, capsys):
     monkeypatch.setenv("REDIS_URL", evicting_redis)
     monkeypatch.setenv("HEWSTON_SERVICE_TOKEN", "hw_test_service_token_0123456789")
