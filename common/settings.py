@@ -50,12 +50,12 @@ class HewstonSettings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("HEWSTON_LOG_LEVEL"))
     # None: JSON logs in production, console logs locally.
     log_json: bool | None = Field(default=None, validation_alias=AliasChoices("HEWSTON_LOG_JSON"))
-    # No URL means the embedded in-process broker (fakeredis) shared by every role in this process.
-    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "HEWSTON_REDIS_URL"))
-    # Start even when that Redis's maxmemory-policy may evict keys (common.redis_eviction): only for a Redis whose
-    # memory limit cannot be reached, since an evicted stream key loses viewers' history.
+    # Start even when REDIS_URL's maxmemory-policy may evict keys (common.redis_eviction): only for a Redis
+    # whose memory limit cannot be reached, since an evicted stream key loses viewers' history.
     redis_eviction_accepted: bool = Field(default=False,
                                           validation_alias=AliasChoices("HEWSTON_REDIS_EVICTION_ACCEPTED"))
+    # No URL means the embedded in-process broker (fakeredis) shared by every role in this process.
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "HEWSTON_REDIS_URL"))
 
     @property
     def logs_as_json(self) -> bool:

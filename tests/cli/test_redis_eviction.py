@@ -9,7 +9,7 @@ import redis
 
 from bench.processes import RedisServer
 from common.logging import configure_logging
-from common.redis_eviction import eviction_refusal
+from common.redis_eviction import _least_safe, eviction_refusal
 from hewston.cli import main
 from tests.support.logs import captured_logs
 
@@ -54,3 +54,10 @@ def test_a_redis_that_does_not_allow_config_is_warned_about_once(evicting_redis)
     finally:
         admin.acl_deluser("limited")
         admin.close()
+
+
+def test_a_cluster_with_one_evicting_primary_is_named_by_that_policy():
+    answers = {"10.0.0.1:6379": {"maxmemory-policy": "noeviction"},
+               "10.0.0.2:6379": {"maxmemory-policy": "allkeys-lfu"}}
+    assert _least_safe(answers) == "allkeys-lfu"
+    assert _least_safe({"10.0.0.1:6379": {"maxmemory-policy": "noeviction"}}) == "noeviction"
