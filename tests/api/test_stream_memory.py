@@ -7,6 +7,7 @@ import asyncio
 import uuid
 
 import orjson
+import pytest
 from prometheus_client import CollectorRegistry
 
 from api.stream.feed import RunFeed
@@ -88,13 +89,18 @@ def item_bytes(feed: RunFeed) -> int:
     return feed.memory_bytes // len(feed.recent)
 
 
-async def test_a_hub_reading_many_busy_runs_stays_within_its_node_bound():
+@pytest.fixture(params=["embedded", "redis"])
+def broker(request) -> str | None:
+    return None if request.param == "embedded" else request.getfixturevalue("real_redis_url")
+
+
+async def test_a_hub_reading_many_busy_runs_stays_within_its_node_bound(broker):
     keys = KeySpace(f"hwtest-{uuid.uuid4().hex[:8]}")
-    redis = create_redis(None)
+    redis = create_redis(broker)
     store = StreamStore(redis, keys)
     node_mb = 1
-    settings = api_settings("http://127.0.0.1:9", None, stream_node_memory_mb=node_mb, stream_recent_mb=1)
-    reader = StreamReader(create_redis(None), redis, keys.reader_wake("test"), block_ms=100)
+    settings = api_settings("http://127.0.0.1:9", broker, stream_node_memory_mb=node_mb, stream_recent_mb=1)
+    reader = StreamReader(create_redis(broker), redis, keys.reader_wake("test"), block_ms=100)
     hub = StreamHub(store=store, reader=reader, keys=keys, settings=settings,
                     metrics=StreamMetrics(CollectorRegistry()), node_id="n", access=None)  # type: ignore[arg-type]
     runs = [f"run-{i}" for i in range(4)]
@@ -119,6 +125,7 @@ async def test_a_hub_reading_many_busy_runs_stays_within_its_node_bound():
         assert hub.metrics.memory_bytes._value.get() == total
     finally:
         await hub.stop()
-        await redis.delete(*(k for run in runs for k in keys.run_stream(run).all()), keys.stream_demand())
+        await redis.delete(*(k for run in runs for k in keys.run_stream(run).all()), keys.stream_demand(),
+                           keys.reader_wake("test"))
         await reader.blocking.aclose()
         await redis.aclose()
