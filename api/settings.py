@@ -106,3 +106,8 @@ class ApiSettings(BackendClientSettings):
     stream_auth_timeout_s: float = Field(default=5.0, gt=0)
     stream_controls_per_s: float = Field(default=10.0, gt=0)
     stream_controls_burst: int = Field(default=20, ge=1)
+    # The window of recent messages (stream_recent_messages) bounded in bytes per run (text and prepared frame: at
+    # top speed a frame carries hundreds of bars), and what every run's window together may hold on this node (the
+    # largest runs are trimmed first). The latest snapshot and what follows it are kept whatever these say.
+    stream_recent_mb: int = Field(default=16, ge=1)
+    stream_node_memory_mb: int = Field(default=256, ge=1)

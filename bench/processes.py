@@ -86,6 +86,15 @@ def wait_until(check, timeout_s: float, what: str, interval_s: float = 0.05) -> 
         time.sleep(interval_s)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) process ``pid`` has used so far (from /proc; 0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid: int | None) -> int | None:
     """Resident memory of process ``pid`` now (from /proc), or None when there is no such process."""
     if pid is None:

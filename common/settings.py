@@ -4,7 +4,8 @@ Each role has its own settings class deriving from :class:`HewstonSettings`, wit
 (``HEWSTON_`` for the backend, ``HEWSTON_API_``, ``HEWSTON_RELAY_``, ``HEWSTON_WORKER_``). What every role must
 agree on is read under one name whatever the role, so one variable sets it for a whole deployment:
 
-- ``HEWSTON_ENVIRONMENT``, ``HEWSTON_LOG_LEVEL``, ``HEWSTON_LOG_JSON`` and ``REDIS_URL`` (declared here);
+- ``HEWSTON_ENVIRONMENT``, ``HEWSTON_LOG_LEVEL``, ``HEWSTON_LOG_JSON``, ``REDIS_URL`` and
+  ``HEWSTON_REDIS_EVICTION_ACCEPTED`` (declared here);
 - ``HEWSTON_BACKEND_URL`` and ``HEWSTON_REDIS_KEY_PREFIX`` for the roles that use them (:func:`shared`), where
   the role's own variable (``HEWSTON_API_BACKEND_URL``…) still wins when both are set. A role that calls the
   backend (:class:`BackendClientSettings`) and is given no backend URL finds the backend on this machine at
@@ -78,6 +79,10 @@ class HewstonSettings(BaseSettings):
     log_level: LogLevel = Field(default="INFO", validation_alias=AliasChoices("HEWSTON_LOG_LEVEL"))
     # None: JSON logs in production, console logs locally.
     log_json: bool | None = Field(default=None, validation_alias=AliasChoices("HEWSTON_LOG_JSON"))
+    # Start even when REDIS_URL's maxmemory-policy may evict keys (common.redis_eviction): only for a Redis
+    # whose memory limit cannot be reached, since an evicted stream key loses viewers' history.
+    redis_eviction_accepted: bool = Field(default=False,
+                                          validation_alias=AliasChoices("HEWSTON_REDIS_EVICTION_ACCEPTED"))
     # No URL means the embedded in-process broker (fakeredis) shared by every role in this process.
     # Not in the settings' repr: the URL may carry a password.
     redis_url: RedisUrl = Field(default=None, repr=False,

@@ -6,9 +6,13 @@ import argparse
 import sqlite3
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
+
+if TYPE_CHECKING:
+    from common.settings import HewstonSettings
 
 
 def _serve(build, host: str, port: int, setting: str) -> int:
@@ -42,6 +46,8 @@ def _cmd_api(args: argparse.Namespace) -> int:
     from api.settings import ApiSettings
 
     settings = _settings(ApiSettings, host=args.host, port=args.port, workers=args.workers)
+    if _refused("api", settings):
+        return 2
     if settings.workers > 1:
         from hewston.api_processes import run_processes
 
@@ -68,6 +74,17 @@ def _api_process(host: str, port: int) -> None:
     sock = reuse_port_socket(host, port, listen=True)
     app, before_shutdown = _api_app(ApiSettings())
     serving.server(app, before_shutdown=before_shutdown).run(sockets=[sock])
+
+
+def _refused(role: str, settings: HewstonSettings) -> bool:
+    """Whether ``role`` must not start on its Redis (an eviction policy that could drop the streams' keys);
+    says why in one line."""
+    from common.redis_eviction import eviction_refusal
+
+    problem = eviction_refusal(role, settings.redis_url, accepted=settings.redis_eviction_accepted)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+    return problem is not None
 
 
 def _cmd_backend_openapi(_args: argparse.Namespace) -> int:
@@ -109,6 +126,8 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from workers.worker import run_standalone
 
     config = _settings(WorkerConfig, metrics_port=args.metrics_port)
+    if _refused("worker", config):
+        return 2
     # The api's settings too: the worker fills the api's cache with the api's key prefix, gzip and lifetimes.
     return run_standalone(config, ApiSettings(), burst=args.burst)
 

@@ -26,6 +26,7 @@ from backend.market.demo import DEMO_USERS
 from backend.settings import BackendSettings
 from common import serving
 from common.logging import configure_logging
+from common.redis_eviction import eviction_refusal
 from relay.main import build_relay
 from relay.settings import RelaySettings
 from workers.settings import WorkerConfig
@@ -152,7 +153,8 @@ def run_all(host: str | None = None, worker: bool = True, port: int | None = Non
                                           if value is not None})
     configure_logging(json_logs=backend_settings.logs_as_json, level=backend_settings.log_level)
     api_settings = ApiSettings(**({"port": api_port} if api_port is not None else {}))
-    problem = backend_settings.data_dir_problem()
+    problem = backend_settings.data_dir_problem() or eviction_refusal(
+        "hewston up", api_settings.redis_url, accepted=api_settings.redis_eviction_accepted)
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)
         return 2

@@ -25,6 +25,7 @@ from common.redis_client import REDIS_ERRORS
 from common.stream.cluster_reader import make_stream_reader
 from common.stream.envelope import PlaybackPosition
 from common.stream.store import StreamStore
+from common.tasks import supervise
 from relay.metrics import RelayMetrics
 from relay.run_relay import LeaseLost, RunRefused, RunRelay
 from relay.settings import RelaySettings
@@ -69,8 +70,8 @@ class RelayService:
     async def run(self) -> None:
         """Relay until cancelled; on the way out every lease is released, so other relays take over at once."""
         self._log.info("relay_started", backend=self.settings.backend_url)
-        tasks = [asyncio.create_task(self._scan_loop(), name="relay-scan"),
-                 asyncio.create_task(self._control_loop(), name="relay-controls")]
+        tasks = [supervise(self._scan_loop, name="relay-scan", restarts=self.metrics.task_restarts),
+                 supervise(self._control_loop, name="relay-controls", restarts=self.metrics.task_restarts)]
         try:
             await asyncio.gather(*tasks)
         finally:

@@ -39,6 +39,7 @@ from api.access import AccessChecks
 from api.settings import ApiSettings
 from api.shared_tasks import SharedTasks
 from api.stream.feed import ResumePlan, RunFeed
+from api.stream.memory import bound_node_memory
 from api.stream.metrics import StreamMetrics
 from api.stream.socket_writer import Item
 from api.stream.viewer import Viewer
@@ -52,11 +53,13 @@ from common.sockets import close
 from common.stream.cluster_reader import ClusterStreamReader
 from common.stream.reader import StreamReader
 from common.stream.store import Entry, StreamStore, parse_entry, stream_id
+from common.tasks import supervise
 
 log = get_logger("hewston.api.stream")
 T = TypeVar("T")
 # A run's control stream outlives the relay that reads it by this long, then goes away with nobody watching.
 _CONTROLS_TTL_MS = 60_000
+_MB = 1024 * 1024
 
 
 class BrokerUnavailable(Exception):
@@ -94,9 +97,10 @@ class StreamHub:
     # Lifecycle ----------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._read_loop(), name="stream-reader"),
-                       asyncio.create_task(self._housekeeping_loop(), name="stream-housekeeping"),
-                       asyncio.create_task(self._presence_loop(), name="stream-presence")]
+        restarts = self.metrics.task_restarts
+        self._tasks = [supervise(self._read_loop, name="stream-reader", restarts=restarts),
+                       supervise(self._housekeeping_loop, name="stream-housekeeping", restarts=restarts),
+                       supervise(self._presence_loop, name="stream-presence", restarts=restarts)]
 
     async def stop(self) -> None:
         if self._refreshing is not None:
@@ -204,7 +208,8 @@ class StreamHub:
 
     async def _load(self, run_id: str) -> RunFeed:
         state = await self._redis(lambda: self.store.join(run_id))
-        feed = RunFeed(run_id, recent_messages=self.settings.stream_recent_messages)
+        feed = RunFeed(run_id, recent_messages=self.settings.stream_recent_messages,
+                       recent_bytes=self.settings.stream_recent_mb * _MB)
         feed.load(state)
         self.feeds[run_id] = feed
         self._withdrawn.discard(run_id)
@@ -324,6 +329,7 @@ class StreamHub:
                     self._verify_soon(feed)  # still where it was? lost, or gone backwards meanwhile?
             for key, entries in batches:
                 self._dispatch(key, entries)
+            self._bound_memory()
 
     def _dispatch(self, key: str, entries: list) -> None:
         run_id, is_replies = self._keys.get(key, ("", False))
@@ -350,6 +356,10 @@ class StreamHub:
                 self.metrics.resyncs.inc()
                 self.metrics.skipped.inc(skipped)
                 log.info("viewer_resynchronised", run_id=run_id, client_id=viewer.client_id, skipped=skipped)
+
+    def _bound_memory(self) -> None:
+        kept = bound_node_memory(self.feeds.values(), self.settings.stream_node_memory_mb * _MB)
+        self.metrics.memory_bytes.set(kept)
 
     def _notify(self, state: UpstreamState, reason: str) -> None:
         for feed in self.feeds.values():

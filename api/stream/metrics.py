@@ -43,3 +43,9 @@ class StreamMetrics:
         self.delivery_lag = Histogram("hewston_stream_delivery_lag_seconds",
                                       "From the relay's append to this node's fan-out", buckets=_LAG_BUCKETS_S,
                                       registry=registry)
+        self.memory_bytes = Gauge("hewston_stream_memory_bytes",
+                                  "Bytes of recent messages this node keeps for its runs' viewers (bounded by "
+                                  "stream_node_memory_mb)", registry=registry)
+        self.task_restarts = Counter("hewston_stream_task_restarts_total",
+                                     "Background tasks (stream-reader, stream-housekeeping) that failed and were "
+                                     "started again", ("task",), registry=registry)

@@ -44,7 +44,7 @@ def entry(offset: int, kind: str = "frame", epoch: str = "e1") -> Entry:
 
 
 def feed_with(snapshot_at: int, last: int, recent: int = 100) -> RunFeed:
-    feed = RunFeed("r", recent_messages=recent)
+    feed = RunFeed("r", recent_messages=recent, recent_bytes=1 << 30)
     feed.load(JoinState("e1", last, entry(snapshot_at, "snapshot"),
                         [entry(o) for o in range(snapshot_at + 1, last + 1)], "0-0"))
     return feed
