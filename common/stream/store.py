@@ -99,13 +99,29 @@ for i = 1, 4 do
   if ARGV[5 + i] ~= '' then redis.call('HSET', KEYS[2], names[i], ARGV[5 + i]) end
 end
 if ARGV[13] ~= '' then redis.call('HSET', KEYS[2], 'ctl', ARGV[13]) end
--- Trim the oldest messages beyond any bound, but never the pinned snapshot or what follows it.
+-- Trim the oldest messages beyond any bound, but never the pinned snapshot or what follows it. Most appends
+-- trim nothing, and reading messages is what costs: the count and size bounds are checked from counters, and
+-- the age bound from the oldest message every 32nd append (so at most about a second late); a batch is read
+-- only when something must go.
 local snap = tonumber(redis.call('HGET', KEYS[2], 'snap'))
 local oldest_allowed = now - tonumber(ARGV[10])
 local max_entries, max_bytes = tonumber(ARGV[11]), tonumber(ARGV[12])
 local count = redis.call('XLEN', KEYS[3])
+local batch = 0
+if count > max_entries or bytes > max_bytes then
+  batch = 64
+elseif offset % 32 == 0 then
+  local oldest = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)[1]
+  if oldest and tonumber(string.match(oldest[1], '^(%d+)')) < snap then
+    for j = 1, #oldest[2], 2 do
+      if oldest[2][j] == 't' and tonumber(oldest[2][j + 1]) < oldest_allowed then batch = 64 end
+    end
+  end
+end
 local removed_upto = nil
-for _, entry in ipairs(redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 64)) do
+local entries = {}
+if batch > 0 then entries = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', batch) end
+for _, entry in ipairs(entries) do
   local o = tonumber(string.match(entry[1], '^(%d+)'))
   local fields, size, t = entry[2], 0, 0
   for j = 1, #fields, 2 do
