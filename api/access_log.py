@@ -16,7 +16,7 @@ from api.metrics import ApiMetrics
 from common.logging import get_logger
 from common.routes import answered_status, route_template
 
-log = get_logger("hewston.api.access")
+log = get_logger("hewston.api.views.access")
 
 
 class AccessLogMiddleware:

@@ -19,22 +19,17 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api.access import AccessChecks
 from api.access_log import AccessLogMiddleware
-from api.cache import ResponseCache
 from api.limits import SizeLimitMiddleware
 from api.metrics import ApiMetrics
-from api.prewarm import PrewarmTrigger
 from api.rate_limit import EXEMPT_PATHS, RateLimitMiddleware
-from api.redis_guard import RedisGuard
 from api.routers import app_config, chart_data, operations, passthrough, runs_complete
 from api.settings import ApiSettings
-from api.single_flight import SingleFlight
 from api.stream import router as stream_router
 from api.stream.hub import StreamHub
 from api.stream.metrics import StreamMetrics
 from api.stream.socket_writer import RawSendMiddleware
-from api.upstream import Upstream
+from api.views import AccessChecks, CachedViews, PrewarmTrigger
 from api.web_app import mount_web_app
 from common.app_defaults import FASTAPI_TELEMETRY_OFF
 from common.body_timeout import BodyTimeoutMiddleware
@@ -80,14 +75,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
     configure_logging(json_logs=settings.logs_as_json, level=settings.log_level)
     metrics = ApiMetrics()
-    keys = KeySpace(settings.redis_key_prefix)
     redis = create_redis(settings.redis_url, socket_timeout_s=settings.redis_socket_timeout_s)
-    guard = RedisGuard(redis, op_timeout_s=settings.redis_socket_timeout_s,
-                       retry_after_s=settings.redis_retry_after_s,
-                       retry_after_max_s=settings.redis_retry_after_max_s, metrics=metrics)
-    upstream = Upstream(settings, metrics)
-    flight: SingleFlight = SingleFlight(guard, keys, lock_ms=settings.single_flight_lock_ms,
-                                        wait_s=settings.single_flight_wait_s)
+    views = CachedViews(settings, redis, metrics)
+    keys, guard, upstream = views.keys, views.guard, views.upstream
     prewarm = PrewarmTrigger(guard, keys)
 
     access = AccessChecks(upstream, guard, keys, ttl_s=settings.access_cache_ttl_s, metrics=metrics)
@@ -101,7 +91,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         finally:
             await hub.stop()
             await prewarm.aclose()
-            await upstream.aclose()
+            await views.aclose()
             await hub.reader.blocking.aclose()
             await hub.store.redis.aclose()
             await redis.aclose()
@@ -115,8 +105,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.redis = redis
     app.state.redis_guard = guard
     app.state.upstream = upstream
-    app.state.cache = ResponseCache(guard, flight, gzip_level=settings.gzip_level,
-                                    gzip_min_bytes=settings.gzip_min_bytes)
+    app.state.views = views
     app.state.prewarm = prewarm
     app.state.access = access
     app.state.stream_hub = hub

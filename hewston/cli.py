@@ -88,7 +88,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     from api.settings import ApiSettings
-    from workers.settings import WorkerConfig
+    from workers.config import WorkerConfig
     from workers.worker import run_standalone
 
     config = _settings(WorkerConfig, metrics_port=args.metrics_port)

@@ -28,7 +28,7 @@ from common import serving
 from common.logging import configure_logging
 from relay.main import build_relay
 from relay.settings import RelaySettings
-from workers.settings import WorkerConfig
+from workers.config import WorkerConfig
 from workers.worker import in_process_worker
 
 Served = tuple[serving.HewstonServer, socket.socket]

@@ -30,13 +30,12 @@ import orjson
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
-from api.access import AccessChecks
 from api.settings import ApiSettings
-from api.shared_tasks import SharedTasks
 from api.stream.feed import ResumePlan, RunFeed
 from api.stream.metrics import StreamMetrics
 from api.stream.socket_writer import Item
 from api.stream.viewer import Viewer
+from api.views import AccessChecks, SharedTasks
 from common.close_codes import CloseCode
 from common.errors import HewstonError
 from common.keys import KeySpace

@@ -17,15 +17,15 @@ from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
 
-from api.charts import chart_dataset
-from api.models import RunCompleteQuery
-from api.redis_guard import RedisGuard, RedisUnavailable
+from api.views.charts import chart_dataset
+from api.views.queries import RunCompleteQuery
+from api.views.redis_guard import RedisGuard, RedisUnavailable
 from common.default_views import ChartView, is_default_run_query, symbol_views
 from common.keys import KeySpace
 from common.logging import get_logger
 from common.prewarm_queue import PrewarmQueue, arq_client
 
-log = get_logger("hewston.api.prewarm")
+log = get_logger("hewston.api.views.prewarm")
 
 # One enqueue, given the queue: True when a job was queued, False when the same job was already there.
 Request = Callable[[PrewarmQueue], Awaitable[bool]]
