@@ -44,6 +44,7 @@ run: install frontend
 
 test: system-packages install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q --cov --cov-report=term:skip-covered --cov-fail-under=90
 	@$(MAKE) --no-print-directory frontend-test
 

@@ -139,7 +139,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
-    from backend.market.demo import create_demo_data
+    from backend.demo.data import create_demo_data
 
     summary = create_demo_data(_backend_settings(args.data_dir), if_missing=args.if_missing)
     print("\n".join(summary.lines()))

@@ -21,8 +21,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.auth import hash_token
+from backend.demo.data import DEMO_USERS
 from backend.main import create_app
-from backend.market.demo import DEMO_USERS
 from backend.settings import BackendSettings
 from bench.processes import RedisServer
 from common.logging import add_log_tap, remove_log_tap
