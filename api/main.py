@@ -19,10 +19,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api.access_log import AccessLogMiddleware
 from api.limits import SizeLimitMiddleware
 from api.metrics import ApiMetrics
 from api.rate_limit import EXEMPT_PATHS, RateLimitMiddleware
+from api.request_info import ApiRequestNotes
 from api.routers import app_config, chart_data, operations, passthrough, runs_complete
 from api.settings import ApiSettings
 from api.stream import router as stream_router
@@ -31,6 +31,7 @@ from api.stream.metrics import StreamMetrics
 from api.stream.socket_writer import RawSendMiddleware
 from api.views import AccessChecks, CachedViews, PrewarmTrigger
 from api.web_app import mount_web_app
+from common.access_log import AccessLogMiddleware
 from common.app_defaults import FASTAPI_TELEMETRY_OFF
 from common.body_timeout import BodyTimeoutMiddleware
 from common.correlation import CorrelationIdMiddleware
@@ -134,7 +135,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
                                                                 "If-None-Match"],
                            expose_headers=["ETag", "X-Request-ID", "X-Cache", "Server-Timing", "Retry-After"])
     app.add_middleware(BodyTimeoutMiddleware, body_timeout_s=settings.body_timeout_s)
-    app.add_middleware(AccessLogMiddleware, metrics=metrics)
+    app.add_middleware(AccessLogMiddleware, logger="hewston.api.access", notes=ApiRequestNotes,
+                       observe=metrics.observe_request, server_timing=True)
     app.add_middleware(CorrelationIdMiddleware)
     # The client address every layer sees is the peer's, or what a trusted proxy says it is.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

@@ -25,7 +25,7 @@ from common.keys import KeySpace
 from common.logging import get_logger
 from common.prewarm_queue import PrewarmQueue, arq_client
 
-log = get_logger("hewston.api.views.prewarm")
+log = get_logger("hewston.api.prewarm")
 
 # One enqueue, given the queue: True when a job was queued, False when the same job was already there.
 Request = Callable[[PrewarmQueue], Awaitable[bool]]

@@ -22,7 +22,7 @@ from common.correlation import correlation_headers
 from common.errors import HewstonError, ServiceUnavailable, UpstreamError
 from common.logging import get_logger
 
-log = get_logger("hewston.api.views.upstream")
+log = get_logger("hewston.api.upstream")
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 USER_HEADER = "x-hewston-user"
