@@ -106,9 +106,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from backend.catalog import Catalog
-    from backend.market.ingest import IngestProgress, ingest_bars
+    from backend.market.ingest import IngestProgress, read_ingest_file, store_ingested
     from backend.market.store import BarStore
-    from backend.market.validate import BarValidationError
+    from backend.market.validate import BarValidationError, normalize_symbol
     from common.models.bars import AssetClass
 
     settings = _backend_settings(args.data_dir)
@@ -118,10 +118,12 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         print(f"ingest: {p.rows:,} rows read{share}", file=sys.stderr, flush=True)
 
     try:
+        symbol = normalize_symbol(args.symbol)
+        timeframe, bars = read_ingest_file(Path(args.file), tz=args.tz, progress=progress)
+        # Only a file that passed every check opens (and, the first time, creates) the data directory.
         catalog = Catalog(settings.catalog_path)
-        result = ingest_bars(BarStore(settings.bars_dir, catalog), Path(args.file), args.symbol, name=args.name,
-                             asset_class=AssetClass(args.asset_class) if args.asset_class else None,
-                             tz=args.tz, progress=progress)
+        result = store_ingested(BarStore(settings.bars_dir, catalog), symbol, timeframe, bars, name=args.name,
+                                asset_class=AssetClass(args.asset_class) if args.asset_class else None)
     except Exception as exc:
         # A failed ingest never replaces stored data, whatever was at fault: the file, the disk or a file no
         # check foresaw. Every failure is one line, never a traceback.
