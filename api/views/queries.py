@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from common.default_views import CHART_TARGET_POINTS, RUN_EQUITY_TARGET_POINTS, RUN_INCLUDE_ORDERS
 from common.models.bars import ChartTimeframe
-from common.times import parse_time
+from common.times import TIME_SCHEMA, parse_time
 
 MAX_EPOCH_S = 4_102_444_800  # 2100-01-01: beyond any bar we store, and far from integer overflow
 SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-^=]{0,31}$"
@@ -33,9 +33,9 @@ class ChartDataQuery(BaseModel):
     timeframe: ChartTimeframe = Field(
         description="`1D`, `1H`, `1M` return the backend's bars as they are; `1M_DECIMATED` aggregates minute "
                     "bars into equal-width buckets so that at most `target_points` come back")
-    from_date: str | None = Field(default=None, max_length=40,
+    from_date: str | None = Field(default=None, max_length=40, json_schema_extra=TIME_SCHEMA,
                                   description="First bar time: epoch seconds or ISO date/datetime (UTC)")
-    to_date: str | None = Field(default=None, max_length=40,
+    to_date: str | None = Field(default=None, max_length=40, json_schema_extra=TIME_SCHEMA,
                                 description="Last bar time, inclusive: epoch seconds or ISO date/datetime (UTC); "
                                             "a date means the end of that day")
     target_points: int = Field(default=CHART_TARGET_POINTS, ge=2, le=100_000,

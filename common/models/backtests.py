@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from common.models.bars import Timeframe
+from common.models.bars import SYMBOL_SCHEMA, Timeframe
 from common.times import parse_time
 
 # Minute bars around the clock in a leap year: the finest bars there are, so no run can have more periods in a
@@ -40,7 +40,7 @@ class BacktestRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    symbol: str = Field(min_length=1, max_length=32)
+    symbol: str = Field(min_length=1, max_length=32, json_schema_extra=SYMBOL_SCHEMA)
     strategy: str = Field(min_length=1, max_length=64, description="Registry name, see GET /backtests/strategies")
     params: dict[str, Any] = Field(default_factory=dict, description="Strategy parameters; defaults filled in")
     mode: Mode = Mode.long_only
