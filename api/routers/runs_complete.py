@@ -5,8 +5,8 @@ and the three result parts. The backend enforces access on every one of them wit
 parts it returned may be cached; cached parts are served only after the run detail said the caller may see
 the run. The detail holds caller-specific fields (``can_control``), so it is never shared through the cache.
 
-The immutable parts (metrics, decimated equity, orders) come from :mod:`api.views.run_results`, the computation
-the prewarm worker shares; this route adds the per-request suffix (run detail and metadata).
+The immutable parts (metrics, decimated equity, orders) come from :meth:`api.views.CachedViews.run_parts`, the
+computation the prewarm worker shares; this route adds the per-request suffix (run detail and metadata).
 """
 
 from __future__ import annotations
