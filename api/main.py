@@ -19,23 +19,19 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api.access import AccessChecks
-from api.access_log import AccessLogMiddleware
-from api.cache import ResponseCache
 from api.limits import SizeLimitMiddleware
 from api.metrics import ApiMetrics
-from api.prewarm import PrewarmTrigger
 from api.rate_limit import EXEMPT_PATHS, RateLimitMiddleware
-from api.redis_guard import RedisGuard
+from api.request_info import ApiRequestNotes
 from api.routers import app_config, chart_data, operations, passthrough, runs_complete
 from api.settings import ApiSettings
-from api.single_flight import SingleFlight
 from api.stream import router as stream_router
 from api.stream.hub import StreamHub
 from api.stream.metrics import StreamMetrics
 from api.stream.socket_writer import RawSendMiddleware
-from api.upstream import Upstream
+from api.views import AccessChecks, CachedViews, PrewarmTrigger
 from api.web_app import mount_web_app
+from common.access_log import AccessLogMiddleware
 from common.app_defaults import FASTAPI_TELEMETRY_OFF
 from common.body_timeout import BodyTimeoutMiddleware
 from common.correlation import CorrelationIdMiddleware
@@ -81,14 +77,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
     configure_logging(json_logs=settings.logs_as_json, level=settings.log_level)
     metrics = ApiMetrics()
-    keys = KeySpace(settings.redis_key_prefix)
     redis = create_redis(settings.redis_url, socket_timeout_s=settings.redis_socket_timeout_s)
-    guard = RedisGuard(redis, op_timeout_s=settings.redis_socket_timeout_s,
-                       retry_after_s=settings.redis_retry_after_s,
-                       retry_after_max_s=settings.redis_retry_after_max_s, metrics=metrics)
-    upstream = Upstream(settings, metrics)
-    flight: SingleFlight = SingleFlight(guard, keys, lock_ms=settings.single_flight_lock_ms,
-                                        wait_s=settings.single_flight_wait_s)
+    views = CachedViews(settings, redis, metrics)
+    keys, guard, upstream = views.keys, views.guard, views.upstream
     # The job queue shares the cache's Redis unless it has its own (a Redis Cluster's queue must: arq has no
     # cluster client); with a cluster and no queue, nothing is queued.
     queue_url = settings.queue_url
@@ -107,7 +98,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         finally:
             await hub.stop()
             await prewarm.aclose()
-            await upstream.aclose()
+            await views.aclose()
             await hub.reader.aclose()
             await hub.store.redis.aclose()
             await redis.aclose()
@@ -121,8 +112,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.redis = redis
     app.state.redis_guard = guard
     app.state.upstream = upstream
-    app.state.cache = ResponseCache(guard, flight, gzip_level=settings.gzip_level,
-                                    gzip_min_bytes=settings.gzip_min_bytes)
+    app.state.views = views
     app.state.prewarm = prewarm
     app.state.access = access
     app.state.stream_hub = hub
@@ -151,7 +141,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
                                                                 "If-None-Match"],
                            expose_headers=["ETag", "X-Request-ID", "X-Cache", "Server-Timing", "Retry-After"])
     app.add_middleware(BodyTimeoutMiddleware, body_timeout_s=settings.body_timeout_s)
-    app.add_middleware(AccessLogMiddleware, metrics=metrics)
+    app.add_middleware(AccessLogMiddleware, logger="hewston.api.access", notes=ApiRequestNotes,
+                       observe=metrics.observe_request, server_timing=True)
     app.add_middleware(CorrelationIdMiddleware)
     # The client address every layer sees is the peer's, or what a trusted proxy says it is.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.metrics import ApiMetrics
-from api.redis_guard import RedisGuard, RedisUnavailable
+from api.views import RedisGuard, RedisUnavailable
 from common.credentials import credential_hash
 from common.errors import error_response
 from common.keys import KeySpace

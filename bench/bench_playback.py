@@ -24,8 +24,9 @@ from backend.auth import hash_token
 from backend.catalog import Catalog
 from backend.engine.backtest import run_backtest
 from backend.engine.simulate import Costs
+from backend.engine.spec import RunSpec
 from backend.runs.artifacts import write_artifacts
-from backend.runs.repository import RunRepository, RunSpec
+from backend.runs.repository import RunRepository
 from bench.bench_backtest import synthetic_minutes
 from bench.harness import machine_line, record_section
 from bench.services import running_service

@@ -122,7 +122,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     from api.settings import ApiSettings
-    from workers.settings import WorkerConfig
+    from workers.config import WorkerConfig
     from workers.worker import run_standalone
 
     config = _settings(WorkerConfig, metrics_port=args.metrics_port)
@@ -142,9 +142,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from backend.catalog import Catalog
-    from backend.market.ingest import IngestProgress, ingest_bars
+    from backend.market.ingest import IngestProgress, read_ingest_file, store_ingested
     from backend.market.store import BarStore
-    from backend.market.validate import BarValidationError
+    from backend.market.validate import BarValidationError, normalize_symbol
     from common.models.bars import AssetClass
 
     settings = _backend_settings(args.data_dir)
@@ -154,10 +154,12 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         print(f"ingest: {p.rows:,} rows read{share}", file=sys.stderr, flush=True)
 
     try:
+        symbol = normalize_symbol(args.symbol)
+        timeframe, bars = read_ingest_file(Path(args.file), tz=args.tz, progress=progress)
+        # Only a file that passed every check opens (and, the first time, creates) the data directory.
         catalog = Catalog(settings.catalog_path)
-        result = ingest_bars(BarStore(settings.bars_dir, catalog), Path(args.file), args.symbol, name=args.name,
-                             asset_class=AssetClass(args.asset_class) if args.asset_class else None,
-                             tz=args.tz, progress=progress)
+        result = store_ingested(BarStore(settings.bars_dir, catalog), symbol, timeframe, bars, name=args.name,
+                                asset_class=AssetClass(args.asset_class) if args.asset_class else None)
     except Exception as exc:
         # A failed ingest never replaces stored data, whatever was at fault: the file, the disk or a file no
         # check foresaw. Every failure is one line, never a traceback.
@@ -175,7 +177,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
-    from backend.market.demo import create_demo_data
+    from backend.demo.data import create_demo_data
 
     summary = create_demo_data(_backend_settings(args.data_dir), if_missing=args.if_missing)
     print("\n".join(summary.lines()))

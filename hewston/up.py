@@ -21,15 +21,15 @@ from api.main import create_app as create_api
 from api.settings import ApiSettings
 from backend.auth import hash_token, new_token
 from backend.catalog import Catalog
+from backend.demo.data import DEMO_USERS
 from backend.main import create_app as create_backend
-from backend.market.demo import DEMO_USERS
 from backend.settings import BackendSettings
 from common import serving
 from common.logging import configure_logging
 from common.redis_eviction import eviction_refusal
 from relay.main import build_relay
 from relay.settings import RelaySettings
-from workers.settings import WorkerConfig
+from workers.config import WorkerConfig
 from workers.worker import in_process_worker
 
 Served = tuple[serving.HewstonServer, socket.socket]

@@ -32,8 +32,8 @@ from common.prewarm_queue import DROP_STALE_CHARTS, WARM_CHART, WARM_RUN, deseri
 from common.serving import PortInUse
 from workers import jobs
 from workers.broker import embedded_pool, redis_settings, server_pool
+from workers.config import WorkerConfig, discovery_schedule
 from workers.metrics import WorkerMetrics
-from workers.settings import WorkerConfig, discovery_schedule
 
 log = get_logger("hewston.worker")
 # Waiting for Redis to come back: first retry after this long, doubling up to the maximum.

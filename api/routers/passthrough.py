@@ -26,7 +26,7 @@ from starlette.responses import Response, StreamingResponse
 
 from api import backend_schema
 from api.deps import UpstreamDep
-from api.upstream import Upstream
+from api.views import Upstream
 from common.correlation import correlation_headers
 from common.errors import ANY_PATH, InvalidInput, NotFound, UpstreamError, allowed_methods
 from common.routes import route_template

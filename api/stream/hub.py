@@ -35,14 +35,13 @@ from typing import TypeVar
 import orjson
 from starlette.websockets import WebSocket
 
-from api.access import AccessChecks
 from api.settings import ApiSettings
-from api.shared_tasks import SharedTasks
 from api.stream.feed import ResumePlan, RunFeed
 from api.stream.memory import bound_node_memory
 from api.stream.metrics import StreamMetrics
 from api.stream.socket_writer import Item
 from api.stream.viewer import Viewer
+from api.views import AccessChecks, SharedTasks
 from common.close_codes import CloseCode
 from common.errors import HewstonError
 from common.keys import KeySpace

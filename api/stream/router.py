@@ -15,14 +15,13 @@ import re
 from fastapi import APIRouter, WebSocket
 from starlette.datastructures import QueryParams
 
-from api.access import AccessChecks
 from api.settings import ApiSettings
 from api.stream.controls import ControlGate, Refusal
 from api.stream.direct import serve_direct
 from api.stream.hub import BrokerUnavailable, StreamHub
 from api.stream.socket_writer import SocketWriter
 from api.stream.viewer import QueueLimits, Viewer
-from api.upstream import BackendRefused
+from api.views import AccessChecks, BackendRefused
 from common.close_codes import CloseCode
 from common.controls import CREDENTIALS_IN_URL, credential_param
 from common.errors import HewstonError

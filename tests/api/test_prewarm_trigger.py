@@ -12,8 +12,8 @@ from structlog.testing import capture_logs
 
 from api.main import create_app
 from api.metrics import ApiMetrics
-from api.prewarm import PrewarmTrigger
-from api.redis_guard import RedisGuard
+from api.views.prewarm import PrewarmTrigger
+from api.views.redis_guard import RedisGuard
 from common.default_views import ChartView, run_page_query, symbol_views
 from common.keys import KeySpace
 from common.models.bars import ChartTimeframe

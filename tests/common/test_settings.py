@@ -26,7 +26,7 @@ def test_settings_are_read_when_built_not_at_import(monkeypatch, tmp_path):
 def test_one_variable_sets_the_environment_log_level_backend_and_key_prefix_of_every_role(monkeypatch):
     from api.settings import ApiSettings
     from relay.settings import RelaySettings
-    from workers.settings import WorkerConfig
+    from workers.config import WorkerConfig
 
     for name, value in {"HEWSTON_ENVIRONMENT": "production", "HEWSTON_LOG_LEVEL": "DEBUG",
                         "HEWSTON_BACKEND_URL": "http://backend:8000", "HEWSTON_REDIS_KEY_PREFIX": "hwp"}.items():

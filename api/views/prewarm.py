@@ -19,9 +19,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from api.charts import chart_dataset
-from api.models import RunCompleteQuery
-from api.redis_guard import RedisGuard, RedisUnavailable
+from api.views.charts import chart_dataset
+from api.views.queries import RunCompleteQuery
+from api.views.redis_guard import RedisGuard, RedisUnavailable
 from common.default_views import ChartView, is_default_run_query, symbol_views
 from common.keys import KeySpace
 from common.logging import get_logger
