@@ -48,9 +48,10 @@ class Deployment:
     def data_dir(self) -> Path:
         return self.work_dir / "data"
 
-    def start_roles(self, *, relay_env: dict[str, str] | None = None,
-                    api_env: dict[str, str] | None = None) -> Roles:
-        """Backend (on ``data_dir``, where the benchmark put its runs), one relay and one api node."""
+    def start_roles(self, *, relay_env: dict[str, str] | None = None, api_env: dict[str, str] | None = None,
+                    api_workers: int = 1) -> Roles:
+        """Backend (on ``data_dir``, where the benchmark put its runs), one relay and one api node (or
+        ``api_workers`` api processes behind one port: ``hewston api --workers N``)."""
         prefix = f"hwbench-{os.getpid()}"
         backend_port, api_port, relay_port = free_ports(3)
         common = {"REDIS_URL": self.redis_url, "HEWSTON_SERVICE_TOKEN": SERVICE_TOKEN}
@@ -60,10 +61,15 @@ class Deployment:
         self.procs.append(start_process([sys.executable, "-m", "relay"], relay_port, {
             **common, "HEWSTON_RELAY_BACKEND_URL": backend_url, "HEWSTON_RELAY_REDIS_KEY_PREFIX": prefix,
             "HEWSTON_RELAY_METRICS_PORT": str(relay_port), **(relay_env or {})}))
-        api = start_service("api.main:create_app", api_port, {
+        api_settings = {
             **common, "HEWSTON_API_BACKEND_URL": backend_url, "HEWSTON_API_REDIS_KEY_PREFIX": prefix,
             # Every viewer connects from 127.0.0.1: thousands of handshakes would spend one address's budget.
-            "HEWSTON_API_RATE_LIMIT_ADDRESS_REQUESTS": str(10**9), **(api_env or {})})
+            "HEWSTON_API_RATE_LIMIT_ADDRESS_REQUESTS": str(10**9), **(api_env or {})}
+        if api_workers == 1:
+            api = start_service("api.main:create_app", api_port, api_settings)
+        else:
+            api = start_process([sys.executable, "-m", "hewston.cli", "api", "--workers", str(api_workers),
+                                 "--port", str(api_port)], api_port, api_settings)
         self.procs.append(api)
         return Roles(api_port, api, f"http://127.0.0.1:{relay_port}/metrics")
 
