@@ -125,9 +125,11 @@ class ClusterStreamReader:
             raise RedisConnectionError(str(exc)) from exc
 
     async def aclose(self) -> None:
+        """Close every slot's connection, and the cluster client the reader was given (its own)."""
         for slot in list(self._slots.values()):
             await self._close(slot)
         self._slots.clear()
+        await self.cluster.aclose()
 
     # Planning ---------------------------------------------------------------------------------------------------
 
