@@ -175,6 +175,76 @@ class RedisServer:
         self.stop()
 
 
+class RedisSentinelGroup:
+    """A primary, a replica and three sentinels watching them (quorum 2), on 127.0.0.1; ``url`` is the
+    ``redis+sentinel://`` form every role takes. ``primary`` is the server that is primary now."""
+
+    SERVICE = "hewston"
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = Path(workdir)
+        primary_port, replica_port, *sentinel_ports = free_ports(5)
+        self.servers = [RedisServer(self.workdir / "a", primary_port),
+                        RedisServer(self.workdir / "b", replica_port,
+                                    args=("--replicaof", HOST, str(primary_port)))]
+        self.sentinel_ports = sentinel_ports
+        self.sentinels: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(f"{HOST}:{port}" for port in self.sentinel_ports)
+        return f"redis+sentinel://{hosts}/{self.SERVICE}/0"
+
+    def start(self) -> RedisSentinelGroup:
+        for server in self.servers:
+            server.start()
+        primary = self.servers[0].port
+        for port in self.sentinel_ports:
+            workdir = self.workdir / f"sentinel-{port}"
+            workdir.mkdir(parents=True, exist_ok=True)
+            conf = workdir / "sentinel.conf"  # a sentinel rewrites its file as it learns
+            conf.write_text(f"port {port}\nbind {HOST}\ndir {workdir}\n"
+                            f"sentinel monitor {self.SERVICE} {HOST} {primary} 2\n"
+                            f"sentinel down-after-milliseconds {self.SERVICE} 1000\n"
+                            f"sentinel failover-timeout {self.SERVICE} 5000\n")
+            log = (workdir / "sentinel.log").open("ab")
+            self.sentinels.append(subprocess.Popen(["redis-server", str(conf), "--sentinel"], stdout=log,
+                                                   stderr=subprocess.STDOUT, start_new_session=True))
+            log.close()
+        wait_until(self._watched, 20, "the sentinels did not see the primary and its replica")
+        return self
+
+    def _watched(self) -> bool:
+        for port in self.sentinel_ports:
+            out = subprocess.run(["redis-cli", "-p", str(port), "sentinel", "replicas", self.SERVICE],
+                                 capture_output=True, text=True, timeout=5).stdout
+            if str(self.servers[1].port) not in out:
+                return False
+        return True
+
+    @property
+    def primary(self) -> RedisServer:
+        out = subprocess.run(["redis-cli", "-p", str(self.sentinel_ports[0]), "sentinel",
+                              "get-master-addr-by-name", self.SERVICE], capture_output=True, text=True,
+                             timeout=5).stdout.split()
+        return next(server for server in self.servers if str(server.port) in out[1:2])
+
+    def stop(self) -> None:
+        for proc in self.sentinels:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        self.sentinels = []
+        for server in self.servers:
+            server.stop()
+
+    def __enter__(self) -> RedisSentinelGroup:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
 class RedisClusterServers:
     """A Redis Cluster of ``primaries`` redis-server processes on 127.0.0.1 (no replicas), joined with
     ``redis-cli --cluster create``; ``url`` is the ``redis+cluster://`` form every role takes."""
