@@ -116,7 +116,7 @@ async def test_a_hub_reading_many_busy_runs_stays_within_its_node_bound(broker):
                 kind = "snapshot" if offset % 10 == 1 else "frame"
                 await store.append(run, "relay", offset=offset, message_type=kind,
                                    data=big_entry(offset, kind, claims[run].epoch).data, epoch=claims[run].epoch,
-                                   now_ms=0, position=PlaybackPosition())
+                                   position=PlaybackPosition())
         async with asyncio.timeout(10):
             while any(feed.last_offset < 120 for feed in hub.feeds.values()):
                 await asyncio.sleep(0.02)
