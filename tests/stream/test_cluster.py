@@ -5,7 +5,6 @@ different nodes get every message in order."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -14,11 +13,12 @@ import pytest
 import redis
 from redis.crc import key_slot
 
-from bench.processes import RedisClusterServers, RedisServer
+from bench.processes import RedisClusterServers
 from common.keys import KeySpace
 from common.redis_client import cluster_address, create_redis
 from tests.api.conftest import SYMBOL, create_run
 from tests.stream.conftest import ALICE, Stack
+from tests.support.redis_servers import require_redis_server
 from tests.support.stream_client import StreamViewer
 
 
@@ -41,10 +41,7 @@ def test_cluster_urls_name_their_seed_nodes():
 
 @pytest.fixture(scope="module")
 def redis_cluster(tmp_path_factory) -> Iterator[str]:
-    if not RedisServer.installed():
-        if os.environ.get("HEWSTON_REQUIRE_REDIS") == "1":
-            pytest.fail("HEWSTON_REQUIRE_REDIS=1 but redis-server is not installed")
-        pytest.skip("needs redis-server and redis-cli (a Redis Cluster of three primaries)")
+    require_redis_server("a Redis Cluster of three primaries")
     with RedisClusterServers(tmp_path_factory.mktemp("cluster")) as cluster:
         yield cluster.url
 
@@ -158,10 +155,7 @@ async def test_a_watched_run_whose_slot_migrates_while_it_plays_goes_on_without_
 
 @pytest.fixture(scope="module")
 def replicated_cluster(tmp_path_factory) -> Iterator[RedisClusterServers]:
-    if not RedisServer.installed():
-        if os.environ.get("HEWSTON_REQUIRE_REDIS") == "1":
-            pytest.fail("HEWSTON_REQUIRE_REDIS=1 but redis-server is not installed")
-        pytest.skip("needs redis-server and redis-cli (a Redis Cluster of three primaries with replicas)")
+    require_redis_server("a Redis Cluster of three primaries with replicas")
     with RedisClusterServers(tmp_path_factory.mktemp("replicated"), replicas=1) as cluster:
         yield cluster
 

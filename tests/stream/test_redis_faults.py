@@ -9,7 +9,6 @@ must start a new epoch: offsets are never reused for other content, so nobody "r
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -20,16 +19,14 @@ import redis
 from bench.processes import RedisServer
 from common.keys import KeySpace
 from tests.stream.conftest import ALICE, Stack
+from tests.support.redis_servers import require_redis_server
 from tests.support.stream_client import StreamViewer
 
 
 @pytest.fixture
 def own_redis(tmp_path) -> Iterator[RedisServer]:
     """A redis-server of this test's own, which it may pause, kill and start again."""
-    if not RedisServer.installed():
-        if os.environ.get("HEWSTON_REQUIRE_REDIS") == "1":
-            pytest.fail("HEWSTON_REQUIRE_REDIS=1 but redis-server is not installed")
-        pytest.skip("needs redis-server (a Redis of the test's own to pause and restart)")
+    require_redis_server("a Redis of the test's own to pause and restart")
     server = RedisServer(tmp_path / "redis", args=("--appendonly", "yes", "--appendfsync", "always"))
     with server:
         yield server
