@@ -95,5 +95,11 @@ class ApiSettings(HewstonSettings):
     # connecting makes the event loop lag, and that lag must not pass for Redis failing.
     stream_redis_timeout_s: float = Field(default=5.0, gt=0)
     stream_auth_timeout_s: float = Field(default=5.0, gt=0)
+    # Access re-checks of open stream sockets, in a task of their own: a round this often, at most this many
+    # backend questions at once, each given this long. Withdrawn access ends a stream within
+    # access_cache_ttl_s + stream_access_recheck_s + stream_access_timeout_s (docs/stream.md).
+    stream_access_recheck_s: float = Field(default=2.0, gt=0)
+    stream_access_timeout_s: float = Field(default=1.0, gt=0)
+    stream_access_concurrency: int = Field(default=32, ge=1)
     stream_controls_per_s: float = Field(default=10.0, gt=0)
     stream_controls_burst: int = Field(default=20, ge=1)

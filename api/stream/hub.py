@@ -8,6 +8,7 @@ housekeeping that keeps relays and viewers informed.
   ``stream_demand_ttl_s``), which is what relays claim runs by; the answer gives each run's viewers on every
   node, and its epoch and offset, so a stream whose history was lost is noticed even when no message flows.
 - **Heartbeats.** A run that sent nothing for ``stream_heartbeat_s`` (a paused playback is silent) gets one.
+- **Access.** Viewers' access is re-checked by a task of its own (``access_recheck``), never in housekeeping.
 - **Going away.** When the node shuts down, every viewer's socket is closed with 1001 before the server stops,
   so that clients reconnect to another node with their resume point (``going_away``).
 - **Redis down.** Viewers already watching are told (``upstream`` lost, from this node) and kept; when Redis
@@ -33,12 +34,12 @@ from starlette.websockets import WebSocket
 from api.access import AccessChecks
 from api.settings import ApiSettings
 from api.shared_tasks import SharedTasks
+from api.stream.access_recheck import AccessRechecks
 from api.stream.feed import ResumePlan, RunFeed
 from api.stream.metrics import StreamMetrics
 from api.stream.socket_writer import Item
 from api.stream.viewer import Viewer
 from common.close_codes import CloseCode
-from common.errors import HewstonError
 from common.keys import KeySpace
 from common.logging import get_logger
 from common.models.stream import ResetCause, ResumeOutcome, UpstreamState
@@ -82,12 +83,16 @@ class StreamHub:
         self._viewer_seq = 0
         # Sockets of viewers on a private direct playback (Redis was down when they came), for going_away.
         self.direct: set[WebSocket] = set()
+        self.access_rechecks = AccessRechecks(
+            access, self._all_viewers, interval_s=settings.stream_access_recheck_s,
+            timeout_s=settings.stream_access_timeout_s, concurrency=settings.stream_access_concurrency)
 
     # Lifecycle ----------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._read_loop(), name="stream-reader"),
-                       asyncio.create_task(self._housekeeping_loop(), name="stream-housekeeping")]
+                       asyncio.create_task(self._housekeeping_loop(), name="stream-housekeeping"),
+                       asyncio.create_task(self.access_rechecks.run_forever(), name="stream-access-rechecks")]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -100,7 +105,7 @@ class StreamHub:
         """This node is shutting down: close every viewer's socket with 1001 (going away) so that its client
         reconnects, to another node, with its resume point; wait (at most ``timeout_s``) until they are gone."""
         reason = "this api node is shutting down; reconnect with your resume point"
-        viewers = [viewer for feed in self.feeds.values() for viewer in feed.viewers.values()]
+        viewers = self._all_viewers()
         for viewer in viewers:
             viewer.end(CloseCode.going_away, reason)
         direct = list(self.direct)
@@ -109,6 +114,9 @@ class StreamHub:
         deadline = time.monotonic() + timeout_s
         while any(feed.viewers for feed in self.feeds.values()) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
+
+    def _all_viewers(self) -> list[Viewer]:
+        return [viewer for feed in self.feeds.values() for viewer in feed.viewers.values()]
 
     def new_client_id(self) -> str:
         self._viewer_seq += 1
@@ -311,7 +319,6 @@ class StreamHub:
     async def _housekeeping_loop(self) -> None:
         refresh_s = self.settings.stream_demand_refresh_s
         next_refresh = time.monotonic() + refresh_s
-        next_access_check = time.monotonic() + self.settings.access_cache_ttl_s
         while True:
             await asyncio.sleep(min(1.0, refresh_s))
             now = time.monotonic()
@@ -325,25 +332,6 @@ class StreamHub:
             if now >= next_refresh:
                 next_refresh = now + refresh_s
                 await self._refresh_demand()
-            if now >= next_access_check:
-                next_access_check = now + self.settings.access_cache_ttl_s
-                await self._recheck_access()
-
-    async def _recheck_access(self) -> None:
-        """End the streams of viewers who may no longer see their run (unshared, token revoked): one backend
-        question per caller and run, answered from the access cache when it is fresh."""
-        groups: dict[tuple[str, str | None], list[Viewer]] = {}
-        for feed in self.feeds.values():
-            for viewer in feed.viewers.values():
-                groups.setdefault((feed.run_id, viewer.authorization), []).append(viewer)
-        for (run_id, authorization), viewers in groups.items():
-            try:
-                visible = await self.access.run_visible(authorization, run_id)
-            except HewstonError:
-                continue  # the backend cannot answer now: an outage must not end every stream
-            if not visible:
-                for viewer in viewers:
-                    viewer.end(CloseCode.access_withdrawn, "access to the run was withdrawn")
 
     async def _refresh_demand(self) -> None:
         counts = {run_id: len(feed.viewers) for run_id, feed in self.feeds.items()}
