@@ -22,6 +22,7 @@ class ApiSettings(HewstonSettings):
     backend_url: str = backend_url_setting("HEWSTON_API_")
     host: str = "127.0.0.1"
     port: int = 8001
+    # Browser origins allowed to call the api from another origin, and to open its stream sockets.
     cors_origins: list[str] = Field(default_factory=list)
     redis_key_prefix: str = key_prefix_setting("HEWSTON_API_")
 
@@ -101,5 +102,9 @@ class ApiSettings(HewstonSettings):
     stream_access_recheck_s: float = Field(default=2.0, gt=0)
     stream_access_timeout_s: float = Field(default=1.0, gt=0)
     stream_access_concurrency: int = Field(default=32, ge=1)
+    # Stream sockets one client address may hold open at once (behind a proxy, the client `trusted_proxies`
+    # vouch for); beyond it a socket is closed with 4429. Browser pages may open them from this server's own
+    # origin and from `cors_origins`.
+    stream_max_sockets_per_address: int = Field(default=64, ge=1)
     stream_controls_per_s: float = Field(default=10.0, gt=0)
     stream_controls_burst: int = Field(default=20, ge=1)

@@ -219,7 +219,8 @@ def measure(redis_url: str, work_dir: Path, procs: list) -> tuple:
     procs.append(start_service("api.main:create_app", api_port, {
         **common, "HEWSTON_API_BACKEND_URL": backend_url, "HEWSTON_API_REDIS_KEY_PREFIX": prefix,
         # Every viewer connects from 127.0.0.1: thousands of handshakes would spend one address's budget.
-        "HEWSTON_API_RATE_LIMIT_ADDRESS_REQUESTS": str(10**9)}))
+        "HEWSTON_API_RATE_LIMIT_ADDRESS_REQUESTS": str(10**9),
+        "HEWSTON_API_STREAM_MAX_SOCKETS_PER_ADDRESS": str(10**6)}))
     controller = Controller(api_port, run_id).start()
     try:
         upstream_at_one = relay_upstream_connections(relay_metrics)

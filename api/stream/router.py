@@ -27,6 +27,7 @@ from common.close_codes import CloseCode
 from common.controls import CREDENTIALS_IN_URL, credential_param
 from common.errors import HewstonError
 from common.logging import get_logger
+from common.socket_admission import SocketAdmission
 from common.sockets import GONE, ClientLeft, Refused, close, first_message_token
 from common.tasks import until_first_ends
 
@@ -75,10 +76,20 @@ async def _can_control(access: AccessChecks, authorization: str, run_id: str) ->
 
 @router.websocket("/runs/{run_id}/stream")
 async def stream(websocket: WebSocket, run_id: str) -> None:
+    admission: SocketAdmission = websocket.app.state.stream_admission
+    await websocket.accept()
+    try:
+        with admission.slot(websocket):
+            await _watch(websocket, run_id)
+    except Refused as refusal:  # the slot's (origin, sockets per address): _watch answers its own
+        log.info("stream_refused", run_id=run_id, close_code=int(refusal.code), reason=refusal.reason)
+        await close(websocket, refusal.code, refusal.reason)
+
+
+async def _watch(websocket: WebSocket, run_id: str) -> None:
     state = websocket.app.state
     settings: ApiSettings = state.settings
     hub: StreamHub = state.stream_hub
-    await websocket.accept()
     try:
         epoch, offset = resume_point(websocket.query_params)
         authorization = await _authorization(websocket, settings.stream_auth_timeout_s)
