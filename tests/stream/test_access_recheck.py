@@ -83,9 +83,9 @@ def add_viewers(backend: SlowAccess, run_id: str, count: int) -> list[str]:
 
 
 async def open_quiet_viewer(url: str, caller_token: str):
-    """A viewer that only holds its socket open (its messages wait in its buffers)."""
+    """A viewer that holds its socket open; what it receives waits in its client's queue until read."""
     return await connect(url, additional_headers={"Authorization": f"Bearer {caller_token}"}, compression=None,
-                         open_timeout=60)
+                         open_timeout=60, max_queue=None, ping_interval=None)
 
 
 async def read_arrivals(ws, kind: str, arrivals: list[float], until: float) -> None:
