@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 
 import orjson
 import pytest
@@ -104,6 +105,47 @@ def longest_gap(arrivals: list[float], start: float, end: float) -> float:
     return max(b - a for a, b in zip(points, points[1:], strict=False))
 
 
+@dataclass
+class Watched:
+    """What a watch saw: whether the leases held throughout, when frames and heartbeats arrived."""
+    leases_kept: bool
+    frames: list[float]
+    heartbeats: list[list[float]]
+    start: float
+    end: float
+
+
+async def watch(healthy: StreamViewer, quiet: list, lease_held: Callable[[], Awaitable[bool]],
+                watch_s: float) -> Watched:
+    """For ``watch_s``: when each of ``healthy``'s frames and each of ``quiet``'s heartbeats arrive, and whether
+    ``lease_held()`` stays true (asked every 50 ms)."""
+    frames: list[float] = []
+    heartbeats: list[list[float]] = [[] for _ in quiet]
+    start = time.monotonic()
+    until = start + watch_s
+
+    async def frames_of_healthy() -> None:
+        while (left := until - time.monotonic()) > 0:
+            try:
+                message = await healthy.recv(left)
+            except TimeoutError:
+                return
+            if message["type"] == "frame":
+                frames.append(time.monotonic())
+
+    async def leases_kept() -> bool:
+        while time.monotonic() < until:
+            if not await lease_held():
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
+    kept, *_ = await asyncio.gather(
+        leases_kept(), frames_of_healthy(),
+        *(read_arrivals(ws, "heartbeat", arrivals, until) for ws, arrivals in zip(quiet, heartbeats, strict=True)))
+    return Watched(kept, frames, heartbeats, start, time.monotonic())
+
+
 HEARTBEAT_S = 0.5
 
 
@@ -135,39 +177,18 @@ async def slow_access_scenario(stack, slow_backend, *, viewers: int, watch_s: fl
             await healthy.play(speed=60)  # two bars a frame: every frame carries bars
             await healthy.until(lambda m: m["type"] == "frame")
             held = relay.held[playing_run]
-            frames: list[float] = []
-            heartbeats: list[list[float]] = [[] for _ in sampled]
-            start = time.monotonic()
-            until = start + watch_s
 
-            async def frames_of_healthy() -> None:
-                while (left := until - time.monotonic()) > 0:
-                    try:
-                        message = await healthy.recv(left)
-                    except TimeoutError:
-                        return
-                    if message["type"] == "frame":
-                        frames.append(time.monotonic())
+            async def lease_held() -> bool:
+                return relay.held.get(playing_run) is held and relay.held.get(paused_run) is not None
 
-            async def lease_kept() -> bool:
-                while time.monotonic() < until:
-                    if relay.held.get(playing_run) is not held or relay.held.get(paused_run) is None:
-                        return False
-                    await asyncio.sleep(0.05)
-                return True
-
-            kept, *_ = await asyncio.gather(
-                lease_kept(), frames_of_healthy(),
-                *(read_arrivals(ws, "heartbeat", arrivals, until) for ws, arrivals in zip(sampled, heartbeats,
-                                                                                          strict=True)))
-            end = time.monotonic()
-        assert kept, "the relay let a watched run go: the node's demand lapsed"
-        gaps = [(round(a - start, 2), round(b - a, 3))
-                for a, b in zip([start, *frames], [*frames, end], strict=True) if b - a > 0.1]
-        assert frames and longest_gap(frames, start, end) <= 0.2, gaps
-        for arrivals in heartbeats:
+            seen = await watch(healthy, sampled, lease_held, watch_s)
+        assert seen.leases_kept, "the relay let a watched run go: the node's demand lapsed"
+        gaps = [(round(a - seen.start, 2), round(b - a, 3))
+                for a, b in zip([seen.start, *seen.frames], [*seen.frames, seen.end], strict=True) if b - a > 0.1]
+        assert seen.frames and longest_gap(seen.frames, seen.start, seen.end) <= 0.2, gaps
+        for arrivals in seen.heartbeats:
             # A heartbeat every 0.5 s while paused; the housekeeping loop wakes at most that late again.
-            assert arrivals and longest_gap(arrivals, start, end) <= 2 * HEARTBEAT_S + 0.25, arrivals
+            assert arrivals and longest_gap(arrivals, seen.start, seen.end) <= 2 * HEARTBEAT_S + 0.25, arrivals
         # The caller whose check never completes is kept for one interval, then closed: try again later.
         with pytest.raises(ConnectionClosed) as closed:
             while True:
