@@ -146,6 +146,18 @@ async def watch(healthy: StreamViewer, quiet: list, lease_held: Callable[[], Awa
     return Watched(kept, frames, heartbeats, start, time.monotonic())
 
 
+async def heartbeats_came_and_only_the_hung_caller_left(seen: Watched, hung_viewer, quiet: list) -> None:
+    for arrivals in seen.heartbeats:
+        # A heartbeat every HEARTBEAT_S while paused; the housekeeping loop wakes at most that late again.
+        assert arrivals and longest_gap(arrivals, seen.start, seen.end) <= 2 * HEARTBEAT_S + 0.25, arrivals
+    # The caller whose check never completes is kept for one interval, then closed: try again later.
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(hung_viewer.recv(), 10)
+    assert closed.value.rcvd.code == 1013
+    assert all(ws.close_code is None for ws in quiet)
+
+
 HEARTBEAT_S = 0.5
 
 
@@ -186,15 +198,7 @@ async def slow_access_scenario(stack, slow_backend, *, viewers: int, watch_s: fl
         gaps = [(round(a - seen.start, 2), round(b - a, 3))
                 for a, b in zip([seen.start, *seen.frames], [*seen.frames, seen.end], strict=True) if b - a > 0.1]
         assert seen.frames and longest_gap(seen.frames, seen.start, seen.end) <= 0.2, gaps
-        for arrivals in seen.heartbeats:
-            # A heartbeat every 0.5 s while paused; the housekeeping loop wakes at most that late again.
-            assert arrivals and longest_gap(arrivals, seen.start, seen.end) <= 2 * HEARTBEAT_S + 0.25, arrivals
-        # The caller whose check never completes is kept for one interval, then closed: try again later.
-        with pytest.raises(ConnectionClosed) as closed:
-            while True:
-                await asyncio.wait_for(hung_viewer.recv(), 10)
-        assert closed.value.rcvd.code == 1013
-        assert all(ws.close_code is None for ws in quiet)
+        await heartbeats_came_and_only_the_hung_caller_left(seen, hung_viewer, quiet)
     finally:
         slow.release()
         slow.delay_s = 0.0
