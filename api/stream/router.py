@@ -1,9 +1,10 @@
 """``WS /api/v1/runs/{run_id}/stream``: the shared playback of one run (protocol: docs/stream.md).
 
 The socket is accepted before anything is checked, because a refusal must carry a close code and a reason and
-only an accepted socket can. Then: the resume point in the URL (never a credential), the token (header, or the
-first message within the auth deadline), and the backend's run detail with that token — which decides whether
-the caller may see the run and control it; the api decides nothing itself. With Redis unavailable the viewer
+only an accepted socket can. Then: the page's origin and the sockets already open from the client's address
+(``common.socket_admission``), the resume point in the URL (never a credential), the token (header, or the first
+message within the auth deadline), and the backend's run detail with that token — which decides whether the
+caller may see the run and control it; the api decides nothing itself. With Redis unavailable the viewer
 gets a private direct playback instead of an error.
 """
 
