@@ -41,6 +41,7 @@ from common.keys import KeySpace
 from common.logging import configure_logging
 from common.openapi import install_openapi
 from common.redis_client import create_redis
+from common.socket_admission import SocketAdmission
 from common.stream.cluster_reader import make_stream_reader
 from common.stream.store import StreamStore
 
@@ -116,6 +117,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.prewarm = prewarm
     app.state.access = access
     app.state.stream_hub = hub
+    app.state.stream_admission = SocketAdmission(max_per_address=settings.stream_max_sockets_per_address,
+                                                 allowed_origins=settings.cors_origins)
     install_error_handlers(app)
 
     app.include_router(operations.router)

@@ -25,6 +25,7 @@ class ApiSettings(BackendClientSettings):
     port: Port = 8001
     # `hewston api` processes sharing the port (SO_REUSEPORT), each a whole api node: one per core.
     workers: int = Field(default=1, ge=1, le=64)
+    # Browser origins allowed to call the api from another origin, and to open its stream sockets.
     cors_origins: list[str] = Field(default_factory=list)
     redis_key_prefix: str = key_prefix_setting("HEWSTON_API_")
 
@@ -104,6 +105,16 @@ class ApiSettings(BackendClientSettings):
     # connecting makes the event loop lag, and that lag must not pass for Redis failing.
     stream_redis_timeout_s: float = Field(default=5.0, gt=0)
     stream_auth_timeout_s: float = Field(default=5.0, gt=0)
+    # Access re-checks of open stream sockets, in a task of their own: a round this often, at most this many
+    # backend questions at once, each given this long. Withdrawn access ends a stream within
+    # access_cache_ttl_s + stream_access_recheck_s + stream_access_timeout_s (docs/stream.md).
+    stream_access_recheck_s: float = Field(default=2.0, gt=0)
+    stream_access_timeout_s: float = Field(default=1.0, gt=0)
+    stream_access_concurrency: int = Field(default=32, ge=1)
+    # Stream sockets one client address may hold open at once (behind a proxy, the client `trusted_proxies`
+    # vouch for); beyond it a socket is closed with 4429. Browser pages may open them from this server's own
+    # origin and from `cors_origins`.
+    stream_max_sockets_per_address: int = Field(default=64, ge=1)
     stream_controls_per_s: float = Field(default=10.0, gt=0)
     stream_controls_burst: int = Field(default=20, ge=1)
     # The window of recent messages (stream_recent_messages) bounded in bytes per run (text and prepared frame: at

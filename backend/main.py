@@ -28,6 +28,7 @@ from common.errors import install_error_handlers
 from common.head_requests import HeadAsGetMiddleware
 from common.logging import configure_logging
 from common.openapi import install_openapi
+from common.socket_admission import SocketAdmission
 
 
 @asynccontextmanager
@@ -61,6 +62,8 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
         options=PlaybackOptions(fps=settings.playback_fps, snapshot_interval_s=settings.playback_snapshot_interval_s),
         auth_timeout_s=settings.playback_auth_timeout_s, cache_bytes=settings.playback_cache_mb * 2**20,
         access_recheck_s=settings.playback_access_recheck_s))
+    app.state.playback_admission = SocketAdmission(max_per_address=settings.playback_max_sockets_per_address,
+                                                   allowed_origins=settings.cors_origins)
     install_error_handlers(app)
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(BodyTimeoutMiddleware, body_timeout_s=settings.body_timeout_s)

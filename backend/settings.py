@@ -15,7 +15,8 @@ class BackendSettings(HewstonSettings):
     data_dir: Path = Path("var/data")
     host: str = "127.0.0.1"
     port: Port = DEFAULT_BACKEND_PORT
-    # Browser origins allowed to call the backend directly (the web app's direct path), e.g. the api's URL.
+    # Browser origins allowed to call the backend directly (the web app's direct path), e.g. the api's URL; also
+    # the origins whose pages may open playback sockets (besides the backend's own).
     cors_origins: list[str] = Field(default_factory=list)
     # Token that relay and workers use to read every run. Unset: no service principal exists.
     service_token: str | None = Field(default=None, repr=False)
@@ -33,6 +34,9 @@ class BackendSettings(HewstonSettings):
     # An open playback socket re-asks whether its caller may still see the run this often (closing with
     # 4403 when not); the same bound as the api's access cache.
     playback_access_recheck_s: float = Field(default=5.0, gt=0)
+    # Playback sockets one client address may hold open at once (beyond: closed with 4429). The service token's
+    # sockets (relays) do not count; an api node's direct playbacks (Redis down) all come from its address.
+    playback_max_sockets_per_address: int = Field(default=64, ge=1)
     # A request body that sends nothing for this long is answered 408 and its connection closed.
     body_timeout_s: float = Field(default=10.0, gt=0)
 

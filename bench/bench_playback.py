@@ -118,7 +118,10 @@ def main() -> None:
     port = free_port()
     try:
         run_id = prepare(data_dir)
-        with running_service("backend.main:create_app", port, {"HEWSTON_DATA_DIR": str(data_dir)}):
+        with running_service("backend.main:create_app", port, {
+                "HEWSTON_DATA_DIR": str(data_dir),
+                # Every client connects from 127.0.0.1.
+                "HEWSTON_PLAYBACK_MAX_SOCKETS_PER_ADDRESS": str(10**6)}):
             url = f"ws://127.0.0.1:{port}/backtests/{run_id}/ws?state=playing&speed={SPEED:g}"
             rows = []
             for clients, duration_s in CASES:

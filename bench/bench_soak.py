@@ -31,6 +31,8 @@ from tests.support.stream_client import Continuity, StreamViewer
 
 DURATION_S = float(os.environ.get("HEWSTON_SOAK_S", "600"))
 VIEWERS = int(os.environ.get("HEWSTON_SOAK_VIEWERS", "120"))
+# Every viewer connects from 127.0.0.1.
+SETTINGS = {"HEWSTON_LOG_LEVEL": "WARNING", "HEWSTON_API_STREAM_MAX_SOCKETS_PER_ADDRESS": str(10**6)}
 RUNS = 4
 RELAYS = 3
 KILL_EVERY_S = 60.0
@@ -196,7 +198,7 @@ def report(totals: Totals, memory: dict, kills: list, load: tuple[str, str]) -> 
 def main() -> None:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="hewston-soak-") as workdir, \
-            Cluster(Path(workdir), relays=RELAYS, settings={"HEWSTON_LOG_LEVEL": "WARNING"}) as cluster:
+            Cluster(Path(workdir), relays=RELAYS, settings=SETTINGS) as cluster:
         runs = [create_run(cluster.api_nodes[0].url, days=365, timeout_s=180) for _ in range(RUNS)]
         random.seed(7)
         totals, memory, kills = asyncio.run(soak(cluster, runs))

@@ -64,7 +64,8 @@ class Deployment:
         api_settings = {
             **common, "HEWSTON_API_BACKEND_URL": backend_url, "HEWSTON_API_REDIS_KEY_PREFIX": prefix,
             # Every viewer connects from 127.0.0.1: thousands of handshakes would spend one address's budget.
-            "HEWSTON_API_RATE_LIMIT_ADDRESS_REQUESTS": str(10**9), **(api_env or {})}
+            "HEWSTON_API_RATE_LIMIT_ADDRESS_REQUESTS": str(10**9),
+            "HEWSTON_API_STREAM_MAX_SOCKETS_PER_ADDRESS": str(10**6), **(api_env or {})}
         if api_workers == 1:
             api = start_service("api.main:create_app", api_port, api_settings)
         else:

@@ -1,9 +1,9 @@
 """WebSocket close codes used by Hewston's sockets, each with a documented meaning and a client action.
 
 Codes 1000–1015 are the protocol's own (RFC 6455); 4000–4999 are ours and mirror HTTP statuses where one fits
-(4401 ~ 401, 4403 ~ 403, 4404 ~ 404), so they read naturally next to the REST errors. Every code says whether a client
-should reconnect (after a backoff) or stop: a terminal code means that retrying the same request cannot
-succeed until something else changes.
+(4401 ~ 401, 4403 ~ 403, 4404 ~ 404, 4429 ~ 429), so they read naturally next to the REST errors; 4430 (a page of
+another origin) has no HTTP twin. Every code says whether a client should reconnect (after a backoff) or stop: a
+terminal code means that retrying the same request cannot succeed until something else changes.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ class CloseCode(IntEnum):
     not_found = 4404
     auth_timeout = 4408
     run_not_completed = 4409
+    too_many_sockets = 4429
+    origin_not_allowed = 4430
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ MEANINGS: dict[CloseCode, CloseMeaning] = {m.code: m for m in (
                  "no auth message arrived in time after connecting; reconnect and authenticate promptly"),
     CloseMeaning(CloseCode.run_not_completed, False,
                  "the run has not completed (queued, running or failed); only completed runs play back"),
+    CloseMeaning(CloseCode.too_many_sockets, True,
+                 "too many sockets open from the client's address; reconnect after a backoff, once one has closed"),
+    CloseMeaning(CloseCode.origin_not_allowed, False,
+                 "the page's origin may not open sockets on this server (a browser page of another site)"),
 )}
 
 

@@ -10,6 +10,7 @@ housekeeping that keeps relays and viewers informed.
 - **Heartbeats.** A run that sent nothing for ``stream_heartbeat_s`` (a paused playback is silent) gets one.
 - **Presence.** When a run's viewer count changes (here, or on another node as the demand refresh learns), its
   viewers are told with a ``presence`` message, at most once every ``stream_presence_s``, playing or paused.
+- **Access.** Viewers' access is re-checked by a task of its own (``access_recheck``), never in housekeeping.
 - **Going away.** When the node shuts down, every viewer's socket is closed with 1001 before the server stops,
   so that clients reconnect to another node with their resume point (``going_away``).
 - **Redis down.** Viewers already watching are told (``upstream`` lost, from this node) and kept. When Redis
@@ -36,6 +37,7 @@ import orjson
 from starlette.websockets import WebSocket
 
 from api.settings import ApiSettings
+from api.stream.access_recheck import AccessRechecks
 from api.stream.feed import ResumePlan, RunFeed
 from api.stream.memory import bound_node_memory
 from api.stream.metrics import StreamMetrics
@@ -43,7 +45,6 @@ from api.stream.socket_writer import Item
 from api.stream.viewer import Viewer
 from api.views import AccessChecks, SharedTasks
 from common.close_codes import CloseCode
-from common.errors import HewstonError
 from common.keys import KeySpace
 from common.logging import get_logger
 from common.models.stream import ResetCause, ResumeOutcome, UpstreamState
@@ -92,6 +93,9 @@ class StreamHub:
         self._viewer_seq = 0
         # Sockets of viewers on a private direct playback (Redis was down when they came), for going_away.
         self.direct: set[WebSocket] = set()
+        self.access_rechecks = AccessRechecks(
+            access, self._all_viewers, interval_s=settings.stream_access_recheck_s,
+            timeout_s=settings.stream_access_timeout_s, concurrency=settings.stream_access_concurrency)
 
     # Lifecycle ----------------------------------------------------------------------------------------------
 
@@ -99,7 +103,9 @@ class StreamHub:
         restarts = self.metrics.task_restarts
         self._tasks = [supervise(self._read_loop, name="stream-reader", restarts=restarts),
                        supervise(self._housekeeping_loop, name="stream-housekeeping", restarts=restarts),
-                       supervise(self._presence_loop, name="stream-presence", restarts=restarts)]
+                       supervise(self._presence_loop, name="stream-presence", restarts=restarts),
+                       supervise(self.access_rechecks.run_forever, name="stream-access-rechecks",
+                                 restarts=restarts)]
 
     async def stop(self) -> None:
         if self._refreshing is not None:
@@ -114,7 +120,7 @@ class StreamHub:
         """This node is shutting down: close every viewer's socket with 1001 (going away) so that its client
         reconnects, to another node, with its resume point; wait (at most ``timeout_s``) until they are gone."""
         reason = "this api node is shutting down; reconnect with your resume point"
-        viewers = [viewer for feed in self.feeds.values() for viewer in feed.viewers.values()]
+        viewers = self._all_viewers()
         for viewer in viewers:
             viewer.end(CloseCode.going_away, reason)
         direct = list(self.direct)
@@ -123,6 +129,9 @@ class StreamHub:
         deadline = time.monotonic() + timeout_s
         while any(feed.viewers for feed in self.feeds.values()) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
+
+    def _all_viewers(self) -> list[Viewer]:
+        return [viewer for feed in self.feeds.values() for viewer in feed.viewers.values()]
 
     def new_client_id(self) -> str:
         self._viewer_seq += 1
@@ -369,7 +378,6 @@ class StreamHub:
     async def _housekeeping_loop(self) -> None:
         refresh_s = self.settings.stream_demand_refresh_s
         next_refresh = time.monotonic() + refresh_s
-        next_access_check = time.monotonic() + self.settings.access_cache_ttl_s
         while True:
             await asyncio.sleep(min(1.0, refresh_s))
             now = time.monotonic()
@@ -384,9 +392,6 @@ class StreamHub:
             if now >= next_refresh:
                 next_refresh = now + refresh_s
                 await self._refresh_demand()
-            if now >= next_access_check:
-                next_access_check = now + self.settings.access_cache_ttl_s
-                await self._recheck_access()
 
     async def _presence_loop(self) -> None:
         """Tell each run's viewers how many watch, whenever that changed (a few times a second at most)."""
@@ -397,22 +402,6 @@ class StreamHub:
                 if feed.viewers and count != feed.announced_viewers:
                     feed.announced_viewers = count
                     feed.broadcast_own({"type": "presence", "ts": _now_ms(), "viewers": count})
-
-    async def _recheck_access(self) -> None:
-        """End the streams of viewers who may no longer see their run (unshared, token revoked): one backend
-        question per caller and run, answered from the access cache when it is fresh."""
-        groups: dict[tuple[str, str | None], list[Viewer]] = {}
-        for feed in self.feeds.values():
-            for viewer in feed.viewers.values():
-                groups.setdefault((feed.run_id, viewer.authorization), []).append(viewer)
-        for (run_id, authorization), viewers in groups.items():
-            try:
-                visible = await self.access.run_visible(authorization, run_id)
-            except HewstonError:
-                continue  # the backend cannot answer now: an outage must not end every stream
-            if not visible:
-                for viewer in viewers:
-                    viewer.end(CloseCode.access_withdrawn, "access to the run was withdrawn")
 
     def _refresh_soon(self) -> None:
         if self._refreshing is None or self._refreshing.done():

@@ -1,9 +1,10 @@
 """``WS /api/v1/runs/{run_id}/stream``: the shared playback of one run (protocol: docs/stream.md).
 
 The socket is accepted before anything is checked, because a refusal must carry a close code and a reason and
-only an accepted socket can. Then: the resume point in the URL (never a credential), the token (header, or the
-first message within the auth deadline), and the backend's run detail with that token — which decides whether
-the caller may see the run and control it; the api decides nothing itself. With Redis unavailable the viewer
+only an accepted socket can. Then: the page's origin and the sockets already open from the client's address
+(``common.socket_admission``), the resume point in the URL (never a credential), the token (header, or the first
+message within the auth deadline), and the backend's run detail with that token — which decides whether the
+caller may see the run and control it; the api decides nothing itself. With Redis unavailable the viewer
 gets a private direct playback instead of an error.
 """
 
@@ -26,6 +27,7 @@ from common.close_codes import CloseCode
 from common.controls import CREDENTIALS_IN_URL, credential_param
 from common.errors import HewstonError
 from common.logging import get_logger
+from common.socket_admission import SocketAdmission
 from common.sockets import GONE, ClientLeft, Refused, close, first_message_token
 from common.tasks import until_first_ends
 
@@ -74,10 +76,20 @@ async def _can_control(access: AccessChecks, authorization: str, run_id: str) ->
 
 @router.websocket("/runs/{run_id}/stream")
 async def stream(websocket: WebSocket, run_id: str) -> None:
+    admission: SocketAdmission = websocket.app.state.stream_admission
+    await websocket.accept()
+    try:
+        with admission.slot(websocket):
+            await _watch(websocket, run_id)
+    except Refused as refusal:  # the slot's (origin, sockets per address): _watch answers its own
+        log.info("stream_refused", run_id=run_id, close_code=int(refusal.code), reason=refusal.reason)
+        await close(websocket, refusal.code, refusal.reason)
+
+
+async def _watch(websocket: WebSocket, run_id: str) -> None:
     state = websocket.app.state
     settings: ApiSettings = state.settings
     hub: StreamHub = state.stream_hub
-    await websocket.accept()
     try:
         epoch, offset = resume_point(websocket.query_params)
         authorization = await _authorization(websocket, settings.stream_auth_timeout_s)

@@ -1,10 +1,11 @@
 """``WS /backtests/{run_id}/ws``: live-like playback of one completed run (protocol: docs/playback.md).
 
 The socket is accepted before anything is checked, because a refusal must carry a close code and a reason,
-and only an accepted socket can. Checks run in the order that leaks least: who is calling, whether they may
-see the run, whether it can play, and only then whether the start parameters fit it. Once playing, the same
-two checks (the token, then the run) are repeated every ``access_recheck_s``; when either fails the socket
-closes with 4403 ``access_withdrawn``.
+and only an accepted socket can. Checks run in the order that leaks least: the page's origin and the sockets
+already open from the caller's address (``common.socket_admission``; a service caller is let off the count),
+who is calling, whether they may see the run, whether it can play, and only then whether the start parameters
+fit it. Once playing, the same two checks (the token, then the run) are repeated every ``access_recheck_s``;
+when either fails the socket closes with 4403 ``access_withdrawn``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from common.close_codes import CloseCode
 from common.credentials import bearer_token
 from common.errors import NotFound, Unauthorized
 from common.logging import get_logger
+from common.socket_admission import Slot, SocketAdmission
 from common.sockets import ClientLeft, Refused, close, first_message_token
 
 router = APIRouter(tags=["playback"])
@@ -58,8 +60,10 @@ def _access_check(websocket: WebSocket, token: str | None, run_id: str):
     return check
 
 
-async def _open(websocket: WebSocket, run_id: str, service: PlaybackService) -> PlaybackConnection:
+async def _open(websocket: WebSocket, run_id: str, service: PlaybackService, slot: Slot) -> PlaybackConnection:
     token, principal = await _authenticate(websocket, service)
+    if principal.is_service:
+        slot.let_off()  # a relay holds one socket per run it relays, all from its one address
     runs: RunRepository = websocket.app.state.runs
     try:
         record = await asyncio.to_thread(runs.visible, principal, run_id)
@@ -90,10 +94,20 @@ async def _open(websocket: WebSocket, run_id: str, service: PlaybackService) -> 
 
 @router.websocket("/backtests/{run_id}/ws")
 async def playback(websocket: WebSocket, run_id: str) -> None:
-    service: PlaybackService = websocket.app.state.playback
+    admission: SocketAdmission = websocket.app.state.playback_admission
     await websocket.accept()
     try:
-        connection = await _open(websocket, run_id, service)
+        with admission.slot(websocket) as slot:
+            await _play(websocket, run_id, slot)
+    except Refused as refusal:  # the slot's (origin, sockets per address): _play answers its own
+        log.info("playback_refused", run_id=run_id, close_code=int(refusal.code), reason=refusal.reason)
+        await close(websocket, refusal.code, refusal.reason)
+
+
+async def _play(websocket: WebSocket, run_id: str, slot: Slot) -> None:
+    service: PlaybackService = websocket.app.state.playback
+    try:
+        connection = await _open(websocket, run_id, service, slot)
     except ClientLeft:
         return
     except Refused as refusal:

@@ -18,4 +18,6 @@ export const CLOSE_MEANINGS: readonly CloseMeaning[] = [
   { code: 4404, name: "not_found", reconnect: false, description: "the run does not exist or the caller may not see it" },
   { code: 4408, name: "auth_timeout", reconnect: true, description: "no auth message arrived in time after connecting; reconnect and authenticate promptly" },
   { code: 4409, name: "run_not_completed", reconnect: false, description: "the run has not completed (queued, running or failed); only completed runs play back" },
+  { code: 4429, name: "too_many_sockets", reconnect: true, description: "too many sockets open from the client's address; reconnect after a backoff, once one has closed" },
+  { code: 4430, name: "origin_not_allowed", reconnect: false, description: "the page's origin may not open sockets on this server (a browser page of another site)" },
 ];
