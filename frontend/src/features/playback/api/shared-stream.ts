@@ -85,6 +85,8 @@ function toEvent(message: StreamMessage): PlaybackEvent {
       return { type: "skipped", count: message.count, fromOffset: message.from_offset, toOffset: message.to_offset };
     case "heartbeat":
       return { type: "heartbeat", viewers: message.viewers };
+    case "presence":
+      return { type: "presence", viewers: message.viewers };
     case "error":
       return { type: "error", code: message.code, message: message.message, ref: message.ref };
   }

@@ -2,7 +2,9 @@
 // cursor is loaded from REST (chart data, on the charts' data path) and set once; frames then only append.
 // The equity pane shows the run from its start (the decimated curve) so the stretch played reads in context.
 import { useQueryClient } from "@tanstack/react-query";
-import { CandlestickSeries, createSeriesMarkers, LineSeries, type LogicalRange } from "lightweight-charts";
+import {
+  CandlestickSeries, createSeriesMarkers, LineSeries, type LogicalRange, type MouseEventParams,
+} from "lightweight-charts";
 import { useEffect, useEffectEvent, useRef, useState } from "react";
 import { candlesQueryKey, fetchCandles } from "@/api/sources/candles";
 import type { EquityCurve, Order, RunDetail } from "@/api/types";
@@ -15,7 +17,7 @@ import { describeError } from "@/api/errors";
 import { useApiClient } from "@/lib/app-config";
 import type { PlaybackConnection } from "../api/protocol";
 import { historyWindow, lastColumns } from "../utils/history-window";
-import { LiveChart, type History } from "../utils/live-chart";
+import { DEFAULT_LIMITS, LiveChart, nextAnimationFrame, type History } from "../utils/live-chart";
 
 interface Props {
   connection: PlaybackConnection;
@@ -25,9 +27,13 @@ interface Props {
   historyBars: number;
   /** The cursor time when the panel opens mid-playback (null: before the first bar); undefined: not known yet. */
   startAt: number | null | undefined;
+  /** Shown over the empty chart before the first bar (what to do to start). */
+  emptyHint: string | null;
+  /** A click on the price chart goes to the clicked bar's time (null: this viewer may not seek). */
+  onSeekTime: ((time: number) => void) | null;
 }
 
-export function LiveChartPanel({ connection, run, equity, orders, historyBars, startAt }: Props) {
+export function LiveChartPanel({ connection, run, equity, orders, historyBars, startAt, emptyHint, onSeekTime }: Props) {
   // Zoomed out over thousands of candles, several share a pixel: conflation draws them as one.
   const [priceRef, priceChart] = useChart({ timeScale: { enableConflation: true } });
   const [equityRef, equityChart] = useChart();
@@ -61,6 +67,7 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
     };
   });
   const initialCursor = useEffectEvent(() => startAt);
+  const seekTo = useEffectEvent((time: number) => onSeekTime?.(time));
 
   useEffect(() => {
     const root = rootRef.current;
@@ -76,18 +83,25 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
       lineVisible: false, pointMarkersVisible: false, lastValueVisible: false, priceLineVisible: false,
       crosshairMarkerVisible: false, autoscaleInfoProvider: () => null,
     });
-    const live = new LiveChart({ candles, equity: line, fills, markers: createSeriesMarkers(fills, []) });
-    let disposed = false;
-
-    // Read by the browser tests and `make bench`: frames drawn, candles held, candles on screen.
+    // Read by the browser tests and `make bench`: frames received and drawn, candles held, candles on screen.
     const showCounters = () => {
+      root.dataset.framesReceived = String(live.framesReceived);
       root.dataset.framesApplied = String(live.framesApplied);
       root.dataset.candles = String(live.candleCount);
     };
+    const live = new LiveChart({ candles, equity: line, fills, markers: createSeriesMarkers(fills, []) },
+      DEFAULT_LIMITS, nextAnimationFrame, showCounters);
+    let disposed = false;
+
     const showVisible = (range: LogicalRange | null) => {
       root.dataset.visibleCandles = range === null ? "0" : String(Math.round(range.to - range.from));
     };
     chart.timeScale().subscribeVisibleLogicalRangeChange(showVisible);
+    // A click (not a drag) on a bar seeks there, for a viewer who controls the playback.
+    const onClick = (param: MouseEventParams) => {
+      if (typeof param.time === "number") seekTo(param.time);
+    };
+    chart.subscribeClick(onClick);
     const reset = (cursorTime: number | null) => {
       const token = live.beginReset();
       setLoading(true);
@@ -119,13 +133,14 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
         reset(event.snapshot.time);
       } else if (event.type === "frame") {
         live.append(event.frame);
-        showCounters();
       }
     });
     return () => {
       disposed = true;
       unsubscribe();
+      live.dispose();
       chart.timeScale().unsubscribeVisibleLogicalRangeChange(showVisible);
+      chart.unsubscribeClick(onClick);
       try {
         chart.removeSeries(candles);
         chart.removeSeries(fills);
@@ -145,8 +160,17 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
             History before the cursor could not be loaded ({historyError}); new bars still arrive.
           </p>
         )}
-        <div ref={priceRef} data-testid="playback-price-chart" role="img"
-          aria-label={`Price of ${run.symbol} up to the playback cursor`} className="h-[clamp(260px,42vh,600px)] w-full" />
+        <div className="relative">
+          <div ref={priceRef} data-testid="playback-price-chart" role="img"
+            aria-label={`Price of ${run.symbol} up to the playback cursor`}
+            className={`h-[clamp(260px,42vh,600px)] w-full ${onSeekTime ? "cursor-pointer" : ""}`} />
+          {emptyHint && (
+            <p data-testid="empty-chart-hint"
+              className="pointer-events-none absolute inset-0 flex items-center justify-center p-6 text-center text-sm text-slate-300">
+              {emptyHint}
+            </p>
+          )}
+        </div>
       </Card>
       <Card>
         <CardTitle>Equity</CardTitle>
