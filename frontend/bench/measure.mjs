@@ -2,6 +2,7 @@
 //   node bench/measure.mjs <api url> <run id> <token> [--playback-only]
 // prints one JSON document. Debian's chromium, headless, as the browser tests use it.
 import { chromium } from "@playwright/test";
+import { controlLatency } from "../e2e/control-latency.mjs";
 
 const [apiUrl, runId, token, only] = process.argv.slice(2);
 const DETAIL_LOADS = 12;
@@ -78,39 +79,6 @@ async function sample(page, seconds) {
       candles: counter("data-candles"),
     };
   }, seconds);
-}
-
-/**
- * Clicks the control named `name` with the mouse, as a person does (no waiting for the page to settle first),
- * and returns the milliseconds from the click's input event to the page showing `state` (the server's answer
- * drawn), or null when it did not within 30 s.
- */
-async function controlLatency(page, name, state) {
-  const box = await page.getByRole("button", { name, exact: true }).boundingBox();
-  if (box === null) return null;
-  await page.evaluate((expected) => {
-    const status = document.querySelector('[data-testid="playback-state"]');
-    window.__hewstonControl = new Promise((resolve) => {
-      let clickedAt = null;
-      const onDown = (event) => {
-        clickedAt = event.timeStamp;
-      };
-      document.addEventListener("pointerdown", onDown, { capture: true, once: true });
-      const answered = () => status?.textContent?.includes(expected) && clickedAt !== null;
-      const observer = new MutationObserver(() => {
-        if (!answered()) return;
-        observer.disconnect();
-        resolve(performance.now() - clickedAt);
-      });
-      observer.observe(status, { childList: true, characterData: true, subtree: true });
-      setTimeout(() => {
-        observer.disconnect();
-        resolve(null);
-      }, 30_000);
-    });
-  }, state);
-  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
-  return page.evaluate(() => window.__hewstonControl);
 }
 
 /** Whether the page shows the playback `state` within a minute. */

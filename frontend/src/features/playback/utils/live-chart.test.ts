@@ -45,13 +45,21 @@ function paints() {
 
 function setup(limits: Partial<LiveChartLimits> = {}) {
   const painter = paints();
+  const clock = { now: 0, drawCost: 0 };
   const candles = new FakeSeries<{ time: number; close: number }>();
   const equity = new FakeSeries<{ time: number; value: number }>();
   const fills = new FakeSeries<{ time: number; value: number }>();
   const markers = { last: [] as unknown[], setMarkers(m: unknown[]) { this.last = m; } };
   const chart = new LiveChart({ candles: candles as never, equity: equity as never, fills: fills as never, markers },
-    { maxCandles: 1_000, maxMarkers: 100, maxQueuedFrames: 50, ...limits }, painter.schedule);
-  return { candles, equity, fills, markers, chart, painter };
+    { maxCandles: 1_000, keepCandles: 500, maxMarkers: 100, maxQueuedFrames: 50, drawSpacing: 4, ...limits },
+    painter.schedule, () => {}, () => clock.now);
+  // Handing the chart its candles takes `drawCost` ms of the test's clock.
+  const setData = candles.setData.bind(candles);
+  candles.setData = (points) => {
+    clock.now += clock.drawCost;
+    setData(points);
+  };
+  return { candles, equity, fills, markers, chart, painter, clock };
 }
 
 function history(to: number): History {
@@ -75,7 +83,38 @@ describe("live chart", () => {
     expect(s.candles.data.map((c) => c.close)).toEqual(Array.from({ length: 14 }, (_, i) => 100 + i));
     expect(s.equity.data).toHaveLength(14);
     expect(s.chart.framesApplied).toBe(2);
-    expect(s.chart.batchesApplied).toBe(1);
+    expect(s.chart.draws).toBe(1);
+  });
+
+  it("waits after an expensive draw before drawing again, still applying every frame meanwhile", () => {
+    const s = setup();
+    s.chart.completeReset(s.chart.beginReset(), history(9));
+    s.clock.drawCost = 10; // a draw takes 10 ms: the next waits 4 × 10 ms
+    s.chart.append(barsFrame(10, 12));
+    s.painter.paint();
+    expect(s.candles.data).toHaveLength(13);
+    s.chart.append(barsFrame(13, 15));
+    s.clock.now += 16;
+    s.painter.paint();
+    expect(s.chart.framesApplied).toBe(2); // taken in...
+    expect(s.candles.data).toHaveLength(13); // ...but not drawn yet
+    s.clock.now += 30;
+    s.painter.paint(); // no frame came, the paint still draws what was held
+    expect(s.candles.data).toHaveLength(16);
+    expect(s.chart.draws).toBe(2);
+  });
+
+  it("holds its draws for a while when asked to make way for a person's input", () => {
+    const s = setup();
+    s.chart.completeReset(s.chart.beginReset(), history(9));
+    s.chart.yieldTo(200);
+    s.chart.append(barsFrame(10, 12));
+    s.painter.paint();
+    expect(s.chart.framesApplied).toBe(1);
+    expect(s.candles.data).toHaveLength(10);
+    s.clock.now += 200;
+    s.painter.paint();
+    expect(s.candles.data).toHaveLength(13);
   });
 
   it("draws a single new bar with update()", () => {
@@ -95,7 +134,7 @@ describe("live chart", () => {
     expect(s.candles.data).toHaveLength(13);
     expect(s.chart.framesApplied).toBe(3);
     s.painter.paint(); // the paint finds nothing left to do
-    expect(s.chart.batchesApplied).toBe(1);
+    expect(s.chart.draws).toBe(1);
   });
 
   it("a reset takes the frames still waiting for a paint along with those that arrive while it loads", () => {
@@ -158,14 +197,14 @@ describe("live chart", () => {
     expect(s.markers.last).toHaveLength(3);
   });
 
-  it("lets the oldest half go when too many candles pile up", () => {
-    const s = setup({ maxCandles: 20, maxMarkers: 10 });
+  it("lets the oldest candles go when too many pile up, and the equity with them", () => {
+    const s = setup({ maxCandles: 20, keepCandles: 10, maxMarkers: 10 });
     s.chart.completeReset(s.chart.beginReset(), history(9));
     s.chart.append(barsFrame(10, 20));
     s.painter.paint();
     expect(s.chart.candleCount).toBe(10);
     expect(s.candles.data[0]?.close).toBe(111);
-    expect(s.equity.data).toHaveLength(20);
+    expect(s.equity.data.map((p) => p.time)).toEqual(s.candles.data.map((c) => c.time)); // the same stretch
   });
 
   it("starts empty before the first bar", () => {

@@ -1,11 +1,15 @@
 // The playback chart's data, kept outside React: history is set once per reset (`setData`), then the frames
-// that arrive between two paints are applied together, once per animation frame.
+// that arrive between two paints are taken in together, once per animation frame.
 //
-// Why batches: lightweight-charts rebuilds its time scale on every `series.update()` that adds a bar, so a
-// bar costs as much as the whole series. At 5,000 bars/s (about 170 bars a frame, 30 frames a second) one
-// update per bar froze the tab. A paint's worth of frames is applied as one: a single new bar with `update()`,
-// more with one `setData()` of the series held (one rebuild instead of one per bar). Frames that arrive while
-// the tab paints nothing (hidden) are applied once a bounded number has queued, so memory stays bounded.
+// Why batches and pacing: lightweight-charts rebuilds its time scale (and, zoomed out, its conflated bars) on
+// every change that adds a bar, so a bar costs about as much as the whole series: one `update()` per bar at
+// 5,000 bars/s (about 170 bars a frame) froze the tab. Here every frame received is applied to the data held
+// at the next paint, and the chart is handed the new bars in one go — a single new bar with `update()`, more with
+// one `setData()` — but no more often than its own cost allows: after a draw that took d ms, the next waits at
+// least `drawSpacing` × d ms. Cheap draws (a few thousand candles, slow speeds) happen at every paint; with
+// 50,000 candles at the fastest speed the chart takes the bars a few times a second, and the page keeps
+// painting and answering its controls in between. Frames that arrive while the tab paints nothing (hidden)
+// are taken in once a bounded number has queued, so memory stays bounded.
 //
 // A reset (joining, a seek, a resync) needs history up to the new cursor from REST; frames that arrive while
 // it loads are held and applied after it, so nothing is lost or drawn out of order. A newer reset makes an
@@ -36,14 +40,19 @@ export interface History {
 }
 
 export interface LiveChartLimits {
-  /** When more candles than this are on the chart, the oldest half is let go (one setData, rarely). */
+  /** When more candles than this are held, the oldest are let go down to `keepCandles` (one setData, rarely). */
   maxCandles: number;
+  keepCandles: number;
   maxMarkers: number;
   /** Frames queued before they are applied without waiting for a paint (a hidden tab paints nothing). */
   maxQueuedFrames: number;
+  /** After a draw that took d ms, the chart is not drawn again for `drawSpacing` × d ms. */
+  drawSpacing: number;
 }
 
-export const DEFAULT_LIMITS: LiveChartLimits = { maxCandles: 100_000, maxMarkers: 2_000, maxQueuedFrames: 120 };
+export const DEFAULT_LIMITS: LiveChartLimits = {
+  maxCandles: 60_000, keepCandles: 50_000, maxMarkers: 2_000, maxQueuedFrames: 120, drawSpacing: 4,
+};
 
 /** Runs `flush` before the next paint; returns a function that cancels it. */
 export type PaintScheduler = (flush: () => void) => () => void;
@@ -70,7 +79,7 @@ function appendNewer<T extends { time: UTCTimestamp }>(target: T[], times: reado
 }
 
 /** One new point is an `update()`; several are one `setData()` of everything held. */
-function draw<T>(sink: SeriesSink<T>, points: T[], added: number): void {
+function drawNew<T>(sink: SeriesSink<T>, points: T[], added: number): void {
   if (added === 1) sink.update(points[points.length - 1] as T);
   else if (added > 1) sink.setData(points);
 }
@@ -85,14 +94,18 @@ export class LiveChart {
   /** Frames waiting for the next paint. */
   private queued: FrameData[] = [];
   private cancelFlush: (() => void) | null = null;
-  /** Frames received and frames drawn since the page opened (read by the browser tests and `make bench`). */
+  /** What is held but not yet on the chart: new candles and equity points, and fills from this time on. */
+  private undrawn = { candles: 0, equity: 0, fillsFrom: null as number | null };
+  private nextDrawAt = 0;
+  /** Frames received and applied since the page opened (read by the browser tests and `make bench`). */
   framesReceived = 0;
   framesApplied = 0;
-  /** Batches applied: how many times the series were touched. */
-  batchesApplied = 0;
+  /** Times the chart was handed new bars. */
+  draws = 0;
 
   constructor(private readonly sinks: LiveChartSinks, private readonly limits: LiveChartLimits = DEFAULT_LIMITS,
-    private readonly schedule: PaintScheduler = nextAnimationFrame, private readonly onApplied: () => void = () => {}) {}
+    private readonly schedule: PaintScheduler = nextAnimationFrame, private readonly onApplied: () => void = () => {},
+    private readonly now: () => number = () => performance.now()) {}
 
   get candleCount(): number {
     return this.candles.length;
@@ -118,10 +131,8 @@ export class LiveChart {
     this.fills = history ? history.fills : [];
     // The frames held meanwhile join the history before anything is drawn: one setData per series.
     this.merge(pending);
-    if (this.candles.length > this.limits.maxCandles) this.candles = this.candles.slice(-this.limits.maxCandles);
-    this.sinks.candles.setData(this.candles);
-    this.sinks.equity.setData(this.equity);
-    this.drawFills();
+    this.trim();
+    this.setAll();
     this.onApplied();
   }
 
@@ -136,9 +147,28 @@ export class LiveChart {
     else this.cancelFlush ??= this.schedule(() => this.flush());
   }
 
-  /** Applies every queued frame now (normally called by the scheduler before a paint). */
+  /** Applies every queued frame now and draws what is held if the chart is due (called before a paint). */
   flush(): void {
-    this.applyBatch(this.takeQueued());
+    const frames = this.takeQueued();
+    if (frames.length > 0) {
+      const added = this.merge(frames);
+      this.undrawn.candles += added.candles;
+      this.undrawn.equity += added.equity;
+      if (added.fills > 0) this.undrawn.fillsFrom ??= added.firstFill;
+    }
+    const waiting = this.undrawn.candles + this.undrawn.equity > 0 || this.undrawn.fillsFrom !== null;
+    if (waiting && this.now() >= this.nextDrawAt) this.draw();
+    // Bars held but not drawn yet are drawn at a later paint, even if no frame comes to ask for one.
+    else if (waiting) this.cancelFlush ??= this.schedule(() => this.flush());
+    if (frames.length > 0) this.onApplied();
+  }
+
+  /**
+   * Keeps the chart from drawing for `ms` (frames are still applied): called when the person presses a key or
+   * the pointer, so that a long draw never stands between their action and its answer.
+   */
+  yieldTo(ms: number): void {
+    this.nextDrawAt = Math.max(this.nextDrawAt, this.now() + ms);
   }
 
   dispose(): void {
@@ -153,25 +183,26 @@ export class LiveChart {
     return frames;
   }
 
-  private applyBatch(frames: readonly FrameData[]): void {
-    if (frames.length === 0) return;
-    const lastFill = this.fills.at(-1)?.time ?? Number.NEGATIVE_INFINITY;
-    const added = this.merge(frames);
-    this.batchesApplied += 1;
+  private draw(): void {
+    const started = this.now();
+    const { candles, equity, fillsFrom } = this.undrawn;
+    this.undrawn = { candles: 0, equity: 0, fillsFrom: null };
     if (this.candles.length > this.limits.maxCandles) {
-      this.compact();
+      this.trim();
+      this.setAll();
     } else {
-      // Candles first: a fill's point then lands on a time the chart already has, which is cheap to add.
-      draw(this.sinks.candles, this.candles, added.candles);
-      draw(this.sinks.equity, this.equity, added.equity);
-      if (added.fills > 0) this.drawNewFills(lastFill);
+      // Candles first: the equity's and the fills' points then land on times the chart already has.
+      drawNew(this.sinks.candles, this.candles, candles);
+      drawNew(this.sinks.equity, this.equity, equity);
+      if (fillsFrom !== null) this.drawNewFills(fillsFrom);
     }
-    this.onApplied();
+    this.draws += 1;
+    this.nextDrawAt = this.now() + this.limits.drawSpacing * (this.now() - started);
   }
 
   /** Adds the frames' bars, equity and fills to what is held, without drawing; counts what each gained. */
-  private merge(frames: readonly FrameData[]): { candles: number; equity: number; fills: number } {
-    const added = { candles: 0, equity: 0, fills: 0 };
+  private merge(frames: readonly FrameData[]): { candles: number; equity: number; fills: number; firstFill: number } {
+    const added = { candles: 0, equity: 0, fills: 0, firstFill: Number.POSITIVE_INFINITY };
     for (const { bars, equity, fills } of frames) {
       added.candles += appendNewer(this.candles, bars.time, (i, time) => ({
         time, open: bars.open[i] ?? 0, high: bars.high[i] ?? 0, low: bars.low[i] ?? 0, close: bars.close[i] ?? 0,
@@ -181,19 +212,20 @@ export class LiveChart {
       const newer = fills.filter((f) => f.time >= lastFill);
       this.fills.push(...newer);
       added.fills += newer.length;
+      if (newer[0] !== undefined) added.firstFill = Math.min(added.firstFill, newer[0].time);
     }
     this.framesApplied += frames.length;
     return added;
   }
 
-  private drawNewFills(lastFill: number): void {
+  private drawNewFills(from: number): void {
     if (this.fills.length > this.limits.maxMarkers) {
       // The oldest fills go: the fills' series is set anew.
       this.drawFills();
       return;
     }
     const { points, markers } = fillPoints(this.fills);
-    for (const point of points) if (point.time >= lastFill) this.sinks.fills.update(point);
+    for (const point of points) if (point.time >= from) this.sinks.fills.update(point);
     this.sinks.markers.setMarkers(markers);
   }
 
@@ -204,13 +236,16 @@ export class LiveChart {
     this.sinks.markers.setMarkers(markers);
   }
 
-  private compact(): void {
-    const keep = Math.floor(this.limits.maxCandles / 2);
-    this.candles = this.candles.slice(-keep);
+  /** Lets the oldest candles go past the limit; the equity and fills keep to the same stretch. */
+  private trim(): void {
+    if (this.candles.length <= this.limits.maxCandles) return;
+    this.candles = this.candles.slice(-this.limits.keepCandles);
     const first = this.candles[0]?.time ?? 0;
-    // The equity line keeps the run's whole history (decimated) before the bars played here.
-    this.equity = this.equity.slice(-this.limits.maxCandles);
+    this.equity = this.equity.filter((p) => p.time >= first);
     this.fills = this.fills.filter((f) => f.time >= first);
+  }
+
+  private setAll(): void {
     this.sinks.candles.setData(this.candles);
     this.sinks.equity.setData(this.equity);
     this.drawFills();

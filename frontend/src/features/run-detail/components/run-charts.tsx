@@ -1,19 +1,22 @@
-// The run's price (candles with its fills), equity and drawdown, stacked on one time axis.
+// The run's price (candles with its fills), equity and drawdown: three panes of one chart, so they share one
+// time axis exactly (by time: the equity is snapped onto the candles' times) and one crosshair, with a legend
+// of the values at the hovered time.
 import {
-  AreaSeries, CandlestickSeries, createSeriesMarkers, LineSeries, type ISeriesApi, type ISeriesMarkersPluginApi,
-  type LogicalRange, type Time,
+  AreaSeries, CandlestickSeries, createSeriesMarkers, LineSeries, type CandlestickData, type IChartApi,
+  type ISeriesApi, type ISeriesMarkersPluginApi, type LogicalRange, type MouseEventParams, type Time,
 } from "lightweight-charts";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import type { CandleColumns } from "@/api/sources/candles";
 import type { ChartTimeframe, EquityCurve, Order, RunDetail } from "@/api/types";
+import { ChartLegend, type LegendContent } from "@/components/charts/chart-legend";
 import { COLORS } from "@/components/charts/chart-theme";
-import { fillMarkers, markersInView, toCandles, toLine } from "@/components/charts/series-data";
-import { syncTimeScales } from "@/components/charts/time-scale-sync";
+import { fillMarkers, indexAtOrBefore, markersInView, toCandles } from "@/components/charts/series-data";
+import { PositionTimeline, snapToCandles } from "@/components/charts/shared-time";
 import { useChart } from "@/components/charts/use-chart";
 import { Card, CardTitle } from "@/components/ui/card";
 import { Segmented } from "@/components/ui/segmented";
 import { ErrorState, LoadingState, Spinner } from "@/components/ui/states";
-import { formatInteger } from "@/lib/format";
+import { formatInteger, formatMoney, formatNumber, formatTime } from "@/lib/format";
 import { timeframeOptions } from "../utils/chart-timeframes";
 
 interface Props {
@@ -44,77 +47,124 @@ interface Series {
   drawdown: ISeriesApi<"Area", Time>;
 }
 
+/** Pane heights as shares of the chart: price, equity, drawdown. */
+const PANE_STRETCH = [0.58, 0.26, 0.16] as const;
+
+/** The visible time range on the root element, for the browser tests and anyone inspecting the chart. */
+function showRange(root: HTMLElement | null, chart: IChartApi) {
+  const range = chart.timeScale().getVisibleRange();
+  if (root === null || range === null) return;
+  root.dataset.visibleFrom = String(range.from);
+  root.dataset.visibleTo = String(range.to);
+}
+
 export function RunCharts(props: Props) {
   const { run, equity, orders, candles, timeframe } = props;
   // A year of candles zoomed out puts several in a pixel: conflation draws them as one.
-  const [priceRef, priceChart] = useChart({ timeScale: { enableConflation: true } });
-  const [equityRef, equityChart] = useChart();
-  const [drawdownRef, drawdownChart] = useChart();
+  const [chartRef, chartApi] = useChart({ timeScale: { enableConflation: true } });
   const rootRef = useRef<HTMLDivElement>(null);
   const series = useRef<Series | null>(null);
   const [fillsHidden, setFillsHidden] = useState(false);
+  const [legend, setLegend] = useState<LegendContent | null>(null);
+  const positions = useMemo(() => new PositionTimeline(orders ?? []), [orders]);
 
-  // Series live as long as their charts; the effects below only replace their points.
+  // Series live as long as the chart; the effects below only replace their points.
   useEffect(() => {
-    const [priceApi, equityApi, drawdownApi] = [priceChart.current, equityChart.current, drawdownChart.current];
-    if (!priceApi || !equityApi || !drawdownApi) return undefined;
-    const candleSeries = priceApi.addSeries(CandlestickSeries, {
+    const chart = chartApi.current;
+    if (!chart) return undefined;
+    const candleSeries = chart.addSeries(CandlestickSeries, {
       upColor: COLORS.up, downColor: COLORS.down, borderVisible: false, wickUpColor: COLORS.up, wickDownColor: COLORS.down,
     });
     const created: Series = {
       candles: candleSeries,
       markers: createSeriesMarkers(candleSeries, []),
-      equity: equityApi.addSeries(LineSeries, { color: COLORS.equity, lineWidth: 2, priceLineVisible: false }),
-      drawdown: drawdownApi.addSeries(AreaSeries, {
+      equity: chart.addSeries(LineSeries, { color: COLORS.equity, lineWidth: 2, priceLineVisible: false, title: "Equity" }, 1),
+      drawdown: chart.addSeries(AreaSeries, {
         lineColor: COLORS.drawdown, topColor: "rgba(249,115,22,0.05)", bottomColor: "rgba(249,115,22,0.35)",
-        lineWidth: 1, priceLineVisible: false, priceFormat: { type: "custom", formatter: (v: number) => `${v.toFixed(1)} %` },
-      }),
+        lineWidth: 1, priceLineVisible: false, title: "Drawdown",
+        priceFormat: { type: "custom", formatter: (v: number) => `${v.toFixed(1)} %` },
+      }, 2),
     };
+    chart.panes().forEach((pane, i) => pane.setStretchFactor(PANE_STRETCH[i] ?? 0.2));
     series.current = created;
-    const unsync = syncTimeScales([
-      { chart: priceApi, element: priceRef.current ?? document.body },
-      { chart: equityApi, element: equityRef.current ?? document.body },
-      { chart: drawdownApi, element: drawdownRef.current ?? document.body },
-    ]);
+    const onRange = () => showRange(rootRef.current, chart);
+    chart.timeScale().subscribeVisibleLogicalRangeChange(onRange);
     return () => {
-      unsync();
+      chart.timeScale().unsubscribeVisibleLogicalRangeChange(onRange);
       series.current = null;
       try {
-        priceApi.removeSeries(created.candles);
-        equityApi.removeSeries(created.equity);
-        drawdownApi.removeSeries(created.drawdown);
+        chart.removeSeries(created.candles);
+        chart.removeSeries(created.equity);
+        chart.removeSeries(created.drawdown);
       } catch {
-        // the charts were removed first (the component is going away): their series went with them
+        // the chart was removed first (the component is going away): its series went with it
       }
     };
-  }, [priceChart, equityChart, drawdownChart, priceRef, equityRef, drawdownRef]);
+  }, [chartApi]);
 
+  // Candles, and the equity and drawdown on the candles' times. A new timeframe keeps the time range in view.
+  const shown = useRef(false);
   useEffect(() => {
-    if (!series.current) return;
-    series.current.equity.setData(toLine(equity.time, equity.equity));
-    series.current.drawdown.setData(toLine(equity.time, equity.drawdown, 100));
-    equityChart.current?.timeScale().fitContent();
-    drawdownChart.current?.timeScale().fitContent();
-  }, [equity, equityChart, drawdownChart]);
-
-  useEffect(() => {
-    const chart = priceChart.current;
+    const chart = chartApi.current;
     const current = series.current;
-    if (!current || !chart || !candles) return undefined;
-    current.candles.setData(toCandles(candles));
+    if (!current || !chart) return undefined;
+    const candleTimes = candles?.time ?? equity.time;
+    const kept = shown.current ? chart.timeScale().getVisibleRange() : null;
+    if (candles) current.candles.setData(toCandles(candles));
+    current.equity.setData(snapToCandles(equity.time, equity.equity, candleTimes));
+    current.drawdown.setData(snapToCandles(equity.time, equity.drawdown, candleTimes, 100));
+    if (!candles) return undefined;
+    if (kept) chart.timeScale().setVisibleRange(kept);
+    else chart.timeScale().fitContent();
+    shown.current = true;
+    showRange(rootRef.current, chart);
     // Thousands of fills are legible only zoomed in: they are drawn for the candles on screen once few are.
     const markers = orders ? fillMarkers(orders, candles.time, candles.bucketSeconds) : [];
     const showMarkers = (range: LogicalRange | null) => {
-      const shown = markersInView(markers, candles.time, range);
-      current.markers.setMarkers(shown ?? []);
-      setFillsHidden(shown === null);
+      const inView = markersInView(markers, candles.time, range);
+      current.markers.setMarkers(inView ?? []);
+      setFillsHidden(inView === null);
     };
-    chart.timeScale().fitContent();
     showMarkers(chart.timeScale().getVisibleLogicalRange());
     chart.timeScale().subscribeVisibleLogicalRangeChange(showMarkers);
     markDrawn(rootRef.current);
     return () => chart.timeScale().unsubscribeVisibleLogicalRangeChange(showMarkers);
-  }, [candles, orders, priceChart]);
+  }, [candles, equity, orders, chartApi]);
+
+  // The legend follows the crosshair; away from the chart it shows the last bar.
+  useEffect(() => {
+    const chart = chartApi.current;
+    const current = series.current;
+    if (!chart || !current || !candles) return undefined;
+    const describe = (param: MouseEventParams | null) => {
+      const lastTime = candles.time.at(-1);
+      const time = typeof param?.time === "number" ? param.time : lastTime;
+      if (time === undefined) return;
+      const index = indexAtOrBefore(candles.time, time);
+      const bar = param?.seriesData.get(current.candles) as CandlestickData | undefined;
+      const open = bar?.open ?? candles.open[index];
+      const equityPoint = current.equity.dataByIndex(current.equity.data().length - 1);
+      const equityAt = param?.seriesData.get(current.equity) ?? (param ? undefined : equityPoint);
+      const drawdownAt = param?.seriesData.get(current.drawdown);
+      const value = (point: unknown) => (point && typeof point === "object" && "value" in point ? Number(point.value) : null);
+      setLegend({
+        time: formatTime(time, candles.bucketSeconds >= 86_400),
+        items: [
+          { label: "O", value: formatMoney(open) },
+          { label: "H", value: formatMoney(bar?.high ?? candles.high[index]) },
+          { label: "L", value: formatMoney(bar?.low ?? candles.low[index]) },
+          { label: "C", value: formatMoney(bar?.close ?? candles.close[index]) },
+          { label: "Vol", value: formatNumber(candles.volume[index], 2) },
+          { label: "Equity", value: formatMoney(value(equityAt)), color: COLORS.equity },
+          { label: "Drawdown", value: value(drawdownAt) === null ? "—" : `${value(drawdownAt)?.toFixed(2)} %`, color: COLORS.drawdown },
+          { label: "Position", value: formatNumber(positions.at(time + candles.bucketSeconds - 1), 6) },
+        ],
+      });
+    };
+    describe(null);
+    chart.subscribeCrosshairMove(describe);
+    return () => chart.unsubscribeCrosshairMove(describe);
+  }, [candles, positions, chartApi]);
 
   return (
     <div ref={rootRef} data-testid="run-charts" className="flex flex-col gap-4">
@@ -126,21 +176,22 @@ export function RunCharts(props: Props) {
               onChange={props.onTimeframe} />
           </div>
         }>
-          Price · {run.symbol}
+          Price, equity and drawdown · {run.symbol}
           {candles && (
-            <span className="ml-2 text-xs font-normal text-slate-500" data-testid="candle-count">
+            <span className="ml-2 text-xs font-normal text-slate-400" data-testid="candle-count">
               {formatInteger(candles.time.length)} candles from {formatInteger(candles.sourcePoints)} bars
             </span>
           )}
           {fillsHidden && (
-            <span className="ml-2 text-xs font-normal text-amber-300/80" data-testid="fills-hint">
+            <span className="ml-2 text-xs font-normal text-amber-300" data-testid="fills-hint">
               · zoom in (scroll on the chart) to see the fills
             </span>
           )}
         </CardTitle>
         <div className="relative">
-          <div ref={priceRef} data-testid="price-chart" className="h-[clamp(280px,45vh,620px)] w-full"
-            aria-label={`Price of ${run.symbol} with the run's fills`} role="img" />
+          <div ref={chartRef} data-testid="run-chart" className="h-[clamp(440px,72vh,900px)] w-full" role="img"
+            aria-label={`Price of ${run.symbol} with the run's fills, the run's equity and its drawdown in percent, on one time axis`} />
+          <ChartLegend content={legend} />
           {!candles && props.candlesError === null && (
             <div className="absolute inset-0"><LoadingState label="Loading candles…" /></div>
           )}
@@ -150,14 +201,6 @@ export function RunCharts(props: Props) {
             </div>
           )}
         </div>
-      </Card>
-      <Card>
-        <CardTitle>Equity</CardTitle>
-        <div ref={equityRef} data-testid="equity-chart" className="h-40 w-full" role="img"
-          aria-label="Equity of the run over time" />
-        <CardTitle>Drawdown</CardTitle>
-        <div ref={drawdownRef} data-testid="drawdown-chart" className="h-28 w-full" role="img"
-          aria-label="Drawdown of the run over time, in percent" />
       </Card>
     </div>
   );
