@@ -11,9 +11,10 @@ import { useEffect, useEffectEvent, useMemo, useRef, useState } from "react";
 import { candlesQueryKey, fetchCandles } from "@/api/sources/candles";
 import type { EquityCurve, Order, RunDetail } from "@/api/types";
 import { ChartLegend, type LegendContent } from "@/components/charts/chart-legend";
-import { COLORS } from "@/components/charts/chart-theme";
+import { COLORS, MONEY_FORMAT } from "@/components/charts/chart-theme";
 import { PositionTimeline, snapToCandles } from "@/components/charts/shared-time";
 import { indexAtOrBefore } from "@/components/charts/series-data";
+import { CHART_FOCUS, CHART_KEYS_HINT, useChartKeyboard } from "@/components/charts/chart-keyboard";
 import { useChart } from "@/components/charts/use-chart";
 import { Card, CardTitle } from "@/components/ui/card";
 import { Spinner } from "@/components/ui/states";
@@ -44,6 +45,7 @@ interface Props {
 export function LiveChartPanel({ connection, run, equity, orders, historyBars, startAt, emptyHint, onSeekTime }: Props) {
   // Zoomed out over thousands of candles, several share a pixel: conflation draws them as one.
   const [chartRef, chartApi] = useChart({ timeScale: { enableConflation: true } });
+  useChartKeyboard(chartRef, chartApi);
   const [legend, setLegend] = useState<LegendContent | null>(null);
   const rootRef = useRef<HTMLDivElement>(null);
   const queryClient = useQueryClient();
@@ -86,9 +88,10 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
     if (!chart || !root) return undefined;
     const candles = chart.addSeries(CandlestickSeries, {
       upColor: COLORS.up, downColor: COLORS.down, borderVisible: false, wickUpColor: COLORS.up, wickDownColor: COLORS.down,
+      priceFormat: MONEY_FORMAT,
     });
     const line = chart.addSeries(LineSeries, { color: COLORS.equity, lineWidth: 2, priceLineVisible: false,
-      title: "Equity" }, 1);
+      title: "Equity", priceFormat: MONEY_FORMAT }, 1);
     chart.panes()[0]?.setStretchFactor(0.72);
     chart.panes()[1]?.setStretchFactor(0.28);
     // The fills' own series: invisible, left out of the price scale, carrying the markers at the fill prices.
@@ -188,9 +191,9 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
           </p>
         )}
         <div className="relative">
-          <div ref={chartRef} data-testid="playback-price-chart" role="img"
-            aria-label={`Price of ${run.symbol} and the run's equity up to the playback cursor, on one time axis`}
-            className={`h-[clamp(360px,58vh,760px)] w-full ${onSeekTime ? "cursor-pointer" : ""}`} />
+          <div ref={chartRef} {...CHART_FOCUS} data-testid="playback-price-chart" role="img"
+            aria-label={`Price of ${run.symbol} and the run's equity up to the playback cursor, on one time axis. ${CHART_KEYS_HINT}`}
+            className={`h-[clamp(360px,58vh,760px)] w-full focus-visible:outline-2 focus-visible:outline-sky-400 ${onSeekTime ? "cursor-pointer" : ""}`} />
           <ChartLegend content={legend} />
           {emptyHint && (
             <p data-testid="empty-chart-hint"

@@ -100,5 +100,5 @@ export function PlaybackControls({ view, send, confirm }: Props) {
 }
 
 function Kbd({ children }: { children: string }) {
-  return <kbd className="rounded border border-slate-700 bg-slate-800 px-1 font-mono text-[11px] text-slate-200">{children}</kbd>;
+  return <kbd className="rounded border border-slate-700 bg-slate-800 px-1 font-mono text-xs text-slate-200">{children}</kbd>;
 }

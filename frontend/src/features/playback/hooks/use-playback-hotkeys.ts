@@ -16,6 +16,8 @@ interface Options {
 
 function ownsKey(target: EventTarget | null, key: string): boolean {
   if (!(target instanceof HTMLElement)) return false;
+  // A focused chart zooms and pans with its own keys.
+  if (target.closest("[data-chart-keys]") !== null) return true;
   if (target.isContentEditable || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;
   // The cursor slider handles its own arrows (and asks before Home/End itself).
   if (target instanceof HTMLInputElement) return true;

@@ -98,7 +98,7 @@ describe("live chart", () => {
     s.painter.paint();
     expect(s.chart.framesApplied).toBe(2); // taken in...
     expect(s.candles.data).toHaveLength(13); // ...but not drawn yet
-    s.clock.now += 30;
+    s.clock.now += 100; // the draw's 10 ms and the 16 ms until the paint after it: 4 × 26 ms from its end
     s.painter.paint(); // no frame came, the paint still draws what was held
     expect(s.candles.data).toHaveLength(16);
     expect(s.chart.draws).toBe(2);

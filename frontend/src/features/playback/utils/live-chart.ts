@@ -5,8 +5,8 @@
 // every change that adds a bar, so a bar costs about as much as the whole series: one `update()` per bar at
 // 5,000 bars/s (about 170 bars a frame) froze the tab. Here every frame received is applied to the data held
 // at the next paint, and the chart is handed the new bars in one go — a single new bar with `update()`, more with
-// one `setData()` — but no more often than its own cost allows: after a draw that took d ms, the next waits at
-// least `drawSpacing` × d ms. Cheap draws (a few thousand candles, slow speeds) happen at every paint; with
+// one `setData()` — but no more often than its own cost allows: after a draw that took d ms (handing over the
+// bars, then rendering them at the next paint), the next waits `drawSpacing` × d ms. Cheap draws (a few thousand candles, slow speeds) happen at every paint; with
 // 50,000 candles at the fastest speed the chart takes the bars a few times a second, and the page keeps
 // painting and answering its controls in between. Frames that arrive while the tab paints nothing (hidden)
 // are taken in once a bounded number has queued, so memory stays bounded.
@@ -97,6 +97,8 @@ export class LiveChart {
   /** What is held but not yet on the chart: new candles and equity points, and fills from this time on. */
   private undrawn = { candles: 0, equity: 0, fillsFrom: null as number | null };
   private nextDrawAt = 0;
+  /** The last draw's end and its own cost, until the next paint tells how long the chart took to render it. */
+  private lastDraw: { end: number; cost: number } | null = null;
   /** Frames received and applied since the page opened (read by the browser tests and `make bench`). */
   framesReceived = 0;
   framesApplied = 0;
@@ -150,6 +152,12 @@ export class LiveChart {
   /** Applies every queued frame now and draws what is held if the chart is due (called before a paint). */
   flush(): void {
     const frames = this.takeQueued();
+    if (this.lastDraw !== null) {
+      // The chart renders a draw at the next paint: the time until this one is the draw's real cost.
+      const { end, cost } = this.lastDraw;
+      this.lastDraw = null;
+      this.nextDrawAt = end + this.limits.drawSpacing * (cost + this.now() - end);
+    }
     if (frames.length > 0) {
       const added = this.merge(frames);
       this.undrawn.candles += added.candles;
@@ -197,7 +205,10 @@ export class LiveChart {
       if (fillsFrom !== null) this.drawNewFills(fillsFrom);
     }
     this.draws += 1;
-    this.nextDrawAt = this.now() + this.limits.drawSpacing * (this.now() - started);
+    const end = this.now();
+    this.lastDraw = { end, cost: end - started };
+    this.nextDrawAt = end + this.limits.drawSpacing * (end - started);
+    this.cancelFlush ??= this.schedule(() => this.flush()); // to learn what rendering it cost
   }
 
   /** Adds the frames' bars, equity and fills to what is held, without drawing; counts what each gained. */

@@ -9,9 +9,10 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import type { CandleColumns } from "@/api/sources/candles";
 import type { ChartTimeframe, EquityCurve, Order, RunDetail } from "@/api/types";
 import { ChartLegend, type LegendContent } from "@/components/charts/chart-legend";
-import { COLORS } from "@/components/charts/chart-theme";
+import { COLORS, MONEY_FORMAT } from "@/components/charts/chart-theme";
 import { fillMarkers, indexAtOrBefore, markersInView, toCandles } from "@/components/charts/series-data";
 import { PositionTimeline, snapToCandles } from "@/components/charts/shared-time";
+import { CHART_FOCUS, CHART_KEYS_HINT, useChartKeyboard } from "@/components/charts/chart-keyboard";
 import { useChart } from "@/components/charts/use-chart";
 import { Card, CardTitle } from "@/components/ui/card";
 import { Segmented } from "@/components/ui/segmented";
@@ -29,6 +30,8 @@ interface Props {
   onRetryCandles: () => void;
   timeframe: ChartTimeframe;
   onTimeframe: (timeframe: ChartTimeframe) => void;
+  /** A stretch of time to bring into view (a selected trade), with some candles either side. */
+  focus: { from: number; to: number } | null;
 }
 
 /** Marks the page as drawn once candles and equity are on their charts (read by tests and `make bench`). */
@@ -62,6 +65,7 @@ export function RunCharts(props: Props) {
   const { run, equity, orders, candles, timeframe } = props;
   // A year of candles zoomed out puts several in a pixel: conflation draws them as one.
   const [chartRef, chartApi] = useChart({ timeScale: { enableConflation: true } });
+  useChartKeyboard(chartRef, chartApi);
   const rootRef = useRef<HTMLDivElement>(null);
   const series = useRef<Series | null>(null);
   const [fillsHidden, setFillsHidden] = useState(false);
@@ -74,11 +78,13 @@ export function RunCharts(props: Props) {
     if (!chart) return undefined;
     const candleSeries = chart.addSeries(CandlestickSeries, {
       upColor: COLORS.up, downColor: COLORS.down, borderVisible: false, wickUpColor: COLORS.up, wickDownColor: COLORS.down,
+      priceFormat: MONEY_FORMAT,
     });
     const created: Series = {
       candles: candleSeries,
       markers: createSeriesMarkers(candleSeries, []),
-      equity: chart.addSeries(LineSeries, { color: COLORS.equity, lineWidth: 2, priceLineVisible: false, title: "Equity" }, 1),
+      equity: chart.addSeries(LineSeries, { color: COLORS.equity, lineWidth: 2, priceLineVisible: false, title: "Equity",
+        priceFormat: MONEY_FORMAT }, 1),
       drawdown: chart.addSeries(AreaSeries, {
         lineColor: COLORS.drawdown, topColor: "rgba(249,115,22,0.05)", bottomColor: "rgba(249,115,22,0.35)",
         lineWidth: 1, priceLineVisible: false, title: "Drawdown",
@@ -130,6 +136,17 @@ export function RunCharts(props: Props) {
     markDrawn(rootRef.current);
     return () => chart.timeScale().unsubscribeVisibleLogicalRangeChange(showMarkers);
   }, [candles, equity, orders, chartApi]);
+
+  // A selected trade: its entry to its exit in view, with as much again around it (at least 20 candles), and
+  // the chart scrolled onto the screen.
+  useEffect(() => {
+    const chart = chartApi.current;
+    if (!chart || !candles || props.focus === null) return;
+    const { from, to } = props.focus;
+    const pad = Math.max((to - from) / 2, 20 * candles.bucketSeconds);
+    chart.timeScale().setVisibleRange({ from: (from - pad) as Time, to: (to + pad) as Time });
+    rootRef.current?.scrollIntoView({ behavior: "smooth", block: "start" });
+  }, [props.focus, candles, chartApi]);
 
   // The legend follows the crosshair; away from the chart it shows the last bar.
   useEffect(() => {
@@ -189,8 +206,8 @@ export function RunCharts(props: Props) {
           )}
         </CardTitle>
         <div className="relative">
-          <div ref={chartRef} data-testid="run-chart" className="h-[clamp(440px,72vh,900px)] w-full" role="img"
-            aria-label={`Price of ${run.symbol} with the run's fills, the run's equity and its drawdown in percent, on one time axis`} />
+          <div ref={chartRef} {...CHART_FOCUS} data-testid="run-chart" className="h-[clamp(440px,72vh,900px)] w-full focus-visible:outline-2 focus-visible:outline-sky-400" role="img"
+            aria-label={`Price of ${run.symbol} with the run's fills, the run's equity and its drawdown in percent, on one time axis. ${CHART_KEYS_HINT}`} />
           <ChartLegend content={legend} />
           {!candles && props.candlesError === null && (
             <div className="absolute inset-0"><LoadingState label="Loading candles…" /></div>

@@ -11,6 +11,7 @@ import { MetricCards } from "./metric-cards";
 import { OrdersTable } from "./orders-table";
 import { RunCharts } from "./run-charts";
 import { RunHeader } from "./run-header";
+import { TradesTable } from "./trades-table";
 
 const EQUITY_POINTS = 2_000;
 
@@ -19,6 +20,8 @@ export function RunDetailPage() {
   const runsPath = useDataPath("runs");
   const complete = useRunComplete({ runId, targetPoints: EQUITY_POINTS, includeOrders: true });
   const [chosen, setChosen] = useState<ChartTimeframe | null>(null);
+  // The stretch of time a selected trade asks the chart to show (a new object each time, so it shows it again).
+  const [focus, setFocus] = useState<{ from: number; to: number } | null>(null);
   const run = complete.data?.run;
   const timeframe = chosen ?? (run ? defaultTimeframe(run) : "1D");
   const candles = useCandles(run && run.status === "completed"
@@ -54,7 +57,9 @@ export function RunDetailPage() {
       <MetricCards metrics={data.metrics} periodsPerYear={data.periods_per_year} />
       <RunCharts run={data.run} equity={data.equity} orders={data.orders?.orders ?? null} candles={candles.data}
         candlesLoading={candles.isFetching} candlesError={candles.isError ? candles.error : null}
-        onRetryCandles={() => void candles.refetch()} timeframe={timeframe} onTimeframe={setChosen} />
+        onRetryCandles={() => void candles.refetch()} timeframe={timeframe} onTimeframe={setChosen} focus={focus} />
+      <TradesTable orders={data.orders?.orders ?? null}
+        onShow={(t) => setFocus({ from: t.entryTime, to: t.exitTime ?? data.run.to_time })} />
       <OrdersTable orders={data.orders?.orders ?? null}
         unavailable={ordersFailure ? `${ordersFailure.message} (${ordersFailure.code})` : null} />
     </>
