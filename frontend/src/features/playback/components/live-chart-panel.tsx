@@ -214,7 +214,7 @@ function legendAt(param: MouseEventParams | null, candles: ISeriesApi<"Candlesti
   const bar = (hovered ? param.seriesData.get(candles) : candles.dataByIndex(candles.data().length - 1)) as
     CandlestickData<Time> | undefined;
   const point = hovered ? param.seriesData.get(line) : line.dataByIndex(line.data().length - 1);
-  if (bar === undefined || typeof bar.time !== "number") return null;
+  if (!bar || typeof bar.time !== "number") return null;
   const equityValue = point && "value" in point ? Number(point.value) : null;
   return {
     time: formatTime(bar.time),

@@ -76,20 +76,16 @@ export function PlaybackPage() {
         </label>
       </div>
       <Notices notices={view.notices} onDismiss={dismiss} />
-      {/* On a phone the chart comes first, right under the title; the controls and figures follow. */}
-      <div className="flex flex-col gap-4">
-        <PlaybackControls view={view} send={send} confirm={setConfirming} />
-        {confirming && <ConfirmJump to={confirming} onConfirm={jump} onCancel={() => setConfirming(null)} />}
-        <PlaybackStats view={view} />
-        {connection && (
-          <div className="max-lg:order-first">
-          <LiveChartPanel key={`${runId}-${connection.mode}-${bars}`} connection={connection} run={data.run}
-            equity={data.equity} orders={data.orders?.orders ?? []} historyBars={bars}
-            startAt={view.ready ? view.time : undefined} emptyHint={emptyHint(view.ready, view.cursor, canControl)}
-            onSeekTime={canControl ? (time) => send({ type: "seek", time }) : null} />
-          </div>
-        )}
-      </div>
+      {/* The chart comes first, right under the title: nothing above it changes size while the run plays. */}
+      {connection && (
+        <LiveChartPanel key={`${runId}-${connection.mode}-${bars}`} connection={connection} run={data.run}
+          equity={data.equity} orders={data.orders?.orders ?? []} historyBars={bars}
+          startAt={view.ready ? view.time : undefined} emptyHint={emptyHint(view.ready, view.cursor, canControl)}
+          onSeekTime={canControl ? (time) => send({ type: "seek", time }) : null} />
+      )}
+      <PlaybackControls view={view} send={send} confirm={setConfirming} />
+      {confirming && <ConfirmJump to={confirming} onConfirm={jump} onCancel={() => setConfirming(null)} />}
+      <PlaybackStats view={view} />
     </>
   );
 }

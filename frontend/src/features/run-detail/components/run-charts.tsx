@@ -2,7 +2,7 @@
 // time axis exactly (by time: the equity is snapped onto the candles' times) and one crosshair, with a legend
 // of the values at the hovered time.
 import {
-  AreaSeries, CandlestickSeries, createSeriesMarkers, LineSeries, type CandlestickData, type IChartApi,
+  AreaSeries, CandlestickSeries, createSeriesMarkers, LineSeries, type IChartApi,
   type ISeriesApi, type ISeriesMarkersPluginApi, type LogicalRange, type MouseEventParams, type Time,
 } from "lightweight-charts";
 import { useEffect, useMemo, useRef, useState } from "react";
@@ -10,7 +10,9 @@ import type { CandleColumns } from "@/api/sources/candles";
 import type { ChartTimeframe, EquityCurve, Order, RunDetail } from "@/api/types";
 import { ChartLegend, type LegendContent } from "@/components/charts/chart-legend";
 import { COLORS, MONEY_FORMAT } from "@/components/charts/chart-theme";
-import { fillMarkers, indexAtOrBefore, markersInView, toCandles } from "@/components/charts/series-data";
+import {
+  fillMarkers, indexAtOrBefore, MARKER_LIMITS, markersInView, toCandles,
+} from "@/components/charts/series-data";
 import { PositionTimeline, snapToCandles } from "@/components/charts/shared-time";
 import { CHART_FOCUS, CHART_KEYS_HINT, useChartKeyboard } from "@/components/charts/chart-keyboard";
 import { useChart } from "@/components/charts/use-chart";
@@ -59,6 +61,20 @@ function showRange(root: HTMLElement | null, chart: IChartApi) {
   if (root === null || range === null) return;
   root.dataset.visibleFrom = String(range.from);
   root.dataset.visibleTo = String(range.to);
+}
+
+/** The fills of one candle, for the legend (what a marker stands for): "buy 0.5 @ 80,000.00". */
+function fillsIn(orders: readonly Order[], from: number, to: number): { label: string; value: string }[] {
+  const times = orders.map((o) => o.time);
+  const first = indexAtOrBefore(times, from - 1) + 1;
+  const inside: string[] = [];
+  for (let i = first; i < orders.length && (orders[i]?.time ?? Infinity) < to; i += 1) {
+    const o = orders[i];
+    if (o) inside.push(`${o.side} ${formatNumber(o.quantity, 6)} @ ${formatMoney(o.price)}`);
+  }
+  if (inside.length === 0) return [];
+  const shown = inside.length > 3 ? [...inside.slice(0, 3), `+${inside.length - 3} more`] : inside;
+  return [{ label: "Fills", value: shown.join(" · ") }];
 }
 
 export function RunCharts(props: Props) {
@@ -120,12 +136,16 @@ export function RunCharts(props: Props) {
     current.equity.setData(snapToCandles(equity.time, equity.equity, candleTimes));
     current.drawdown.setData(snapToCandles(equity.time, equity.drawdown, candleTimes, 100));
     if (!candles) return undefined;
+    // Thousands of fills are legible only zoomed in: they are drawn for the candles on screen once few are, so
+    // a run with many opens on its latest candles, fills readable (0 on the chart, or the wheel, shows it all).
+    const markers = orders ? fillMarkers(orders, candles.time, candles.bucketSeconds) : [];
     if (kept) chart.timeScale().setVisibleRange(kept);
-    else chart.timeScale().fitContent();
+    else if (markers.length > MARKER_LIMITS.showAllUpTo) {
+      const n = candles.time.length;
+      chart.timeScale().setVisibleLogicalRange({ from: n - MARKER_LIMITS.zoomedCandles * 0.75, to: n + 2 });
+    } else chart.timeScale().fitContent();
     shown.current = true;
     showRange(rootRef.current, chart);
-    // Thousands of fills are legible only zoomed in: they are drawn for the candles on screen once few are.
-    const markers = orders ? fillMarkers(orders, candles.time, candles.bucketSeconds) : [];
     const showMarkers = (range: LogicalRange | null) => {
       const inView = markersInView(markers, candles.time, range);
       current.markers.setMarkers(inView ?? []);
@@ -153,35 +173,37 @@ export function RunCharts(props: Props) {
     const chart = chartApi.current;
     const current = series.current;
     if (!chart || !current || !candles) return undefined;
+    // The equity and drawdown at a time: their points sit on some candles only (the curve is decimated), so
+    // the value shown is the latest at or before the hovered candle.
+    const equityLine = snapToCandles(equity.time, equity.equity, candles.time);
+    const drawdownLine = snapToCandles(equity.time, equity.drawdown, candles.time, 100);
+    const lineTimes = equityLine.map((p) => p.time);
     const describe = (param: MouseEventParams | null) => {
       const lastTime = candles.time.at(-1);
       const time = typeof param?.time === "number" ? param.time : lastTime;
       if (time === undefined) return;
       const index = indexAtOrBefore(candles.time, time);
-      const bar = param?.seriesData.get(current.candles) as CandlestickData | undefined;
-      const open = bar?.open ?? candles.open[index];
-      const equityPoint = current.equity.dataByIndex(current.equity.data().length - 1);
-      const equityAt = param?.seriesData.get(current.equity) ?? (param ? undefined : equityPoint);
-      const drawdownAt = param?.seriesData.get(current.drawdown);
-      const value = (point: unknown) => (point && typeof point === "object" && "value" in point ? Number(point.value) : null);
+      const at = indexAtOrBefore(lineTimes, time);
+      const drawdownAt = drawdownLine[at]?.value;
       setLegend({
         time: formatTime(time, candles.bucketSeconds >= 86_400),
         items: [
-          { label: "O", value: formatMoney(open) },
-          { label: "H", value: formatMoney(bar?.high ?? candles.high[index]) },
-          { label: "L", value: formatMoney(bar?.low ?? candles.low[index]) },
-          { label: "C", value: formatMoney(bar?.close ?? candles.close[index]) },
+          { label: "O", value: formatMoney(candles.open[index]) },
+          { label: "H", value: formatMoney(candles.high[index]) },
+          { label: "L", value: formatMoney(candles.low[index]) },
+          { label: "C", value: formatMoney(candles.close[index]) },
           { label: "Vol", value: formatNumber(candles.volume[index], 2) },
-          { label: "Equity", value: formatMoney(value(equityAt)), color: COLORS.equity },
-          { label: "Drawdown", value: value(drawdownAt) === null ? "—" : `${value(drawdownAt)?.toFixed(2)} %`, color: COLORS.drawdown },
+          { label: "Equity", value: formatMoney(equityLine[at]?.value), color: COLORS.equity },
+          { label: "Drawdown", value: drawdownAt === undefined ? "—" : `${drawdownAt.toFixed(2)} %`, color: COLORS.drawdown },
           { label: "Position", value: formatNumber(positions.at(time + candles.bucketSeconds - 1), 6) },
+          ...fillsIn(orders ?? [], time, time + candles.bucketSeconds),
         ],
       });
     };
     describe(null);
     chart.subscribeCrosshairMove(describe);
     return () => chart.unsubscribeCrosshairMove(describe);
-  }, [candles, positions, chartApi]);
+  }, [candles, equity, positions, orders, chartApi]);
 
   return (
     <div ref={rootRef} data-testid="run-charts" className="flex flex-col gap-4">
@@ -201,7 +223,7 @@ export function RunCharts(props: Props) {
           )}
           {fillsHidden && (
             <span className="ml-2 text-xs font-normal text-amber-300" data-testid="fills-hint">
-              · zoom in (scroll on the chart) to see the fills
+              · zoom in (scroll on the chart, or + with the chart focused) to see the fills
             </span>
           )}
         </CardTitle>
