@@ -102,3 +102,21 @@ test("the crosshair legend shows OHLC, volume, equity, drawdown and position at 
   }
   await expect(legend.locator('[data-legend="Drawdown"]')).toContainText("%");
 });
+
+test("the equity pane: buy and hold (a toggle), drawdown periods shaded, the longest drawdown and the peak", async ({ page }) => {
+  const run = await sharedDemoRun();
+  await signIn(page, ALICE);
+  await page.goto(`/runs/${run.id}`);
+  const root = page.getByTestId("run-charts");
+  await expect(root).toHaveAttribute("data-drawn", "true");
+  // The demo's BTCUSD run fell for most of the year: its longest drawdown lasts months, and is shaded.
+  expect(Number(await root.getAttribute("data-longest-drawdown"))).toBeGreaterThan(30 * 86_400);
+  expect(Number(await root.getAttribute("data-shaded-candles"))).toBeGreaterThan(0);
+  await expect(page.getByTestId("metric-max_drawdown_duration_s")).toContainText(" d ");
+  const legend = page.getByTestId("chart-legend");
+  await expect(legend.locator('[data-legend="Buy and hold"]')).toContainText(/\d{1,3}(,\d{3})*\.\d{2}/);
+  await page.getByLabel("Buy and hold").uncheck();
+  await expect(legend.locator('[data-legend="Buy and hold"]')).toHaveCount(0);
+  await page.getByLabel("Buy and hold").check();
+  await expect(legend.locator('[data-legend="Buy and hold"]')).toHaveCount(1);
+});

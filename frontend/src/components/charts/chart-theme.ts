@@ -8,6 +8,7 @@ export const COLORS = {
   down: "#ef4444",
   equity: "#38bdf8",
   drawdown: "#f97316",
+  benchmark: "#cbd5e1",
   buy: "#22c55e",
   sell: "#f43f5e",
   grid: "rgba(148, 163, 184, 0.08)",

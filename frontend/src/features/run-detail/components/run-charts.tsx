@@ -1,8 +1,9 @@
 // The run's price (candles with its fills), equity and drawdown: three panes of one chart, so they share one
 // time axis exactly (by time: the equity is snapped onto the candles' times) and one crosshair, with a legend
-// of the values at the hovered time.
+// of the values at the hovered time. The equity pane also shows buying and holding (a toggle), the drawdown
+// periods shaded, the peak and the longest drawdown.
 import {
-  AreaSeries, CandlestickSeries, createSeriesMarkers, LineSeries, type IChartApi,
+  AreaSeries, CandlestickSeries, createSeriesMarkers, HistogramSeries, LineSeries, LineStyle, type IChartApi,
   type ISeriesApi, type ISeriesMarkersPluginApi, type LogicalRange, type MouseEventParams, type Time,
 } from "lightweight-charts";
 import { useEffect, useMemo, useRef, useState } from "react";
@@ -21,6 +22,7 @@ import { Segmented } from "@/components/ui/segmented";
 import { ErrorState, LoadingState, Spinner } from "@/components/ui/states";
 import { formatInteger, formatMoney, formatNumber, formatTime } from "@/lib/format";
 import { timeframeOptions } from "../utils/chart-timeframes";
+import { equityOverlays } from "../utils/equity-overlays";
 
 interface Props {
   run: RunDetail;
@@ -49,6 +51,9 @@ interface Series {
   candles: ISeriesApi<"Candlestick", Time>;
   markers: ISeriesMarkersPluginApi<Time>;
   equity: ISeriesApi<"Line", Time>;
+  equityMarkers: ISeriesMarkersPluginApi<Time>;
+  buyAndHold: ISeriesApi<"Line", Time>;
+  shade: ISeriesApi<"Histogram", Time>;
   drawdown: ISeriesApi<"Area", Time>;
 }
 
@@ -86,6 +91,7 @@ export function RunCharts(props: Props) {
   const series = useRef<Series | null>(null);
   const [fillsHidden, setFillsHidden] = useState(false);
   const [legend, setLegend] = useState<LegendContent | null>(null);
+  const [showBuyAndHold, setShowBuyAndHold] = useState(true);
   const positions = useMemo(() => new PositionTimeline(orders ?? []), [orders]);
 
   // Series live as long as the chart; the effects below only replace their points.
@@ -96,11 +102,20 @@ export function RunCharts(props: Props) {
       upColor: COLORS.up, downColor: COLORS.down, borderVisible: false, wickUpColor: COLORS.up, wickDownColor: COLORS.down,
       priceFormat: MONEY_FORMAT,
     });
+    // The shade of the drawdown periods: full-height bars on a scale of their own, behind the equity.
+    const shade = chart.addSeries(HistogramSeries, { priceScaleId: "drawdown-periods", lastValueVisible: false,
+      priceLineVisible: false, autoscaleInfoProvider: () => ({ priceRange: { minValue: 0, maxValue: 1 } }) }, 1);
+    shade.priceScale().applyOptions({ visible: false, scaleMargins: { top: 0, bottom: 0 } });
+    const equitySeries = chart.addSeries(LineSeries, { color: COLORS.equity, lineWidth: 2, priceLineVisible: false,
+      title: "Equity", priceFormat: MONEY_FORMAT }, 1);
     const created: Series = {
       candles: candleSeries,
       markers: createSeriesMarkers(candleSeries, []),
-      equity: chart.addSeries(LineSeries, { color: COLORS.equity, lineWidth: 2, priceLineVisible: false, title: "Equity",
-        priceFormat: MONEY_FORMAT }, 1),
+      equity: equitySeries,
+      equityMarkers: createSeriesMarkers(equitySeries, []),
+      buyAndHold: chart.addSeries(LineSeries, { color: COLORS.benchmark, lineWidth: 1, lineStyle: LineStyle.Dashed,
+        priceLineVisible: false, title: "Buy and hold", priceFormat: MONEY_FORMAT }, 1),
+      shade,
       drawdown: chart.addSeries(AreaSeries, {
         lineColor: COLORS.drawdown, topColor: "rgba(249,115,22,0.05)", bottomColor: "rgba(249,115,22,0.35)",
         lineWidth: 1, priceLineVisible: false, title: "Drawdown",
@@ -117,6 +132,8 @@ export function RunCharts(props: Props) {
       try {
         chart.removeSeries(created.candles);
         chart.removeSeries(created.equity);
+        chart.removeSeries(created.buyAndHold);
+        chart.removeSeries(created.shade);
         chart.removeSeries(created.drawdown);
       } catch {
         // the chart was removed first (the component is going away): its series went with it
@@ -136,6 +153,13 @@ export function RunCharts(props: Props) {
     current.equity.setData(snapToCandles(equity.time, equity.equity, candleTimes));
     current.drawdown.setData(snapToCandles(equity.time, equity.drawdown, candleTimes, 100));
     if (!candles) return undefined;
+    const extras = equityOverlays(equity, run.cash, candles);
+    current.buyAndHold.setData(extras.buyAndHold);
+    current.shade.setData(extras.shading);
+    current.equityMarkers.setMarkers(extras.markers);
+    // What the equity pane marks, for the browser tests and anyone inspecting the chart.
+    rootRef.current?.setAttribute("data-shaded-candles", String(extras.shading.length));
+    rootRef.current?.setAttribute("data-longest-drawdown", String(extras.longest?.duration ?? 0));
     // Thousands of fills are legible only zoomed in: they are drawn for the candles on screen once few are, so
     // a run with many opens on its latest candles, fills readable (0 on the chart, or the wheel, shows it all).
     const markers = orders ? fillMarkers(orders, candles.time, candles.bucketSeconds) : [];
@@ -155,7 +179,11 @@ export function RunCharts(props: Props) {
     chart.timeScale().subscribeVisibleLogicalRangeChange(showMarkers);
     markDrawn(rootRef.current);
     return () => chart.timeScale().unsubscribeVisibleLogicalRangeChange(showMarkers);
-  }, [candles, equity, orders, chartApi]);
+  }, [candles, equity, orders, run.cash, chartApi]);
+
+  useEffect(() => {
+    series.current?.buyAndHold.applyOptions({ visible: showBuyAndHold });
+  }, [showBuyAndHold]);
 
   // A selected trade: its entry to its exit in view, with as much again around it (at least 20 candles), and
   // the chart scrolled onto the screen.
@@ -194,6 +222,9 @@ export function RunCharts(props: Props) {
           { label: "C", value: formatMoney(candles.close[index]) },
           { label: "Vol", value: formatNumber(candles.volume[index], 2) },
           { label: "Equity", value: formatMoney(equityLine[at]?.value), color: COLORS.equity },
+          ...(showBuyAndHold ? [{ label: "Buy and hold", color: COLORS.benchmark,
+            value: formatMoney(candles.close[index] === undefined || candles.close[0] === undefined
+              ? null : (run.cash * candles.close[index]) / candles.close[0]) }] : []),
           { label: "Drawdown", value: drawdownAt === undefined ? "—" : `${drawdownAt.toFixed(2)} %`, color: COLORS.drawdown },
           { label: "Position", value: formatNumber(positions.at(time + candles.bucketSeconds - 1), 6) },
           ...fillsIn(orders ?? [], time, time + candles.bucketSeconds),
@@ -203,7 +234,7 @@ export function RunCharts(props: Props) {
     describe(null);
     chart.subscribeCrosshairMove(describe);
     return () => chart.unsubscribeCrosshairMove(describe);
-  }, [candles, equity, positions, orders, chartApi]);
+  }, [candles, equity, positions, orders, run.cash, showBuyAndHold, chartApi]);
 
   return (
     <div ref={rootRef} data-testid="run-charts" className="flex flex-col gap-4">
@@ -211,6 +242,11 @@ export function RunCharts(props: Props) {
         <CardTitle actions={
           <div className="flex items-center gap-3">
             {props.candlesLoading && <Spinner label="Loading candles" />}
+            <label className="flex items-center gap-1.5 text-xs text-slate-300">
+              <input type="checkbox" checked={showBuyAndHold} onChange={(e) => setShowBuyAndHold(e.target.checked)}
+                className="accent-slate-400" />
+              Buy and hold
+            </label>
             <Segmented label="Candle timeframe" name="timeframe" value={timeframe} options={timeframeOptions(run)}
               onChange={props.onTimeframe} />
           </div>
