@@ -1,7 +1,7 @@
 // Numbers a trader reads and a page anyone can use: figures that never wrap, explanations where two figures
 // look at odds, hint text at 4.5:1 contrast or more, charts zoomed and panned from the keyboard.
 import type { Locator } from "@playwright/test";
-import { ALICE, expect, sharedDemoRun, signIn, test } from "./fixtures";
+import { ALICE, expect, openDemoRun, sharedDemoRun, signIn, test } from "./fixtures";
 
 /** The WCAG contrast ratio of an element's text against the first opaque background behind it. */
 async function contrast(locator: Locator): Promise<number> {
@@ -40,10 +40,7 @@ async function contrast(locator: Locator): Promise<number> {
 }
 
 test("run page: values on one line at 1440 px, explained figures, readable hints, keyboard zoom", async ({ page }) => {
-  const run = await sharedDemoRun();
-  await signIn(page, ALICE);
-  await page.goto(`/runs/${run.id}`);
-  await expect(page.getByTestId("run-charts")).toHaveAttribute("data-drawn", "true");
+  await openDemoRun(page);
   const cards = page.locator('[data-testid^="metric-"]');
   for (let i = 0; i < await cards.count(); i += 1) {
     const value = cards.nth(i).locator("p").nth(1);

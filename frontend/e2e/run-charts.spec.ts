@@ -2,7 +2,7 @@
 // visible range and from the crosshair at one x in every pane), kept through a timeframe switch, a resize and a
 // reload, with a legend of the values at the hovered time.
 import type { Page } from "@playwright/test";
-import { ALICE, expect, sharedDemoRun, signIn, test } from "./fixtures";
+import { expect, openDemoRun, test } from "./fixtures";
 
 interface Range {
   from: number;
@@ -46,11 +46,8 @@ async function sameTimeAcrossPanes(page: Page, x: number, pane: number): Promise
 }
 
 test("one time axis for price, equity and drawdown, kept through a timeframe switch, a resize and a reload", async ({ page }) => {
-  const run = await sharedDemoRun();
-  await signIn(page, ALICE);
-  await page.goto(`/runs/${run.id}`);
+  await openDemoRun(page);
   const root = page.getByTestId("run-charts");
-  await expect(root).toHaveAttribute("data-drawn", "true");
   // The whole run from the keyboard (the chart opens on its latest candles, where its fills are readable).
   await page.getByTestId("run-chart").focus();
   await page.keyboard.press("0");
@@ -87,10 +84,7 @@ test("one time axis for price, equity and drawdown, kept through a timeframe swi
 });
 
 test("the crosshair legend shows OHLC, volume, equity, drawdown and position at the hovered time", async ({ page }) => {
-  const run = await sharedDemoRun();
-  await signIn(page, ALICE);
-  await page.goto(`/runs/${run.id}`);
-  await expect(page.getByTestId("run-charts")).toHaveAttribute("data-drawn", "true");
+  await openDemoRun(page);
   const legend = page.getByTestId("chart-legend");
   // Away from the chart, the last bar's values.
   await expect(legend.locator('[data-legend="C"]')).toContainText(/\d{1,3}(,\d{3})*\.\d{2}/);
@@ -104,11 +98,8 @@ test("the crosshair legend shows OHLC, volume, equity, drawdown and position at 
 });
 
 test("the equity pane: buy and hold (a toggle), drawdown periods shaded, the longest drawdown and the peak", async ({ page }) => {
-  const run = await sharedDemoRun();
-  await signIn(page, ALICE);
-  await page.goto(`/runs/${run.id}`);
+  await openDemoRun(page);
   const root = page.getByTestId("run-charts");
-  await expect(root).toHaveAttribute("data-drawn", "true");
   // The demo's BTCUSD run fell for most of the year: its longest drawdown lasts months, and is shaded.
   expect(Number(await root.getAttribute("data-longest-drawdown"))).toBeGreaterThan(30 * 86_400);
   expect(Number(await root.getAttribute("data-shaded-candles"))).toBeGreaterThan(0);

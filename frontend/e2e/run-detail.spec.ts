@@ -17,7 +17,10 @@ test("a run's detail: metric cards, candles with fills, synced equity and drawdo
   // Thousands of fills: the chart opens on the latest candles, where they are readable, and says how to see
   // them once zoomed out to the whole run (0 on the focused chart).
   await expect(page.getByTestId("fills-hint")).toHaveCount(0);
-  await page.setViewportSize({ width: 1440, height: 1480 }); // metrics, chart and trades in one picture
+  // Metrics, the chart with the crosshair's legend, and the first trades in one picture.
+  await page.setViewportSize({ width: 1440, height: 1800 });
+  await page.getByTestId("run-chart").hover({ position: { x: 900, y: 300 } });
+  await expect(page.getByTestId("legend-time")).toBeVisible();
   await screenshot(page, "run-detail", testInfo);
   await page.setViewportSize({ width: 1440, height: 900 });
   await page.getByTestId("run-chart").focus();

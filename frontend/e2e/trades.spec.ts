@@ -1,13 +1,10 @@
 // Trades a trader can follow: round trips next to the fills, each one shown on the chart when selected, with
 // its fills readable there and named in the legend.
-import { ALICE, expect, sharedDemoRun, signIn, test } from "./fixtures";
+import { expect, openDemoRun, test } from "./fixtures";
 
 test("round-trip trades: select one and the chart shows it, its fills drawn and named under the crosshair", async ({ page }) => {
-  const run = await sharedDemoRun();
-  await signIn(page, ALICE);
-  await page.goto(`/runs/${run.id}`);
+  await openDemoRun(page);
   const root = page.getByTestId("run-charts");
-  await expect(root).toHaveAttribute("data-drawn", "true");
   const trades = page.getByTestId("trades-table");
   await expect(trades.getByTestId("trade-row")).toHaveCount(25);
   const row = trades.getByTestId("trade-row").nth(4);

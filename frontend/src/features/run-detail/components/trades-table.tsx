@@ -1,8 +1,8 @@
 // The run's round-trip trades (entry to exit), newest last; selecting one shows it on the chart.
 import { useMemo, useState } from "react";
 import type { Order } from "@/api/types";
-import { Button } from "@/components/ui/button";
 import { Card, CardTitle } from "@/components/ui/card";
+import { PageNav } from "@/components/ui/page-nav";
 import { EmptyState } from "@/components/ui/states";
 import { formatDuration, formatInteger, formatMoney, formatNumber, formatPercent, formatTime } from "@/lib/format";
 import { roundTrips, type RoundTrip } from "../utils/round-trips";
@@ -87,11 +87,7 @@ export function TradesTable({ orders, onShow }: Props) {
           <p className="px-4 pt-1 text-xs text-slate-400">
             PnL is net of fees. Excursions (MAE/MFE) need the bars inside each trade and are not shown.
           </p>
-          <nav aria-label="Trades pages" className="flex items-center justify-end gap-2 px-4 py-2 text-sm text-slate-400">
-            <Button onClick={() => setPage(page - 1)} disabled={page === 0}>Previous</Button>
-            <span>Page {page + 1} of {pages}</span>
-            <Button onClick={() => setPage(page + 1)} disabled={page + 1 >= pages}>Next</Button>
-          </nav>
+          <PageNav label="Trades pages" page={page} pages={pages} onPage={setPage} />
         </>
       )}
     </Card>
