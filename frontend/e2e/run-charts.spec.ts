@@ -2,7 +2,7 @@
 // visible range and from the crosshair at one x in every pane), kept through a timeframe switch, a resize and a
 // reload, with a legend of the values at the hovered time.
 import type { Page } from "@playwright/test";
-import { expect, openDemoRun, test } from "./fixtures";
+import { ALICE, apiUrl, expect, openDemoRun, test } from "./fixtures";
 
 interface Range {
   from: number;
@@ -111,3 +111,32 @@ test("the equity pane: buy and hold (a toggle), drawdown periods shaded, the lon
   await page.getByLabel("Buy and hold").check();
   await expect(legend.locator('[data-legend="Buy and hold"]')).toHaveCount(1);
 });
+
+test("the strategy's own lines: its moving averages over the price, an RSI in a pane of its own", async ({ page }) => {
+  await openDemoRun(page); // BTCUSD, moving-average crossover (fast 30, slow 240)
+  const legend = page.getByTestId("chart-legend");
+  await expect(legend.locator('[data-legend="SMA 30"]')).toContainText(/\d{1,3}(,\d{3})*\.\d{2}/);
+  await expect(legend.locator('[data-legend="SMA 240"]')).toContainText(/\d{1,3}(,\d{3})*\.\d{2}/);
+  const price = await legendValue(page, "C");
+  // A moving average of the closes sits near them.
+  expect(Math.abs((await legendValue(page, "SMA 30")) / price - 1)).toBeLessThan(0.05);
+
+  // The demo's ACME RSI run: the oscillator in its own pane, below the drawdown, with its levels.
+  const runs = await fetch(`${apiUrl()}/api/v1/backtests?limit=200`, { headers: { Authorization: `Bearer ${ALICE}` } })
+    .then((r) => r.json() as Promise<{ items: { id: string; strategy: string }[] }>);
+  const rsiRun = runs.items.find((r) => r.strategy === "rsi_mean_reversion");
+  if (!rsiRun) throw new Error("the demo data has no RSI run");
+  await page.goto(`/runs/${rsiRun.id}`);
+  await expect(page.getByTestId("run-charts")).toHaveAttribute("data-drawn", "true");
+  await expect(legend.locator('[data-legend="RSI 14"]')).toBeVisible();
+  const rsi = await legendValue(page, "RSI 14");
+  expect(rsi).toBeGreaterThanOrEqual(0);
+  expect(rsi).toBeLessThanOrEqual(100);
+  // Hovering the bottom pane (the RSI's) gives the same time as the price pane above it.
+  await sameTimeAcrossPanes(page, 0.5, 0.91);
+});
+
+async function legendValue(page: Page, label: string): Promise<number> {
+  const text = await page.getByTestId("chart-legend").locator(`[data-legend="${label}"]`).innerText();
+  return Number(text.slice(label.length).replace(/[^\d.-]/g, ""));
+}

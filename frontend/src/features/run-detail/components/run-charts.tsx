@@ -8,7 +8,7 @@ import {
 } from "lightweight-charts";
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { CandleColumns } from "@/api/sources/candles";
-import type { ChartTimeframe, EquityCurve, Order, RunDetail } from "@/api/types";
+import type { ChartTimeframe, EquityCurve, Indicators, Order, RunDetail } from "@/api/types";
 import { ChartLegend, type LegendContent } from "@/components/charts/chart-legend";
 import { COLORS, MONEY_FORMAT } from "@/components/charts/chart-theme";
 import {
@@ -21,6 +21,7 @@ import { Card, CardTitle } from "@/components/ui/card";
 import { Segmented } from "@/components/ui/segmented";
 import { ErrorState, LoadingState, Spinner } from "@/components/ui/states";
 import { formatInteger, formatMoney, formatNumber, formatTime } from "@/lib/format";
+import { useIndicatorSeries } from "../hooks/use-indicator-series";
 import { timeframeOptions } from "../utils/chart-timeframes";
 import { equityOverlays } from "../utils/equity-overlays";
 
@@ -36,6 +37,8 @@ interface Props {
   onTimeframe: (timeframe: ChartTimeframe) => void;
   /** A stretch of time to bring into view (a selected trade), with some candles either side. */
   focus: { from: number; to: number } | null;
+  /** The strategy's own lines (undefined until they arrive, or for a strategy without any). */
+  indicators: Indicators | undefined;
 }
 
 /** Marks the page as drawn once candles and equity are on their charts (read by tests and `make bench`). */
@@ -185,6 +188,9 @@ export function RunCharts(props: Props) {
     series.current?.buyAndHold.applyOptions({ visible: showBuyAndHold });
   }, [showBuyAndHold]);
 
+  // After the candles: its lines sit on the candles' times, so adding them never moves the time range kept.
+  const indicatorLegend = useIndicatorSeries(chartApi, candles, props.indicators);
+
   // A selected trade: its entry to its exit in view, with as much again around it (at least 20 candles), and
   // the chart scrolled onto the screen.
   useEffect(() => {
@@ -227,6 +233,7 @@ export function RunCharts(props: Props) {
               ? null : (run.cash * candles.close[index]) / candles.close[0]) }] : []),
           { label: "Drawdown", value: drawdownAt === undefined ? "—" : `${drawdownAt.toFixed(2)} %`, color: COLORS.drawdown },
           { label: "Position", value: formatNumber(positions.at(time + candles.bucketSeconds - 1), 6) },
+          ...indicatorLegend.at(time),
           ...fillsIn(orders ?? [], time, time + candles.bucketSeconds),
         ],
       });
@@ -234,7 +241,7 @@ export function RunCharts(props: Props) {
     describe(null);
     chart.subscribeCrosshairMove(describe);
     return () => chart.unsubscribeCrosshairMove(describe);
-  }, [candles, equity, positions, orders, run.cash, showBuyAndHold, chartApi]);
+  }, [candles, equity, positions, orders, run.cash, showBuyAndHold, indicatorLegend, chartApi]);
 
   return (
     <div ref={rootRef} data-testid="run-charts" className="flex flex-col gap-4">

@@ -5,7 +5,7 @@ import { Card } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { useDataPath } from "@/lib/app-config";
 import { formatPercent } from "@/lib/format";
-import { useCandles, useRunComplete } from "../hooks/use-run-data";
+import { useCandles, useIndicators, useRunComplete } from "../hooks/use-run-data";
 import { defaultTimeframe, MAX_CANDLES } from "../utils/chart-timeframes";
 import { MetricCards } from "./metric-cards";
 import { OrdersTable } from "./orders-table";
@@ -27,6 +27,8 @@ export function RunDetailPage() {
   const candles = useCandles(run && run.status === "completed"
     ? { symbol: run.symbol, timeframe, from: run.from_time, to: run.to_time, targetPoints: MAX_CANDLES }
     : null);
+
+  const indicators = useIndicators(runId, run?.status === "completed");
 
   if (complete.isPending) return <LoadingState label="Loading the run…" />;
   if (complete.isError) return <ErrorState title="This run could not be loaded" error={complete.error}
@@ -57,7 +59,8 @@ export function RunDetailPage() {
       <MetricCards metrics={data.metrics} periodsPerYear={data.periods_per_year} />
       <RunCharts run={data.run} equity={data.equity} orders={data.orders?.orders ?? null} candles={candles.data}
         candlesLoading={candles.isFetching} candlesError={candles.isError ? candles.error : null}
-        onRetryCandles={() => void candles.refetch()} timeframe={timeframe} onTimeframe={setChosen} focus={focus} />
+        onRetryCandles={() => void candles.refetch()} timeframe={timeframe} onTimeframe={setChosen} focus={focus}
+        indicators={indicators.data} />
       <TradesTable orders={data.orders?.orders ?? null}
         onShow={(t) => setFocus({ from: t.entryTime, to: t.exitTime ?? data.run.to_time })} />
       <OrdersTable orders={data.orders?.orders ?? null}
