@@ -51,7 +51,7 @@ export interface LiveChartLimits {
 }
 
 export const DEFAULT_LIMITS: LiveChartLimits = {
-  maxCandles: 60_000, keepCandles: 50_000, maxMarkers: 2_000, maxQueuedFrames: 120, drawSpacing: 4,
+  maxCandles: 60_000, keepCandles: 50_000, maxMarkers: 2_000, maxQueuedFrames: 120, drawSpacing: 6,
 };
 
 /** Runs `flush` before the next paint; returns a function that cancels it. */
