@@ -16,7 +16,7 @@ from backend.market.bar_cache import BarFileCache
 from backend.market.store import BarStore
 from backend.playback.service import PlaybackConfig, PlaybackService
 from backend.playback.session import PlaybackOptions
-from backend.routers import backtests, bars, health, playback, symbols
+from backend.routers import backtests, bars, health, indicators, playback, symbols
 from backend.runs.executor import RunExecutor
 from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
@@ -75,7 +75,7 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
                            expose_headers=["X-Request-ID"], max_age=600)
     app.add_middleware(AccessLogMiddleware, logger="hewston.backend.access", notes=PrincipalNotes)
     app.add_middleware(CorrelationIdMiddleware)
-    for module in (health, symbols, bars, backtests, playback):
+    for module in (health, symbols, bars, backtests, indicators, playback):
         app.include_router(module.router)
     install_openapi(app, statuses_for=_statuses)
     return app

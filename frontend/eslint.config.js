@@ -49,8 +49,8 @@ export default tseslint.config(
     languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: { ...globals.node } },
   },
   {
-    // Benchmark scripts run parts of themselves inside the page (page.evaluate).
-    files: ["bench/**/*.mjs"],
+    // Benchmark and browser-test scripts run parts of themselves inside the page (page.evaluate).
+    files: ["bench/**/*.mjs", "e2e/**/*.mjs"],
     languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
   ...noCrossFeatureImports,

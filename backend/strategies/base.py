@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from backend.market.bars import BarArrays
+from backend.strategies.indicators import IndicatorFn, no_indicators
 from common.errors import InvalidInput
 from common.models.backtests import Mode
 
@@ -86,6 +87,8 @@ class Strategy:
     # Bars before a run's first bar that make the rule defined on that bar and on the one before it (the one
     # before tells whether the comparison flipped on the first bar).
     lookback_fn: LookbackFn = no_lookback
+    # The lines the rule is made of (moving averages, bands, an oscillator), for charts of a run.
+    indicators_fn: IndicatorFn = no_indicators
 
     def parse_params(self, raw: dict[str, Any] | None) -> StrategyParams:
         """Validate user parameters, filling defaults; a bad one raises InvalidInput naming ``params.<name>``."""

@@ -18,6 +18,7 @@ from backend.strategies.base import (
     rolling_mean,
     rolling_std,
 )
+from backend.strategies.indicators import IndicatorLine, Indicators
 
 
 class Params(ComparisonParams):
@@ -43,6 +44,17 @@ def signals(bars: BarArrays, params: Params, mode: Mode, start: int) -> np.ndarr
     return long_side - short_side
 
 
+def indicators(bars: BarArrays, params: Params) -> Indicators:
+    middle = rolling_mean(bars.close, params.period)
+    band = params.width * rolling_std(bars.close, params.period)
+    name = f"BB {params.period}, {params.width:g}"
+    return Indicators(lines=[
+        IndicatorLine("upper", f"{name} upper", middle + band),
+        IndicatorLine("middle", f"{name} middle", middle),
+        IndicatorLine("lower", f"{name} lower", middle - band),
+    ])
+
+
 def lookback(params: Params) -> int:
     # The bands exist from the period-th close on; one bar more tells whether the first bar crossed.
     return params.period
@@ -57,4 +69,5 @@ STRATEGY = Strategy(
     params_model=Params,
     signal_fn=signals,
     lookback_fn=lookback,
+    indicators_fn=indicators,
 )

@@ -15,6 +15,7 @@ from backend.strategies.base import (
     rolling_mean,
     smaller_than,
 )
+from backend.strategies.indicators import IndicatorLine, Indicators
 
 
 class Params(ComparisonParams):
@@ -33,6 +34,13 @@ def signals(bars: BarArrays, params: Params, mode: Mode, start: int) -> np.ndarr
     return hold_last(np.where(up, 1.0, np.where(down, -1.0, np.nan)))
 
 
+def indicators(bars: BarArrays, params: Params) -> Indicators:
+    return Indicators(lines=[
+        IndicatorLine("fast", f"SMA {params.fast}", rolling_mean(bars.close, params.fast)),
+        IndicatorLine("slow", f"SMA {params.slow}", rolling_mean(bars.close, params.slow)),
+    ])
+
+
 def lookback(params: Params) -> int:
     # SMA(slow) exists from its slow-th close on; one bar more tells whether the first bar is a cross.
     return params.slow
@@ -46,4 +54,5 @@ STRATEGY = Strategy(
     params_model=Params,
     signal_fn=signals,
     lookback_fn=lookback,
+    indicators_fn=indicators,
 )

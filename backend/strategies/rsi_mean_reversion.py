@@ -19,6 +19,7 @@ from backend.strategies.base import (
     rolling_mean,
     smaller_than,
 )
+from backend.strategies.indicators import IndicatorLine, Indicators
 
 
 class Params(ComparisonParams):
@@ -54,6 +55,11 @@ def signals(bars: BarArrays, params: Params, mode: Mode, start: int) -> np.ndarr
     return hold_last(np.where(oversold, 1.0, np.where(overbought, exit_level, np.nan)))
 
 
+def indicators(bars: BarArrays, params: Params) -> Indicators:
+    return Indicators(lines=[IndicatorLine("rsi", f"RSI {params.period}", rsi(bars.close, params.period), pane="own")],
+                      levels=[params.lower, params.upper])
+
+
 def lookback(params: Params) -> int:
     # RSI(period) needs period changes, so period + 1 closes; one bar more tells whether the first bar crossed.
     return params.period + 1
@@ -68,4 +74,5 @@ STRATEGY = Strategy(
     params_model=Params,
     signal_fn=signals,
     lookback_fn=lookback,
+    indicators_fn=indicators,
 )

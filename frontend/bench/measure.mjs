@@ -1,13 +1,17 @@
 // Browser measurements for `make bench` (bench/bench_frontend.py starts the stack and records the results):
-//   node bench/measure.mjs <api url> <run id> <token>
+//   node bench/measure.mjs <api url> <run id> <token> [--playback-only]
 // prints one JSON document. Debian's chromium, headless, as the browser tests use it.
 import { chromium } from "@playwright/test";
+import { controlLatency } from "../e2e/control-latency.mjs";
 
-const [apiUrl, runId, token] = process.argv.slice(2);
+const [apiUrl, runId, token, only] = process.argv.slice(2);
 const DETAIL_LOADS = 12;
-const PLAYBACK_SECONDS = 10;
-const SPEED = 600; // bars per second: about 20 bars in each of the 30 frames a second
-const HISTORY = 10_000;
+const PLAYBACK_SECONDS = 8;
+// Speeds the backend offers, from a slow replay to its fastest: about 1, 33 and 167 bars in each of the
+// stream's 30 frames a second.
+const SPEEDS = [30, 1000, 5000];
+const CONTROL_ROUNDS = 4; // Pause then Play, at each speed
+const HISTORY = 50_000;
 
 const browser = await chromium.launch({
   executablePath: process.env.HEWSTON_CHROMIUM ?? "/usr/bin/chromium",
@@ -40,16 +44,17 @@ async function detailTimes(paths) {
   return { first, warm };
 }
 
-/** Animation frames per second a page paints, and stream frames it applies, over `seconds`. */
+/** Animation frames per second a page paints, and stream frames it receives and applies, over `seconds`. */
 async function sample(page, seconds) {
   return page.evaluate(async (s) => {
     const root = document.querySelector('[data-testid="live-chart"]');
-    const applied = () => Number(root?.getAttribute("data-frames-applied") ?? "0");
+    const counter = (name) => Number(root?.getAttribute(name) ?? "0");
     let painted = 0;
     let gaps = [];
     let last = performance.now();
     const start = last;
-    const startApplied = applied();
+    const startApplied = counter("data-frames-applied");
+    const startReceived = counter("data-frames-received");
     await new Promise((done) => {
       const tick = (now) => {
         painted += 1;
@@ -64,12 +69,22 @@ async function sample(page, seconds) {
     gaps = gaps.slice(1).sort((a, b) => a - b);
     return {
       paintedFps: painted / elapsed,
-      appliedFps: (applied() - startApplied) / elapsed,
+      appliedFps: (counter("data-frames-applied") - startApplied) / elapsed,
+      // Frames the page took off the socket (the same as applied once every one is drawn); null on a page
+      // that does not count them.
+      receivedFps: root?.hasAttribute("data-frames-received")
+        ? (counter("data-frames-received") - startReceived) / elapsed : null,
       p99FrameGapMs: gaps[Math.floor(0.99 * (gaps.length - 1))] ?? null,
       candlesOnScreen: Number(root?.getAttribute("data-visible-candles") ?? "0"),
-      candles: Number(root?.getAttribute("data-candles") ?? "0"),
+      candles: counter("data-candles"),
     };
   }, seconds);
+}
+
+/** Whether the page shows the playback `state` within a minute. */
+async function settled(page, state) {
+  return page.waitForFunction((expected) => document.querySelector('[data-testid="playback-state"]')?.textContent
+    ?.includes(expected), state, { timeout: 60_000 }).then(() => true, () => false);
 }
 
 async function playback() {
@@ -77,29 +92,48 @@ async function playback() {
   await page.goto(`/runs/${runId}/playback?history=${HISTORY}`);
   const chart = page.getByTestId("live-chart");
   await page.waitForFunction(() => document.querySelector('[data-testid="connection-state"]')?.textContent === "Live");
-  // A month in, so that 10,000 bars of history lie before the cursor.
-  await page.getByLabel("Go to (UTC)").fill("2025-02-01T00:00");
+  // Two months in, so that 50,000 bars of history lie before the cursor.
+  await page.getByLabel("Go to (UTC)").fill("2025-03-01T00:00");
   await page.getByRole("button", { name: "Go", exact: true }).click();
   await page.waitForFunction((n) => Number(document.querySelector('[data-testid="live-chart"]')
-    ?.getAttribute("data-candles")) >= n, HISTORY, { timeout: 60_000 });
-  // Zoom out until every candle is on screen, as a person would with the mouse wheel.
+    ?.getAttribute("data-candles")) >= n, HISTORY, { timeout: 90_000 });
+  // Zoom out as far as the chart goes, as a person would with the mouse wheel.
   await page.getByTestId("playback-price-chart").hover();
-  for (let i = 0; i < 60 && Number(await chart.getAttribute("data-visible-candles")) < HISTORY; i += 1) {
+  let visible = -1;
+  for (let i = 0; i < 80 && Number(await chart.getAttribute("data-visible-candles")) > visible; i += 1) {
+    visible = Number(await chart.getAttribute("data-visible-candles"));
     await page.mouse.wheel(0, 800);
+    await page.waitForTimeout(50);
   }
   const idle = await sample(page, 3);
-  await page.getByLabel("Speed").selectOption(String(SPEED));
-  await page.getByRole("button", { name: "Play" }).click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="playback-state"]')?.textContent?.includes("playing"));
-  const playing = await sample(page, PLAYBACK_SECONDS);
-  await page.getByRole("button", { name: "Pause" }).click();
+  const speeds = [];
+  for (const speed of SPEEDS) {
+    await page.getByLabel("Speed").selectOption(String(speed));
+    await page.waitForFunction((v) => document.querySelector('[data-testid="playback-state"]')?.textContent
+      ?.includes(`${v.toLocaleString("en-US")} bars/s`), speed);
+    const controlsMs = [await controlLatency(page, "Play", "playing")];
+    const playing = await sample(page, PLAYBACK_SECONDS);
+    for (let round = 0; round < CONTROL_ROUNDS; round += 1) {
+      controlsMs.push(await controlLatency(page, "Pause", "paused"));
+      // A page too busy to answer in time is given a minute more before the next click.
+      if (!(await settled(page, "paused"))) break;
+      await page.waitForTimeout(300);
+      if (round < CONTROL_ROUNDS - 1) {
+        controlsMs.push(await controlLatency(page, "Play", "playing"));
+        if (!(await settled(page, "playing"))) break;
+        await page.waitForTimeout(1000);
+      }
+    }
+    speeds.push({ speed, playing, controlsMs });
+  }
   await context.close();
-  return { idle, playing, speed: SPEED, seconds: PLAYBACK_SECONDS };
+  return { idle, speeds, seconds: PLAYBACK_SECONDS, history: HISTORY };
 }
 
+const playbackOnly = only === "--playback-only";
 const result = {
-  detailApi: await detailTimes({}),
-  detailDirect: await detailTimes({ runs: "direct", charts: "direct" }),
+  detailApi: playbackOnly ? null : await detailTimes({}),
+  detailDirect: playbackOnly ? null : await detailTimes({ runs: "direct", charts: "direct" }),
   playback: await playback(),
   chromium: browser.version(),
 };

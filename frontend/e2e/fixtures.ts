@@ -44,6 +44,15 @@ export async function signIn(page: Page, token: string): Promise<void> {
   await expect(page.getByRole("heading", { name: "Runs", exact: true })).toBeVisible();
 }
 
+/** Signs in as alice and opens the shared demo run's page, its charts drawn. */
+export async function openDemoRun(page: Page): Promise<DemoRun> {
+  const run = await sharedDemoRun();
+  await signIn(page, ALICE);
+  await page.goto(`/runs/${run.id}`);
+  await expect(page.getByTestId("run-charts")).toHaveAttribute("data-drawn", "true");
+  return run;
+}
+
 interface Fixtures {
   allowedConsoleErrors: RegExp[];
   consoleErrors: string[];

@@ -13,15 +13,20 @@ test("a run's detail: metric cards, candles with fills, synced equity and drawdo
   await expect(page.getByTestId("metric-total_return")).toContainText("%");
   await expect(page.getByTestId("run-charts")).toHaveAttribute("data-drawn", "true");
   await expect(page.getByTestId("candle-count")).toContainText("from 525,600 bars");
-  for (const chart of ["price-chart", "equity-chart", "drawdown-chart"]) {
-    await expect(page.getByTestId(chart).locator("canvas").first()).toBeVisible();
-  }
-  // Thousands of fills: drawn once the chart is zoomed in far enough to tell them apart.
-  await expect(page.getByTestId("fills-hint")).toBeVisible();
-  await page.setViewportSize({ width: 1440, height: 1480 }); // metrics, price, equity and drawdown in one picture
+  await expect(page.getByTestId("run-chart").locator("canvas").first()).toBeVisible();
+  // Thousands of fills: the chart opens on the latest candles, where they are readable, and says how to see
+  // them once zoomed out to the whole run (0 on the focused chart).
+  await expect(page.getByTestId("fills-hint")).toHaveCount(0);
+  // Metrics, the chart with the crosshair's legend, and the first trades in one picture.
+  await page.setViewportSize({ width: 1440, height: 1800 });
+  await page.getByTestId("run-chart").hover({ position: { x: 900, y: 300 } });
+  await expect(page.getByTestId("legend-time")).toBeVisible();
   await screenshot(page, "run-detail", testInfo);
   await page.setViewportSize({ width: 1440, height: 900 });
-  await page.getByTestId("price-chart").hover();
+  await page.getByTestId("run-chart").focus();
+  await page.keyboard.press("0");
+  await expect(page.getByTestId("fills-hint")).toBeVisible();
+  await page.getByTestId("run-chart").hover({ position: { x: 600, y: 100 } });
   for (let i = 0; i < 40 && await page.getByTestId("fills-hint").isVisible(); i += 1) await page.mouse.wheel(0, -600);
   await expect(page.getByTestId("fills-hint")).toHaveCount(0);
 

@@ -4,13 +4,16 @@
 // address the backend itself: a direct client sends `/api/v1/backtests` to `<backend>/backtests`. That is
 // what lets each area of the app switch between the two at run time without a second client to keep in step.
 import createClient, { type Client } from "openapi-fetch";
-import { apiErrorFrom } from "./errors";
+import { apiErrorFrom, RequestTimeout } from "./errors";
 import type { paths } from "./generated/api-schema";
 import type { DataPath } from "./types";
 
 export type ApiClient = Client<paths>;
 
 export const API_PREFIX = "/api/v1";
+
+/** A request that has not answered in this long is given up (a hung server must not leave a page loading). */
+export const REQUEST_TIMEOUT_MS = 15_000;
 
 export interface ClientOptions {
   path: DataPath;
@@ -40,8 +43,13 @@ async function send(request: Request, options: ClientOptions): Promise<Response>
   const url = options.path === "direct" ? toBackendUrl(request.url, options.backendUrl) : request.url;
   // Bodies here are small JSON documents: read once and sent again to the chosen URL.
   const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.text();
-  const response = await fetch(url, { method: request.method, headers, body, signal: request.signal,
-    credentials: "omit" });
+  // Whoever asked may cancel (the query went away); otherwise the request ends at the timeout.
+  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+  const response = await fetch(url, { method: request.method, headers, body,
+    signal: AbortSignal.any([request.signal, timeout]), credentials: "omit" }).catch((error: unknown) => {
+    if (timeout.aborted) throw new RequestTimeout(REQUEST_TIMEOUT_MS);
+    throw error;
+  });
   if (response.status === 401) options.onUnauthorized?.();
   return response;
 }

@@ -28,6 +28,32 @@ export class ApiError extends Error {
   }
 }
 
+/** A request the server did not answer in time. */
+export class RequestTimeout extends Error {
+  constructor(readonly afterMs: number) {
+    super(`The server did not answer within ${Math.round(afterMs / 1000)} s.`);
+    this.name = "RequestTimeout";
+  }
+}
+
+/** Whether asking again may help: no answer, a timeout, or the service busy or down for now (5xx, 429). */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof RequestTimeout || error instanceof TypeError) return true;
+  return error instanceof ApiError && (error.status === 0 || error.status === 429 || error.status >= 500);
+}
+
+/** Whether the thing asked for does not exist for this person (a missing run, or someone else's). */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 404 || error.status === 403);
+}
+
+const STATUS_WORDS: Record<number, string> = {
+  429: "Too many requests for now: wait a moment before trying again.",
+  502: "The service behind Hewston did not answer properly (bad gateway).",
+  503: "The service is busy or a part of it is down for now.",
+  504: "The service behind Hewston took too long to answer.",
+};
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -45,7 +71,8 @@ function asProblem(value: unknown): FieldProblem | null {
 export function apiErrorFrom(status: number, body: unknown): ApiError {
   const error = isRecord(body) && isRecord(body.error) ? body.error : null;
   if (error === null) {
-    const text = typeof body === "string" && body.trim() ? body.trim().slice(0, 200) : `HTTP ${status}`;
+    const text = typeof body === "string" && body.trim() ? body.trim().slice(0, 200)
+      : STATUS_WORDS[status] ?? `The server answered with an error (HTTP ${status}).`;
     return new ApiError(status, status === 0 ? "network_error" : "http_error", text);
   }
   const details = Array.isArray(error.details)
@@ -64,8 +91,12 @@ export function apiErrorFrom(status: number, body: unknown): ApiError {
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
     const id = error.correlationId ? ` (correlation id ${error.correlationId})` : "";
-    return `${error.message}${id}`;
+    // A 503's own message names the part that is down; the words say what that means for the person.
+    const words = STATUS_WORDS[error.status];
+    const message = words && !error.message.startsWith(words) ? `${words} ${error.message}` : error.message;
+    return `${message}${id}`;
   }
+  if (error instanceof RequestTimeout) return `${error.message} The request was given up; try again.`;
   if (error instanceof TypeError) return "The server cannot be reached. Check that Hewston is running.";
   return error instanceof Error ? error.message : "Something went wrong.";
 }

@@ -1,5 +1,5 @@
 import { QueryClient } from "@tanstack/react-query";
-import { ApiError } from "@/api/errors";
+import { isTransient, RequestTimeout } from "@/api/errors";
 
 export function createQueryClient(): QueryClient {
   return new QueryClient({
@@ -7,8 +7,9 @@ export function createQueryClient(): QueryClient {
       queries: {
         staleTime: 10_000,
         refetchOnWindowFocus: false,
-        // A refusal (4xx) does not change by asking again; a network blip or a 5xx may.
-        retry: (failures, error) => failures < 2 && !(error instanceof ApiError && error.status < 500 && error.status > 0),
+        // A refusal (4xx) does not change by asking again; a network blip or a 5xx may. A request that timed out
+        // has already made the person wait: the page says so, and retries with a countdown they can see.
+        retry: (failures, error) => failures < 2 && isTransient(error) && !(error instanceof RequestTimeout),
       },
     },
   });

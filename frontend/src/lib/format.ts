@@ -17,7 +17,9 @@ export function formatNumber(value: number | null | undefined, digits = 2): stri
 }
 
 export function formatMoney(value: number | null | undefined): string {
-  return value === null || value === undefined || !Number.isFinite(value) ? DASH : money.format(value);
+  if (value === null || value === undefined || !Number.isFinite(value)) return DASH;
+  // A value that rounds to zero is zero, not "-0.00".
+  return money.format(Math.abs(value) < 0.005 ? 0 : value);
 }
 
 /** A fraction as a percentage: 0.0523 → "5.23 %". */

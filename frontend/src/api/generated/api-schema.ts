@@ -73,6 +73,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/backtests/{run_id}/indicators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The strategy's own lines (moving averages, bands, oscillator) at the run's bars, columnar */
+        get: operations["passthrough_get_indicators_backtests__run_id__indicators_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/backtests/{run_id}/metrics": {
         parameters: {
             query?: never;
@@ -689,6 +706,52 @@ export interface components {
             location: string;
             /** Reason */
             reason: string;
+        };
+        /** IndicatorLineOut */
+        IndicatorLineOut: {
+            /**
+             * Count
+             * @description Points in this response (bars where the line is defined, at most `max_points`)
+             */
+            count: number;
+            /**
+             * Label
+             * @description How a person reads it, with its parameters (`SMA 30`, `RSI 14`)
+             */
+            label: string;
+            /**
+             * Name
+             * @description The line's key in the strategy (`fast`, `upper`, `rsi`)
+             */
+            name: string;
+            /**
+             * Pane
+             * @description `price`: over the candles; `own`: in a pane of its own
+             * @enum {string}
+             */
+            pane: "price" | "own";
+            /** Time */
+            time: number[];
+            /** Values */
+            values: number[];
+        };
+        /** IndicatorsResponse */
+        IndicatorsResponse: {
+            /**
+             * Levels
+             * @description Reference levels of the own pane (an RSI's oversold and overbought)
+             */
+            levels: number[];
+            /** Lines */
+            lines: components["schemas"]["IndicatorLineOut"][];
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Run Id */
+            run_id: string;
+            /** Strategy */
+            strategy: string;
         };
         /** MetricsResponse */
         MetricsResponse: {
@@ -1808,6 +1871,114 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EquityResponse"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such run, or the caller may not see it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The run has not completed (`run_not_completed`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    passthrough_get_indicators_backtests__run_id__indicators_get: {
+        parameters: {
+            query?: {
+                /** @description Return at most this many points per line, chosen by MinMaxLTTB so that each keeps its shape. Omit for every bar. */
+                max_points?: number | null;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IndicatorsResponse"];
                 };
             };
             /** @description Missing or invalid bearer token */

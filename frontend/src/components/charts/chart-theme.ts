@@ -1,12 +1,14 @@
 // One look for every chart of the app (dark, UTC time axis, the same price-scale width so that stacked
 // charts line their time axes up exactly).
-import { ColorType, CrosshairMode, type ChartOptions, type DeepPartial } from "lightweight-charts";
+import { ColorType, CrosshairMode, type ChartOptions, type DeepPartial, type PriceFormatCustom } from "lightweight-charts";
+import { formatMoney } from "@/lib/format";
 
 export const COLORS = {
   up: "#22c55e",
   down: "#ef4444",
   equity: "#38bdf8",
   drawdown: "#f97316",
+  benchmark: "#cbd5e1",
   buy: "#22c55e",
   sell: "#f43f5e",
   grid: "rgba(148, 163, 184, 0.08)",
@@ -14,6 +16,9 @@ export const COLORS = {
 } as const;
 
 export const PRICE_SCALE_WIDTH = 80;
+
+/** Prices and money on the axes and labels as people read them: "80,000.00", not "80000.00". */
+export const MONEY_FORMAT: PriceFormatCustom = { type: "custom", formatter: (price: number) => formatMoney(price), minMove: 0.01 };
 
 /** The app's chart options with `overrides` on top; a nested group (timeScale, layout…) is merged, not replaced. */
 export function chartOptions(overrides: DeepPartial<ChartOptions> = {}): DeepPartial<ChartOptions> {

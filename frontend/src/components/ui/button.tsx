@@ -1,4 +1,4 @@
-import type { ButtonHTMLAttributes } from "react";
+import type { ComponentPropsWithRef } from "react";
 
 type Variant = "primary" | "secondary" | "ghost" | "danger";
 
@@ -9,7 +9,7 @@ const VARIANTS: Record<Variant, string> = {
   danger: "border border-rose-700 bg-rose-900/40 text-rose-100 hover:bg-rose-800/60",
 };
 
-export interface ButtonProps extends ButtonHTMLAttributes<HTMLButtonElement> {
+export interface ButtonProps extends ComponentPropsWithRef<"button"> {
   variant?: Variant;
 }
 

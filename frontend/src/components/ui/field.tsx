@@ -17,7 +17,7 @@ function FieldFrame({ label, hint, error, children }: FieldFrameProps) {
     <div className="flex flex-col gap-1">
       <label htmlFor={id} className="text-xs font-medium text-slate-300">{label}</label>
       {children({ id, describedBy, invalid: Boolean(error) })}
-      {hint && <p id={hintId} className="text-xs text-slate-500">{hint}</p>}
+      {hint && <p id={hintId} className="text-xs text-slate-400">{hint}</p>}
       {error && <p id={errorId} role="alert" className="text-xs text-rose-300">{error}</p>}
     </div>
   );

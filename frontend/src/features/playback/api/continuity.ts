@@ -1,7 +1,7 @@
 // Whether a shared-stream message continues what this viewer has seen (docs/stream.md, Offsets and epochs).
 //
 // Published messages (snapshot, frame, status, end, upstream) each take the next offset; messages addressed
-// to one viewer (hello, skipped, heartbeat, error) repeat the offset reached. Only a reset snapshot may jump
+// to one viewer (hello, skipped, heartbeat, presence, error) repeat the offset reached. Only a reset snapshot may jump
 // or change the epoch. A repeat is dropped; a gap means something was lost, and the view must not guess.
 import type { StreamMessage } from "./protocol";
 

@@ -7,7 +7,19 @@ import type { components as Backend } from "@/api/generated/playback-schema";
 import type { components as Stream } from "@/api/generated/stream-schema";
 import type { ConnectionState } from "./reconnecting-socket";
 
-export type StreamMessage = Stream["schemas"]["StreamMessage"];
+/**
+ * Sent to every viewer when the number watching the run changes. Addressed to the viewer like a heartbeat: it
+ * carries the offset already reached and moves nothing forward. (Written here until the generated contracts
+ * include it; a generated `Presence` of the same shape merges with it.)
+ */
+export interface PresenceMessage {
+  type: "presence";
+  epoch: string | null;
+  offset: number;
+  viewers: number;
+}
+
+export type StreamMessage = Stream["schemas"]["StreamMessage"] | PresenceMessage;
 export type BackendMessage = Backend["schemas"]["PlaybackMessage"];
 export type PlaybackState = Backend["schemas"]["PlaybackState"];
 export type PlaybackStats = Backend["schemas"]["PlaybackStats"];
@@ -40,6 +52,8 @@ export type PlaybackEvent =
   | { type: "upstream"; state: "lost" | "resumed"; reason: string }
   | { type: "skipped"; count: number; fromOffset: number; toOffset: number }
   | { type: "heartbeat"; viewers: number }
+  /** The number of people watching the run changed. */
+  | { type: "presence"; viewers: number }
   /** Totals of messages this connection found out of order: each gap made it reconnect, each repeat was dropped. */
   | { type: "continuity"; gaps: number; duplicates: number }
   | { type: "error"; code: string; message: string; ref: string | null };

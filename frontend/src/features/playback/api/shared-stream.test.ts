@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { watchConnection } from "@/test/fake-socket";
-import { frame, heartbeat, hello, RUN, skipped, snapshot } from "@/test/messages";
+import { frame, heartbeat, hello, presence, RUN, skipped, snapshot } from "@/test/messages";
 import type { PlaybackEvent } from "./protocol";
 import { CONNECT_TIMEOUT_MS } from "./reconnecting-socket";
 import { SharedStreamConnection, STREAM_IDLE_TIMEOUT_MS } from "./shared-stream";
@@ -204,6 +204,19 @@ describe("shared stream connection", () => {
     vi.runOnlyPendingTimers();
     expect(s.sockets.sockets).toHaveLength(2);
     expect(s.sockets.last().url).toContain("offset=2");
+  });
+
+  it("passes viewer counts from presence messages on without moving the resume point", () => {
+    const s = setup();
+    const socket = joinAndPlay(s, 1); // offsets 0..2
+    socket.receive(presence(2, 5));
+    socket.receive(presence(2, 4));
+    expect(s.of("presence").map((e) => e.viewers)).toEqual([5, 4]);
+    expect(s.connection.resumePoint).toEqual({ epoch: "e1", offset: 2 });
+    socket.receive(frame(3, 1, 1)); // the next published message follows on: no gap, no repeat
+    expect(s.of("frame").map((e) => e.frame.cursor)).toEqual([0, 1]);
+    expect(s.of("continuity")).toEqual([]);
+    expect(s.sockets.sockets).toHaveLength(1);
   });
 
   it.each([

@@ -88,6 +88,8 @@ function toEvent(message: StreamMessage): PlaybackEvent {
     case "heartbeat":
     case "presence":
       return { type: "heartbeat", viewers: message.viewers };
+    case "presence":
+      return { type: "presence", viewers: message.viewers };
     case "error":
       return { type: "error", code: message.code, message: message.message, ref: message.ref };
   }

@@ -1,21 +1,32 @@
-// Candles with fills and the equity line, built up live from the stream. On every reset the history up to the
-// cursor is loaded from REST (chart data, on the charts' data path) and set once; frames then only append.
-// The equity pane shows the run from its start (the decimated curve) so the stretch played reads in context.
+// Candles with fills and the equity line, built up live from the stream: two panes of one chart, on one time
+// axis and under one crosshair, with a legend of the values at the hovered bar. On every reset the history up to
+// the cursor is loaded from REST (chart data, on the charts' data path) and set once; frames are then applied
+// once per paint. The equity pane covers the candles' stretch, its history snapped onto the candles' times.
 import { useQueryClient } from "@tanstack/react-query";
-import { CandlestickSeries, createSeriesMarkers, LineSeries, type LogicalRange } from "lightweight-charts";
-import { useEffect, useEffectEvent, useRef, useState } from "react";
+import {
+  CandlestickSeries, createSeriesMarkers, LineSeries, type CandlestickData, type ISeriesApi, type LogicalRange,
+  type MouseEventParams, type Time,
+} from "lightweight-charts";
+import { useEffect, useEffectEvent, useMemo, useRef, useState } from "react";
 import { candlesQueryKey, fetchCandles } from "@/api/sources/candles";
 import type { EquityCurve, Order, RunDetail } from "@/api/types";
-import { COLORS } from "@/components/charts/chart-theme";
+import { ChartLegend, type LegendContent } from "@/components/charts/chart-legend";
+import { COLORS, MONEY_FORMAT } from "@/components/charts/chart-theme";
+import { PositionTimeline, snapToCandles } from "@/components/charts/shared-time";
 import { indexAtOrBefore } from "@/components/charts/series-data";
+import { CHART_FOCUS, CHART_KEYS_HINT, useChartKeyboard } from "@/components/charts/chart-keyboard";
 import { useChart } from "@/components/charts/use-chart";
 import { Card, CardTitle } from "@/components/ui/card";
 import { Spinner } from "@/components/ui/states";
+import { formatMoney, formatNumber, formatTime } from "@/lib/format";
 import { describeError } from "@/api/errors";
 import { useApiClient } from "@/lib/app-config";
 import type { PlaybackConnection } from "../api/protocol";
 import { historyWindow, lastColumns } from "../utils/history-window";
-import { LiveChart, type History } from "../utils/live-chart";
+import { DEFAULT_LIMITS, LiveChart, nextAnimationFrame, type History } from "../utils/live-chart";
+
+/** How long the chart holds its draws after a key or pointer press (a control's round trip is a few ms). */
+const INPUT_PRIORITY_MS = 200;
 
 interface Props {
   connection: PlaybackConnection;
@@ -25,12 +36,17 @@ interface Props {
   historyBars: number;
   /** The cursor time when the panel opens mid-playback (null: before the first bar); undefined: not known yet. */
   startAt: number | null | undefined;
+  /** Shown over the empty chart before the first bar (what to do to start). */
+  emptyHint: string | null;
+  /** A click on the price chart goes to the clicked bar's time (null: this viewer may not seek). */
+  onSeekTime: ((time: number) => void) | null;
 }
 
-export function LiveChartPanel({ connection, run, equity, orders, historyBars, startAt }: Props) {
+export function LiveChartPanel({ connection, run, equity, orders, historyBars, startAt, emptyHint, onSeekTime }: Props) {
   // Zoomed out over thousands of candles, several share a pixel: conflation draws them as one.
-  const [priceRef, priceChart] = useChart({ timeScale: { enableConflation: true } });
-  const [equityRef, equityChart] = useChart();
+  const [chartRef, chartApi] = useChart({ timeScale: { enableConflation: true } });
+  useChartKeyboard(chartRef, chartApi);
+  const [legend, setLegend] = useState<LegendContent | null>(null);
   const rootRef = useRef<HTMLDivElement>(null);
   const queryClient = useQueryClient();
   const { client, path } = useApiClient("charts");
@@ -52,42 +68,68 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
     const kept = lastColumns({ time: columns.time, open: columns.open, high: columns.high, low: columns.low,
       close: columns.close }, historyBars);
     const first = kept.time[0] ?? cursorTime;
-    // The curve is in time order: the stretch up to the cursor is its start.
+    // The curve is in time order: the stretch up to the cursor, on the candles' times.
     const upToCursor = indexAtOrBefore(equity.time, cursorTime) + 1;
+    const line = snapToCandles(equity.time.slice(0, upToCursor), equity.equity.slice(0, upToCursor), kept.time);
     return {
       candles: kept,
-      equity: { time: equity.time.slice(0, upToCursor), equity: equity.equity.slice(0, upToCursor) },
+      equity: { time: line.map((p) => p.time), equity: line.map((p) => p.value) },
       fills: orders.filter((o) => o.time >= first && o.time <= cursorTime),
     };
   });
   const initialCursor = useEffectEvent(() => startAt);
+  const positions = useMemo(() => new PositionTimeline(orders), [orders]);
+  const positionAt = useEffectEvent(() => positions);
+  const seekTo = useEffectEvent((time: number) => onSeekTime?.(time));
 
   useEffect(() => {
     const root = rootRef.current;
-    const chart = priceChart.current;
-    const lineChart = equityChart.current;
-    if (!chart || !lineChart || !root) return undefined;
+    const chart = chartApi.current;
+    if (!chart || !root) return undefined;
     const candles = chart.addSeries(CandlestickSeries, {
       upColor: COLORS.up, downColor: COLORS.down, borderVisible: false, wickUpColor: COLORS.up, wickDownColor: COLORS.down,
+      priceFormat: MONEY_FORMAT,
     });
-    const line = lineChart.addSeries(LineSeries, { color: COLORS.equity, lineWidth: 2, priceLineVisible: false });
+    const line = chart.addSeries(LineSeries, { color: COLORS.equity, lineWidth: 2, priceLineVisible: false,
+      title: "Equity", priceFormat: MONEY_FORMAT }, 1);
+    chart.panes()[0]?.setStretchFactor(0.72);
+    chart.panes()[1]?.setStretchFactor(0.28);
     // The fills' own series: invisible, left out of the price scale, carrying the markers at the fill prices.
     const fills = chart.addSeries(LineSeries, {
       lineVisible: false, pointMarkersVisible: false, lastValueVisible: false, priceLineVisible: false,
       crosshairMarkerVisible: false, autoscaleInfoProvider: () => null,
     });
-    const live = new LiveChart({ candles, equity: line, fills, markers: createSeriesMarkers(fills, []) });
-    let disposed = false;
-
-    // Read by the browser tests and `make bench`: frames drawn, candles held, candles on screen.
+    // Off the chart, the legend follows the newest bar as frames are drawn.
+    let hovering = false;
+    // Read by the browser tests and `make bench`: frames received and drawn, candles held, candles on screen.
     const showCounters = () => {
+      if (!hovering) setLegend(legendAt(null, candles, line, positionAt()));
+      root.dataset.framesReceived = String(live.framesReceived);
       root.dataset.framesApplied = String(live.framesApplied);
       root.dataset.candles = String(live.candleCount);
     };
+    const live = new LiveChart({ candles, equity: line, fills, markers: createSeriesMarkers(fills, []) },
+      DEFAULT_LIMITS, nextAnimationFrame, showCounters);
+    let disposed = false;
+    // A person's input comes first: the chart holds its next draw while a control's answer is on its way.
+    const yieldToInput = () => live.yieldTo(INPUT_PRIORITY_MS);
+    document.addEventListener("pointerdown", yieldToInput, { capture: true, passive: true });
+    document.addEventListener("keydown", yieldToInput, { capture: true, passive: true });
+
     const showVisible = (range: LogicalRange | null) => {
       root.dataset.visibleCandles = range === null ? "0" : String(Math.round(range.to - range.from));
     };
     chart.timeScale().subscribeVisibleLogicalRangeChange(showVisible);
+    // A click (not a drag) on a bar seeks there, for a viewer who controls the playback.
+    const onClick = (param: MouseEventParams) => {
+      if (typeof param.time === "number") seekTo(param.time);
+    };
+    chart.subscribeClick(onClick);
+    const describe = (param: MouseEventParams | null) => {
+      hovering = param !== null && param.time !== undefined;
+      setLegend(legendAt(param, candles, line, positionAt()));
+    };
+    chart.subscribeCrosshairMove(describe);
     const reset = (cursorTime: number | null) => {
       const token = live.beginReset();
       setLoading(true);
@@ -106,7 +148,6 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
           if (disposed) return;
           setLoading(false);
           chart.timeScale().scrollToRealTime();
-          lineChart.timeScale().fitContent();
           showCounters();
         });
     };
@@ -119,39 +160,71 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
         reset(event.snapshot.time);
       } else if (event.type === "frame") {
         live.append(event.frame);
-        showCounters();
       }
     });
     return () => {
       disposed = true;
+      document.removeEventListener("pointerdown", yieldToInput, { capture: true });
+      document.removeEventListener("keydown", yieldToInput, { capture: true });
       unsubscribe();
+      live.dispose();
       chart.timeScale().unsubscribeVisibleLogicalRangeChange(showVisible);
+      chart.unsubscribeClick(onClick);
+      chart.unsubscribeCrosshairMove(describe);
       try {
         chart.removeSeries(candles);
         chart.removeSeries(fills);
-        lineChart.removeSeries(line);
+        chart.removeSeries(line);
       } catch {
         // the charts were removed first (the component is going away): their series went with them
       }
     };
-  }, [connection, priceChart, equityChart]);
+  }, [connection, chartApi]);
 
   return (
     <div ref={rootRef} data-testid="live-chart" className="flex flex-col gap-4">
       <Card>
-        <CardTitle actions={loading ? <Spinner label="Loading history" /> : null}>Price · {run.symbol}</CardTitle>
+        <CardTitle actions={loading ? <Spinner label="Loading history" /> : null}>Price and equity · {run.symbol}</CardTitle>
         {historyError && (
           <p role="alert" className="px-4 py-1 text-sm text-amber-300">
             History before the cursor could not be loaded ({historyError}); new bars still arrive.
           </p>
         )}
-        <div ref={priceRef} data-testid="playback-price-chart" role="img"
-          aria-label={`Price of ${run.symbol} up to the playback cursor`} className="h-[clamp(260px,42vh,600px)] w-full" />
-      </Card>
-      <Card>
-        <CardTitle>Equity</CardTitle>
-        <div ref={equityRef} role="img" aria-label="Equity up to the playback cursor" className="h-40 w-full" />
+        <div className="relative">
+          <div ref={chartRef} {...CHART_FOCUS} data-testid="playback-price-chart" role="img"
+            aria-label={`Price of ${run.symbol} and the run's equity up to the playback cursor, on one time axis. ${CHART_KEYS_HINT}`}
+            className={`h-[clamp(360px,58vh,760px)] w-full focus-visible:outline-2 focus-visible:outline-sky-400 ${onSeekTime ? "cursor-pointer" : ""}`} />
+          <ChartLegend content={legend} />
+          {emptyHint && (
+            <p data-testid="empty-chart-hint"
+              className="pointer-events-none absolute inset-0 flex items-center justify-center p-6 text-center text-sm text-slate-300">
+              {emptyHint}
+            </p>
+          )}
+        </div>
       </Card>
     </div>
   );
+}
+
+/** The legend at the hovered bar, or at the last bar when the pointer is off the chart. */
+function legendAt(param: MouseEventParams | null, candles: ISeriesApi<"Candlestick", Time>,
+  line: ISeriesApi<"Line", Time>, positions: PositionTimeline): LegendContent | null {
+  const hovered = param !== null && param.time !== undefined;
+  const bar = (hovered ? param.seriesData.get(candles) : candles.dataByIndex(candles.data().length - 1)) as
+    CandlestickData<Time> | undefined;
+  const point = hovered ? param.seriesData.get(line) : line.dataByIndex(line.data().length - 1);
+  if (!bar || typeof bar.time !== "number") return null;
+  const equityValue = point && "value" in point ? Number(point.value) : null;
+  return {
+    time: formatTime(bar.time),
+    items: [
+      { label: "O", value: formatMoney(bar.open) },
+      { label: "H", value: formatMoney(bar.high) },
+      { label: "L", value: formatMoney(bar.low) },
+      { label: "C", value: formatMoney(bar.close) },
+      { label: "Equity", value: formatMoney(equityValue), color: COLORS.equity },
+      { label: "Position", value: formatNumber(positions.at(bar.time), 6) },
+    ],
+  };
 }

@@ -1,18 +1,25 @@
 // Play, pause, speed, seek (slider and date) and step, for viewers who may control the playback. Everyone
-// else sees the same controls disabled, and why.
+// else sees the same controls disabled, and why. The keyboard does the same (use-playback-hotkeys).
 import { useState, type FormEvent } from "react";
 import { Button } from "@/components/ui/button";
 import { formatInteger, formatTime } from "@/lib/format";
 import type { PlaybackControl } from "../api/protocol";
+import { SPEEDS } from "../utils/hotkeys";
 import type { PlaybackView } from "../utils/playback-view";
 
-export const SPEEDS = [1, 5, 10, 30, 60, 120, 300, 600, 1000, 5000] as const;
 
 function toDateTimeInput(epochS: number | null): string {
   return epochS === null ? "" : formatTime(epochS).replace(" ", "T");
 }
 
-export function PlaybackControls({ view, send }: { view: PlaybackView; send: (control: PlaybackControl) => void }) {
+interface Props {
+  view: PlaybackView;
+  send: (control: PlaybackControl) => void;
+  /** Home/End on the slider: jumping everyone to the start or end is confirmed first. */
+  confirm: (to: "start" | "end") => void;
+}
+
+export function PlaybackControls({ view, send, confirm }: Props) {
   const disabled = !view.canControl || view.connection.kind !== "open" || !view.ready;
   const last = Math.max(0, view.totalBars - 1);
   // The slider follows the cursor except while someone drags it.
@@ -74,8 +81,24 @@ export function PlaybackControls({ view, send }: { view: PlaybackView; send: (co
         <input type="range" min={-1} max={last} step={1} value={dragging ?? view.cursor} disabled={disabled}
           aria-valuetext={`bar ${formatInteger(view.cursor + 1)} of ${formatInteger(view.totalBars)}`}
           onChange={(e) => setDragging(Number(e.target.value))} onPointerUp={commitSlider} onKeyUp={commitSlider}
+          onKeyDown={(e) => {
+            if (e.key !== "Home" && e.key !== "End") return;
+            e.preventDefault();
+            confirm(e.key === "Home" ? "start" : "end");
+          }}
           onBlur={() => setDragging(null)} className="w-full accent-sky-400" />
       </label>
+      {!disabled && (
+        <p data-testid="hotkeys" className="text-xs text-slate-400">
+          Keys: <Kbd>Space</Kbd> play/pause · <Kbd>←</Kbd>/<Kbd>→</Kbd> step (<Kbd>Shift</Kbd> ten bars) ·{" "}
+          <Kbd>[</Kbd>/<Kbd>]</Kbd> speed · <Kbd>Home</Kbd>/<Kbd>End</Kbd> start/end ·{" "}
+          <Kbd>P</Kbd>/<Kbd>N</Kbd> previous/next fill · click the price chart to go to a bar
+        </p>
+      )}
     </section>
   );
+}
+
+function Kbd({ children }: { children: string }) {
+  return <kbd className="rounded border border-slate-700 bg-slate-800 px-1 font-mono text-xs text-slate-200">{children}</kbd>;
 }

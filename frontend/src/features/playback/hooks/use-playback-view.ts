@@ -1,11 +1,13 @@
 // The page's view of the playback, folded from the connection's events once per animation frame: a burst of
-// frames costs one render, not one each.
+// frames costs one render, not one each. A control's answer (a status, the end, a refusal) is shown at once:
+// the person who pressed Pause sees it paused without waiting for the next paint.
 import { useCallback, useEffect, useReducer, useRef } from "react";
 import { session } from "@/lib/session";
 import type { PlaybackConnection, PlaybackEvent } from "../api/protocol";
 import { dismissNotice, INITIAL_VIEW, reducePlayback, type PlaybackView } from "../utils/playback-view";
 
 const MAX_QUEUED_EVENTS = 120;
+const ANSWERS = new Set<PlaybackEvent["type"]>(["status", "end", "error"]);
 
 type Action = { kind: "events"; events: PlaybackEvent[] } | { kind: "dismiss"; id: number } | { kind: "reset" };
 
@@ -38,7 +40,8 @@ export function usePlaybackView(connection: PlaybackConnection | null) {
       if (event.type === "connection" && event.state.kind === "closed" && event.state.unauthorized) session.reject();
       queue.current.push(event);
       // A hidden tab gets no animation frames: past a bound, fold the queue at once instead of letting it grow.
-      if (queue.current.length >= MAX_QUEUED_EVENTS) {
+      // The events before an answer go with it, in order.
+      if (queue.current.length >= MAX_QUEUED_EVENTS || ANSWERS.has(event.type)) {
         if (frame.current !== null) cancelAnimationFrame(frame.current);
         flush();
       } else if (frame.current === null) {

@@ -37,6 +37,7 @@ describe("playback view", () => {
     ]);
     expect(view.upstreamLost).toBe("backend unreachable");
     expect(view.notices.map((n) => n.tone)).toEqual(["warning", "warning", "warning"]);
+    expect(view.notices.map((n) => n.kind)).toEqual(["skipped", "source", "connection"]);
     expect(view.notices[0]?.text).toContain("1,200");
     const after = fold([{ type: "upstream", state: "resumed", reason: "" },
       { type: "error", code: "forbidden", message: "watch only", ref: "c1" }]);
@@ -52,11 +53,21 @@ describe("playback view", () => {
     expect(view.notices).toEqual([]);
   });
 
-  it("keeps only the latest notices", () => {
+  it("keeps one notice of each kind: the newest replaces the older, and a repeat is counted", () => {
     const many: PlaybackEvent[] = Array.from({ length: 9 }, (_, i) => ({ type: "skipped", count: i, fromOffset: 0, toOffset: i }));
-    const view = fold(many);
-    expect(view.notices).toHaveLength(MAX_NOTICES);
-    expect(view.notices.at(-1)?.text).toContain("Skipped 8");
+    const seeks: PlaybackEvent[] = Array.from({ length: 4 }, (_, i) => ({ type: "snapshot", snapshot: snapshot(1, 9 + i),
+      reset: true, cause: "seek" }));
+    const view = fold([...many, ...seeks, { type: "error", code: "forbidden", message: "watch only", ref: "c1" }]);
+    expect(view.notices.map((n) => n.kind)).toEqual(["skipped", "reset", "refused"]);
+    expect(view.notices[0]?.text).toContain("Skipped 8");
+    expect(view.notices[1]).toMatchObject({ repeats: 4 });
+    expect(view.notices.length).toBeLessThanOrEqual(MAX_NOTICES);
+  });
+
+  it("follows the viewer count from hello, heartbeats and presence messages", () => {
+    const view = fold([hello, { type: "presence", viewers: 7 }]);
+    expect(view.viewers).toBe(7);
+    expect(fold([hello, { type: "presence", viewers: 7 }, { type: "heartbeat", viewers: 6 }]).viewers).toBe(6);
   });
 
   it("takes the server's statistics at the end", () => {

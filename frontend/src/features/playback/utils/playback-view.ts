@@ -4,10 +4,16 @@ import type { PlaybackEvent, PlaybackState, PlaybackStats, ResetCause } from "..
 import type { ConnectionState } from "../api/reconnecting-socket";
 import { applyFrame } from "./live-stats";
 
+/** What a notice is about: a newer notice of the same kind replaces the older one. */
+export type NoticeKind = "connection" | "source" | "reset" | "skipped" | "refused";
+
 export interface Notice {
   id: number;
+  kind: NoticeKind;
   tone: "info" | "warning" | "error";
   text: string;
+  /** How many times in a row this same text came (a burst of seeks says "×4", not four banners). */
+  repeats: number;
 }
 
 export interface PlaybackView {
@@ -34,6 +40,7 @@ export interface PlaybackView {
   nextNoticeId: number;
 }
 
+/** One notice per kind at most, so never more than the kinds there are. */
 export const MAX_NOTICES = 5;
 
 export const INITIAL_VIEW: PlaybackView = {
@@ -65,8 +72,11 @@ const RESET_TEXT: Record<ResetCause, string | null> = {
   history_lost: "The stream's history since your last message is gone: the view was rebuilt from the latest snapshot.",
 };
 
-function notify(view: PlaybackView, tone: Notice["tone"], text: string): PlaybackView {
-  const notices = [...view.notices, { id: view.nextNoticeId, tone, text }].slice(-MAX_NOTICES);
+function notify(view: PlaybackView, kind: NoticeKind, tone: Notice["tone"], text: string): PlaybackView {
+  const older = view.notices.find((n) => n.kind === kind);
+  const repeats = older?.text === text ? older.repeats + 1 : 1;
+  const notices = [...view.notices.filter((n) => n.kind !== kind), { id: view.nextNoticeId, kind, tone, text, repeats }]
+    .slice(-MAX_NOTICES);
   return { ...view, notices, nextNoticeId: view.nextNoticeId + 1 };
 }
 
@@ -79,7 +89,7 @@ export function reducePlayback(view: PlaybackView, event: PlaybackEvent): Playba
     case "connection": {
       const next = { ...view, connection: event.state };
       if (event.state.kind === "reconnecting" && view.connection.kind === "open") {
-        return notify(next, "warning", `Connection lost (${event.state.reason}); reconnecting and resuming where you were.`);
+        return notify(next, "connection", "warning", `Connection lost (${event.state.reason}); reconnecting and resuming where you were.`);
       }
       return next;
     }
@@ -87,17 +97,17 @@ export function reducePlayback(view: PlaybackView, event: PlaybackEvent): Playba
       const next = { ...view, mode: event.mode, clientId: event.clientId, canControl: event.canControl,
         viewers: event.viewers, degraded: event.degraded };
       if (event.degraded) {
-        return notify(next, "warning", "The shared stream is unavailable (no broker): this is a private playback that you control.");
+        return notify(next, "source", "warning", "The shared stream is unavailable (no broker): this is a private playback that you control.");
       }
       return event.resume === "recovered" && view.ready
-        ? notify(next, "info", "Reconnected: every message you missed was replayed.") : next;
+        ? notify(next, "connection", "info", "Reconnected: every message you missed was replayed.") : next;
     }
     case "snapshot": {
       const s = event.snapshot;
       let next: PlaybackView = { ...view, ready: true, cursor: s.cursor, time: s.time, totalBars: s.total_bars,
         state: s.state, speed: s.speed, position: s.position, cash: s.cash, stats: s.stats };
       const text = event.reset && event.cause ? RESET_TEXT[event.cause] : null;
-      if (text) next = notify(next, event.cause === "seek" ? "info" : "warning", text);
+      if (text) next = notify(next, "reset", event.cause === "seek" ? "info" : "warning", text);
       return next;
     }
     case "frame": {
@@ -112,15 +122,16 @@ export function reducePlayback(view: PlaybackView, event: PlaybackEvent): Playba
         stats: event.stats };
     case "upstream":
       return event.state === "lost"
-        ? notify({ ...view, upstreamLost: event.reason }, "warning", `The playback paused: ${event.reason}.`)
-        : notify({ ...view, upstreamLost: null }, "info", "The playback source is back; it continues where it was.");
+        ? notify({ ...view, upstreamLost: event.reason }, "source", "warning", `The playback paused: ${event.reason}.`)
+        : notify({ ...view, upstreamLost: null }, "source", "info", "The playback source is back; it continues where it was.");
     case "skipped":
-      return notify(view, "warning", `Skipped ${formatInteger(event.count)} messages that arrived faster than this page could show them.`);
+      return notify(view, "skipped", "warning", `Skipped ${formatInteger(event.count)} messages that arrived faster than this page could show them.`);
     case "heartbeat":
+    case "presence":
       return { ...view, viewers: event.viewers };
     case "continuity":
       return { ...view, continuity: { gaps: event.gaps, duplicates: event.duplicates } };
     case "error":
-      return notify(view, "error", `Your control was refused: ${event.message} (${event.code}).`);
+      return notify(view, "refused", "error", `Your control was refused: ${event.message} (${event.code}).`);
   }
 }

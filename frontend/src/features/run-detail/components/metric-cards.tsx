@@ -13,8 +13,8 @@ export function MetricCards({ metrics, periodsPerYear }: {
         <div key={card.key} data-testid={`metric-${card.key}`}
           className="rounded-lg border border-slate-800 bg-slate-900/60 px-3 py-2">
           <p className="text-xs text-slate-400">{card.label}</p>
-          <p className={`text-lg font-semibold tabular-nums ${TONES[card.tone]}`}>{card.value}</p>
-          <p className="text-[11px] leading-tight text-slate-500">{card.note}</p>
+          <p className={`text-base font-semibold whitespace-nowrap tabular-nums xl:text-lg ${TONES[card.tone]}`}>{card.value}</p>
+          <p className="text-xs leading-tight text-slate-400">{card.note}</p>
         </div>
       ))}
     </section>

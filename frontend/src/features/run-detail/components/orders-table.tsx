@@ -1,7 +1,7 @@
 import { useMemo, useState } from "react";
 import type { Order } from "@/api/types";
-import { Button } from "@/components/ui/button";
 import { Card, CardTitle } from "@/components/ui/card";
+import { PageNav } from "@/components/ui/page-nav";
 import { EmptyState } from "@/components/ui/states";
 import { formatInteger, formatMoney, formatNumber, formatTime } from "@/lib/format";
 import { sortOrders, type OrderSortKey, type SortDirection } from "../utils/sort-orders";
@@ -75,11 +75,7 @@ export function OrdersTable({ orders, unavailable }: { orders: Order[] | null; u
               </tbody>
             </table>
           </div>
-          <nav aria-label="Orders pages" className="flex items-center justify-end gap-2 px-4 py-2 text-sm text-slate-400">
-            <Button onClick={() => setPage(page - 1)} disabled={page === 0}>Previous</Button>
-            <span>Page {page + 1} of {pages}</span>
-            <Button onClick={() => setPage(page + 1)} disabled={page + 1 >= pages}>Next</Button>
-          </nav>
+          <PageNav label="Orders pages" page={page} pages={pages} onPage={setPage} />
         </>
       )}
     </Card>

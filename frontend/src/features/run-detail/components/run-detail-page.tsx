@@ -5,12 +5,13 @@ import { Card } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { useDataPath } from "@/lib/app-config";
 import { formatPercent } from "@/lib/format";
-import { useCandles, useRunComplete } from "../hooks/use-run-data";
+import { useCandles, useIndicators, useRunComplete } from "../hooks/use-run-data";
 import { defaultTimeframe, MAX_CANDLES } from "../utils/chart-timeframes";
 import { MetricCards } from "./metric-cards";
 import { OrdersTable } from "./orders-table";
 import { RunCharts } from "./run-charts";
 import { RunHeader } from "./run-header";
+import { TradesTable } from "./trades-table";
 
 const EQUITY_POINTS = 2_000;
 
@@ -19,11 +20,15 @@ export function RunDetailPage() {
   const runsPath = useDataPath("runs");
   const complete = useRunComplete({ runId, targetPoints: EQUITY_POINTS, includeOrders: true });
   const [chosen, setChosen] = useState<ChartTimeframe | null>(null);
+  // The stretch of time a selected trade asks the chart to show (a new object each time, so it shows it again).
+  const [focus, setFocus] = useState<{ from: number; to: number } | null>(null);
   const run = complete.data?.run;
   const timeframe = chosen ?? (run ? defaultTimeframe(run) : "1D");
   const candles = useCandles(run && run.status === "completed"
     ? { symbol: run.symbol, timeframe, from: run.from_time, to: run.to_time, targetPoints: MAX_CANDLES }
     : null);
+
+  const indicators = useIndicators(runId, run?.status === "completed");
 
   if (complete.isPending) return <LoadingState label="Loading the run…" />;
   if (complete.isError) return <ErrorState title="This run could not be loaded" error={complete.error}
@@ -54,7 +59,10 @@ export function RunDetailPage() {
       <MetricCards metrics={data.metrics} periodsPerYear={data.periods_per_year} />
       <RunCharts run={data.run} equity={data.equity} orders={data.orders?.orders ?? null} candles={candles.data}
         candlesLoading={candles.isFetching} candlesError={candles.isError ? candles.error : null}
-        onRetryCandles={() => void candles.refetch()} timeframe={timeframe} onTimeframe={setChosen} />
+        onRetryCandles={() => void candles.refetch()} timeframe={timeframe} onTimeframe={setChosen} focus={focus}
+        indicators={indicators.data} />
+      <TradesTable orders={data.orders?.orders ?? null}
+        onShow={(t) => setFocus({ from: t.entryTime, to: t.exitTime ?? data.run.to_time })} />
       <OrdersTable orders={data.orders?.orders ?? null}
         unavailable={ordersFailure ? `${ordersFailure.message} (${ordersFailure.code})` : null} />
     </>

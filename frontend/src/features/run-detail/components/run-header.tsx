@@ -20,7 +20,7 @@ export function RunHeader({ data, path }: { data: RunComplete; path: string }) {
           {params(run)} · {formatTime(run.from_time, true)} → {formatTime(run.to_time, true)} · cash {formatMoney(run.cash)}
           {" "}· commission {formatNumber(run.commission_rate * 10_000)} bps · slippage {formatNumber(run.slippage_bps)} bps
         </p>
-        <p data-testid="load-info" className="text-xs text-slate-500">
+        <p data-testid="load-info" className="text-xs text-slate-400">
           Owner {run.owner}{run.shared_with.length > 0 && ` · shared with ${run.shared_with.join(", ")}`}
           {" "}· loaded in {formatNumber(metadata.load_time_ms, 1)} ms ({metadata.cache}, {path === "bff" ? "through the api" : "direct from the backend"})
         </p>

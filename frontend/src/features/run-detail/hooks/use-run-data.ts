@@ -1,6 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { candlesQueryKey, fetchCandles, type CandleRequest } from "@/api/sources/candles";
 import { fetchRunComplete, runCompleteQueryKey, type RunCompleteRequest } from "@/api/sources/run-complete";
+import { unwrap } from "@/api/client";
 import { useApiClient } from "@/lib/app-config";
 
 const PROGRESS_POLL_MS = 1000;
@@ -27,5 +28,20 @@ export function useCandles(request: CandleRequest | null) {
     enabled: request !== null,
     staleTime: 5 * 60_000,
     placeholderData: (previous) => previous,
+  });
+}
+
+/** Points per line of the strategy's own lines: about one per candle of the default view. */
+const INDICATOR_POINTS = 10_000;
+
+/** The lines the run's strategy computed (moving averages, bands, an oscillator), decimated by the backend. */
+export function useIndicators(runId: string, enabled: boolean) {
+  const { client, path } = useApiClient("charts");
+  return useQuery({
+    queryKey: ["indicators", path, runId, INDICATOR_POINTS],
+    queryFn: ({ signal }) => unwrap(client.GET("/api/v1/backtests/{run_id}/indicators", {
+      params: { path: { run_id: runId }, query: { max_points: INDICATOR_POINTS } }, signal })),
+    enabled,
+    staleTime: Infinity, // a completed run's lines never change
   });
 }

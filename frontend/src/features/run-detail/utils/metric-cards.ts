@@ -57,11 +57,27 @@ function format(value: number | null, kind: Format): string {
   }
 }
 
+// Figures that only exist once trades have closed: with none, the card says so instead of a bare dash.
+const PER_TRADE = new Set(["win_rate", "profit_factor", "avg_trade", "expectancy"]);
+
+/** Why a card reads as it does, when the number alone would puzzle a trader. */
+function explain(key: string, value: number | null, metrics: Record<string, unknown> | null): string | null {
+  const trades = metricValue(metrics, "trades");
+  if (key === "trades" && value === 0) return "no round trip closed (a position held to the end is not counted)";
+  if (PER_TRADE.has(key) && value === null) return trades === 0 ? "needs closed trades: this run closed none" : null;
+  const cagr = metricValue(metrics, "cagr");
+  if (key === "annualized_return" && value !== null && cagr !== null && Math.abs(value - cagr) > 0.1) {
+    return "the arithmetic mean scaled up: with swinging returns it parts from CAGR (what compounding gave)";
+  }
+  return null;
+}
+
 export function metricCards(metrics: Record<string, unknown> | null, periodsPerYear: number | null): MetricCard[] {
   const ppy = periodsPerYear === null ? "?" : formatInteger(periodsPerYear);
   return DEFINITIONS.map((d) => {
     const value = metricValue(metrics, d.key);
     const tone = !d.signed || value === null || value === 0 ? "neutral" : value > 0 ? "positive" : "negative";
-    return { key: d.key, label: d.label, value: format(value, d.format), note: d.note(ppy), tone };
+    return { key: d.key, label: d.label, value: format(value, d.format), note: explain(d.key, value, metrics) ?? d.note(ppy),
+      tone };
   });
 }

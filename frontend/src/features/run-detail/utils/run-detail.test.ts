@@ -20,6 +20,16 @@ describe("run detail", () => {
     expect(byKey.trades?.value).toBe("1,234");
   });
 
+  it("explains figures that would puzzle: annualised return far from CAGR, no closed trades", () => {
+    const cards = metricCards({ annualized_return: -1.59, cagr: -0.83, trades: 0, win_rate: null }, 525_960);
+    const byKey = Object.fromEntries(cards.map((c) => [c.key, c]));
+    expect(byKey.annualized_return?.note).toContain("parts from CAGR");
+    expect(byKey.trades?.note).toContain("no round trip closed");
+    expect(byKey.win_rate?.note).toContain("this run closed none");
+    const close = metricCards({ annualized_return: 0.12, cagr: 0.11, trades: 3 }, 252);
+    expect(close.find((c) => c.key === "annualized_return")?.note).toContain("mean period return");
+  });
+
   it("sorts orders by any column, ties in time order", () => {
     const orders = [order(3, "sell", 5), order(1, "buy", -1), order(2, "sell", 5)];
     expect(sortOrders(orders, "realized_pnl", "desc").map((o) => o.time)).toEqual([3, 2, 1]);

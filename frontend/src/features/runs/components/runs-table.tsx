@@ -17,12 +17,53 @@ function tone(value: number | null): string {
   return value > 0 ? "text-emerald-300" : "text-rose-300";
 }
 
+/** The runs as a table on wide screens and as one card per run on narrow ones (a phone never scrolls sideways). */
 export function RunsTable({ runs }: { runs: RunDetail[] }) {
   const metrics = useHeadlineMetrics(runs);
   const [sharing, setSharing] = useState<RunDetail | null>(null);
   return (
-    <div className="overflow-x-auto">
-      <table className="w-full min-w-[900px] text-left text-sm">
+    <div>
+      <ul aria-label="Runs" className="flex flex-col divide-y divide-slate-800 lg:hidden">
+        {runs.map((run) => {
+          const m = metrics.get(run.id)?.data;
+          const loading = metrics.get(run.id)?.isPending ?? false;
+          const totalReturn = metricValue(m, "total_return");
+          const figure = (label: string, value: string, className = "") => (
+            <div><dt className="text-xs text-slate-400">{label}</dt><dd className={`tabular-nums ${className}`}>{loading ? "…" : value}</dd></div>
+          );
+          return (
+            <li key={run.id} data-testid="run-card" className="flex flex-col gap-2 px-4 py-3">
+              <div className="flex items-start justify-between gap-2">
+                <div className="min-w-0">
+                  <Link to={`/runs/${run.id}`} className="font-medium text-sky-300 hover:underline">{run.symbol} · {run.timeframe}</Link>
+                  <div className="text-xs break-words text-slate-400">{run.strategy} · {paramsText(run.params)}</div>
+                </div>
+                <RunStatus run={run} />
+              </div>
+              <dl className="grid grid-cols-4 gap-2 text-sm">
+                {figure("Return", formatPercent(totalReturn), tone(totalReturn))}
+                {figure("Sharpe", formatNumber(metricValue(m, "sharpe")))}
+                {figure("Max DD", formatPercent(metricValue(m, "max_drawdown")))}
+                {figure("Trades", formatInteger(metricValue(m, "trades")))}
+              </dl>
+              <div className="flex flex-wrap items-center justify-between gap-2 text-xs text-slate-400">
+                <span>
+                  {formatTime(run.from_time, true)} → {formatTime(run.to_time, true)}
+                  {!run.can_control && ` · shared by ${run.owner}`}
+                </span>
+                <span className="flex gap-1">
+                  {run.status === "completed" && (
+                    <Link to={`/runs/${run.id}/playback`} className="rounded-md px-2 py-1 text-sm text-slate-300 hover:bg-slate-800">Play back</Link>
+                  )}
+                  {run.can_control && <Button variant="ghost" onClick={() => setSharing(run)}>Share</Button>}
+                </span>
+              </div>
+            </li>
+          );
+        })}
+      </ul>
+      <div className="hidden overflow-x-auto lg:block">
+      <table className="w-full text-left text-sm">
         <caption className="sr-only">Your runs and runs shared with you, newest first</caption>
         <thead className="text-xs text-slate-400 uppercase">
           <tr className="border-b border-slate-800">
@@ -48,7 +89,7 @@ export function RunsTable({ runs }: { runs: RunDetail[] }) {
                   <Link to={`/runs/${run.id}`} className="font-medium text-sky-300 hover:underline">
                     {run.symbol} · {run.timeframe}
                   </Link>
-                  <div className="text-xs text-slate-500">
+                  <div className="text-xs text-slate-400">
                     {formatTime(run.from_time, true)} → {formatTime(run.to_time, true)}
                     {run.shared_with.length > 0 && ` · shared with ${run.shared_with.join(", ")}`}
                     {!run.can_control && ` · shared by ${run.owner}`}
@@ -56,7 +97,7 @@ export function RunsTable({ runs }: { runs: RunDetail[] }) {
                 </td>
                 <td className="px-4 py-2">
                   <div>{run.strategy}</div>
-                  <div className="text-xs text-slate-500">{run.mode} {paramsText(run.params)}</div>
+                  <div className="text-xs text-slate-400">{run.mode} {paramsText(run.params)}</div>
                 </td>
                 <td className="px-4 py-2"><RunStatus run={run} /></td>
                 <td className={`px-4 py-2 text-right tabular-nums ${tone(totalReturn)}`}>
@@ -81,6 +122,7 @@ export function RunsTable({ runs }: { runs: RunDetail[] }) {
           })}
         </tbody>
       </table>
+      </div>
       {sharing && <ShareDialog run={sharing} onClose={() => setSharing(null)} />}
     </div>
   );

@@ -47,7 +47,7 @@ export function ShareDialog({ run, onClose }: { run: RunDetail; onClose: () => v
         <div>
           <h3 className="text-sm font-medium text-slate-300">Shared with</h3>
           {sharedWith.length === 0 ? (
-            <p className="text-sm text-slate-500">Nobody yet.</p>
+            <p className="text-sm text-slate-400">Nobody yet.</p>
           ) : (
             <ul className="mt-1 flex flex-col gap-1">
               {sharedWith.map((name) => (

@@ -1,0 +1,66 @@
+"""``GET /backtests/{id}/indicators``: the lines a run's strategy computed (its moving averages, bands or
+oscillator) at the run's bars, each decimated like the equity curve, for charts that show why a trade fired."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+import orjson
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from backend.deps import LoadedRunsDep, PrincipalDep, RunsDep
+from backend.playback.data import PlaybackData
+from backend.routers.backtests import _RESULTS
+from backend.runs.equity_curve import MIN_POINTS, line_indices
+from backend.strategies.indicators import IndicatorLine
+from backend.strategies.registry import get_strategy
+
+router = APIRouter(prefix="/backtests", tags=["backtests"])
+
+
+class IndicatorLineOut(BaseModel):
+    name: str = Field(description="The line's key in the strategy (`fast`, `upper`, `rsi`)")
+    label: str = Field(description="How a person reads it, with its parameters (`SMA 30`, `RSI 14`)")
+    pane: Literal["price", "own"] = Field(description="`price`: over the candles; `own`: in a pane of its own")
+    count: int = Field(description="Points in this response (bars where the line is defined, at most `max_points`)")
+    time: list[int]
+    values: list[float]
+
+
+class IndicatorsResponse(BaseModel):
+    run_id: str
+    strategy: str
+    params: dict[str, object]
+    lines: list[IndicatorLineOut]
+    levels: list[float] = Field(description="Reference levels of the own pane (an RSI's oversold and overbought)")
+
+
+def _line(time: np.ndarray, line: IndicatorLine, max_points: int | None) -> dict[str, object]:
+    # A line is undefined until its window fills (NaN); only the bars where it exists are sent.
+    defined = ~np.isnan(line.values)
+    t, v = time[defined], line.values[defined]
+    if max_points is not None and t.shape[0] > max_points:
+        keep = line_indices(t, v, max_points)
+        t, v = t[keep], v[keep]
+    return {"name": line.name, "label": line.label, "pane": line.pane, "count": int(t.shape[0]), "time": t,
+            "values": v}
+
+
+@router.get("/{run_id}/indicators", responses={**_RESULTS, 200: {"model": IndicatorsResponse}},
+            summary="The strategy's own lines (moving averages, bands, oscillator) at the run's bars, columnar")
+async def get_indicators(run_id: str, principal: PrincipalDep, runs: RunsDep, loaded: LoadedRunsDep,
+                         max_points: Annotated[int | None, Query(ge=MIN_POINTS, le=10_000_000, description=(
+                             "Return at most this many points per line, chosen by MinMaxLTTB so that each keeps "
+                             "its shape. Omit for every bar."))] = None) -> Response:
+    record = runs.completed(principal, run_id)
+    data = await loaded.get(run_id, lambda: PlaybackData.load(runs.run_dir(run_id), record.cash))
+    strategy = get_strategy(record.strategy)
+    params = strategy.parse_params(record.params)
+    bars = data.timeline.bars
+    computed = strategy.indicators_fn(bars, params)
+    body = {"run_id": run_id, "strategy": strategy.name, "params": params.model_dump(mode="json"),
+            "lines": [_line(bars.time, line, max_points) for line in computed.lines], "levels": computed.levels}
+    return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
