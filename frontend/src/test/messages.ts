@@ -1,7 +1,6 @@
 // Shared-stream and backend playback messages for unit tests, complete as the protocol defines them.
 import type { components as Backend } from "@/api/generated/playback-schema";
 import type { components as Stream } from "@/api/generated/stream-schema";
-import type { PresenceMessage } from "@/features/playback/api/protocol";
 
 type S = Stream["schemas"];
 type B = Backend["schemas"];
@@ -51,8 +50,8 @@ export function heartbeat(offset: number, viewers = 3): S["Heartbeat"] {
   return { type: "heartbeat", epoch: "e1", offset, ts: 1, viewers };
 }
 
-export function presence(offset: number, viewers: number): PresenceMessage {
-  return { type: "presence", epoch: "e1", offset, viewers };
+export function presence(offset: number, viewers: number): S["Presence"] {
+  return { type: "presence", epoch: "e1", offset, ts: 1, viewers };
 }
 
 export function skipped(offset: number, count: number): S["Skipped"] {

@@ -7,19 +7,9 @@ import type { components as Backend } from "@/api/generated/playback-schema";
 import type { components as Stream } from "@/api/generated/stream-schema";
 import type { ConnectionState } from "./reconnecting-socket";
 
-/**
- * Sent to every viewer when the number watching the run changes. Addressed to the viewer like a heartbeat: it
- * carries the offset already reached and moves nothing forward. (Written here until the generated contracts
- * include it; a generated `Presence` of the same shape merges with it.)
- */
-export interface PresenceMessage {
-  type: "presence";
-  epoch: string | null;
-  offset: number;
-  viewers: number;
-}
-
-export type StreamMessage = Stream["schemas"]["StreamMessage"] | PresenceMessage;
+// `presence` (the viewer count changed) and `broker` (this api node lost or regained Redis) are addressed to the
+// viewer like a heartbeat: they carry the offset already reached and move nothing forward.
+export type StreamMessage = Stream["schemas"]["StreamMessage"];
 export type BackendMessage = Backend["schemas"]["PlaybackMessage"];
 export type PlaybackState = Backend["schemas"]["PlaybackState"];
 export type PlaybackStats = Backend["schemas"]["PlaybackStats"];

@@ -86,7 +86,6 @@ function toEvent(message: StreamMessage): PlaybackEvent {
     case "skipped":
       return { type: "skipped", count: message.count, fromOffset: message.from_offset, toOffset: message.to_offset };
     case "heartbeat":
-    case "presence":
       return { type: "heartbeat", viewers: message.viewers };
     case "presence":
       return { type: "presence", viewers: message.viewers };
