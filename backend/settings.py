@@ -31,6 +31,9 @@ class BackendSettings(HewstonSettings):
     # An open playback socket re-asks whether its caller may still see the run this often (closing with
     # 4403 when not); the same bound as the api's access cache.
     playback_access_recheck_s: float = Field(default=5.0, gt=0)
+    # Users (by name) with the operator role: they may read the operations summary and the audit trail
+    # through the api. The backend alone decides; the api asks it (GET /me).
+    operators: list[str] = Field(default_factory=list)
     # A request body that sends nothing for this long is answered 408 and its connection closed.
     body_timeout_s: float = Field(default=10.0, gt=0)
 
