@@ -51,6 +51,7 @@ class AccessLogMiddleware:
             duration_s = time.perf_counter() - started
             route = route_template(scope)
             self.metrics.observe_request(scope["method"], route, status, duration_s)
+            self.metrics.upstream_calls.labels(route).observe(info.upstream_calls)
             log.info("request", method=scope["method"], route=route, status=status,
                      duration_ms=round(duration_s * 1000.0, 3), user=info.user, cache=info.cache,
                      upstream_calls=info.upstream_calls)

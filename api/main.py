@@ -1,7 +1,7 @@
 """Api app factory: ``uvicorn --factory api.main:create_app`` or ``hewston api``.
 
-Routes: operations (``/health``, ``/ready``, ``/metrics``), the api's own routes and every backend route under
-``/api/v1/``, then the browser app at ``/`` when it is built.
+Routes: operations (``/health``, ``/ready``, ``/metrics``; for operators ``/api/v1/ops/``), the api's own
+routes and every backend route under ``/api/v1/``, then the browser app at ``/`` when it is built.
 
 Middleware, outermost first: proxy headers (the client address, from trusted proxies only), correlation id
 (so every answer, even a refusal, carries one), access log and metrics, body timeout, CORS, size limits, rate
@@ -24,6 +24,10 @@ from api.access_log import AccessLogMiddleware
 from api.cache import ResponseCache
 from api.limits import SizeLimitMiddleware
 from api.metrics import ApiMetrics
+from api.ops import router as ops_router
+from api.ops.audit import AuditTrail
+from api.ops.sampler import OpsSampler
+from api.ops.summary import OpsSummary
 from api.prewarm import PrewarmTrigger
 from api.rate_limit import EXEMPT_PATHS, RateLimitMiddleware
 from api.redis_guard import RedisGuard
@@ -92,13 +96,21 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     access = AccessChecks(upstream, guard, keys, ttl_s=settings.access_cache_ttl_s, metrics=metrics)
     hub = _stream_hub(settings, keys, metrics, access)
+    sampler = OpsSampler(metrics.registry, guard, keys, node_id=hub.node_id,
+                         interval_s=settings.ops_sample_interval_s, history_points=settings.ops_history_points,
+                         table_window_s=settings.ops_table_window_s,
+                         runs=lambda: {run_id: len(feed.viewers) for run_id, feed in hub.feeds.items()})
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await hub.start()
+        metrics.loop_lag.start()
+        sampler.start()
         try:
             yield
         finally:
+            await sampler.stop()
+            await metrics.loop_lag.stop()
             await hub.stop()
             await prewarm.aclose()
             await upstream.aclose()
@@ -120,6 +132,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.prewarm = prewarm
     app.state.access = access
     app.state.stream_hub = hub
+    app.state.ops_sampler = sampler
+    app.state.ops_summary = OpsSummary(guard, keys, interval_s=settings.ops_sample_interval_s)
+    app.state.audit = AuditTrail(guard, keys, max_events=settings.audit_max_events)
     install_error_handlers(app)
 
     app.include_router(operations.router)
@@ -127,6 +142,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(runs_complete.router, prefix=API_PREFIX)
     app.include_router(app_config.router, prefix=API_PREFIX)
     app.include_router(stream_router.router, prefix=API_PREFIX)
+    app.include_router(ops_router.router, prefix=API_PREFIX)
     app.include_router(passthrough.router, prefix=API_PREFIX)
     # After every api route: the browser app's fallback must never shadow one.
     mount_web_app(app, settings.web_app_dir)

@@ -12,6 +12,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from common.process_metrics import LoopLagMonitor, add_process_metrics
+
 # Sub-millisecond cache hits up to slow upstream calls.
 _BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -29,6 +31,8 @@ class ApiMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        add_process_metrics(self.registry)
+        self.loop_lag = LoopLagMonitor(self.registry)
         self.request_duration = Histogram(
             "hewston_api_request_duration_seconds", "Time to serve a request, by route template",
             ("method", "route", "status"), buckets=_BUCKETS_S, registry=self.registry)
@@ -44,6 +48,9 @@ class ApiMetrics:
         self.redis_errors = Counter(
             "hewston_api_redis_errors_total", "Redis operations that failed (served uncached instead)",
             registry=self.registry)
+        self.upstream_calls = Histogram(
+            "hewston_api_upstream_calls", "Backend calls one request made, by route template",
+            ("route",), buckets=(0, 1, 2, 3, 4, 6, 8), registry=self.registry)
         self.rate_limited = Counter(
             "hewston_api_rate_limited_total", "Requests refused by the rate limit", registry=self.registry)
 

@@ -97,3 +97,11 @@ class ApiSettings(HewstonSettings):
     stream_auth_timeout_s: float = Field(default=5.0, gt=0)
     stream_controls_per_s: float = Field(default=10.0, gt=0)
     stream_controls_burst: int = Field(default=20, ge=1)
+
+    # Operations page: each node samples its own metrics this often and keeps this many samples (3 minutes).
+    ops_sample_interval_s: float = Field(default=2.0, gt=0)
+    ops_history_points: int = Field(default=90, ge=2, le=3600)
+    # The per-route and per-cache tables cover this long (one interval alone is too jumpy to read).
+    ops_table_window_s: float = Field(default=30.0, gt=0)
+    # Audit events kept in Redis (the oldest are trimmed past this, approximately); the log keeps them all.
+    audit_max_events: int = Field(default=100_000, ge=100)
