@@ -89,6 +89,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     guard = RedisGuard(redis, op_timeout_s=settings.redis_socket_timeout_s,
                        retry_after_s=settings.redis_retry_after_s,
                        retry_after_max_s=settings.redis_retry_after_max_s, metrics=metrics)
+    metrics.redis_up.set_function(lambda: guard.state == "ok")
     upstream = Upstream(settings, metrics)
     flight: SingleFlight = SingleFlight(guard, keys, lock_ms=settings.single_flight_lock_ms,
                                         wait_s=settings.single_flight_wait_s)

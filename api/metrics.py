@@ -8,6 +8,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -42,6 +43,12 @@ class ApiMetrics:
         self.cache = Counter(
             "hewston_api_cache_total", "Cache lookups by cache and outcome (hit, miss, wait_hit, bypass)",
             ("cache", "outcome"), registry=self.registry)
+        self.cache_bytes = Counter(
+            "hewston_api_cache_served_bytes_total", "Bytes of cached entries served (hit or wait_hit), by cache",
+            ("cache",), registry=self.registry)
+        self.redis_up = Gauge(
+            "hewston_api_redis_up", "1 while this node reaches Redis, 0 while its breaker holds Redis for down",
+            registry=self.registry)
         self.upstream_duration = Histogram(
             "hewston_api_upstream_duration_seconds", "Backend call latency by backend route and status",
             ("method", "route", "status"), buckets=_BUCKETS_S, registry=self.registry)
@@ -63,8 +70,10 @@ class ApiMetrics:
     def observe_upstream(self, method: str, route: str, status: int | str, duration_s: float) -> None:
         self.upstream_duration.labels(method, route, str(status)).observe(duration_s)
 
-    def count_cache(self, cache: str, outcome: str) -> None:
+    def count_cache(self, cache: str, outcome: str, served_bytes: int = 0) -> None:
         self.cache.labels(cache, outcome).inc()
+        if served_bytes and outcome in ("hit", "wait_hit"):
+            self.cache_bytes.labels(cache).inc(served_bytes)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

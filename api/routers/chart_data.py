@@ -39,7 +39,7 @@ async def chart_data(query: Annotated[ChartDataQuery, Query()], request: Request
     view = chart_view(query, str(decision.body.get("symbol") or query.symbol))
     entry, outcome, _key = await chart_entry(cache, keys, settings.chart_cache_ttl_s, upstream, authorization, view,
                                              decision.body)
-    metrics.count_cache("chart", outcome)
+    metrics.count_cache("chart", outcome, len(entry.payload))
     if outcome == "miss":
         prewarm.chart_missed(view, decision.body)
     return encoded_response(request, entry, outcome=outcome)
