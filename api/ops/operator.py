@@ -20,5 +20,5 @@ async def require_operator(upstream: Upstream, authorization: str | None) -> Cal
     response = await upstream.get_ok("/me", route="/me", authorization=authorization)
     caller = Caller.model_validate_json(response.content)
     if OPERATOR_ROLE not in caller.roles:
-        raise NotAnOperator(f"operations are for operators; the backend does not name {caller.name} one")
+        raise NotAnOperator(f"only operators may read this, and the backend does not name {caller.name} one")
     return caller
