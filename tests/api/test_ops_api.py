@@ -110,3 +110,17 @@ def _summary_until(api, done, timeout_s: float = 10.0) -> dict:
             assert done(body), body
             return body
         time.sleep(0.2)
+
+
+def test_without_redis_the_summary_shows_this_node_and_calls_are_still_answered(ops_backend, make_api):
+    from tests.support.servers import free_port
+
+    api = make_api(ops_backend.http_url, redis_url=f"redis://127.0.0.1:{free_port()}/0", ops_sample_interval_s=0.2)
+    body = {"symbol": SYMBOL, "strategy": "buy_and_hold", "timeframe": "minute", "from": START,
+            "to": START + 60 * (MINUTES - 1)}
+    # The audit event cannot be stored, but the call it describes is answered (and the event still logged).
+    assert httpx.post(f"{api.http_url}/api/v1/backtests", json=body, headers=auth(ALICE_TOKEN)).status_code == 202
+    summary = _summary_until(api, lambda b: b["ready"]["redis"] == "down")
+    assert len(summary["nodes"]) == 1 and "redis is down" in summary["degraded"]
+    audit = httpx.get(f"{api.http_url}/api/v1/ops/audit", headers=auth(ALICE_TOKEN))
+    assert audit.status_code == 503 and audit.json()["error"]["code"] == "service_unavailable"
