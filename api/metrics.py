@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import Counter, Gauge, Histogram
 
-from common.process_metrics import LoopLagMonitor, add_process_metrics
-
-# Sub-millisecond cache hits up to slow upstream calls.
-_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+from common.service_metrics import REQUEST_BUCKETS_S as _BUCKETS_S
+from common.service_metrics import ServiceMetrics
 
 
 class DependencyMetrics(Protocol):
@@ -27,19 +18,9 @@ class DependencyMetrics(Protocol):
     def observe_upstream(self, method: str, route: str, status: int | str, duration_s: float) -> None: ...
 
 
-class ApiMetrics:
-    content_type = CONTENT_TYPE_LATEST
-
+class ApiMetrics(ServiceMetrics):
     def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
-        add_process_metrics(self.registry)
-        self.loop_lag = LoopLagMonitor(self.registry)
-        self.request_duration = Histogram(
-            "hewston_api_request_duration_seconds", "Time to serve a request, by route template",
-            ("method", "route", "status"), buckets=_BUCKETS_S, registry=self.registry)
-        self.errors = Counter(
-            "hewston_api_errors_total", "Responses with status >= 500, by route template",
-            ("method", "route", "status"), registry=self.registry)
+        super().__init__("api")
         self.cache = Counter(
             "hewston_api_cache_total", "Cache lookups by cache and outcome (hit, miss, wait_hit, bypass)",
             ("cache", "outcome"), registry=self.registry)
@@ -61,12 +42,6 @@ class ApiMetrics:
         self.rate_limited = Counter(
             "hewston_api_rate_limited_total", "Requests refused by the rate limit", registry=self.registry)
 
-    def observe_request(self, method: str, route: str, status: int, duration_s: float) -> None:
-        labels = (method, route, str(status))
-        self.request_duration.labels(*labels).observe(duration_s)
-        if status >= 500:
-            self.errors.labels(*labels).inc()
-
     def observe_upstream(self, method: str, route: str, status: int | str, duration_s: float) -> None:
         self.upstream_duration.labels(method, route, str(status)).observe(duration_s)
 
@@ -74,6 +49,3 @@ class ApiMetrics:
         self.cache.labels(cache, outcome).inc()
         if served_bytes and outcome in ("hit", "wait_hit"):
             self.cache_bytes.labels(cache).inc(served_bytes)
-
-    def render(self) -> bytes:
-        return generate_latest(self.registry)

@@ -10,11 +10,11 @@ and records how late it woke. A blocking call anywhere in the process shows up h
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 
 from prometheus_client import CollectorRegistry, Histogram, ProcessCollector
+
+from common.periodic import Periodic
 
 _LAG_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -23,29 +23,18 @@ def add_process_metrics(registry: CollectorRegistry) -> None:
     ProcessCollector(registry=registry)
 
 
-class LoopLagMonitor:
+class LoopLagMonitor(Periodic):
     """Samples the event loop's lag every ``interval_s`` while started (a few microseconds per sample)."""
 
     def __init__(self, registry: CollectorRegistry, *, interval_s: float = 0.5) -> None:
-        self.interval_s = interval_s
+        super().__init__("loop-lag-monitor", interval_s, self._sample)
         self.lag = Histogram("hewston_event_loop_lag_seconds",
                              "How late a timer fired on this process's event loop (blocking work shows here)",
                              buckets=_LAG_BUCKETS_S, registry=registry)
-        self._task: asyncio.Task[None] | None = None
+        self._last: float | None = None
 
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._sample_forever(), name="loop-lag-monitor")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _sample_forever(self) -> None:
-        while True:
-            started = time.perf_counter()
-            await asyncio.sleep(self.interval_s)
-            self.lag.observe(max(0.0, time.perf_counter() - started - self.interval_s))
+    async def _sample(self) -> None:
+        now = time.perf_counter()
+        if self._last is not None:
+            self.lag.observe(max(0.0, now - self._last - self.interval_s))
+        self._last = now

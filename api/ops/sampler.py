@@ -9,8 +9,6 @@ out of the summary. Sampling costs one registry walk per interval, nothing per r
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import math
 import time
 from collections import deque
@@ -23,9 +21,7 @@ from prometheus_client import CollectorRegistry
 from api.ops.readings import Distribution, Reading, read
 from api.redis_guard import RedisGuard, RedisUnavailable
 from common.keys import KeySpace
-from common.logging import get_logger
-
-log = get_logger("hewston.api.ops")
+from common.periodic import Periodic
 
 # Cache outcomes that served stored bytes (a wait_hit found what another request computed).
 HITS = ("hit", "wait_hit")
@@ -116,32 +112,20 @@ SERIES = ("requests_per_s", "errors_per_s", "p95_ms", "backend_p95_ms", "cache_h
           "messages_in_per_s", "fanout_p95_ms", "resyncs", "cpu_percent", "rss_mb", "loop_lag_p95_ms")
 
 
-class OpsSampler:
+class OpsSampler(Periodic):
     def __init__(self, registry: CollectorRegistry, guard: RedisGuard, keys: KeySpace, *, node_id: str,
                  interval_s: float, history_points: int, table_window_s: float,
                  runs: Callable[[], dict[str, int]]) -> None:
+        super().__init__("ops-sampler", interval_s, self._sample_and_share)
         self.registry = registry
         self.guard = guard
         self.keys = keys
         self.node_id = node_id
-        self.interval_s = interval_s
         # Viewers per run on this node, read when sampling (the stream hub's feeds).
         self.runs = runs
         self.history: deque[dict[str, Any]] = deque(maxlen=history_points)
         self.latest: dict[str, Any] = {}
         self._readings: deque[Reading] = deque(maxlen=max(2, math.ceil(table_window_s / interval_s) + 1))
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._sample_forever(), name="ops-sampler")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     def sample(self) -> dict[str, Any]:
         """Take a reading now and derive the window since the previous one."""
@@ -164,13 +148,9 @@ class OpsSampler:
         key = self.keys.ops_nodes()
         await self.guard.run(lambda r: r.hset(key, self.node_id, data))
 
-    async def _sample_forever(self) -> None:
-        while True:
-            try:
-                self.sample()
-                await self.publish()
-            except RedisUnavailable:
-                pass  # the summary shows the nodes it can; this node's share returns with Redis
-            except Exception:
-                log.exception("ops_sample_failed")
-            await asyncio.sleep(self.interval_s)
+    async def _sample_and_share(self) -> None:
+        self.sample()
+        try:
+            await self.publish()
+        except RedisUnavailable:
+            pass  # the summary shows the nodes it can; this node's share returns with Redis
