@@ -4,11 +4,12 @@ A node reads its own registry (``readings``), derives the last interval's rates 
 to a bounded history (the page's sparklines), derives the same over a longer window (``table_window_s``: the
 per-route and per-cache tables, steadier than one interval) and writes the lot under its id in one Redis hash,
 so that whichever node answers ``/api/v1/ops/summary`` can show every node. A node that stops writing ages
-out of the summary. Sampling costs one registry walk per interval, nothing per request.
+out of the summary. Sampling costs one registry walk per interval (on a thread), nothing per request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import deque
@@ -127,11 +128,18 @@ class OpsSampler(Periodic):
         self.latest: dict[str, Any] = {}
         self._readings: deque[Reading] = deque(maxlen=max(2, math.ceil(table_window_s / interval_s) + 1))
 
-    def sample(self) -> dict[str, Any]:
-        """Take a reading now and derive the window since the previous one."""
+    def _derive(self) -> tuple[Reading, dict[str, Any], dict[str, Any]]:
+        """A reading now, the last interval's point and the table window (reads the readings, changes nothing)."""
         now = read(self.registry, time.monotonic())
         point = window(now, self._readings[-1] if self._readings else None)
         latest = window(now, self._readings[0]) if len(self._readings) > 1 else point
+        return now, point, latest
+
+    def sample(self) -> dict[str, Any]:
+        """Take a reading now and derive the window since the previous one."""
+        return self._keep(*self._derive())
+
+    def _keep(self, now: Reading, point: dict[str, Any], latest: dict[str, Any]) -> dict[str, Any]:
         self._readings.append(now)
         latest["at_ms"] = int(time.time() * 1000)
         latest["node"] = self.node_id
@@ -149,7 +157,10 @@ class OpsSampler(Periodic):
         await self.guard.run(lambda r: r.hset(key, self.node_id, data))
 
     async def _sample_and_share(self) -> None:
-        self.sample()
+        # Walking the registry takes milliseconds per hundred label sets: done on a thread, so the event loop
+        # (and the stream's fan-out) waits at most one interpreter switch interval at a time, not the whole walk.
+        # Only this task changes the readings, and it waits here, so the thread reads them undisturbed.
+        self._keep(*await asyncio.to_thread(self._derive))
         try:
             await self.publish()
         except RedisUnavailable:
