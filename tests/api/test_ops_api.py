@@ -21,9 +21,7 @@ def auth(token: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def ops_backend(tmp_path_factory) -> Iterator[LiveServer]:
     """A backend that names alice an operator (and bob not)."""
-    app = build_backend(tmp_path_factory.mktemp("backend") / "data")
-    app.state.authenticator._operators = frozenset({"alice"})
-    with live_server(app) as server:
+    with live_server(build_backend(tmp_path_factory.mktemp("backend") / "data", operators=["alice"])) as server:
         yield server
 
 
