@@ -135,7 +135,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.stream_hub = hub
     app.state.ops_sampler = sampler
     app.state.ops_summary = OpsSummary(guard, keys, interval_s=settings.ops_sample_interval_s)
-    app.state.audit = AuditTrail(guard, keys, max_events=settings.audit_max_events)
+    app.state.audit = AuditTrail(guard, keys, access, max_events=settings.audit_max_events)
     install_error_handlers(app)
 
     app.include_router(operations.router)

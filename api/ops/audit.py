@@ -15,8 +15,7 @@ import re
 import time
 from typing import Any
 
-from starlette.websockets import WebSocket
-
+from api.access import AccessChecks
 from api.redis_guard import RedisGuard, RedisUnavailable
 from api.stream.controls import Refusal
 from api.stream.viewer import Viewer
@@ -47,9 +46,11 @@ def stream_id(value: str, field: str = "before") -> str:
 
 
 class AuditTrail:
-    def __init__(self, guard: RedisGuard, keys: KeySpace, *, max_events: int) -> None:
+    def __init__(self, guard: RedisGuard, keys: KeySpace, access: AccessChecks, *, max_events: int) -> None:
         self.guard = guard
         self.keys = keys
+        # Who sent a playback control: the run's access decision names the caller (cached for seconds).
+        self.access = access
         self.max_events = max_events
 
     async def record(self, action: str, *, user: str | None, run_id: str | None, outcome: str,
@@ -78,11 +79,23 @@ class AuditTrail:
             run_id = match.group(1).decode("utf-8", "replace") if match else None
         await self.record(action, user=user, run_id=run_id, outcome=str(status), target=path_params.get("user"))
 
-    async def control(self, *, user: str | None, run_id: str, client_id: str, control: dict[str, Any],
-                      outcome: str) -> None:
-        """A playback control a viewer sent: forwarded to the relay, or refused (forbidden, unavailable)."""
-        await self.record("playback_control", user=user, run_id=run_id, outcome=outcome, client_id=client_id,
-                          control=str(control.get("type", "unknown")))
+    async def control_applied(self, viewer: Viewer, verdict: dict[str, Any] | Refusal) -> None:
+        """Audit a viewer's playback control: one forwarded to the relay, or one refused because the backend
+        does not let that viewer control the run (malformed and rate-limited controls are not audited: no state
+        changed and nobody overstepped).
+
+        The stream calls this through ``app.state.audit`` (the stream sits below this package and imports
+        nothing from it)."""
+        if isinstance(verdict, Refusal) and verdict.code != "forbidden":
+            return
+        try:
+            user = (await self.access.run(viewer.authorization, viewer.run_id)).user
+        except HewstonError:
+            user = None
+        refused = isinstance(verdict, Refusal)
+        await self.record("playback_control", user=user, run_id=viewer.run_id,
+                          outcome=verdict.code if refused else "forwarded", client_id=viewer.client_id,
+                          control="refused" if refused else str(verdict.get("type", "unknown")))
 
     async def page(self, *, before: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
         """Up to ``limit`` events older than ``before`` (newest first) and the cursor of the next page."""
@@ -94,23 +107,6 @@ class AuditTrail:
             decoded = {_text(k): _text(v) for k, v in fields.items()}
             events.append({"id": _text(entry_id), **decoded, "at_ms": int(decoded.get("at_ms", 0))})
         return events, (events[-1]["id"] if len(entries) > limit else None)
-
-
-async def control_applied(websocket: WebSocket, viewer: Viewer, verdict: dict[str, Any] | Refusal) -> None:
-    """Audit a viewer's playback control: one forwarded to the relay, or one refused because the backend does
-    not let that viewer control the run (malformed and rate-limited controls are not audited: no state
-    changed and nobody overstepped). Who it was comes from the run's access decision, cached for seconds."""
-    if isinstance(verdict, Refusal) and verdict.code != "forbidden":
-        return
-    state = websocket.app.state
-    try:
-        user = (await state.access.run(viewer.authorization, viewer.run_id)).user
-    except HewstonError:
-        user = None
-    control = {"type": "refused"} if isinstance(verdict, Refusal) else verdict
-    outcome = verdict.code if isinstance(verdict, Refusal) else "forwarded"
-    await state.audit.control(user=user, run_id=viewer.run_id, client_id=viewer.client_id, control=control,
-                              outcome=outcome)
 
 
 def _text(value: bytes | str) -> str:

@@ -16,7 +16,6 @@ from fastapi import APIRouter, WebSocket
 from starlette.datastructures import QueryParams
 
 from api.access import AccessChecks
-from api.ops.audit import control_applied
 from api.settings import ApiSettings
 from api.stream.controls import ControlGate, Refusal
 from api.stream.direct import serve_direct
@@ -145,7 +144,7 @@ async def _read_controls(websocket: WebSocket, viewer: Viewer, hub: StreamHub, g
         if isinstance(verdict, Refusal):
             hub.metrics.controls.labels(verdict.code).inc()
             viewer.push_own(verdict.message_fields())
-            await control_applied(websocket, viewer, verdict)
+            await websocket.app.state.audit.control_applied(viewer, verdict)
             continue
         try:
             await hub.push_control(viewer, verdict)
@@ -155,4 +154,4 @@ async def _read_controls(websocket: WebSocket, viewer: Viewer, hub: StreamHub, g
                                     verdict.get("ref")).message_fields())
             continue
         hub.metrics.controls.labels("forwarded").inc()
-        await control_applied(websocket, viewer, verdict)
+        await websocket.app.state.audit.control_applied(viewer, verdict)
