@@ -130,13 +130,6 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
     renderer: Any = (structlog.processors.JSONRenderer() if json_logs
                      else structlog.dev.ConsoleRenderer(colors=_stderr_is_terminal()))
     rendering = [structlog.processors.format_exc_info, renderer] if json_logs else [renderer]
-    # The standard library's records (uvicorn, arq, httpx, asyncio) are rendered by the same processors as
-    # structlog's own events, so every line of every role has one format (JSON for a collector), with the
-    # logger's name where structlog's events carry their own fields.
-    _handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared[:3], structlog.stdlib.add_logger_name, structlog.stdlib.ExtraAdder(),
-                           redact_secrets],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *rendering, _scrub_rendered]))
     structlog.configure(
         processors=[*shared, *rendering, _scrub_rendered],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
@@ -144,6 +137,13 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
         cache_logger_on_first_use=False,
     )
     logging.setLogRecordFactory(_redacting_record_factory)
+    # The standard library's records (uvicorn, arq, httpx, asyncio) are rendered by the same processors as
+    # structlog's own events, so every line of every role has one format (JSON for a collector), with the
+    # logger's name where structlog's events carry their own fields.
+    _handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared[:3], structlog.stdlib.add_logger_name, structlog.stdlib.ExtraAdder(),
+                           redact_secrets],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *rendering, _scrub_rendered]))
     # The standard library's loggers (uvicorn, httpx) write through the same sink at the same level; their
     # access logs are replaced by our structured ones.
     root = logging.getLogger()
