@@ -105,4 +105,3 @@ class ApiSettings(HewstonSettings):
     stream_auth_timeout_s: float = Field(default=5.0, gt=0)
     stream_controls_per_s: float = Field(default=10.0, gt=0)
     stream_controls_burst: int = Field(default=20, ge=1)
-
