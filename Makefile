@@ -8,7 +8,7 @@ NODE_OK := $(shell node -e 'process.exit(Number(process.versions.node.split(".")
 	&& command -v npm >/dev/null 2>&1 && echo yes)
 NODE_MODULES := frontend/node_modules/.installed-stamp
 
-.PHONY: run test test-system bench install frontend frontend-test screenshots clean
+.PHONY: run test test-system system-packages bench install frontend frontend-test screenshots clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,18 +33,24 @@ else
 	@echo "  The api and the backend start anyway (JSON and /docs only). Install Node.js 20+ and npm, then run make run again."
 endif
 
+# The Debian packages the tests use (chromium, redis-server, nginx-light, prometheus, docker-compose): installed
+# when missing as root with apt-get; otherwise one line names them and the command, before any test runs.
+system-packages:
+	@scripts/system-packages
+
 run: install frontend
 	$(VENV)/bin/hewston demo-data --if-missing
 	$(VENV)/bin/hewston up
 
-test: install
+test: system-packages install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q --cov --cov-report=term:skip-covered --cov-fail-under=90
 	@$(MAKE) --no-print-directory frontend-test
 
 # Every role as its own process (the Procfile's commands) against a throwaway redis-server, and the faults
 # operators meet: relays and api nodes killed, Redis and the backend restarted, slow viewers, bad input.
-test-system: install
+test-system: system-packages install
 	$(PY) -m pytest -q -m system tests/system
 
 # The web app's checks: generated API types current, types, lint, unit tests, then a build and the browser

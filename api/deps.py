@@ -11,14 +11,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.access import AccessChecks
-from api.cache import ResponseCache
 from api.metrics import ApiMetrics
-from api.prewarm import PrewarmTrigger
-from api.redis_guard import RedisGuard
 from api.settings import ApiSettings
-from api.upstream import Upstream
-from common.keys import KeySpace
+from api.views import AccessChecks, CachedViews, PrewarmTrigger, RedisGuard, Upstream
 
 # Declared so that OpenAPI shows the bearer scheme; the api forwards the header as it came and never
 # decides access itself, so a missing token is the backend's to refuse.
@@ -33,16 +28,12 @@ async def get_upstream(request: Request) -> Upstream:
     return request.app.state.upstream
 
 
-async def get_cache(request: Request) -> ResponseCache:
-    return request.app.state.cache
+async def get_views(request: Request) -> CachedViews:
+    return request.app.state.views
 
 
 async def get_access(request: Request) -> AccessChecks:
     return request.app.state.access
-
-
-async def get_keys(request: Request) -> KeySpace:
-    return request.app.state.keys
 
 
 async def get_guard(request: Request) -> RedisGuard:
@@ -64,9 +55,8 @@ async def get_authorization(request: Request,
 
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 UpstreamDep = Annotated[Upstream, Depends(get_upstream)]
-CacheDep = Annotated[ResponseCache, Depends(get_cache)]
+ViewsDep = Annotated[CachedViews, Depends(get_views)]
 AccessDep = Annotated[AccessChecks, Depends(get_access)]
-KeysDep = Annotated[KeySpace, Depends(get_keys)]
 GuardDep = Annotated[RedisGuard, Depends(get_guard)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 PrewarmDep = Annotated[PrewarmTrigger, Depends(get_prewarm)]

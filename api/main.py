@@ -19,27 +19,24 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api.access import AccessChecks
-from api.access_log import AccessLogMiddleware
-from api.cache import ResponseCache
+from api import request_info
 from api.limits import SizeLimitMiddleware
 from api.metrics import ApiMetrics
 from api.ops import router as ops_router
 from api.ops.audit import AuditTrail
 from api.ops.sampler import OpsSampler
 from api.ops.summary import OpsSummary
-from api.prewarm import PrewarmTrigger
 from api.rate_limit import EXEMPT_PATHS, RateLimitMiddleware
-from api.redis_guard import RedisGuard
+from api.request_info import ApiRequestNotes
 from api.routers import app_config, chart_data, operations, passthrough, runs_complete
 from api.settings import ApiSettings
-from api.single_flight import SingleFlight
 from api.stream import router as stream_router
 from api.stream.hub import StreamHub
 from api.stream.metrics import StreamMetrics
 from api.stream.socket_writer import RawSendMiddleware
-from api.upstream import Upstream
+from api.views import AccessChecks, CachedViews, PrewarmTrigger
 from api.web_app import mount_web_app
+from common.access_log import AccessLogMiddleware, Observe
 from common.app_defaults import FASTAPI_TELEMETRY_OFF
 from common.body_timeout import BodyTimeoutMiddleware
 from common.correlation import CorrelationIdMiddleware
@@ -49,7 +46,7 @@ from common.keys import KeySpace
 from common.logging import configure_logging
 from common.openapi import install_openapi
 from common.redis_client import create_redis
-from common.stream.reader import StreamReader
+from common.stream.cluster_reader import make_stream_reader
 from common.stream.store import StreamStore
 
 API_PREFIX = "/api/v1"
@@ -73,27 +70,41 @@ def _stream_hub(settings: ApiSettings, keys: KeySpace, metrics: ApiMetrics, acce
     its short timeouts and breaker)."""
     node_id = uuid.uuid4().hex[:10]
     commands = create_redis(settings.redis_url, socket_timeout_s=settings.stream_redis_timeout_s)
-    blocking = create_redis(settings.redis_url, socket_timeout_s=settings.stream_read_block_ms / 1000 + 5.0)
-    reader = StreamReader(blocking, commands, keys.reader_wake(f"api-{node_id}"),
-                          block_ms=settings.stream_read_block_ms)
+    read_timeout_s = settings.stream_read_block_ms / 1000 + 5.0
+    blocking = create_redis(settings.redis_url, socket_timeout_s=read_timeout_s)
+    reader = make_stream_reader(blocking, commands, keys, f"api-{node_id}", block_ms=settings.stream_read_block_ms,
+                                socket_timeout_s=read_timeout_s)
     return StreamHub(store=StreamStore(commands, keys), reader=reader, keys=keys, settings=settings,
                      metrics=StreamMetrics(metrics.registry), node_id=node_id, access=access)
+
+
+def _observe(metrics: ApiMetrics) -> Observe:
+    """The access log's metrics: the request's duration, and how many backend calls it made (the request's
+    notes are still current when the middleware observes)."""
+
+    def observe(method: str, route: str, status: int, duration_s: float) -> None:
+        metrics.observe_request(method, route, status, duration_s)
+        info = request_info.current()
+        if info is not None:
+            metrics.upstream_calls.labels(route).observe(info.upstream_calls)
+
+    return observe
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
     configure_logging(json_logs=settings.logs_as_json, level=settings.log_level)
     metrics = ApiMetrics()
-    keys = KeySpace(settings.redis_key_prefix)
     redis = create_redis(settings.redis_url, socket_timeout_s=settings.redis_socket_timeout_s)
-    guard = RedisGuard(redis, op_timeout_s=settings.redis_socket_timeout_s,
-                       retry_after_s=settings.redis_retry_after_s,
-                       retry_after_max_s=settings.redis_retry_after_max_s, metrics=metrics)
+    views = CachedViews(settings, redis, metrics)
+    keys, guard, upstream = views.keys, views.guard, views.upstream
+    # The job queue shares the cache's Redis unless it has its own (a Redis Cluster's queue must: arq has no
+    # cluster client); with a cluster and no queue, nothing is queued.
+    queue_url = settings.queue_url
+    queue_redis = redis if queue_url == settings.redis_url else (
+        create_redis(queue_url, socket_timeout_s=settings.redis_socket_timeout_s) if queue_url else None)
     metrics.redis_up.set_function(lambda: guard.state == "ok")
-    upstream = Upstream(settings, metrics)
-    flight: SingleFlight = SingleFlight(guard, keys, lock_ms=settings.single_flight_lock_ms,
-                                        wait_s=settings.single_flight_wait_s)
-    prewarm = PrewarmTrigger(guard, keys)
+    prewarm = PrewarmTrigger(guard, keys, queue_redis)
 
     access = AccessChecks(upstream, guard, keys, ttl_s=settings.access_cache_ttl_s, metrics=metrics)
     hub = _stream_hub(settings, keys, metrics, access)
@@ -114,8 +125,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             await metrics.loop_lag.stop()
             await hub.stop()
             await prewarm.aclose()
-            await upstream.aclose()
-            await hub.reader.blocking.aclose()
+            await views.aclose()
+            await hub.reader.aclose()
             await hub.store.redis.aclose()
             await redis.aclose()
 
@@ -128,8 +139,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.redis = redis
     app.state.redis_guard = guard
     app.state.upstream = upstream
-    app.state.cache = ResponseCache(guard, flight, gzip_level=settings.gzip_level,
-                                    gzip_min_bytes=settings.gzip_min_bytes)
+    app.state.views = views
     app.state.prewarm = prewarm
     app.state.access = access
     app.state.stream_hub = hub
@@ -162,7 +172,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
                                                                 "If-None-Match"],
                            expose_headers=["ETag", "X-Request-ID", "X-Cache", "Server-Timing", "Retry-After"])
     app.add_middleware(BodyTimeoutMiddleware, body_timeout_s=settings.body_timeout_s)
-    app.add_middleware(AccessLogMiddleware, metrics=metrics)
+    app.add_middleware(AccessLogMiddleware, logger="hewston.api.access", notes=ApiRequestNotes,
+                       observe=_observe(metrics), server_timing=True)
     app.add_middleware(CorrelationIdMiddleware)
     # The client address every layer sees is the peer's, or what a trusted proxy says it is.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

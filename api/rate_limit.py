@@ -32,10 +32,11 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.metrics import ApiMetrics
-from api.redis_guard import RedisGuard, RedisUnavailable
+from api.views import RedisGuard, RedisUnavailable
 from common.credentials import credential_hash
 from common.errors import error_response
 from common.keys import KeySpace
+from common.redis_client import call_scripts
 
 # KEYS[1]: the current window's counter, KEYS[2]: the previous window's (one subject, so one hash slot).
 _COUNT = """
@@ -102,11 +103,9 @@ class RateLimitMiddleware:
     async def _count_all(self, redis, subjects: list[str], window: int, expire_ms: int) -> list[list[int]]:
         # One round trip for every budget; not a transaction, because the budgets live in different Redis
         # Cluster slots.
-        pipe = redis.pipeline(transaction=False)
-        for subject in subjects:
-            keys = [self.keys.rate_limit(subject, window), self.keys.rate_limit(subject, window - 1)]
-            await self._count(keys=keys, args=[expire_ms], client=pipe)
-        return await pipe.execute()
+        return await call_scripts(redis, [
+            (self._count, [self.keys.rate_limit(subject, window), self.keys.rate_limit(subject, window - 1)],
+             [expire_ms]) for subject in subjects])
 
     def _counted(self, scope: Scope) -> bool:
         if scope["type"] == "websocket":

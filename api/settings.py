@@ -9,19 +9,22 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from api.models import DataPath
-from common.settings import HewstonSettings, backend_url_setting, key_prefix_setting
+from common.setting_types import HttpUrl, Networks, Port, PublicUrl
+from common.settings import BackendClientSettings, backend_url_setting, key_prefix_setting
 
 # Where `make frontend` (`npm run build`) writes the browser app.
 DEFAULT_WEB_APP_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
 
-class ApiSettings(HewstonSettings):
+class ApiSettings(BackendClientSettings):
     # REDIS_URL / HEWSTON_REDIS_URL keep working through the alias declared on the base class.
     model_config = SettingsConfigDict(env_prefix="HEWSTON_API_", env_file=".env", extra="ignore")
 
-    backend_url: str = backend_url_setting("HEWSTON_API_")
+    backend_url: HttpUrl = backend_url_setting("HEWSTON_API_")
     host: str = "127.0.0.1"
-    port: int = 8001
+    port: Port = 8001
+    # `hewston api` processes sharing the port (SO_REUSEPORT), each a whole api node: one per core.
+    workers: int = Field(default=1, ge=1, le=64)
     cors_origins: list[str] = Field(default_factory=list)
     redis_key_prefix: str = key_prefix_setting("HEWSTON_API_")
 
@@ -32,51 +35,52 @@ class ApiSettings(HewstonSettings):
     default_charts_path: DataPath = "bff"
     default_runs_path: DataPath = "bff"
     default_playback_path: DataPath = "bff"
-    # The backend's URL as a browser reaches it, for the direct path; unset: `backend_url`.
-    public_backend_url: str | None = None
+    # The backend's URL as a browser reaches it, for the direct path; unset: `backend_url`. A path (`/direct`)
+    # is on the origin the browser called: the backend behind the same proxy as the api.
+    public_backend_url: PublicUrl | None = None
 
     # Rate limits in fixed windows: per credential (a bearer token, however its header is spelt) and per
     # client address (every request, whatever token it carries, valid or not).
-    rate_limit_requests: int = 1200
-    rate_limit_address_requests: int = 3000
-    rate_limit_window_s: int = 60
+    rate_limit_requests: int = Field(default=1200, gt=0)
+    rate_limit_address_requests: int = Field(default=3000, gt=0)
+    rate_limit_window_s: int = Field(default=60, gt=0)
     # Peers (addresses or networks, e.g. "10.0.0.0/8") whose X-Forwarded-For names the client; empty: none,
     # the TCP peer is the client.
-    trusted_proxies: list[str] = Field(default_factory=list)
+    trusted_proxies: Networks = Field(default_factory=list)
     # A request body that sends nothing for this long is answered 408 and its connection closed.
     body_timeout_s: float = Field(default=10.0, gt=0)
 
     # Request size limits: larger bodies get 413, longer query strings 414.
-    max_body_bytes: int = 1_048_576
-    max_query_bytes: int = 4096
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    max_query_bytes: int = Field(default=4096, gt=0)
 
     # Cache lifetimes. Keys carry data versions and run ids, so TTLs only bound memory, not staleness.
-    chart_cache_ttl_s: int = 3600
-    run_cache_ttl_s: int = 7 * 86400
-    access_cache_ttl_s: float = 5.0
+    chart_cache_ttl_s: int = Field(default=3600, gt=0)
+    run_cache_ttl_s: int = Field(default=7 * 86400, gt=0)
+    access_cache_ttl_s: float = Field(default=5.0, ge=0)
     # isa-l's deflate levels: 0 (fastest) to 3 (smallest); 1 is both fast and smaller than zlib's level 1.
     gzip_level: int = Field(default=1, ge=0, le=3)
     # Below this size compressing costs more than it saves.
-    gzip_min_bytes: int = 1024
+    gzip_min_bytes: int = Field(default=1024, ge=0)
 
     # Single flight: the computing node holds a lock this long at most; others wait this long, then compute.
-    single_flight_lock_ms: int = 15_000
-    single_flight_wait_s: float = 10.0
+    single_flight_lock_ms: int = Field(default=15_000, gt=0)
+    single_flight_wait_s: float = Field(default=10.0, gt=0)
 
     # Redis: short socket timeouts and a breaker so that a dead Redis costs one timeout, not one per request.
-    redis_socket_timeout_s: float = 0.5
-    redis_retry_after_s: float = 1.0
-    redis_retry_after_max_s: float = 15.0
+    redis_socket_timeout_s: float = Field(default=0.5, gt=0)
+    redis_retry_after_s: float = Field(default=1.0, gt=0)
+    redis_retry_after_max_s: float = Field(default=15.0, gt=0)
 
     # Upstream (backend) calls.
-    upstream_connect_timeout_s: float = 2.0
-    upstream_timeout_s: float = 30.0
+    upstream_connect_timeout_s: float = Field(default=2.0, gt=0)
+    upstream_timeout_s: float = Field(default=30.0, gt=0)
     # Extra attempts for idempotent calls whose connection failed; requests with bodies are never retried.
-    upstream_retries: int = 2
-    upstream_retry_backoff_s: float = 0.05
-    upstream_max_connections: int = 200
+    upstream_retries: int = Field(default=2, ge=0)
+    upstream_retry_backoff_s: float = Field(default=0.05, ge=0)
+    upstream_max_connections: int = Field(default=200, gt=0)
     # Ready probes must answer quickly even when a dependency hangs.
-    ready_timeout_s: float = 1.0
+    ready_timeout_s: float = Field(default=1.0, gt=0)
 
     # Operations page: each node samples its own metrics this often and keeps this many samples (3 minutes).
     ops_sample_interval_s: float = Field(default=2.0, gt=0)
@@ -93,7 +97,12 @@ class ApiSettings(HewstonSettings):
     stream_viewer_queue_mb: int = Field(default=8, ge=1)
     # Messages kept per run in memory for viewers reconnecting to this node (about a minute at 30 frames/s).
     stream_recent_messages: int = Field(default=2048, ge=0)
+    # A viewer whose socket takes nothing for this long (its client stopped reading, or vanished) is let go;
+    # a slow one is resynchronised long before (its queue bound), so only a stalled one ever meets this.
+    stream_write_deadline_s: float = Field(default=15.0, gt=0)
     stream_heartbeat_s: float = Field(default=5.0, gt=0)
+    # A change in a run's viewer count reaches its viewers within this long (a presence message).
+    stream_presence_s: float = Field(default=0.5, gt=0)
     # Demand: refreshed this often, valid this long; a run's relay stops about this long after its last viewer.
     stream_demand_refresh_s: float = Field(default=2.0, gt=0)
     stream_demand_ttl_s: float = Field(default=10.0, gt=0)
@@ -105,3 +114,8 @@ class ApiSettings(HewstonSettings):
     stream_auth_timeout_s: float = Field(default=5.0, gt=0)
     stream_controls_per_s: float = Field(default=10.0, gt=0)
     stream_controls_burst: int = Field(default=20, ge=1)
+    # The window of recent messages (stream_recent_messages) bounded in bytes per run (text and prepared frame: at
+    # top speed a frame carries hundreds of bars), and what every run's window together may hold on this node (the
+    # largest runs are trimmed first). The latest snapshot and what follows it are kept whatever these say.
+    stream_recent_mb: int = Field(default=16, ge=1)
+    stream_node_memory_mb: int = Field(default=256, ge=1)

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from backend.access_log import AccessLogMiddleware
+from backend.access_log import PrincipalNotes
 from backend.auth import Authenticator
 from backend.catalog import Catalog
 from backend.market.bar_cache import BarFileCache
@@ -21,6 +21,7 @@ from backend.routers import backtests, bars, health, me, playback, symbols
 from backend.runs.executor import RunExecutor
 from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
+from common.access_log import AccessLogMiddleware
 from common.app_defaults import FASTAPI_TELEMETRY_OFF
 from common.body_timeout import BodyTimeoutMiddleware
 from common.correlation import CorrelationIdMiddleware
@@ -76,7 +77,8 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
                            expose_headers=["X-Request-ID"], max_age=600)
-    app.add_middleware(AccessLogMiddleware, metrics=metrics)
+    app.add_middleware(AccessLogMiddleware, logger="hewston.backend.access", notes=PrincipalNotes,
+                       observe=metrics.observe_request)
     app.add_middleware(CorrelationIdMiddleware)
     for module in (health, me, symbols, bars, backtests, playback):
         app.include_router(module.router)

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
 
-from common.settings import HewstonSettings
+from common.setting_types import Port
+from common.settings import DEFAULT_BACKEND_PORT, HewstonSettings
 
 
 class BackendSettings(HewstonSettings):
     data_dir: Path = Path("var/data")
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: Port = DEFAULT_BACKEND_PORT
     # Browser origins allowed to call the backend directly (the web app's direct path), e.g. the api's URL.
     cors_origins: list[str] = Field(default_factory=list)
     # Token that relay and workers use to read every run. Unset: no service principal exists.
     service_token: str | None = Field(default=None, repr=False)
     # Longest range one /bars/minute call may ask for; larger charts use hourly bars or the BFF's decimation.
-    minute_range_cap_days: int = 400
+    minute_range_cap_days: int = Field(default=400, gt=0)
     # Decoded bar files kept in memory for repeated chart reads; 0 turns the cache off.
-    bar_cache_mb: int = 512
+    bar_cache_mb: int = Field(default=512, ge=0)
     # Backtests are CPU-bound numpy: more workers than cores only makes every run slower.
     run_workers: int = Field(default=1, ge=1, le=64)
     # Playback: frames per second, keyframe interval, browser auth deadline and the loaded-runs budget.
@@ -36,6 +38,17 @@ class BackendSettings(HewstonSettings):
     operators: list[str] = Field(default_factory=list)
     # A request body that sends nothing for this long is answered 408 and its connection closed.
     body_timeout_s: float = Field(default=10.0, gt=0)
+
+    def data_dir_problem(self) -> str | None:
+        """Why the data directory cannot be used (created if missing, then written), as the line to show; None
+        when it can."""
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return f"HEWSTON_DATA_DIR: {self.data_dir} cannot be created ({exc.strerror})"
+        if not os.access(self.data_dir, os.W_OK | os.X_OK):
+            return f"HEWSTON_DATA_DIR: {self.data_dir} is not writable by this user"
+        return None
 
     @property
     def catalog_path(self) -> Path:

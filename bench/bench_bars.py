@@ -17,8 +17,8 @@ import httpx
 import orjson
 
 from backend.auth import hash_token
+from backend.demo.data import create_demo_data
 from backend.main import create_app
-from backend.market.demo import create_demo_data
 from backend.market.store import BarStore
 from backend.settings import BackendSettings
 from bench.harness import (

@@ -24,8 +24,9 @@ from backend.auth import hash_token
 from backend.catalog import Catalog
 from backend.engine.backtest import run_backtest
 from backend.engine.simulate import Costs
+from backend.engine.spec import RunSpec
 from backend.runs.artifacts import write_artifacts
-from backend.runs.repository import RunRepository, RunSpec
+from backend.runs.repository import RunRepository
 from bench.bench_backtest import synthetic_minutes
 from bench.harness import machine_line, record_section
 from bench.services import running_service
@@ -43,9 +44,15 @@ CASES = ((1, 3.0), (50, 5.0), (100, 5.0), (200, 5.0))
 
 def prepare(data_dir: Path, bars: int = BARS) -> str:
     """A completed moving-average crossover run over ``bars`` synthetic minutes, made with the engine."""
+    return prepare_runs(data_dir, bars, runs=1)[0]
+
+
+def prepare_runs(data_dir: Path, bars: int, *, runs: int) -> list[str]:
+    """``runs`` completed runs of one moving-average crossover backtest over ``bars`` synthetic minutes (made
+    with the engine once; its artifacts written once and linked for the other runs)."""
     catalog = Catalog(data_dir / "catalog.sqlite3")
     user = catalog.add_user("bench", hash_token(TOKEN))
-    runs = RunRepository(catalog, data_dir / "runs")
+    repository = RunRepository(catalog, data_dir / "runs")
     minutes = synthetic_minutes(bars)
     costs = Costs(cash=100_000.0, commission_rate=0.0005, slippage_bps=1.0)
     artifacts, _ = run_backtest(minutes, "ma_crossover", {"fast": 20, "slow": 100}, Mode.long_short, costs)
@@ -53,11 +60,17 @@ def prepare(data_dir: Path, bars: int = BARS) -> str:
                    params={"fast": 20, "slow": 100}, from_time=int(minutes.time[0]), to_time=int(minutes.time[-1]),
                    cash=costs.cash, commission_rate=costs.commission_rate, fixed_fee=0.0, slippage_bps=1.0,
                    fractional=False)
-    record = runs.create(user.id, spec, semantics={})
-    write_artifacts(runs.runs_dir, record.id, artifacts)
-    runs.mark_running(record.id)
-    runs.mark_completed(record.id, bars, None)
-    return record.id
+    ids: list[str] = []
+    for _ in range(runs):
+        record = repository.create(user.id, spec, semantics={})
+        if ids:
+            (repository.runs_dir / record.id).symlink_to(repository.runs_dir / ids[0], target_is_directory=True)
+        else:
+            write_artifacts(repository.runs_dir, record.id, artifacts)
+        repository.mark_running(record.id)
+        repository.mark_completed(record.id, bars, None)
+        ids.append(record.id)
+    return ids
 
 
 @dataclass

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from backend.market.demo import DEMO_USERS, create_demo_data
+from backend.demo.data import DEMO_USERS, create_demo_data
 from backend.settings import BackendSettings
 from bench.cluster import metric_in
 from bench.harness import STATS_HEADER, Stats, machine_line, record_section, stats_ms

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -32,15 +30,13 @@ from websockets.asyncio.client import connect
 
 from bench.bench_playback import TOKEN, prepare
 from bench.cluster import relay_upstream_connections
+from bench.deployment import Deployment, measured_on_deployment
 from bench.harness import machine_line, record_section
 from bench.processes import free_ports
-from bench.redis_server import redis_for_bench
-from bench.services import start_process, start_service, stop_service
-from common.logging import configure_logging
+from bench.services import start_service, stop_service
 
 FPS = 30
 BARS = 200_000  # nearly two hours of playback at 30 bars/s
-SERVICE_TOKEN = "hw_bench_stream_service_token_0123456789"
 VIEWERS = (250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000)
 CLIENT_PROCESSES = 2
 WINDOW_S = 8.0
@@ -186,46 +182,22 @@ def plot(ours: list[Step], bare: list[Step]) -> None:
 
 
 def main() -> None:
-    configure_logging(json_logs=True, level="WARNING")
-    load_before = os.getloadavg()[0]
-    with redis_for_bench() as redis_url:
-        if redis_url is None:
-            record_section("stream", "Skipped: the stream benchmark needs redis-server (every role is a process).")
-            return
-        work_dir = Path(tempfile.mkdtemp(prefix="hewston-bench-stream-"))
-        procs: list[subprocess.Popen[bytes]] = []
-        try:
-            result = measure(redis_url, work_dir, procs)
-        finally:
-            for proc in reversed(procs):
-                stop_service(proc)
-            shutil.rmtree(work_dir, ignore_errors=True)
-    report(*result, load_before=load_before)
+    measured = measured_on_deployment("stream", measure)
+    if measured is not None:
+        result, load_before = measured
+        report(*result, load_before=load_before)
 
 
-def measure(redis_url: str, work_dir: Path, procs: list) -> tuple:
-    data_dir = work_dir / "data"
-    run_id = prepare(data_dir, bars=BARS)
-    prefix = f"hwbench-{os.getpid()}"
-    backend_port, api_port, relay_port, bare_port = free_ports(4)
-    common = {"REDIS_URL": redis_url, "HEWSTON_SERVICE_TOKEN": SERVICE_TOKEN}
-    procs.append(start_service("backend.main:create_app", backend_port,
-                               {**common, "HEWSTON_DATA_DIR": str(data_dir), "HEWSTON_PORT": str(backend_port)}))
-    backend_url = f"http://127.0.0.1:{backend_port}"
-    procs.append(start_process([sys.executable, "-m", "relay"], relay_port, {
-        **common, "HEWSTON_RELAY_BACKEND_URL": backend_url, "HEWSTON_RELAY_REDIS_KEY_PREFIX": prefix,
-        "HEWSTON_RELAY_METRICS_PORT": str(relay_port)}))
-    relay_metrics = f"http://127.0.0.1:{relay_port}/metrics"
-    procs.append(start_service("api.main:create_app", api_port, {
-        **common, "HEWSTON_API_BACKEND_URL": backend_url, "HEWSTON_API_REDIS_KEY_PREFIX": prefix,
-        # Every viewer connects from 127.0.0.1: thousands of handshakes would spend one address's budget.
-        "HEWSTON_API_RATE_LIMIT_ADDRESS_REQUESTS": str(10**9)}))
-    controller = Controller(api_port, run_id).start()
+def measure(deployment: Deployment) -> tuple:
+    run_id = prepare(deployment.data_dir, bars=BARS)
+    roles = deployment.start_roles()
+    work_dir, relay_metrics, stream_url = deployment.work_dir, roles.relay_metrics, roles.stream_url(run_id)
+    [bare_port] = free_ports(1)
+    controller = Controller(roles.api_port, run_id).start()
     try:
         upstream_at_one = relay_upstream_connections(relay_metrics)
         frame_file = work_dir / "frame.json"
         frame_file.write_bytes(controller.template or b"")
-        stream_url = f"ws://127.0.0.1:{api_port}/api/v1/runs/{run_id}/stream"
         ours = ramp(stream_url, TOKEN, controller, work_dir, "stream")
         upstream_at_many = relay_upstream_connections(relay_metrics)
         thousand = run_step(stream_url, 1000, TOKEN, controller, work_dir)

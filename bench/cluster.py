@@ -15,8 +15,17 @@ from pathlib import Path
 
 import httpx
 import redis
+from redis.cluster import ClusterNode, RedisCluster
 
-from bench.processes import RedisServer, Role, free_ports, role_environment, wait_until
+from bench.processes import (
+    RedisClusterServers,
+    RedisSentinelGroup,
+    RedisServer,
+    Role,
+    free_ports,
+    role_environment,
+    wait_until,
+)
 from common.keys import KeySpace
 
 ALICE, BOB = "hw_demo_alice", "hw_demo_bob"  # the demo users' public tokens (hewston demo-data)
@@ -31,15 +40,27 @@ class Cluster:
     worker: bool = True
     # Settings for every role (HEWSTON_… variables), on top of what the cluster sets itself.
     settings: dict[str, str] = field(default_factory=dict)
+    # Run on a Redis Cluster of three primaries (REDIS_URL=redis+cluster://…), with the job queue on a Redis of
+    # its own (HEWSTON_QUEUE_REDIS_URL), as a deployment past one primary runs.
+    redis_cluster: bool = False
+    # Run on a primary with a replica watched by three sentinels (REDIS_URL=redis+sentinel://…).
+    redis_sentinel: bool = False
 
     def __post_init__(self) -> None:
         self.workdir = Path(self.workdir)
         self.logdir = self.workdir / "logs"
         ports = free_ports(3 + self.apis + self.relays)
         self.redis = RedisServer(self.workdir / "redis", ports[0])
+        self.cluster_servers = RedisClusterServers(self.workdir / "redis-cluster") if self.redis_cluster else None
+        self.sentinel_group = RedisSentinelGroup(self.workdir / "redis-sentinel") if self.redis_sentinel else None
         backend_port, worker_port = ports[1], ports[2]
         self.service_token = f"hw_{secrets.token_urlsafe(24)}"
-        self.env = {"REDIS_URL": self.redis.url, "HEWSTON_SERVICE_TOKEN": self.service_token,
+        redis_env = {"REDIS_URL": self.redis.url}
+        if self.cluster_servers is not None:
+            redis_env = {"REDIS_URL": self.cluster_servers.url, "HEWSTON_QUEUE_REDIS_URL": self.redis.url}
+        elif self.sentinel_group is not None:
+            redis_env = {"REDIS_URL": self.sentinel_group.url}
+        self.env = {**redis_env, "HEWSTON_SERVICE_TOKEN": self.service_token,
                     "HEWSTON_BACKEND_URL": f"http://127.0.0.1:{backend_port}", "HEWSTON_PORT": str(backend_port),
                     "HEWSTON_DATA_DIR": str(self.workdir / "data"), **self.settings}
         self.backend = Role("backend", "backend", self.env, self.logdir, port=backend_port)
@@ -53,6 +74,10 @@ class Cluster:
 
     def start(self) -> Cluster:
         self.redis.start()
+        if self.cluster_servers is not None:
+            self.cluster_servers.start()
+        if self.sentinel_group is not None:
+            self.sentinel_group.start()
         self.demo_data()
         self.backend.start()
         for role in [*self.api_nodes, *self.relay_nodes, *([self.worker_node] if self.worker_node else [])]:
@@ -76,6 +101,10 @@ class Cluster:
         """SIGTERM every role (api nodes and relays first); returns each one's exit code."""
         codes = {role.name: role.terminate() for role in reversed(self.roles)}
         self.redis.stop()
+        if self.cluster_servers is not None:
+            self.cluster_servers.stop()
+        if self.sentinel_group is not None:
+            self.sentinel_group.stop()
         return codes
 
     def __enter__(self) -> Cluster:
@@ -91,6 +120,12 @@ class Cluster:
     # Looking inside ------------------------------------------------------------------------------------------
 
     def redis_client(self) -> redis.Redis:
+        """A client of the Redis the stream lives on (the cluster, when there is one)."""
+        if self.cluster_servers is not None:
+            nodes = [ClusterNode("127.0.0.1", node.port) for node in self.cluster_servers.nodes]
+            return RedisCluster(startup_nodes=nodes, socket_timeout=2)  # type: ignore[return-value]
+        if self.sentinel_group is not None:
+            return redis.Redis(host="127.0.0.1", port=self.sentinel_group.primary.port, socket_timeout=2)
         return redis.Redis.from_url(self.redis.url, socket_timeout=2)
 
     def relay_holding(self, run_id: str, timeout_s: float = 15) -> Role:

@@ -12,6 +12,7 @@ Everything binds to 127.0.0.1 only.
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import signal
@@ -42,6 +43,27 @@ def free_ports(n: int) -> list[int]:
             sock.close()
 
 
+def cluster_ports(n: int) -> list[int]:
+    """``n`` ports for Redis Cluster nodes: each free, below 55536, and with its cluster bus port (+10000) free."""
+    found: list[int] = []
+    for port in random.sample(range(20_000, 30_000), 2_000):
+        if len(found) == n:
+            break
+        pair = []
+        try:
+            for candidate in (port, port + 10_000):
+                sock = socket.socket()
+                pair.append(sock)
+                sock.bind((HOST, candidate))
+            found.append(port)
+        except OSError:
+            continue
+        finally:
+            for sock in pair:
+                sock.close()
+    return found
+
+
 def accepting(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.5)
@@ -62,6 +84,15 @@ def wait_until(check, timeout_s: float, what: str, interval_s: float = 0.05) -> 
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} within {timeout_s:g} s")
         time.sleep(interval_s)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) process ``pid`` has used so far (from /proc; 0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int | None) -> int | None:
@@ -138,6 +169,127 @@ class RedisServer:
         self.proc = None
 
     def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+class RedisSentinelGroup:
+    """A primary, a replica and three sentinels watching them (quorum 2), on 127.0.0.1; ``url`` is the
+    ``redis+sentinel://`` form every role takes. ``primary`` is the server that is primary now."""
+
+    SERVICE = "hewston"
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = Path(workdir)
+        primary_port, replica_port, *sentinel_ports = free_ports(5)
+        self.servers = [RedisServer(self.workdir / "a", primary_port),
+                        RedisServer(self.workdir / "b", replica_port,
+                                    args=("--replicaof", HOST, str(primary_port)))]
+        self.sentinel_ports = sentinel_ports
+        self.sentinels: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(f"{HOST}:{port}" for port in self.sentinel_ports)
+        return f"redis+sentinel://{hosts}/{self.SERVICE}/0"
+
+    def start(self) -> RedisSentinelGroup:
+        for server in self.servers:
+            server.start()
+        primary = self.servers[0].port
+        for port in self.sentinel_ports:
+            workdir = self.workdir / f"sentinel-{port}"
+            workdir.mkdir(parents=True, exist_ok=True)
+            conf = workdir / "sentinel.conf"  # a sentinel rewrites its file as it learns
+            conf.write_text(f"port {port}\nbind {HOST}\ndir {workdir}\n"
+                            f"sentinel monitor {self.SERVICE} {HOST} {primary} 2\n"
+                            f"sentinel down-after-milliseconds {self.SERVICE} 1000\n"
+                            f"sentinel failover-timeout {self.SERVICE} 5000\n")
+            log = (workdir / "sentinel.log").open("ab")
+            self.sentinels.append(subprocess.Popen(["redis-server", str(conf), "--sentinel"], stdout=log,
+                                                   stderr=subprocess.STDOUT, start_new_session=True))
+            log.close()
+        wait_until(self._watched, 20, "the sentinels did not see the primary and its replica")
+        return self
+
+    def _watched(self) -> bool:
+        for port in self.sentinel_ports:
+            out = subprocess.run(["redis-cli", "-p", str(port), "sentinel", "replicas", self.SERVICE],
+                                 capture_output=True, text=True, timeout=5).stdout
+            if str(self.servers[1].port) not in out:
+                return False
+        return True
+
+    @property
+    def primary(self) -> RedisServer:
+        out = subprocess.run(["redis-cli", "-p", str(self.sentinel_ports[0]), "sentinel",
+                              "get-master-addr-by-name", self.SERVICE], capture_output=True, text=True,
+                             timeout=5).stdout.split()
+        return next(server for server in self.servers if str(server.port) in out[1:2])
+
+    def stop(self) -> None:
+        for proc in self.sentinels:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        self.sentinels = []
+        for server in self.servers:
+            server.stop()
+
+    def __enter__(self) -> RedisSentinelGroup:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+class RedisClusterServers:
+    """A Redis Cluster of ``primaries`` redis-server processes on 127.0.0.1 (no replicas), joined with
+    ``redis-cli --cluster create``; ``url`` is the ``redis+cluster://`` form every role takes."""
+
+    def __init__(self, workdir: Path, primaries: int = 3, replicas: int = 0) -> None:
+        """``replicas``: replicas per primary (a primary that dies is then replaced by its replica)."""
+        self.replicas = replicas
+        count = primaries * (1 + replicas)
+        self.nodes = [RedisServer(Path(workdir) / f"node-{i}", port, args=(
+            "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"))
+            for i, port in enumerate(cluster_ports(count))]
+
+    @property
+    def url(self) -> str:
+        return "redis+cluster://" + ",".join(f"{HOST}:{node.port}" for node in self.nodes)
+
+    def start(self) -> RedisClusterServers:
+        for node in self.nodes:
+            node.start()
+        addresses = [f"{HOST}:{node.port}" for node in self.nodes]
+        subprocess.run(["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", str(self.replicas),
+                        "--cluster-yes"], check=True, capture_output=True, timeout=60)
+        wait_until(self._ready, 20, "the Redis Cluster did not reach cluster_state:ok")
+        return self
+
+    def _ready(self) -> bool:
+        for node in self.nodes:
+            if node.proc is None:
+                continue  # stopped on purpose
+            out = subprocess.run(["redis-cli", "-p", str(node.port), "cluster", "info"], capture_output=True,
+                                 text=True, timeout=5).stdout
+            if "cluster_state:ok" not in out:
+                return False
+            # A replica that has not finished its first sync cannot replace its primary.
+            replication = subprocess.run(["redis-cli", "-p", str(node.port), "info", "replication"],
+                                         capture_output=True, text=True, timeout=5).stdout
+            if "role:slave" in replication and "master_link_status:up" not in replication:
+                return False
+        return True
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> RedisClusterServers:
         return self.start()
 
     def __exit__(self, *_exc: object) -> None:

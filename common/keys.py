@@ -88,6 +88,11 @@ class KeySpace:
         block."""
         return self._key("reader", reader_id, "wake")
 
+    def reader_wake_tagged(self, reader_id: str, tag: str) -> str:
+        """The wake-up stream of one reader's share of a Redis Cluster: ``tag`` is the hash tag of the streams it
+        reads (one blocking read may only name keys of one slot), taken verbatim from a key built here."""
+        return f"{self.reader_wake(reader_id)}:{{{tag}}}"
+
     # Prewarm worker (arq) ---------------------------------------------------------------------------------
     # arq keeps each job under its own fixed prefixes (arq:job:<id>, arq:result:<id>, arq:in-progress:<id>,
     # arq:retry:<id>); the ids and the queue carry this prefix, so deployments sharing a Redis stay apart.

@@ -8,6 +8,10 @@ Secrets never reach a log line, whoever writes it:
   is created, message and traceback, so a token in a URL's query, a header dump or a WebSocket message cannot
   be written by a handler that Hewston did not configure. httpx's per-request INFO line (a full URL) is off.
 
+A failure is one line: its exception as type, message and the line it was raised at (a JSON line carries the
+traceback as one string field). Local variables are never written: they hold request data and tokens, and a
+rich traceback with locals once turned one failed run into thousands of lines.
+
 Scrubbing recognises credentials by position (``Bearer <x>``, ``token=<x>``, ``"token": "<x>"`` and the like)
 and Hewston's own token format (``hw_…``). Every line goes through one sink that writes to the current
 ``sys.stderr``; :func:`add_log_tap` lets a caller see the same lines (the test suite keeps them to prove
@@ -19,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -59,6 +64,25 @@ def redact_secrets(_logger: Any, _method: str, event_dict: dict[str, Any]) -> di
     for key in list(event_dict):
         if key.lower() in _SECRET_KEYS:
             event_dict[key] = REDACTED
+    return event_dict
+
+
+def describe_exception(exc: BaseException) -> str:
+    """One line: ``Type: message (at file.py:123 in function)``, naming where it was raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno} in {frames[-1].name})" \
+        if frames else ""
+    message = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {message}{where}" if message else f"{type(exc).__name__}{where}"
+
+
+def _exception_in_one_line(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    exc_info = event_dict.pop("exc_info", None)
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    exc = exc_info if isinstance(exc_info, BaseException) else exc_info[1] if isinstance(exc_info, tuple) else None
+    if exc is not None:
+        event_dict["raised"] = describe_exception(exc)  # not "exception": renderers print that on lines of its own
     return event_dict
 
 
@@ -129,7 +153,9 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
     # Colours only for a person at a terminal: a log file or a collector would keep the escape codes.
     renderer: Any = (structlog.processors.JSONRenderer() if json_logs
                      else structlog.dev.ConsoleRenderer(colors=_stderr_is_terminal()))
-    rendering = [structlog.processors.format_exc_info, renderer] if json_logs else [renderer]
+    # Console lines name the exception in one line; JSON lines carry the plain traceback as one field. Neither
+    # has local variables (the console renderer's rich tracebacks would print every frame's).
+    rendering = [structlog.processors.format_exc_info if json_logs else _exception_in_one_line, renderer]
     structlog.configure(
         processors=[*shared, *rendering, _scrub_rendered],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),

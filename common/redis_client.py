@@ -1,8 +1,10 @@
 """Redis client factory: a real server by URL, or the embedded in-process broker when no URL is given.
 
-URLs: ``redis://[user:password@]host:port/db`` (or ``rediss://`` with TLS) for one server, and
+URLs: ``redis://[user:password@]host:port/db`` (or ``rediss://`` with TLS) for one server,
 ``redis+sentinel://[user:password@]sentinel1:26379,sentinel2:26379/<service>/<db>`` for a primary that Redis
-Sentinel watches: the client asks the sentinels where the primary is, and asks again after a failover.
+Sentinel watches: the client asks the sentinels where the primary is, and asks again after a failover; and
+``redis+cluster://[user:password@]host1:port1,host2:port2`` for a Redis Cluster, given any of its nodes as
+seeds: the client learns the slot map from them and follows ``MOVED``/``ASK`` and slot migrations.
 
 The embedded broker is fakeredis with one shared server per process, so every role started by
 ``hewston up`` sees the same keys and streams without anything installed.
@@ -10,16 +12,24 @@ The embedded broker is fakeredis with one shared server per process, so every ro
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
 import fakeredis
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.sentinel import Sentinel
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisClusterException, RedisError
 
 from common.logging import get_logger
 
 _embedded_server: fakeredis.FakeServer | None = None
+
+# What a Redis call raises when Redis (or a cluster's node, or the whole cluster) cannot answer right now.
+REDIS_ERRORS = (RedisError, RedisClusterException, OSError, TimeoutError)
 
 
 def embedded_server() -> fakeredis.FakeServer:
@@ -38,6 +48,10 @@ def create_redis(url: str | None, *, socket_timeout_s: float = 10.0) -> aioredis
     if not url:
         return fakeredis.FakeAsyncRedis(server=embedded_server())
     options = {"socket_timeout": socket_timeout_s, "socket_connect_timeout": 2.0, "health_check_interval": 30}
+    cluster = cluster_address(url)
+    if cluster is not None:
+        return RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in cluster.nodes],  # type: ignore[return-value]
+                            username=cluster.username, password=cluster.password, **options)
     sentinel = sentinel_address(url)
     if sentinel is not None:
         sentinels = Sentinel(sentinel.sentinels, sentinel_kwargs={"socket_timeout": 2.0, "socket_connect_timeout": 2.0})
@@ -47,6 +61,43 @@ def create_redis(url: str | None, *, socket_timeout_s: float = 10.0) -> aioredis
 
 
 SENTINEL_SCHEME = "redis+sentinel://"
+CLUSTER_SCHEME = "redis+cluster://"
+
+
+@dataclass(frozen=True)
+class ClusterAddress:
+    nodes: list[tuple[str, int]]
+    username: str | None
+    password: str | None
+
+
+def cluster_address(url: str) -> ClusterAddress | None:
+    """The seed nodes of a ``redis+cluster://`` URL (None for any other URL); a missing port is 6379."""
+    if not url.startswith(CLUSTER_SCHEME):
+        return None
+    credentials, _, rest = url[len(CLUSTER_SCHEME):].rpartition("@")
+    hosts = rest.partition("/")[0]
+    username, _, password = credentials.partition(":") if ":" in credentials else ("", "", credentials)
+    nodes = []
+    for host in hosts.split(","):
+        name, _, port = host.rpartition(":") if ":" in host else (host, "", "6379")
+        nodes.append((name, int(port)))
+    return ClusterAddress(nodes, unquote(username) or None, unquote(password) or None)
+
+
+def is_cluster(redis: Any) -> bool:
+    return isinstance(redis, RedisCluster)
+
+
+async def call_scripts(redis: aioredis.Redis, calls: list[tuple[AsyncScript, list[str], list[Any]]]) -> list[Any]:
+    """Run several scripts in one round trip on one server (a pipeline, not a transaction). A cluster client
+    refuses scripts in a pipeline (their keys live on different nodes), so there they run concurrently."""
+    if is_cluster(redis):
+        return list(await asyncio.gather(*(script(keys=keys, args=args) for script, keys, args in calls)))
+    async with redis.pipeline(transaction=False) as pipe:
+        for script, keys, args in calls:
+            await script(keys=keys, args=args, client=pipe)
+        return await pipe.execute()
 
 
 @dataclass(frozen=True)

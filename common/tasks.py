@@ -1,14 +1,25 @@
-"""Running the parts of one connection side by side until the first one ends.
+"""Task helpers: the parts of one connection side by side until the first one ends, and a role's background
+loops supervised so that none dies silently.
 
 A socket's work is usually a few loops (send, receive, a periodic check): when one of them ends — the client
 left, the upstream closed, access was withdrawn — the others have nothing left to do. They are cancelled and
 awaited before returning, so nothing outlives the connection, and the first failure is raised.
+
+A role's background loops (the api node's stream reader and housekeeping, a relay's scan and control loops)
+handle the failures they expect (Redis away) themselves; anything else would end the task without a trace while
+the process looks healthy. :func:`supervise` logs it, counts it and starts the loop again with backoff.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Protocol
+
+from common.logging import get_logger
+
+_log = get_logger("hewston.tasks")
 
 
 async def until_first_ends(tasks: list[asyncio.Task[None]], *, quiet: Iterable[type[BaseException]] = ()) -> None:
@@ -27,3 +38,37 @@ async def until_first_ends(tasks: list[asyncio.Task[None]], *, quiet: Iterable[t
         exc = task.exception()
         if exc is not None and not isinstance(exc, quiet):
             raise exc
+
+
+class RestartCounter(Protocol):
+    """A counter labelled by task name (a Prometheus ``Counter`` with one label)."""
+
+    def labels(self, *names: str) -> Any: ...
+
+
+def supervise(loop: Callable[[], Awaitable[None]], *, name: str, restarts: RestartCounter,
+              backoff_s: float = 0.1, backoff_max_s: float = 10.0) -> asyncio.Task[None]:
+    """Run a background loop of a role as a task that never dies silently: when ``loop()`` raises (or returns,
+    which a loop meant to run forever must not), the failure is logged with its traceback, counted in
+    ``restarts`` under ``name`` and the loop started again after a backoff that doubles up to ``backoff_max_s``
+    and starts over once the loop has run that long without failing. Only cancelling the task ends it."""
+    return asyncio.create_task(_supervised(loop, name, restarts, backoff_s, backoff_max_s), name=name)
+
+
+async def _supervised(loop: Callable[[], Awaitable[None]], name: str, restarts: RestartCounter,
+                      backoff_s: float, backoff_max_s: float) -> None:
+    delay_s = backoff_s
+    while True:
+        started = time.monotonic()
+        try:
+            await loop()
+            error: BaseException | None = None
+        except Exception as exc:  # noqa: BLE001 - whatever it was, the loop must go on
+            error = exc
+        if time.monotonic() - started >= backoff_max_s:
+            delay_s = backoff_s  # it ran well for a while: this is a new failure, not a crash loop
+        restarts.labels(name).inc()
+        _log.error("background_task_failed", task=name, restart_in_s=round(delay_s, 3),
+                   error=repr(error) if error is not None else "returned", exc_info=error)
+        await asyncio.sleep(delay_s)
+        delay_s = min(delay_s * 2, backoff_max_s)

@@ -15,6 +15,12 @@ from typing import Any
 MIN_TIME = int(datetime(1, 1, 1, tzinfo=UTC).timestamp())
 MAX_TIME = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
 EXPECTED = "expected epoch seconds or an ISO-8601 date or datetime, e.g. 2025-03-01 or 2025-03-01T14:30:00Z"
+# The shape of a time in a query, as the OpenAPI documents say it: epoch seconds, or an ISO-8601 date or
+# datetime with an optional offset. parse_time still decides (a 31st of February has the shape).
+TIME_SCHEMA = {
+    "pattern": r"^(-?\d{1,12}(\.\d+)?|\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+               r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):?[0-5]\d)?)?)$",
+    "minLength": 1, "maxLength": 40}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _LONGEST = 64  # far longer than any ISO-8601 datetime; refuses garbage before parsing it

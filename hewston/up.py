@@ -21,14 +21,15 @@ from api.main import create_app as create_api
 from api.settings import ApiSettings
 from backend.auth import hash_token, new_token
 from backend.catalog import Catalog
+from backend.demo.data import DEMO_OPERATORS, DEMO_USERS
 from backend.main import create_app as create_backend
-from backend.market.demo import DEMO_OPERATORS, DEMO_USERS
 from backend.settings import BackendSettings
 from common import serving
 from common.logging import configure_logging
+from common.redis_eviction import eviction_refusal
 from relay.main import build_relay
 from relay.settings import RelaySettings
-from workers.settings import WorkerConfig
+from workers.config import WorkerConfig
 from workers.worker import in_process_worker
 
 Served = tuple[serving.HewstonServer, socket.socket]
@@ -37,6 +38,10 @@ Served = tuple[serving.HewstonServer, socket.socket]
 def _prewarm_worker(backend: BackendSettings, api: ApiSettings) -> contextlib.AbstractAsyncContextManager:
     """The prewarm worker, run in the shared loop: the api's backend, its broker, the backend's service token."""
     config = WorkerConfig(backend_url=api.backend_url, service_token=backend.service_token, redis_url=api.redis_url)
+    if "metrics_port" not in config.model_fields_set:
+        # One process for a laptop: the worker's metrics server only when asked for, so that its default port
+        # (taken by a worker of another deployment, say) never stops a demo.
+        config = config.model_copy(update={"metrics_port": 0})
     return in_process_worker(config, api)
 
 
@@ -69,12 +74,18 @@ async def _serve_all(servers: list[Served], relay_settings: RelaySettings,
                      print_banner: Callable[[], None] | None = None) -> None:
     # The relay is built inside the loop: the embedded broker's clients belong to the loop that uses them.
     relay = build_relay(relay_settings)
+    # The servers' shutdown, then the relay's and the worker's (which lets running jobs finish).
+    deadline = serving.ExitDeadline(serving.EXIT_DEADLINE_S + relay_settings.redis_socket_timeout_s + 10.0)
 
     def stop() -> None:
         for server, _sock in servers:
             server.should_exit = True
 
-    undo_signals = _on_signals(stop)
+    def stop_by_signal() -> None:
+        deadline.start()
+        stop()
+
+    undo_signals = _on_signals(stop_by_signal)
     try:
         async with worker or contextlib.nullcontext():
             relay_task = asyncio.create_task(relay.run(), name="relay")
@@ -91,6 +102,7 @@ async def _serve_all(servers: list[Served], relay_settings: RelaySettings,
                 await asyncio.wait([announce, relay_task, *tasks])
     finally:
         undo_signals()
+        deadline.cancel()
 
 
 def browser_origins(host: str, port: int) -> list[str]:
@@ -136,14 +148,20 @@ def _bind_all(host: str, ports: list[tuple[int, str]]) -> list[socket.socket]:
 
 def run_all(host: str | None = None, worker: bool = True, port: int | None = None,
             api_port: int | None = None) -> int:
-    backend_settings = BackendSettings()
+    # The options are read like the variables they stand for, and checked alike.
+    backend_settings = BackendSettings(**{name: value for name, value in (("host", host), ("port", port))
+                                          if value is not None})
     configure_logging(json_logs=backend_settings.logs_as_json, level=backend_settings.log_level)
-    api_settings = ApiSettings()
-    host = host or backend_settings.host
+    api_settings = ApiSettings(**({"port": api_port} if api_port is not None else {}))
+    problem = backend_settings.data_dir_problem() or eviction_refusal(
+        "hewston up", api_settings.redis_url, accepted=api_settings.redis_eviction_accepted)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    host = backend_settings.host
     try:
-        backend_sock, api_sock = _bind_all(host, [
-            (backend_settings.port if port is None else port, "HEWSTON_PORT or --port"),
-            (api_settings.port if api_port is None else api_port, "HEWSTON_API_PORT or --api-port")])
+        backend_sock, api_sock = _bind_all(host, [(backend_settings.port, "HEWSTON_PORT or --port"),
+                                                  (api_settings.port, "HEWSTON_API_PORT or --api-port")])
     except serving.PortInUse as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -175,6 +193,10 @@ def run_all(host: str | None = None, worker: bool = True, port: int | None = Non
                                    redis_url=backend_settings.redis_url, metrics_port=None)
     prewarm = _prewarm_worker(backend_settings, api_settings) if worker else None
     banner = _banner(host, backend_settings, api_settings)
-    asyncio.run(_serve_all(servers, relay_settings, prewarm, lambda: print(banner, flush=True)))
+    try:
+        asyncio.run(_serve_all(servers, relay_settings, prewarm, lambda: print(banner, flush=True)))
+    except serving.PortInUse as exc:  # the worker's metrics port, bound as the worker starts
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 

@@ -13,6 +13,7 @@ from prometheus_client import start_http_server
 
 from common.logging import configure_logging, get_logger
 from common.redis_client import create_redis
+from common.redis_eviction import eviction_refusal
 from common.serving import PortInUse
 from relay.metrics import RelayMetrics
 from relay.service import RelayService
@@ -63,13 +64,14 @@ async def serve(settings: RelaySettings) -> None:
     finally:
         await service.metrics.loop_lag.stop()
         await service.redis.aclose()
-        await service.reader.blocking.aclose()
+        await service.reader.aclose()
 
 
 def main(settings: RelaySettings | None = None) -> int:
     settings = settings or RelaySettings()
     configure_logging(json_logs=settings.logs_as_json, level=settings.log_level)
-    problem = refusal(settings)
+    problem = refusal(settings) or eviction_refusal("relay", settings.redis_url,
+                                                    accepted=settings.redis_eviction_accepted)
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)
         return 2

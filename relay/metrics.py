@@ -36,3 +36,6 @@ class RelayMetrics:
         self.controls = Counter("hewston_relay_controls_total",
                                 "Viewer controls by outcome: forwarded, rejected (an error went back), unavailable",
                                 ("outcome",), registry=self.registry)
+        self.task_restarts = Counter("hewston_relay_task_restarts_total",
+                                     "Background tasks (relay-scan, relay-controls) that failed and were started again",
+                                     ("task",), registry=self.registry)

@@ -16,13 +16,13 @@ from copy import copy
 from dataclasses import dataclass
 
 import orjson
-from redis.exceptions import RedisError
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from common.close_codes import should_reconnect
 from common.controls import control_ref
 from common.logging import get_logger
 from common.models.stream import ResetCause, UpstreamState
+from common.redis_client import REDIS_ERRORS
 from common.stream.envelope import Outgoing, PlaybackPosition, Republisher, encode_published
 from common.stream.store import Claim, Fenced, OffsetMismatch, StreamStore
 from common.stream.upstream import open_playback
@@ -31,7 +31,6 @@ from relay.metrics import RelayMetrics
 from relay.settings import RelaySettings
 
 log = get_logger("hewston.relay")
-_REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 _KEYFRAME_REQUEST = orjson.dumps({"type": "snapshot"}).decode()
 # Controls whose answer never came (the connection dropped) are forgotten after this long.
 _PENDING_CONTROL_S = 30.0
@@ -39,6 +38,7 @@ _PENDING_CONTROL_S = 30.0
 _WAITING_CONTROL_S = 10.0
 _WAITING_CONTROLS = 64
 _UNAVAILABLE = "the playback is reconnecting to the backend; try again shortly"
+_TOOK_OVER = "the relay holding this run lost it (it stopped, or was cut off from Redis); this one took over"
 
 
 class LeaseLost(Exception):
@@ -67,12 +67,17 @@ class RunRelay:
         self.epoch = claim.epoch
         self.offset = claim.offset
         # What viewers have: the published position. A new epoch starts empty, but may restart the playback
-        # where it was before its history was lost (``restart_from``), which viewers learn as `history_lost`.
-        self.position = copy(claim.position) if not claim.fresh else PlaybackPosition()
-        self._restart_from = restart_from if claim.fresh else None
+        # where it was before its history was lost (``restart_from``, or the position Redis remembers when the
+        # epoch was ended because the stream went backwards), which viewers learn as `history_lost`.
+        starting_over = claim.fresh or claim.offset == 0
+        self.position = PlaybackPosition() if starting_over else copy(claim.position)
+        remembered = claim.position if claim.position.cursor is not None else None
+        self._restart_from = (restart_from or remembered) if starting_over else None
         self._first_cause = ResetCause.history_lost if self._restart_from else ResetCause.connect
-        self._announce = "another relay stopped; this one took over" if claim.takeover else None
+        self._announce = _TOOK_OVER if claim.takeover else None
         self._ws = None
+        # The control the next append answers (recorded with it, under the fence).
+        self._answered: str | None = None
         self._pending: dict[str, _PendingControl] = {}
         self._waiting: list[tuple[str, str, bytes, float]] = []
         self._since_snapshot = 0
@@ -94,9 +99,10 @@ class RunRelay:
             await asyncio.sleep(ttl_s / 3)
             try:
                 held = await self.store.renew(self.run_id, self.token, lease_ttl_ms=ttl_ms)
-            except _REDIS_ERRORS as exc:
-                # The append is fenced anyway; stop once the lease has surely expired.
-                if time.monotonic() - renewed_at >= ttl_s:
+            except REDIS_ERRORS as exc:
+                # A stall (CLIENT PAUSE, a slow fsync, a failover) must not cost the run: the append is fenced, so
+                # holding on is safe; the renew answers whether the lease survived once Redis is back.
+                if time.monotonic() - renewed_at >= self.settings.redis_outage_grace_s:
                     raise LeaseLost(f"could not renew the lease: {type(exc).__name__}") from exc
                 continue
             if not held:
@@ -178,9 +184,13 @@ class RunRelay:
         if kind == "error":
             await self._route_reply(message)
             return
+        answered = message.pop("ref", None)  # the relay's own reference to a control (its entry id)
+        if answered is not None and self._pending.pop(answered, None) is not None:
+            self._answered = answered
         out = republisher.accept(message)
         if out is None:
             self.metrics.messages.labels("dropped", str(kind)).inc()
+            await self._record_answered()
             return
         await self._publish(out)
         self.metrics.append_lag.observe(time.perf_counter() - received_at)
@@ -204,14 +214,16 @@ class RunRelay:
         offset = self.offset + 1
         after = copy(self.position)
         after.observe(out.message)
-        deadline = time.monotonic() + self.settings.lease_ttl_s
+        deadline = time.monotonic() + self.settings.redis_outage_grace_s
         retried = False
+        answered, self._answered = self._answered, None
+        # `ts` is for viewers (latency); every deadline and age the stream compares is Redis's clock, so a relay
+        # whose clock is off neither starves nor trims early.
+        data = encode_published(out, epoch=self.epoch, offset=offset, ts_ms=int(time.time() * 1000))
         while True:
-            now_ms = int(time.time() * 1000)
-            data = encode_published(out, epoch=self.epoch, offset=offset, ts_ms=now_ms)
             try:
                 await self.store.append(self.run_id, self.token, offset=offset, message_type=out.type, data=data,
-                                        epoch=self.epoch, now_ms=now_ms, position=after)
+                                        epoch=self.epoch, position=after, applied_control=answered)
                 break
             except Fenced as exc:
                 raise LeaseLost(str(exc)) from None
@@ -219,8 +231,10 @@ class RunRelay:
                 # A retried append whose first attempt went through (only the reply was lost).
                 if retried and exc.expected == offset + 1:
                     break
+                if exc.expected < offset:
+                    await self._stream_went_back(exc.expected - 1)
                 raise LeaseLost(str(exc)) from None
-            except _REDIS_ERRORS as exc:
+            except REDIS_ERRORS as exc:
                 if time.monotonic() >= deadline:
                     raise LeaseLost(f"could not append: {type(exc).__name__}") from exc
                 retried = True
@@ -228,6 +242,17 @@ class RunRelay:
         self.offset = offset
         self.position.observe(out.message)
         self.metrics.messages.labels("published", out.type).inc()
+
+    async def _stream_went_back(self, redis_offset: int) -> None:
+        """Redis is behind what this relay appended (a failover that lost writes, an AOF crash, a restore): end
+        the epoch, so that offsets are never reused for other content. This relay then gives the run up and
+        claims it again into a new epoch, restarting where it was (viewers get a `history_lost` reset)."""
+        self.metrics.lease_changes.labels("stream_went_back").inc()
+        self._log.warning("stream_went_backwards", epoch=self.epoch, offset=self.offset, redis_offset=redis_offset)
+        try:
+            await self.store.rewind(self.run_id, self.epoch, self.offset)
+        except REDIS_ERRORS:
+            pass  # whoever looks next (an api node, this relay's next claim) finds it again
 
     # Controls --------------------------------------------------------------------------------------------------
 
@@ -255,11 +280,9 @@ class RunRelay:
             except ConnectionClosed:
                 self._pending.pop(entry_id, None)
             else:
+                # Recorded with the append of its answer (or, without one, by _record_answered): a relay that
+                # dies before then leaves it to the next holder, which applies it to the published position.
                 self.metrics.controls.labels("forwarded").inc()
-                try:
-                    await self.store.control_applied(self.run_id, entry_id)
-                except _REDIS_ERRORS:
-                    pass  # at worst a relay taking over applies this control once more
                 return
         self.metrics.controls.labels("unavailable").inc()
         await self._reply(client, "upstream_unavailable", _UNAVAILABLE, viewer_ref)
@@ -277,12 +300,27 @@ class RunRelay:
             else:
                 self._waiting.append((entry_id, client, raw, arrived))
 
+    async def _record_answered(self) -> None:
+        """Record a control whose answer published nothing (refused, or nothing new), under the fence."""
+        answered, self._answered = self._answered, None
+        if answered is None:
+            return
+        try:
+            await self.store.control_applied(self.run_id, self.token, answered)
+        except Fenced as exc:
+            raise LeaseLost(str(exc)) from None
+        except REDIS_ERRORS:
+            pass  # the next holder would refuse it once more: its sender gets a second error, nothing else
+
     async def _route_reply(self, message: dict) -> None:
-        pending = self._pending.pop(message.get("ref") or "", None)
+        ref = message.get("ref") or ""
+        pending = self._pending.pop(ref, None)
         self.metrics.messages.labels("reply", "error").inc()
         if pending is None:
             self._log.warning("unrouted_backend_error", code=message.get("code"))
             return
+        self._answered = ref
+        await self._record_answered()
         self.metrics.controls.labels("rejected").inc()
         await self._reply(pending.client, str(message.get("code")), str(message.get("message")), pending.ref)
 
@@ -290,7 +328,7 @@ class RunRelay:
         data = orjson.dumps({"code": code, "message": text, "ref": ref})
         try:
             await self.store.reply(self.run_id, client, data, ttl_ms=int(self.settings.idle_ttl_s * 1000))
-        except _REDIS_ERRORS:
+        except REDIS_ERRORS:
             pass  # the viewer's control simply goes unanswered; nobody else is affected
 
     def _forget_old_controls(self) -> None:

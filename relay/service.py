@@ -18,19 +18,19 @@ from copy import copy
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from common.keys import KeySpace
 from common.logging import get_logger
+from common.redis_client import REDIS_ERRORS
+from common.stream.cluster_reader import make_stream_reader
 from common.stream.envelope import PlaybackPosition
-from common.stream.reader import StreamReader
 from common.stream.store import StreamStore
+from common.tasks import supervise
 from relay.metrics import RelayMetrics
 from relay.run_relay import LeaseLost, RunRefused, RunRelay
 from relay.settings import RelaySettings
 
 log = get_logger("hewston.relay")
-_REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 # A run the backend refused (deleted, no longer visible) is not claimed again for this long.
 _REFUSED_COOLDOWN_S = 60.0
 # Positions remembered for runs this relay stopped relaying (restart where they were if their history is lost).
@@ -57,8 +57,10 @@ class RelayService:
         self.keys = KeySpace(settings.redis_key_prefix)
         self.redis = redis
         self.store = StreamStore(redis, self.keys, settings.retention)
-        self.reader = StreamReader(blocking_redis, redis, self.keys.reader_wake(f"relay-{self.relay_id}"),
-                                   block_ms=settings.control_block_ms)
+        self.reader = make_stream_reader(blocking_redis, redis, self.keys, f"relay-{self.relay_id}",
+                                         block_ms=settings.control_block_ms,
+                                         socket_timeout_s=settings.control_block_ms / 1000
+                                         + settings.redis_socket_timeout_s)
         self.held: dict[str, _Held] = {}
         self._by_controls_key: dict[str, str] = {}
         self._remembered: OrderedDict[str, PlaybackPosition] = OrderedDict()
@@ -68,8 +70,8 @@ class RelayService:
     async def run(self) -> None:
         """Relay until cancelled; on the way out every lease is released, so other relays take over at once."""
         self._log.info("relay_started", backend=self.settings.backend_url)
-        tasks = [asyncio.create_task(self._scan_loop(), name="relay-scan"),
-                 asyncio.create_task(self._control_loop(), name="relay-controls")]
+        tasks = [supervise(self._scan_loop, name="relay-scan", restarts=self.metrics.task_restarts),
+                 supervise(self._control_loop, name="relay-controls", restarts=self.metrics.task_restarts)]
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -90,7 +92,7 @@ class RelayService:
                 if failing:
                     self._log.info("redis_recovered")
                 failing = False
-            except _REDIS_ERRORS as exc:
+            except REDIS_ERRORS as exc:
                 if not failing:
                     self._log.warning("redis_unavailable", error=type(exc).__name__)
                 failing = True
@@ -98,12 +100,11 @@ class RelayService:
 
     async def scan(self) -> None:
         """One pass: release what is no longer demanded, claim what is demanded and unheld."""
-        demanded = await self.store.demanded_runs(int(time.time() * 1000))
-        wanted = set(demanded)
-        for run_id in [run_id for run_id in self.held if run_id not in wanted]:
+        demanded = await self.store.demanded_runs(grace_ms=int(self.settings.demand_grace_s * 1000))
+        for run_id in [run_id for run_id in self.held if run_id not in demanded.deadlines]:
             await self._release(run_id)
         now = time.monotonic()
-        candidates = [run_id for run_id in demanded
+        candidates = [run_id for run_id in demanded.wanted()
                       if run_id not in self.held and self._refused_until.get(run_id, 0.0) <= now]
         room = self.settings.max_runs - len(self.held)
         if not candidates or room <= 0:
@@ -127,7 +128,8 @@ class RelayService:
         claim = await self.store.claim(run_id, token, lease_ttl_ms=int(self.settings.lease_ttl_s * 1000))
         if claim is None:
             return
-        restart_from = self._remembered.pop(run_id, None) if claim.fresh else None
+        # A new epoch (or one ended because the stream went backwards) restarts where this relay last was.
+        restart_from = self._remembered.pop(run_id, None) if claim.fresh or claim.offset == 0 else None
         relay = RunRelay(run_id, claim, token=token, store=self.store, settings=self.settings,
                          metrics=self.metrics, restart_from=restart_from)
         controls_key = self.keys.run_stream(run_id).controls
@@ -140,12 +142,15 @@ class RelayService:
         self.metrics.lease_changes.labels("took_over" if claim.takeover else "claimed").inc()
         self._log.info("run_claimed", run_id=run_id, epoch=claim.epoch, offset=claim.offset, fresh=claim.fresh,
                        takeover=claim.takeover, cursor=relay.position.cursor)
-        # Controls not yet applied are this relay's to apply: those after the last one a relay passed upstream,
-        # if they are recent (a first viewer's "play" usually arrives before any relay holds the run).
-        seconds, micros = await self.redis.time()
-        recent = (seconds * 1000 + micros // 1000 - _RECENT_CONTROLS_MS, 0)
+        # Controls not yet applied are this relay's to apply: those after the last one recorded as applied, if
+        # they are recent (a first viewer's "play" usually arrives before any relay holds the run). Redis's clock
+        # comes with the claim, so nothing can fail between holding the run and reading its controls.
+        recent = (claim.redis_now_ms - _RECENT_CONTROLS_MS, 0)
         ms, seq = max(recent, _stream_id(claim.last_control))
-        await self.reader.watch(controls_key, f"{ms}-{seq}")
+        try:
+            await self.reader.watch(controls_key, f"{ms}-{seq}")
+        except REDIS_ERRORS:
+            pass  # only the wake-up failed: the next read includes the run's controls anyway
 
     def _forget(self, run_id: str, held: _Held) -> None:
         if self.held.get(run_id) is held:
@@ -190,7 +195,7 @@ class RelayService:
     async def _drop_lease(self, run_id: str, token: str) -> None:
         try:
             await self.store.release(run_id, token, idle_ttl_ms=int(self.settings.idle_ttl_s * 1000))
-        except _REDIS_ERRORS:
+        except REDIS_ERRORS:
             pass  # the lease expires on its own within its TTL
 
     # Controls --------------------------------------------------------------------------------------------------
@@ -201,7 +206,7 @@ class RelayService:
             try:
                 batches = await self.reader.read()
                 failing = False
-            except _REDIS_ERRORS as exc:
+            except REDIS_ERRORS as exc:
                 if not failing:
                     self._log.warning("control_read_failed", error=type(exc).__name__)
                 failing = True

@@ -6,22 +6,23 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from common.settings import HewstonSettings, backend_url_setting, key_prefix_setting
+from common.setting_types import HttpUrl, Port
+from common.settings import BackendClientSettings, backend_url_setting, key_prefix_setting
 from common.stream.store import Retention
 
 
-class RelaySettings(HewstonSettings):
+class RelaySettings(BackendClientSettings):
     # REDIS_URL / HEWSTON_REDIS_URL keep working through the alias declared on the base class.
     model_config = SettingsConfigDict(env_prefix="HEWSTON_RELAY_", env_file=".env", extra="ignore",
                                       populate_by_name=True)
 
-    backend_url: str = backend_url_setting("HEWSTON_RELAY_")
+    backend_url: HttpUrl = backend_url_setting("HEWSTON_RELAY_")
     # The backend's service token (the same HEWSTON_SERVICE_TOKEN the backend reads): it may play every run.
     service_token: str | None = Field(default=None, repr=False, validation_alias=AliasChoices(
         "HEWSTON_SERVICE_TOKEN", "HEWSTON_RELAY_SERVICE_TOKEN"))
     redis_key_prefix: str = key_prefix_setting("HEWSTON_RELAY_")
     # Prometheus metrics on their own port (the relay serves nothing else); None turns them off.
-    metrics_port: int | None = 8002
+    metrics_port: Port | None = 8002
     metrics_host: str = "127.0.0.1"
 
     @field_validator("metrics_port")
@@ -50,6 +51,13 @@ class RelaySettings(HewstonSettings):
     upstream_backoff_s: float = Field(default=0.2, gt=0)
     upstream_backoff_max_s: float = Field(default=5.0, gt=0)
     upstream_open_timeout_s: float = Field(default=5.0, gt=0)
+
+    # Redis unreachable or stalled: a relay keeps its runs (and their upstream connections) for this long,
+    # retrying; every append is fenced, so another relay that took a run over meanwhile is never overwritten.
+    redis_outage_grace_s: float = Field(default=30.0, gt=0)
+    # A held run whose demand lapsed less than this ago is kept (an api node may have missed a refresh while
+    # Redis stalled); a run is claimed only while it is demanded.
+    demand_grace_s: float = Field(default=5.0, ge=0)
 
     # The blocking read of controls; its connection's socket timeout is this plus a margin.
     control_block_ms: int = Field(default=1000, ge=10)

@@ -13,6 +13,7 @@ as ``hewston up`` uses it), so a plain ``make test`` runs every integration test
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +21,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.auth import hash_token
+from backend.demo.data import DEMO_USERS
 from backend.main import create_app
-from backend.market.demo import DEMO_USERS
 from backend.settings import BackendSettings
 from bench.processes import RedisServer
 from common.logging import add_log_tap, remove_log_tap
@@ -53,6 +54,21 @@ def run_log(tmp_path_factory) -> Iterator[Path]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The run-log check goes last, so that it reads the logs of every other test."""
     items.sort(key=lambda item: item.name == RUN_LOG_TEST)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Every skip counted by its reason, just above the final line: a skipped body is never silent."""
+    reasons = Counter(skip_reason(report) for report in terminalreporter.stats.get("skipped", ()))
+    if reasons:
+        counted = "; ".join(f"{count} × {reason}" for reason, count in reasons.most_common())
+        terminalreporter.write_line(f"skipped by reason: {counted}", yellow=True, bold=True)
+
+
+def skip_reason(report: pytest.TestReport) -> str:
+    """The reason a test was skipped, as ``pytest.skip`` or a ``skipif`` marker gave it."""
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return reason.removeprefix("Skipped: ")
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from api.transform import loads_object
-from api.upstream import Upstream
+from api.views import Upstream, loads_object
 from common.errors import UpstreamError
 
 _RUNS_PAGE = 200  # the backend's largest page of runs

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.charts import chart_dataset
+from api.views import chart_dataset
 from common.default_views import ChartView, run_chart_view, symbol_views
 from common.errors import NotFound
 from common.prewarm_queue import DROP_STALE_CHARTS, WARM_CHART, WARM_RUN

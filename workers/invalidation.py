@@ -11,7 +11,7 @@ and so are entries of symbols the backend no longer lists (they expire by themse
 
 from __future__ import annotations
 
-from api.redis_guard import RedisGuard
+from api.views import RedisGuard
 from common.keys import KeySpace
 from common.models.bars import ChartTimeframe
 

@@ -21,9 +21,7 @@ from typing import Any
 from arq.worker import Retry
 from redis.exceptions import RedisError
 
-from api.redis_guard import RedisUnavailable
-from api.run_results import RunNotCompleted
-from api.upstream import BackendFailure, UpstreamTimeout
+from api.views import BackendFailure, RedisUnavailable, RunNotCompleted, UpstreamTimeout
 from common.default_views import ChartView
 from common.errors import HewstonError, ServiceUnavailable
 from common.logging import get_logger

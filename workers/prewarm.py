@@ -1,8 +1,8 @@
 """The work of the prewarm jobs: warm one chart view, warm one completed run's page, drop stale chart entries.
 
-Every entry is computed by the api's own code (:func:`api.charts.chart_entry`,
-:func:`api.run_results.run_parts_entry`) with the api's cache settings, through the same cache and single
-flight, so the stored bytes are exactly what a route computes on a miss. An entry that is already there has
+Every entry is computed by the api's own cached views (:class:`api.views.CachedViews`, built from the api's
+settings as an api node builds it), through the same cache and single flight, so the stored bytes are exactly
+what a route computes on a miss. An entry that is already there has
 its lifetime extended instead: its key carries the data version (or the immutable run's id), so its bytes
 cannot have gone stale.
 """
@@ -13,22 +13,15 @@ from collections.abc import Awaitable
 
 import redis.asyncio as aioredis
 
-from api.cache import ResponseCache
-from api.charts import chart_dataset, chart_entry
-from api.models import RunCompleteQuery
-from api.redis_guard import RedisGuard, RedisUnavailable
-from api.run_results import run_parts_entry, run_parts_key
 from api.settings import ApiSettings
-from api.single_flight import SingleFlight
-from api.upstream import Upstream
+from api.views import CachedViews, Outcome, RedisUnavailable, RunCompleteQuery, chart_dataset
 from common.default_views import RUN_PAGE_INCLUDE_ORDERS, ChartView, run_chart_view
 from common.errors import Conflict
-from common.keys import KeySpace
 from common.prewarm_queue import WARM_CHART, PrewarmQueue, arq_client
 from workers.catalog import BackendCatalog
+from workers.config import WorkerConfig
 from workers.invalidation import drop_stale_chart_entries
 from workers.metrics import WorkerMetrics
-from workers.settings import WorkerConfig
 
 
 class Prewarmer:
@@ -38,18 +31,13 @@ class Prewarmer:
         self.config = config
         self.api = api
         self.metrics = metrics
-        self.keys = KeySpace(api.redis_key_prefix)
-        self.guard = RedisGuard(redis, op_timeout_s=api.redis_socket_timeout_s, retry_after_s=api.redis_retry_after_s,
-                                retry_after_max_s=api.redis_retry_after_max_s, metrics=metrics)
-        flight: SingleFlight = SingleFlight(self.guard, self.keys, lock_ms=api.single_flight_lock_ms,
-                                            wait_s=api.single_flight_wait_s)
-        self.cache = ResponseCache(self.guard, flight, gzip_level=api.gzip_level, gzip_min_bytes=api.gzip_min_bytes)
-        self.upstream = Upstream(api.model_copy(update={"backend_url": config.backend_url}), metrics)
-        self.backend = BackendCatalog(self.upstream, config.service_token)
+        self.views = CachedViews(api.model_copy(update={"backend_url": config.backend_url}), redis, metrics)
+        self.keys, self.guard = self.views.keys, self.views.guard
+        self.backend = BackendCatalog(self.views.upstream, config.service_token)
         self.queue = PrewarmQueue(arq_client(redis, self.keys), self.keys)
 
     async def aclose(self) -> None:
-        await self.upstream.aclose()
+        await self.views.aclose()
 
     async def request(self, job: str, enqueue: Awaitable[bool]) -> bool:
         """Send one prewarm request and count whether it queued a job or found the same job there."""
@@ -59,10 +47,9 @@ class Prewarmer:
 
     async def warm_chart(self, view: ChartView) -> str:
         symbol_info = await self.backend.symbol(view.symbol)
-        _entry, outcome, key = await chart_entry(self.cache, self.keys, self.api.chart_cache_ttl_s, self.upstream,
-                                                 self.backend.authorization, view, symbol_info)
-        await self._keep(key, "chart", outcome, self.api.chart_cache_ttl_s)
-        return outcome
+        chart = await self.views.chart(self.backend.authorization, view, symbol_info)
+        await self._keep(chart.key, "chart", chart.outcome, self.api.chart_cache_ttl_s)
+        return chart.outcome
 
     async def warm_run(self, run_id: str) -> str:
         """The run's complete response as its page opens it, then a request to warm the run's chart."""
@@ -70,13 +57,12 @@ class Prewarmer:
         if run.get("status") != "completed":
             raise Conflict(f"run {run_id} is {run.get('status')}: only completed runs are warmed")
         query = RunCompleteQuery(include_orders=RUN_PAGE_INCLUDE_ORDERS)
-        _parts, outcome = await run_parts_entry(self.cache, self.keys, self.api.run_cache_ttl_s, self.api.gzip_level,
-                                                self.upstream, self.backend.authorization, run_id, query)
-        await self._keep(run_parts_key(self.keys, run_id, query), "run", outcome, self.api.run_cache_ttl_s)
+        parts = await self.views.run_parts(self.backend.authorization, run_id, query)
+        await self._keep(parts.key, "run", parts.outcome, self.api.run_cache_ttl_s)
         view = run_chart_view(run)
         dataset = chart_dataset(await self.backend.symbol(view.symbol), view.timeframe)
         queued = await self.request(WARM_CHART, self.queue.chart(view, dataset["data_version"]))
-        return f"{outcome}; chart {'queued' if queued else 'already queued'}"
+        return f"{parts.outcome}; chart {'queued' if queued else 'already queued'}"
 
     async def drop_stale_charts(self) -> str:
         current = {(info["symbol"], dataset["timeframe"]): dataset["data_version"]
@@ -86,10 +72,10 @@ class Prewarmer:
         self.metrics.stale_removed.inc(removed)
         return f"{removed} stale chart entries removed"
 
-    async def _keep(self, key: str, cache: str, outcome: str, ttl_s: int) -> None:
+    async def _keep(self, key: str, cache: str, outcome: Outcome, ttl_s: int) -> None:
         """Count what the job found; extend a found entry's lifetime; fail when nothing could be stored."""
         self.metrics.cache.labels(cache, outcome).inc()
-        if outcome == "bypass":
+        if outcome is Outcome.BYPASS:
             raise RedisUnavailable("Redis is unavailable, so nothing was stored")
-        if outcome == "hit":
-            await self.guard.run(lambda r: r.expire(key, ttl_s))
+        if outcome is Outcome.HIT:
+            await self.views.keep(key, ttl_s)

@@ -32,8 +32,8 @@ from common.prewarm_queue import DROP_STALE_CHARTS, WARM_CHART, WARM_RUN, deseri
 from common.serving import PortInUse
 from workers import jobs
 from workers.broker import embedded_pool, redis_settings, server_pool
+from workers.config import WorkerConfig, discovery_schedule
 from workers.metrics import WorkerMetrics
-from workers.settings import WorkerConfig, discovery_schedule
 
 log = get_logger("hewston.worker")
 # Waiting for Redis to come back: first retry after this long, doubling up to the maximum.
@@ -45,6 +45,8 @@ _ARQ_TIMEOUT_MARGIN_S = 5.0
 NO_REDIS = ("error: the worker needs REDIS_URL. Without it the worker would warm a private in-process broker "
             "that no api node reads; point REDIS_URL at the Redis the api uses, or run every role in one process "
             "with `hewston up`.")
+NO_QUEUE = ("error: REDIS_URL names a Redis Cluster and arq's job queue cannot live on one (it has no cluster "
+            "client): set HEWSTON_QUEUE_REDIS_URL to a single Redis (or Sentinel) for the queue.")
 NO_TOKEN = ("error: the worker needs the backend's service token in HEWSTON_SERVICE_TOKEN (the same value the "
             "backend is started with) to read every symbol and run.")
 
@@ -81,7 +83,9 @@ def worker_options(config: WorkerConfig, api: ApiSettings, *, redis_pool: ArqRed
     else:
         if not config.redis_url:
             raise SystemExit(NO_REDIS)
-        options["redis_settings"] = redis_settings(config.redis_url)
+        if not config.queue_url:
+            raise SystemExit(NO_QUEUE)
+        options["redis_settings"] = redis_settings(config.queue_url)
     return options
 
 
@@ -141,7 +145,9 @@ async def in_process_worker(config: WorkerConfig, api: ApiSettings) -> AsyncIter
     With ``REDIS_URL`` it uses that server; without, the embedded broker the api in this process uses.
     """
     keys = KeySpace(api.redis_key_prefix)
-    pool = await server_pool(config.redis_url, keys) if config.redis_url else embedded_pool(keys)
+    if config.redis_url and not config.queue_url:
+        raise SystemExit(NO_QUEUE)
+    pool = await server_pool(config.queue_url, keys) if config.queue_url else embedded_pool(keys)
     worker = Worker(**worker_options(config, api, redis_pool=pool, handle_signals=False))
     task = asyncio.get_running_loop().create_task(worker.async_run())
     try:

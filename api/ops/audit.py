@@ -15,10 +15,9 @@ import re
 import time
 from typing import Any
 
-from api.access import AccessChecks
-from api.redis_guard import RedisGuard, RedisUnavailable
 from api.stream.controls import Refusal
 from api.stream.viewer import Viewer
+from api.views import AccessChecks, RedisGuard, RedisUnavailable
 from common.correlation import current_correlation_id
 from common.errors import HewstonError, InvalidInput
 from common.keys import KeySpace

@@ -5,7 +5,7 @@ The api keeps no list of operators and reads no token; it forwards the header an
 
 from __future__ import annotations
 
-from api.upstream import Upstream
+from api.views import Upstream
 from common.errors import HewstonError
 from common.models.users import OPERATOR_ROLE, Caller
 

@@ -12,7 +12,7 @@ from api.ops.models import AuditPage, OpsSummaryResponse
 from api.ops.operator import require_operator
 from api.ops.sampler import OpsSampler
 from api.ops.summary import OpsSummary
-from api.redis_guard import RedisUnavailable
+from api.views import RedisUnavailable
 from common.errors import ServiceUnavailable
 from common.models.users import Caller
 

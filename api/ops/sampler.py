@@ -20,7 +20,7 @@ import orjson
 from prometheus_client import CollectorRegistry
 
 from api.ops.readings import Distribution, Reading, read
-from api.redis_guard import RedisGuard, RedisUnavailable
+from api.views import RedisGuard, RedisUnavailable
 from common.keys import KeySpace
 from common.periodic import Periodic
 

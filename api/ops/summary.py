@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from api.redis_guard import RedisGuard, RedisUnavailable
+from api.views import RedisGuard, RedisUnavailable
 from common.keys import KeySpace
 
 _ADDED = ("requests_per_s", "errors_per_s", "viewers", "messages_in_per_s", "resyncs")

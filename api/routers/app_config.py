@@ -7,7 +7,7 @@ A person can still override each area in the app's settings panel; the override 
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api.deps import SettingsDep
 from api.models import AppConfig, DataPaths
@@ -16,8 +16,12 @@ router = APIRouter(tags=["config"])
 
 
 @router.get("/config", response_model=AppConfig, summary="Browser app configuration: default data paths per area")
-async def app_config(settings: SettingsDep) -> AppConfig:
+async def app_config(settings: SettingsDep, request: Request) -> AppConfig:
+    backend_url = settings.public_backend_url or settings.backend_url
+    if backend_url.startswith("/"):
+        # A path on the origin this browser called (the proxy's Host and, from a trusted proxy, its scheme).
+        backend_url = f"{str(request.base_url).rstrip('/')}{backend_url}"
     return AppConfig(
         data_paths=DataPaths(charts=settings.default_charts_path, runs=settings.default_runs_path,
                              playback=settings.default_playback_path),
-        backend_url=(settings.public_backend_url or settings.backend_url).rstrip("/"))
+        backend_url=backend_url.rstrip("/"))

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from api.deps import GuardDep, MetricsDep, SettingsDep, UpstreamDep
 from api.models import ReadyResponse
-from api.upstream import Upstream
+from api.views import Upstream
 from common.errors import HewstonError
 
 router = APIRouter(tags=["operations"])

@@ -27,7 +27,7 @@ from starlette.responses import Response, StreamingResponse
 from api import backend_schema
 from api.deps import UpstreamDep
 from api.ops.audit import AUDITED_METHODS
-from api.upstream import USER_HEADER, Upstream
+from api.views import USER_HEADER, Upstream
 from common.correlation import correlation_headers
 from common.errors import ANY_PATH, InvalidInput, NotFound, UpstreamError, allowed_methods
 from common.routes import route_template

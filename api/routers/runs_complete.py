@@ -5,8 +5,8 @@ and the three result parts. The backend enforces access on every one of them wit
 parts it returned may be cached; cached parts are served only after the run detail said the caller may see
 the run. The detail holds caller-specific fields (``can_control``), so it is never shared through the cache.
 
-The immutable parts (metrics, decimated equity, orders) come from :mod:`api.run_results`, the computation
-the prewarm worker shares; this route adds the per-request suffix (run detail and metadata).
+The immutable parts (metrics, decimated equity, orders) come from :meth:`api.views.CachedViews.run_parts`, the
+computation the prewarm worker shares; this route adds the per-request suffix (run detail and metadata).
 """
 
 from __future__ import annotations
@@ -20,22 +20,22 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from api import request_info
-from api.access import Decision
-from api.cache import Computed, accepts_gzip, digest, etag_matches
-from api.deps import (
-    AccessDep,
-    AuthorizationDep,
-    CacheDep,
-    KeysDep,
-    MetricsDep,
-    PrewarmDep,
-    SettingsDep,
-    UpstreamDep,
+from api.deps import AccessDep, AuthorizationDep, MetricsDep, PrewarmDep, SettingsDep, ViewsDep
+from api.models import RunCompleteResponse
+from api.routers.responses import CACHE_CONTROL, CACHE_HEADER, JSON
+from api.views import (
+    RUN_ID_PATTERN,
+    Computed,
+    Decision,
+    Outcome,
+    RunCompleteQuery,
+    RunNotCompleted,
+    accepts_gzip,
+    digest,
+    encode_run_parts,
+    etag_matches,
+    gzip_with_suffix,
 )
-from api.gzip_splice import gzip_with_suffix
-from api.models import RUN_ID_PATTERN, RunCompleteQuery, RunCompleteResponse
-from api.responses import CACHE_CONTROL, CACHE_HEADER, JSON
-from api.run_results import RunNotCompleted, encode_run_parts, run_parts_entry
 
 router = APIRouter(tags=["runs"])
 
@@ -47,12 +47,12 @@ _ERRORS = {401: {"description": "Missing or invalid token"},
 _EMPTY_PREFIX = b'{"metrics":null,"periods_per_year":null,"equity":null,"orders":null'
 
 
-def _sources(outcome: str, decision: Decision, failures: tuple[dict[str, Any], ...],
+def _sources(outcome: Outcome, decision: Decision, failures: tuple[dict[str, Any], ...],
              include_orders: bool) -> dict[str, str]:
-    if outcome == "not_cached":
+    if outcome is Outcome.NOT_CACHED:
         return {"run": decision.source, "metrics": "unavailable", "equity": "unavailable",
                 "orders": "unavailable" if include_orders else "not_requested"}
-    origin = "cache" if outcome in ("hit", "wait_hit") else "backend"
+    origin = "cache" if outcome.from_cache else "backend"
     failed = {f["part"] for f in failures}
     return {"run": decision.source, "metrics": origin, "equity": origin,
             "orders": "not_requested" if not include_orders else "unavailable" if "orders" in failed else origin}
@@ -62,33 +62,32 @@ def _sources(outcome: str, decision: Decision, failures: tuple[dict[str, Any], .
             summary="A run with metrics, decimated equity, orders and load metadata in one response")
 async def run_complete(run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)],
                        query: Annotated[RunCompleteQuery, Query()], request: Request,
-                       authorization: AuthorizationDep, access: AccessDep, cache: CacheDep, keys: KeysDep,
-                       upstream: UpstreamDep, settings: SettingsDep, metrics: MetricsDep,
-                       prewarm: PrewarmDep) -> Response:
+                       authorization: AuthorizationDep, access: AccessDep, views: ViewsDep,
+                       settings: SettingsDep, metrics: MetricsDep, prewarm: PrewarmDep) -> Response:
     started = time.perf_counter()
     level = settings.gzip_level
     decision_result, parts_result = await asyncio.gather(
         access.run(authorization, run_id),
-        run_parts_entry(cache, keys, settings.run_cache_ttl_s, level, upstream, authorization, run_id, query),
+        views.run_parts(authorization, run_id, query),
         return_exceptions=True)
     # The access answer comes first: a caller who may not see the run learns nothing else about it.
     if isinstance(decision_result, BaseException):
         raise decision_result
     decision: Decision = decision_result
     if isinstance(parts_result, RunNotCompleted):
-        entry, outcome = encode_run_parts(Computed(_EMPTY_PREFIX), level), "not_cached"
+        entry, outcome = encode_run_parts(Computed(_EMPTY_PREFIX), level), Outcome.NOT_CACHED
         if decision.source != "backend" or decision.body.get("status") == "completed":
             decision = await access.run(authorization, run_id, reuse=False)
     elif isinstance(parts_result, BaseException):
         raise parts_result
     else:
-        entry, outcome = parts_result
+        entry, outcome = parts_result.parts, parts_result.outcome
         if decision.body.get("status") != "completed":
             # A recently cached detail from before the run completed: status and progress must be fresh.
             decision = await access.run(authorization, run_id, reuse=False)
     metrics.count_cache("run", outcome, len(entry.prefix.deflated))
     request_info.note_cache(outcome)
-    if outcome == "miss":
+    if outcome is Outcome.MISS:
         prewarm.run_missed(run_id, query)
 
     etag = f'W/"{digest(entry.digest.encode("ascii") + decision.raw)}"'

@@ -3,6 +3,9 @@
 Everything a viewer needs to start or catch up usually comes from here, not from Redis: the pinned snapshot
 and every message after it (what a newcomer or a resynchronised viewer gets), and a window of recent messages
 (what a viewer reconnecting within seconds missed). The window never drops the snapshot or anything after it.
+It is bounded by message count and by bytes (``recent_bytes``: at top speed a frame carries hundreds of bars, so
+a count alone would let one run hold tens of megabytes), and the hub trims it further when the whole node is over
+its own bound (``api.stream.memory``). A resume older than the window reads the gap from Redis.
 Each published message is decoded to ``str`` once and that same object goes into every viewer's queue.
 
 A feed is synchronous and runs on the event loop; the hub does its I/O (reads, history, reloads).
@@ -31,10 +34,19 @@ class ResumePlan:
     missing: tuple[int, int] | None = None  # (after, upto): history to read from Redis before ``items``
 
 
+def item_bytes(item: Item) -> int:
+    """What one remembered message costs: its text and the prepared WebSocket frame of the same bytes (built
+    once any viewer is sent it), counted whether or not it was built yet, so the bound never depends on timing."""
+    return 2 * item.size
+
+
 class RunFeed:
-    def __init__(self, run_id: str, *, recent_messages: int) -> None:
+    def __init__(self, run_id: str, *, recent_messages: int, recent_bytes: int) -> None:
         self.run_id = run_id
         self.recent_messages = recent_messages
+        self.recent_bytes = recent_bytes
+        # What ``recent`` costs (see :func:`item_bytes`), kept up to date as items come and go.
+        self.memory_bytes = 0
         self.epoch: str | None = None
         # Whether this feed ever followed a stream: a new epoch after that is history lost, not a first start.
         self.followed_a_stream = False
@@ -43,6 +55,7 @@ class RunFeed:
         self.recent: deque[Item] = deque()
         self.viewers: dict[str, Viewer] = {}
         self.remote_viewers = 0
+        self.announced_viewers = 0  # the count last sent to this node's viewers (hello, heartbeat, presence)
         self.last_sent_at = time.monotonic()
         self._relabelled: dict[tuple[int, ResetCause], Item] = {}
 
@@ -55,12 +68,21 @@ class RunFeed:
         self.snapshot = state.snapshot
         self._relabelled.clear()
         self.recent = deque()
+        self.memory_bytes = 0
         if state.snapshot is not None:
-            self.recent.append(self._item(state.snapshot))
+            self._remember(self._item(state.snapshot))
         for entry in state.tail:
-            self.recent.append(self._item(entry))
+            self._remember(self._item(entry))
         if self.recent:
             self.last_offset = max(self.last_offset, self.recent[-1].offset)
+        self._trim_recent()
+
+    def last_message(self) -> bytes:
+        """The bytes of the newest message this feed holds (what the stream must still hold under
+        ``last_offset`` for the feed to carry on), or nothing when it holds none."""
+        if self.recent and self.recent[-1].offset == self.last_offset:
+            return self.recent[-1].text.encode()
+        return b""
 
     def on_entry(self, entry: Entry) -> list[Viewer] | None:
         """Take one message from the stream; returns the viewers whose queue overflowed (to resynchronise), or
@@ -73,16 +95,33 @@ class RunFeed:
         self.last_offset = entry.offset
         if entry.type == "snapshot":
             self.snapshot = entry
-        self.recent.append(item)
+        self._remember(item)
         self._trim_recent()
         self.last_sent_at = time.monotonic()
         return [viewer for viewer in self.viewers.values() if not viewer.push(item)]
 
+    def _remember(self, item: Item) -> None:
+        self.recent.append(item)
+        self.memory_bytes += item_bytes(item)
+
     def _trim_recent(self) -> None:
-        snapshot_offset = self.snapshot.offset if self.snapshot else self.last_offset + 1
         recent = self.recent
-        while len(recent) > self.recent_messages and recent[0].offset < snapshot_offset:
-            recent.popleft()
+        while (len(recent) > self.recent_messages or self.memory_bytes > self.recent_bytes) and self.trimmable:
+            self.memory_bytes -= item_bytes(recent.popleft())
+
+    @property
+    def trimmable(self) -> bool:
+        """Whether the oldest remembered message may go: only what comes before the pinned snapshot may."""
+        snapshot_offset = self.snapshot.offset if self.snapshot else self.last_offset + 1
+        return bool(self.recent) and self.recent[0].offset < snapshot_offset
+
+    def trim_to(self, target_bytes: int) -> int:
+        """Forget the oldest messages before the pinned snapshot until at most ``target_bytes`` are kept (or
+        nothing more may go); returns the bytes freed."""
+        before = self.memory_bytes
+        while self.memory_bytes > target_bytes and self.trimmable:
+            self.memory_bytes -= item_bytes(self.recent.popleft())
+        return before - self.memory_bytes
 
     @staticmethod
     def _item(entry: Entry) -> Item:

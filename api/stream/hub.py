@@ -8,10 +8,16 @@ housekeeping that keeps relays and viewers informed.
   ``stream_demand_ttl_s``), which is what relays claim runs by; the answer gives each run's viewers on every
   node, and its epoch and offset, so a stream whose history was lost is noticed even when no message flows.
 - **Heartbeats.** A run that sent nothing for ``stream_heartbeat_s`` (a paused playback is silent) gets one.
+- **Presence.** When a run's viewer count changes (here, or on another node as the demand refresh learns), its
+  viewers are told with a ``presence`` message, at most once every ``stream_presence_s``, playing or paused.
 - **Going away.** When the node shuts down, every viewer's socket is closed with 1001 before the server stops,
   so that clients reconnect to another node with their resume point (``going_away``).
-- **Redis down.** Viewers already watching are told (``upstream`` lost, from this node) and kept; when Redis
-  answers again every run is checked, and viewers of a run whose history was lost get a reset.
+- **Redis down.** Viewers already watching are told (``upstream`` lost, from this node) and kept. When Redis
+  answers again each run is checked where the node left it: a stream that is still there (a stall, a restart
+  with AOF) costs nothing — the reader carries on from the same offset, nobody is reset or sent anything twice;
+  a new epoch (history lost) resets the run's viewers; a stream that went backwards (its state behind the
+  offset the node holds, or another message under it) is ended as an epoch (``StreamStore.rewind``), and its
+  viewers are reset into the new one once its first snapshot is there. Offsets are never reused within an epoch.
 
 The hub's Redis calls use a client of their own with a generous timeout, not the REST path's breaker: under
 a burst of thousands of viewers connecting, the event loop lags, and a REST-sized timeout would read that lag
@@ -27,30 +33,32 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import orjson
-from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
-from api.access import AccessChecks
 from api.settings import ApiSettings
-from api.shared_tasks import SharedTasks
 from api.stream.feed import ResumePlan, RunFeed
+from api.stream.memory import bound_node_memory
 from api.stream.metrics import StreamMetrics
 from api.stream.socket_writer import Item
 from api.stream.viewer import Viewer
+from api.views import AccessChecks, SharedTasks
 from common.close_codes import CloseCode
 from common.errors import HewstonError
 from common.keys import KeySpace
 from common.logging import get_logger
 from common.models.stream import ResetCause, ResumeOutcome, UpstreamState
+from common.redis_client import REDIS_ERRORS
 from common.sockets import close
+from common.stream.cluster_reader import ClusterStreamReader
 from common.stream.reader import StreamReader
 from common.stream.store import Entry, StreamStore, parse_entry, stream_id
+from common.tasks import supervise
 
 log = get_logger("hewston.api.stream")
 T = TypeVar("T")
-_READ_ERRORS = (RedisError, OSError, TimeoutError)
 # A run's control stream outlives the relay that reads it by this long, then goes away with nobody watching.
 _CONTROLS_TTL_MS = 60_000
+_MB = 1024 * 1024
 
 
 class BrokerUnavailable(Exception):
@@ -62,8 +70,8 @@ def _now_ms() -> int:
 
 
 class StreamHub:
-    def __init__(self, *, store: StreamStore, reader: StreamReader, keys: KeySpace, settings: ApiSettings,
-                 metrics: StreamMetrics, node_id: str, access: AccessChecks) -> None:
+    def __init__(self, *, store: StreamStore, reader: StreamReader | ClusterStreamReader, keys: KeySpace,
+                 settings: ApiSettings, metrics: StreamMetrics, node_id: str, access: AccessChecks) -> None:
         self.store = store
         self.access = access
         self.reader = reader
@@ -71,6 +79,7 @@ class StreamHub:
         self.settings = settings
         self.metrics = metrics
         self.node_id = node_id
+        metrics.node.info({"node_id": node_id})
         self.feeds: dict[str, RunFeed] = {}
         self._keys: dict[str, tuple[str, bool]] = {}  # stream or replies key -> (run id, is replies)
         self._loading: SharedTasks[str, RunFeed] = SharedTasks()
@@ -79,6 +88,7 @@ class StreamHub:
         self._withdrawn: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._broker_down = False
+        self._refreshing: asyncio.Task[None] | None = None
         self._viewer_seq = 0
         # Sockets of viewers on a private direct playback (Redis was down when they came), for going_away.
         self.direct: set[WebSocket] = set()
@@ -86,10 +96,14 @@ class StreamHub:
     # Lifecycle ----------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._read_loop(), name="stream-reader"),
-                       asyncio.create_task(self._housekeeping_loop(), name="stream-housekeeping")]
+        restarts = self.metrics.task_restarts
+        self._tasks = [supervise(self._read_loop, name="stream-reader", restarts=restarts),
+                       supervise(self._housekeeping_loop, name="stream-housekeeping", restarts=restarts),
+                       supervise(self._presence_loop, name="stream-presence", restarts=restarts)]
 
     async def stop(self) -> None:
+        if self._refreshing is not None:
+            self._tasks.append(self._refreshing)
         for task in self._tasks:
             task.cancel()
         if self._tasks:
@@ -121,7 +135,7 @@ class StreamHub:
         try:
             async with asyncio.timeout(self.settings.stream_redis_timeout_s):
                 return await op()
-        except _READ_ERRORS as exc:
+        except REDIS_ERRORS as exc:
             raise BrokerUnavailable(type(exc).__name__) from exc
 
     # Viewers ------------------------------------------------------------------------------------------------
@@ -131,6 +145,10 @@ class StreamHub:
         :class:`BrokerUnavailable` when Redis cannot be used (nothing is left registered then)."""
         feed = await self._feed(viewer.run_id)
         plan = feed.plan_resume(epoch, offset)
+        if plan.outcome is ResumeOutcome.reset and await self._published_beyond_feed(feed, epoch, offset):
+            # This node's reader is a little behind the stream (the viewer came from a node ahead of it): the
+            # point is valid. What follows it arrives with the reader; what the feed has up to it is skipped.
+            plan = ResumePlan(ResumeOutcome.recovered, offset, [])  # type: ignore[arg-type]
         feed.attach(viewer, plan)
         self.metrics.viewers.inc()
         try:
@@ -154,6 +172,13 @@ class StreamHub:
             raise
         self.metrics.resumes.labels(plan.outcome.value).inc()
         return plan.outcome
+
+    async def _published_beyond_feed(self, feed: RunFeed, epoch: str | None, offset: int | None) -> bool:
+        """Whether ``(epoch, offset)`` is in the feed's epoch, past what the feed holds, and published."""
+        if epoch is None or epoch != feed.epoch or offset is None or offset <= feed.last_offset:
+            return False
+        stream_epoch, stream_offset = await self._redis(lambda: self.store.position(feed.run_id))
+        return stream_epoch == epoch and offset <= stream_offset
 
     def detach(self, viewer: Viewer) -> None:
         feed = self.feeds.get(viewer.run_id)
@@ -182,7 +207,8 @@ class StreamHub:
 
     async def _load(self, run_id: str) -> RunFeed:
         state = await self._redis(lambda: self.store.join(run_id))
-        feed = RunFeed(run_id, recent_messages=self.settings.stream_recent_messages)
+        feed = RunFeed(run_id, recent_messages=self.settings.stream_recent_messages,
+                       recent_bytes=self.settings.stream_recent_mb * _MB)
         feed.load(state)
         self.feeds[run_id] = feed
         self._withdrawn.discard(run_id)
@@ -192,7 +218,7 @@ class StreamHub:
         self.reader.seek(keys.replies, state.reply_id)
         try:
             await self.reader.watch(keys.stream, stream_id(feed.last_offset))
-        except (RedisError, OSError):
+        except REDIS_ERRORS:
             pass  # the reader picks the run up with its next read anyway
         self.metrics.runs.set(len(self.feeds))
         return feed
@@ -229,6 +255,30 @@ class StreamHub:
             self._reloading[feed.run_id] = task
             task.add_done_callback(lambda _t: self._reloading.pop(feed.run_id, None))
 
+    def _verify_soon(self, feed: RunFeed) -> None:
+        if feed.epoch is not None and feed.run_id not in self._reloading:
+            task = asyncio.create_task(self._verify(feed), name=f"stream-verify-{feed.run_id}")
+            self._reloading[feed.run_id] = task
+            task.add_done_callback(lambda _t: self._reloading.pop(feed.run_id, None))
+
+    async def _verify(self, feed: RunFeed) -> None:
+        """After the reader lost Redis: is the run's stream still the one the feed follows, up to the message the
+        feed holds last? Then nothing happens at all. If it went backwards, its epoch ends here."""
+        epoch, offset, last = feed.epoch, feed.last_offset, feed.last_message()
+        try:
+            went_back = await self._redis(lambda: self.store.rewind(feed.run_id, epoch, offset, last))
+        except BrokerUnavailable:
+            return  # the next recovery, or demand refresh, looks again
+        if went_back:
+            self._went_back(feed, offset)
+        # Otherwise: the same epoch and offset (the reader goes on from there), or a new epoch, which the
+        # demand refresh (asked for now) notices.
+        self._refresh_soon()
+
+    def _went_back(self, feed: RunFeed, held_offset: int) -> None:
+        self.metrics.went_back.inc()
+        log.warning("stream_went_backwards", run_id=feed.run_id, epoch=feed.epoch, offset=held_offset)
+
     async def _reload(self, feed: RunFeed) -> None:
         """The run's stream is not the one the feed follows (a new epoch): start its viewers over."""
         try:
@@ -236,6 +286,10 @@ class StreamHub:
         except BrokerUnavailable:
             return  # the next demand refresh notices again
         if self.feeds.get(feed.run_id) is not feed:
+            return
+        if state.snapshot is None and feed.followed_a_stream:
+            # The new epoch has no snapshot yet (its relay is reconnecting): viewers stay where they are until it
+            # has one, rather than being switched to an epoch with nothing to show; the next refresh looks again.
             return
         before, followed = feed.epoch, feed.followed_a_stream
         feed.load(state)
@@ -247,7 +301,7 @@ class StreamHub:
         keys = self.keys.run_stream(feed.run_id)
         try:
             await self.reader.watch(keys.stream, stream_id(feed.last_offset))
-        except (RedisError, OSError):
+        except REDIS_ERRORS:
             self.reader.seek(keys.stream, stream_id(feed.last_offset))
 
     # Reading ------------------------------------------------------------------------------------------------
@@ -257,7 +311,7 @@ class StreamHub:
         while True:
             try:
                 batches = await self.reader.read()
-            except _READ_ERRORS as exc:
+            except REDIS_ERRORS as exc:
                 if not self._broker_down:
                     self._broker_down = True
                     log.warning("stream_reader_lost_redis", error=type(exc).__name__)
@@ -271,9 +325,10 @@ class StreamHub:
                 log.info("stream_reader_recovered")
                 self._notify(UpstreamState.resumed, "the broker (Redis) is back")
                 for feed in list(self.feeds.values()):
-                    self._reload_soon(feed)  # the history may have been lost meanwhile
+                    self._verify_soon(feed)  # still where it was? lost, or gone backwards meanwhile?
             for key, entries in batches:
                 self._dispatch(key, entries)
+            self._bound_memory()
 
     def _dispatch(self, key: str, entries: list) -> None:
         run_id, is_replies = self._keys.get(key, ("", False))
@@ -301,10 +356,13 @@ class StreamHub:
                 self.metrics.skipped.inc(skipped)
                 log.info("viewer_resynchronised", run_id=run_id, client_id=viewer.client_id, skipped=skipped)
 
+    def _bound_memory(self) -> None:
+        kept = bound_node_memory(self.feeds.values(), self.settings.stream_node_memory_mb * _MB)
+        self.metrics.memory_bytes.set(kept)
+
     def _notify(self, state: UpstreamState, reason: str) -> None:
         for feed in self.feeds.values():
-            feed.broadcast_own({"type": "upstream", "ts": _now_ms(), "run_id": feed.run_id, "state": state.value,
-                                "reason": reason})
+            feed.broadcast_own({"type": "broker", "ts": _now_ms(), "state": state.value, "reason": reason})
 
     # Housekeeping -------------------------------------------------------------------------------------------
 
@@ -317,6 +375,7 @@ class StreamHub:
             now = time.monotonic()
             for feed in self.feeds.values():
                 if feed.viewers and now - feed.last_sent_at >= self.settings.stream_heartbeat_s:
+                    feed.announced_viewers = feed.viewer_count
                     feed.broadcast_own({"type": "heartbeat", "ts": _now_ms(), "viewers": feed.viewer_count})
                 sent = sum(viewer.messages_sent for viewer in feed.viewers.values())
                 for viewer in feed.viewers.values():
@@ -328,6 +387,16 @@ class StreamHub:
             if now >= next_access_check:
                 next_access_check = now + self.settings.access_cache_ttl_s
                 await self._recheck_access()
+
+    async def _presence_loop(self) -> None:
+        """Tell each run's viewers how many watch, whenever that changed (a few times a second at most)."""
+        while True:
+            await asyncio.sleep(self.settings.stream_presence_s)
+            for feed in self.feeds.values():
+                count = feed.viewer_count
+                if feed.viewers and count != feed.announced_viewers:
+                    feed.announced_viewers = count
+                    feed.broadcast_own({"type": "presence", "ts": _now_ms(), "viewers": count})
 
     async def _recheck_access(self) -> None:
         """End the streams of viewers who may no longer see their run (unshared, token revoked): one backend
@@ -345,17 +414,21 @@ class StreamHub:
                 for viewer in viewers:
                     viewer.end(CloseCode.access_withdrawn, "access to the run was withdrawn")
 
+    def _refresh_soon(self) -> None:
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.create_task(self._refresh_demand(), name="stream-demand-refresh")
+
     async def _refresh_demand(self) -> None:
         counts = {run_id: len(feed.viewers) for run_id, feed in self.feeds.items()}
         counts.update({run_id: 0 for run_id in self._withdrawn if run_id not in counts})
         if not counts:
             return
         epochs = {run_id: feed.epoch for run_id, feed in self.feeds.items()}
-        now_ms = _now_ms()
+        offsets = {run_id: feed.last_offset for run_id, feed in self.feeds.items()}
         ttl_ms = int(self.settings.stream_demand_ttl_s * 1000)
         try:
             demand = await self._redis(lambda: self.store.refresh_demand(
-                self.node_id, counts, deadline_ms=now_ms + ttl_ms, now_ms=now_ms, ttl_ms=ttl_ms * 6))
+                self.node_id, counts, ttl_ms=ttl_ms, key_ttl_ms=ttl_ms * 6))
         except BrokerUnavailable:
             return
         self._withdrawn.difference_update(counts)
@@ -367,5 +440,26 @@ class StreamHub:
             # A new epoch means the history was lost; a feed reloaded while this answer was on its way, or a
             # run whose stream is not there yet (no relay has claimed it again), is left to the next refresh.
             fresh_answer = feed.epoch == epochs.get(run_id)
-            if fresh_answer and seen.epoch is not None and seen.epoch != feed.epoch and not self._broker_down:
+            if not fresh_answer or seen.epoch is None or self._broker_down:
+                continue
+            if seen.epoch != feed.epoch:
                 self._reload_soon(feed)
+            elif seen.offset is not None and seen.offset < offsets[run_id]:
+                # Behind what this node already delivered, in the same epoch: the stream went backwards.
+                self._rewind_soon(feed, offsets[run_id])
+
+    def _rewind_soon(self, feed: RunFeed, held_offset: int) -> None:
+        if feed.run_id in self._reloading:
+            return
+
+        async def rewind() -> None:
+            try:
+                went_back = await self._redis(lambda: self.store.rewind(feed.run_id, feed.epoch, held_offset))
+            except BrokerUnavailable:
+                return
+            if went_back:
+                self._went_back(feed, held_offset)
+
+        task = asyncio.create_task(rewind(), name=f"stream-rewind-{feed.run_id}")
+        self._reloading[feed.run_id] = task
+        task.add_done_callback(lambda _t: self._reloading.pop(feed.run_id, None))

@@ -15,14 +15,13 @@ import re
 from fastapi import APIRouter, WebSocket
 from starlette.datastructures import QueryParams
 
-from api.access import AccessChecks
 from api.settings import ApiSettings
 from api.stream.controls import ControlGate, Refusal
 from api.stream.direct import serve_direct
 from api.stream.hub import BrokerUnavailable, StreamHub
 from api.stream.socket_writer import SocketWriter
 from api.stream.viewer import QueueLimits, Viewer
-from api.upstream import BackendRefused
+from api.views import AccessChecks, BackendRefused
 from common.close_codes import CloseCode
 from common.controls import CREDENTIALS_IN_URL, credential_param
 from common.errors import HewstonError
@@ -90,7 +89,8 @@ async def stream(websocket: WebSocket, run_id: str) -> None:
         await close(websocket, refusal.code, refusal.reason)
         return
     limits = QueueLimits(settings.stream_viewer_queue_messages, settings.stream_viewer_queue_mb * 1024 * 1024)
-    viewer = Viewer(SocketWriter.for_scope(websocket.scope, websocket.send), run_id=run_id,
+    writer = SocketWriter.for_scope(websocket.scope, websocket.send, deadline_s=settings.stream_write_deadline_s)
+    viewer = Viewer(writer, run_id=run_id,
                     client_id=hub.new_client_id(), can_control=can_control, limits=limits,
                     authorization=authorization)
     try:
@@ -118,6 +118,9 @@ async def stream(websocket: WebSocket, run_id: str) -> None:
         await close(websocket, CloseCode.internal_error, "internal error")
     finally:
         hub.detach(viewer)
+        if viewer.dropped is not None:
+            hub.metrics.dropped.labels(viewer.dropped).inc()
+            log.warning("viewer_dropped", run_id=run_id, client_id=viewer.client_id, reason=viewer.dropped)
         log.info("stream_closed", run_id=run_id, client_id=viewer.client_id, sent_offset=viewer.sent_offset)
 
 

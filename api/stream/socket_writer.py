@@ -66,17 +66,24 @@ class Item:
         return self._frame
 
 
+class WriteDeadlineExceeded(ConnectionError):
+    """The viewer's socket took nothing for the whole write deadline: its client stopped reading."""
+
+
 class SocketWriter:
-    def __init__(self, send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+    def __init__(self, send: Callable[[dict[str, Any]], Awaitable[None]], *, deadline_s: float) -> None:
+        """``deadline_s``: how long a write may wait for the socket to take data before the connection is
+        aborted (a client that stopped reading, or a network that went away without a word)."""
         self._send = send
+        self._deadline_s = deadline_s
         connection = getattr(send, "__self__", None)
         usable = all(hasattr(connection, name) for name in ("transport", "writable", "conn", "close_sent")) \
             and isinstance(connection.writable, asyncio.Event) and not connection.conn.extensions
         self._connection = connection if usable else None
 
     @classmethod
-    def for_scope(cls, scope: Scope, fallback: Send) -> SocketWriter:
-        return cls(scope.get(RAW_SEND) or fallback)
+    def for_scope(cls, scope: Scope, fallback: Send, *, deadline_s: float) -> SocketWriter:
+        return cls(scope.get(RAW_SEND) or fallback, deadline_s=deadline_s)
 
     def _open(self) -> bool:
         c = self._connection
@@ -93,11 +100,18 @@ class SocketWriter:
 
     async def send(self, item: Item) -> None:
         """Write ``item`` once the transport accepts more (through the ASGI ``send`` if there is no
-        connection to write to); raises ConnectionError once the socket is closing."""
-        if self._connection is None:
-            await self._send(item.message)
-            return
-        await self._connection.writable.wait()
+        connection to write to); raises ConnectionError once the socket is closing, and
+        :class:`WriteDeadlineExceeded` (after aborting the connection) when it took nothing for the deadline."""
+        try:
+            async with asyncio.timeout(self._deadline_s):
+                if self._connection is None:
+                    await self._send(item.message)
+                    return
+                await self._connection.writable.wait()
+        except TimeoutError:
+            if self._connection is not None:
+                self._connection.transport.abort()  # a close handshake would wait on the same full window
+            raise WriteDeadlineExceeded(f"the socket took nothing for {self._deadline_s:g} s") from None
         if not self._open():
             raise ConnectionError("the viewer's connection is closing")
         self.send_now(item)

@@ -1,10 +1,17 @@
 """One viewer's socket: messages written at once when it keeps up, else a bounded queue its own task drains.
 
-The reader never waits for a viewer. A viewer with nothing queued and a writable socket gets each message
-written right away (``SocketWriter.send_now``: the same prepared message for every viewer, no task switch).
-Otherwise the message goes into the viewer's queue and its sender task writes the queue at whatever pace the
-network allows. When a queue would exceed its bound (messages or bytes) the push is refused and the run's feed
-resynchronises that viewer instead (``RunFeed.resync``): memory stays bounded and nobody else waits.
+The reader never waits for a viewer. A viewer with nothing queued, nothing in flight and a writable socket gets
+each message written right away (``SocketWriter.send_now``: the same prepared message for every viewer, no task
+switch). Otherwise the message goes into the viewer's queue and its sender task writes the queue at whatever
+pace the network allows.
+
+Order is structural: every message is either written at once or queued, and a message is written at once only
+when nothing is queued *and* the sender holds no message it took for sending (it may be waiting for the socket
+to turn writable: the socket can be writable again before the sender runs). So one viewer's messages reach its
+socket in the order they were pushed, whatever the timing; a notice never overtakes a frame.
+
+When a queue would exceed its bound (messages or bytes) the push is refused and the run's feed resynchronises
+that viewer instead (``RunFeed.resync``): memory stays bounded and nobody else waits.
 
 A viewer starts *held*: while its catch-up (hello, missed history) is being assembled, live messages queue up
 behind it but nothing is sent, so the history can go in front of them without a gap or a duplicate.
@@ -18,7 +25,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from api.stream.socket_writer import Item, SocketWriter
+from api.stream.socket_writer import Item, SocketWriter, WriteDeadlineExceeded
 from common.close_codes import CloseCode
 from common.sockets import Refused
 
@@ -52,6 +59,8 @@ class Viewer:
         self._hello: Item | None = None  # until it is sent: a resync must not drop it
         self._ended: Refused | None = None
         self._gone = False  # its socket failed; its receive loop is about to end it
+        self._in_flight = False  # the sender took a message and has not written it yet
+        self.dropped: str | None = None  # why this node let the viewer go, if it did (for metrics)
         self._waiter: asyncio.Future[None] | None = None
 
     # Filling (reader side: synchronous, never blocks) ---------------------------------------------------------
@@ -73,7 +82,8 @@ class Viewer:
         return True
 
     def _can_send_now(self) -> bool:
-        return not self._held and not self._queue and self._ended is None and not self._gone and self.writer.ready
+        return (not self._held and not self._queue and not self._in_flight and self._ended is None
+                and not self._gone and self.writer.ready)
 
     def _send_now(self, item: Item) -> None:
         """Write at once; a socket that is gone drops the message (its receive loop is ending the viewer)."""
@@ -153,5 +163,12 @@ class Viewer:
                 self._hello = None
             if item.published:
                 self.sent_offset = item.offset
-            await self.writer.send(item)
+            self._in_flight = True
+            try:
+                await self.writer.send(item)
+            except WriteDeadlineExceeded:
+                self.dropped = "write_deadline"
+                raise
+            finally:
+                self._in_flight = False
             self.messages_sent += 1

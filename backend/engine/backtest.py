@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from backend.engine.metrics import compute_metrics, drawdown
+from backend.engine.results import RunArtifacts, Timeline
 from backend.engine.simulate import Costs, Simulation, simulate
 from backend.market.bars import BarArrays
-from backend.runs.artifacts import RunArtifacts, Timeline
 from backend.strategies.base import Mode, StrategyParams
 from backend.strategies.registry import get_strategy
 

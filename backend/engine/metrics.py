@@ -8,6 +8,7 @@ the result is always valid JSON.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,8 @@ from backend.engine.simulate import Simulation
 from backend.market.bars import BarArrays
 
 SECONDS_PER_YEAR = 365.25 * 86_400
+# math.exp overflows a float beyond this.
+_LARGEST_EXPONENT = math.log(sys.float_info.max)
 # Enough to explain what went wrong without letting a pathological run bloat its metrics file.
 MAX_LISTED_REJECTIONS = 1_000
 
@@ -46,6 +49,15 @@ def annualization(time: np.ndarray, given: float | None) -> tuple[float | None, 
     ppy = given if given is not None else periods_per_year(time)
     periods = time.shape[0] - 1
     return ppy, (periods / ppy if ppy and periods > 0 else 0.0)
+
+
+def _compound_growth(growth: float, years: float) -> float | None:
+    """Yearly rate that compounds to ``growth`` over ``years``; None when undefined or beyond a float (a large
+    move over a tiny fraction of a year compounds past 1e308)."""
+    if years <= 0 or growth <= 0:
+        return None
+    exponent = math.log(growth) / years
+    return math.expm1(exponent) if exponent < _LARGEST_EXPONENT else None
 
 
 def drawdown(equity: np.ndarray) -> np.ndarray:
@@ -88,7 +100,7 @@ def compute_metrics(bars: BarArrays, sim: Simulation, given_periods_per_year: fl
     std = float(np.std(returns, ddof=1)) if returns.size > 1 else math.nan
     downside = float(np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2))) if returns.size else math.nan
     root = math.sqrt(ppy) if ppy else math.nan
-    cagr = (final / cash0) ** (1.0 / years) - 1.0 if years > 0 and final > 0 else None
+    cagr = _compound_growth(final / cash0, years)
 
     dd = drawdown(equity) if n else np.zeros(0)
     max_dd = float(dd.min()) if n else 0.0

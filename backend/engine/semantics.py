@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.runs.repository import RunSpec
+from backend.engine.spec import RunSpec
 from backend.strategies.base import Signal
 from backend.strategies.registry import get_strategy
 from common.models.backtests import Mode

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from backend.engine.results import Fills
 from backend.market.bars import BarArrays
-from backend.runs.artifacts import Fills
 from common.logging import get_logger
 from common.models.bars import AssetClass
 

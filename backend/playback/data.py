@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from backend.runs.artifacts import Fills, Timeline, read_fills, read_timeline
+from backend.engine.results import Fills, Timeline
+from backend.runs.artifacts import read_fills, read_timeline
 
 
 def _cumulative(values: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from backend.playback.messages import MessageBuilder
 from common.models.playback import (
     DEFAULT_SPEED,
     FRAMES_PER_SECOND,
+    MAX_FRAME_BARS,
     AuthControl,
     PauseControl,
     PlaybackControl,
@@ -103,12 +104,11 @@ class PlaybackSession:
 
     def handle(self, control: PlaybackControl, now: float) -> list[dict[str, Any]]:
         out = self._apply(control, now)
-        if control.ref is not None:
-            # The answer to a control is at most one error; tagging it lets a relay route it to the client who
-            # sent the control.
-            for message in out:
-                if message["type"] == "error":
-                    message["ref"] = control.ref
+        if control.ref is not None and out:
+            # The last message a control caused (its error, or what completes its effect) echoes its ref: a relay
+            # routes an error to the client who sent the control, and records the control as applied together
+            # with the message that completes its effect, so a relay taking over applies it exactly once.
+            out[-1]["ref"] = control.ref
         return out
 
     def _apply(self, control: PlaybackControl, now: float) -> list[dict[str, Any]]:
@@ -167,10 +167,14 @@ class PlaybackSession:
         return [self.messages.status(self.cursor, self.state, self.speed, "speed")]
 
     def _advance(self, target: int, reason: str) -> list[dict[str, Any]]:
-        frame = self.messages.frame(self.seq, self.cursor, target)
-        self.seq += 1
-        self.cursor = target
-        out = [frame]
+        """Frames up to ``target``, at most ``MAX_FRAME_BARS`` bars each: a clock that fell far behind (a stalled
+        loop at top speed) pages its bars instead of building one message of all of them."""
+        out: list[dict[str, Any]] = []
+        while self.cursor < target:
+            upto = min(target, self.cursor + MAX_FRAME_BARS)
+            out.append(self.messages.frame(self.seq, self.cursor, upto))
+            self.seq += 1
+            self.cursor = upto
         if target == self.data.last:
             self.state = PlaybackState.ended
             out += [self.messages.status(target, self.state, self.speed, reason), self.messages.end(target)]
@@ -193,6 +197,11 @@ class PlaybackSession:
             return [self.error("invalid_control", f"cannot step past the {edge} bar")]
         if target < self.cursor:
             return self._jump(target, PlaybackState.paused, "step", now)
+        if target - self.cursor > MAX_FRAME_BARS:
+            # Far forward: a jump, like a seek (one snapshot; history comes from REST), not a frame of every bar
+            # in between — a year of minute bars would be one message of tens of megabytes.
+            ended = target == self.data.last
+            return self._jump(target, PlaybackState.ended if ended else PlaybackState.paused, "step", now)
         out = self._set_state(PlaybackState.paused, "step", now)
         return out + self._advance(target, "step")
 

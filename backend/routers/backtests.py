@@ -17,12 +17,13 @@ from backend.catalog import Catalog
 from backend.deps import CatalogDep, ExecutorDep, LoadedRunsDep, PrincipalDep, RunsDep
 from backend.engine.semantics import describe
 from backend.engine.simulate import fractional_by_default
+from backend.engine.spec import RunSpec
 from backend.market.availability import missing_timeframe
 from backend.market.validate import symbol_param
 from backend.playback.data import PlaybackData
 from backend.runs.artifacts import read_metrics
 from backend.runs.equity_curve import MIN_POINTS, equity_curve
-from backend.runs.repository import RunRecord, RunRepository, RunSpec
+from backend.runs.repository import RunRecord, RunRepository
 from backend.strategies.registry import get_strategy, strategies
 from common.errors import BadRequest, HewstonError, InvalidInput
 from common.models.backtests import (

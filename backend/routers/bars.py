@@ -19,15 +19,19 @@ from backend.market.availability import missing_timeframe
 from backend.market.validate import symbol_param
 from common import times
 from common.errors import InvalidInput, NotFound
-from common.models.bars import BarsResponse, Timeframe
+from common.models.bars import SYMBOL_SCHEMA, BarsResponse, Timeframe
+from common.times import TIME_SCHEMA
 
 router = APIRouter(prefix="/bars", tags=["market data"])
 
 
-SymbolParam = Annotated[str, Query(description="Instrument symbol, e.g. BTCUSD (case-insensitive)")]
-FromParam = Annotated[str | None, Query(alias="from", description="Inclusive start: epoch seconds or ISO-8601 "
+SymbolParam = Annotated[str, Query(description="Instrument symbol, e.g. BTCUSD (case-insensitive)",
+                                   json_schema_extra=SYMBOL_SCHEMA)]
+FromParam = Annotated[str | None, Query(alias="from", json_schema_extra=TIME_SCHEMA, description=
+                                        "Inclusive start: epoch seconds or ISO-8601 "
                                         "date/datetime, UTC unless an offset is given. Default: the first bar")]
-ToParam = Annotated[str | None, Query(alias="to", description="Inclusive end: epoch seconds or ISO-8601 "
+ToParam = Annotated[str | None, Query(alias="to", json_schema_extra=TIME_SCHEMA, description=
+                                      "Inclusive end: epoch seconds or ISO-8601 "
                                       "date/datetime; a bare date means the end of that day. Default: the last bar")]
 # A century of minutes: wide enough for any chart of any range, far from integer overflow.
 MAX_BUCKET_MINUTES = 100 * 366 * 1440

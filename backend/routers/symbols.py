@@ -6,14 +6,15 @@ The BFF calls ``/symbols/{symbol}`` before serving cached chart data, so it stay
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from backend.catalog import Catalog, DatasetRecord
 from backend.deps import CatalogDep, PrincipalDep
 from backend.market.validate import symbol_param
 from common.errors import NotFound
-from common.models.bars import Instrument, SymbolInfo, SymbolsResponse
+from common.models.bars import SYMBOL_SCHEMA, Instrument, SymbolInfo, SymbolsResponse
 
 router = APIRouter(tags=["market data"])
 
@@ -34,7 +35,8 @@ def list_symbols(_principal: PrincipalDep, catalog: CatalogDep) -> SymbolsRespon
 
 @router.get("/symbols/{symbol}", response_model=SymbolInfo, summary="One instrument with its datasets",
             responses={404: {"description": "Unknown symbol"}})
-def get_symbol(symbol: str, _principal: PrincipalDep, catalog: CatalogDep) -> SymbolInfo:
+def get_symbol(symbol: Annotated[str, Path(json_schema_extra=SYMBOL_SCHEMA)], _principal: PrincipalDep,
+               catalog: CatalogDep) -> SymbolInfo:
     symbol = symbol_param(symbol, location="path")
     instrument = catalog.instrument(symbol)
     if instrument is None:

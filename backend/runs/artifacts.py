@@ -19,15 +19,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from backend.engine.results import Fills, RunArtifacts, Timeline
 from backend.market.bars import BarArrays
 
 TIMELINE = "timeline.parquet"
@@ -43,50 +42,6 @@ _FILLS_SCHEMA = pa.schema([
     ("bar_index", pa.int64()), ("time", pa.int64()), ("side", pa.string()), ("quantity", pa.float64()),
     ("price", pa.float64()), ("fee", pa.float64()), ("reason", pa.string()), ("realized_pnl", pa.float64()),
 ])
-
-
-@dataclass(frozen=True)
-class Timeline:
-    bars: BarArrays
-    equity: np.ndarray
-    drawdown: np.ndarray
-    position: np.ndarray
-    cash: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.bars)
-
-
-@dataclass(frozen=True)
-class Fills:
-    bar_index: np.ndarray
-    time: np.ndarray
-    side: list[str]
-    quantity: np.ndarray
-    price: np.ndarray
-    fee: np.ndarray
-    reason: list[str]
-    realized_pnl: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.bar_index.shape[0])
-
-    def rows(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
-        stop = len(self) if stop is None else stop
-        # Columns to Python lists in C first; one dict literal per fill is the cheapest way to build rows.
-        columns = (self.bar_index[start:stop].tolist(), self.time[start:stop].tolist(), self.side[start:stop],
-                   self.quantity[start:stop].tolist(), self.price[start:stop].tolist(),
-                   self.fee[start:stop].tolist(), self.reason[start:stop], self.realized_pnl[start:stop].tolist())
-        return [{"bar_index": bar, "time": time, "side": side, "quantity": quantity, "price": price, "fee": fee,
-                 "reason": reason, "realized_pnl": pnl}
-                for bar, time, side, quantity, price, fee, reason, pnl in zip(*columns, strict=True)]
-
-
-@dataclass(frozen=True)
-class RunArtifacts:
-    timeline: Timeline
-    fills: Fills
-    metrics: dict[str, Any]
 
 
 def write_artifacts(runs_dir: Path, run_id: str, artifacts: RunArtifacts) -> Path:

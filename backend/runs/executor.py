@@ -9,6 +9,7 @@ runs directory, so a run found running at start has no live executor).
 
 from __future__ import annotations
 
+import contextvars
 import shutil
 import threading
 import time
@@ -104,7 +105,8 @@ class RunExecutor:
         with self._lock:
             if self._closed:
                 return  # stays queued in the catalog; the next start picks it up
-            future = self._pool.submit(self.run_now, run_id)
+            # The request's context (its correlation id) goes with the run, so its log lines carry it.
+            future = self._pool.submit(contextvars.copy_context().run, self.run_now, run_id)
             self._pending.add(future)
         future.add_done_callback(self._discard)
 

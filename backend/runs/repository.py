@@ -18,6 +18,7 @@ import orjson
 
 from backend.auth import Principal
 from backend.catalog import Catalog
+from backend.engine.spec import RunSpec
 from common.errors import Conflict, InvalidInput, NotFound
 from common.models.backtests import RunStatus
 from common.models.bars import Timeframe
@@ -70,28 +71,6 @@ class RunNotCompleted(Conflict):
     """Results were asked for before the run completed (or after it failed)."""
 
     code = "run_not_completed"
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """What a user asked for: everything needed to execute a run, already validated."""
-
-    symbol: str
-    timeframe: Timeframe
-    strategy: str
-    mode: str
-    params: dict[str, Any]
-    from_time: int
-    to_time: int
-    cash: float
-    commission_rate: float
-    fixed_fee: float
-    slippage_bps: float
-    fractional: bool
-    # Whether indicators may use the strategy's lookback of bars before from_time.
-    warmup: bool = True
-    # The annualisation basis asked for; None means the one observed in the run's bars.
-    requested_periods_per_year: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,11 +10,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from common.models.bars import Timeframe
+from common.models.bars import SYMBOL_SCHEMA, Timeframe
 from common.times import parse_time
 
-# Bars of one second around the clock: more periods per year than any timeframe can have.
-MAX_PERIODS_PER_YEAR = 366 * 86_400
+# Minute bars around the clock in a leap year: the finest bars there are, so no run can have more periods in a
+# year. Beyond it annualised figures stop meaning anything (and a compound growth rate overflows a float).
+MAX_PERIODS_PER_YEAR = 366 * 24 * 60
 
 
 class RunStatus(StrEnum):
@@ -39,7 +40,7 @@ class BacktestRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    symbol: str = Field(min_length=1, max_length=32)
+    symbol: str = Field(min_length=1, max_length=32, json_schema_extra=SYMBOL_SCHEMA)
     strategy: str = Field(min_length=1, max_length=64, description="Registry name, see GET /backtests/strategies")
     params: dict[str, Any] = Field(default_factory=dict, description="Strategy parameters; defaults filled in")
     mode: Mode = Mode.long_only
@@ -57,8 +58,9 @@ class BacktestRequest(BaseModel):
         "Let the strategy's indicators use up to its lookback of bars before `from`, so they exist at `from`; "
         "fills, equity and metrics still start at `from`"))
     periods_per_year: float | None = Field(None, gt=0, le=MAX_PERIODS_PER_YEAR, description=(
-        "Annualisation basis of every annualised metric, e.g. 252 (trading days) or 365; omitted: the bar "
-        "intervals per calendar year observed in the run's bars"))
+        "Annualisation basis of every annualised metric, e.g. 252 (trading days) or 365, at most 527040 (minute "
+        "bars around the clock in a leap year); omitted: the bar intervals per calendar year observed in the "
+        "run's bars"))
 
     @field_validator("from_time", mode="before")
     @classmethod

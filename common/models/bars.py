@@ -6,6 +6,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+# What a symbol in a request may be, as the OpenAPI documents say it: 1-32 of A-Z 0-9 . _ - (either case; the
+# backend upper-cases it), starting with a letter or digit. The backend checks it with its own message.
+SYMBOL_SCHEMA = {"pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", "minLength": 1, "maxLength": 32}
+
 
 class Timeframe(StrEnum):
     minute = "minute"

@@ -18,6 +18,9 @@ from common.models.bars import BarColumns
 FRAMES_PER_SECOND = 30
 MIN_SPEED = 0.5
 MAX_SPEED = 5000.0
+# No message carries more bars than this (about 100 KB of JSON): a frame the clock calls for beyond it is paged
+# into several, and a forward step beyond it is a jump (a snapshot), like a seek.
+MAX_FRAME_BARS = 1000
 # One bar per frame at the frame rate: the default playback sends about 30 frames a second.
 # A control's `ref` (echoed by the error that answers it) is at most this long.
 MAX_REF_CHARS = 64
@@ -180,7 +183,8 @@ class SeekControl(_Control):
 
 class StepControl(_Control):
     type: Literal["step"]
-    bars: int = Field(description="Bars to move: positive forward, negative backward; never 0")
+    # Strict: "5", true or 2.5 are not a number of bars. Past either end of the run the step stops there.
+    bars: int = Field(strict=True, description="Bars to move: positive forward, negative backward; never 0")
 
     @model_validator(mode="after")
     def _non_zero(self) -> StepControl:

@@ -122,6 +122,26 @@ class Heartbeat(_Envelope):
     viewers: int = Field(ge=0)
 
 
+class Presence(_Envelope):
+    """How many watch this run changed (someone joined or left, on any api node); sent at most a few times a
+    second, playing or paused."""
+
+    type: Literal["presence"] = "presence"
+    ts: int = Field(description="Epoch milliseconds at which the api node sent it")
+    viewers: int = Field(ge=0, description="Viewers of this run across all api nodes")
+
+
+class Broker(_Envelope):
+    """This viewer's api node lost Redis (the stream pauses; the viewer stays connected and misses nothing that
+    Redis kept) or has it back. Unlike ``upstream``, it is not part of the run's stream: it carries the offset
+    the viewer has reached."""
+
+    type: Literal["broker"] = "broker"
+    ts: int = Field(description="Epoch milliseconds at which the api node sent it")
+    state: UpstreamState
+    reason: str
+
+
 class StreamError(_Envelope):
     """A control of this viewer could not be applied; nobody else sees it."""
 
@@ -132,7 +152,8 @@ class StreamError(_Envelope):
 
 
 StreamMessage = Annotated[
-    Hello | StreamSnapshot | StreamFrame | StreamStatus | StreamEnd | Upstream | Skipped | Heartbeat | StreamError,
+    Hello | StreamSnapshot | StreamFrame | StreamStatus | StreamEnd | Upstream | Skipped | Heartbeat | Presence
+    | Broker | StreamError,
     Field(discriminator="type")]
 STREAM_MESSAGE: TypeAdapter[Any] = TypeAdapter(StreamMessage)
 

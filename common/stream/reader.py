@@ -1,9 +1,10 @@
 """One blocking ``XREAD`` over many streams, on a Redis connection of its own.
 
 An api node reads the streams of all runs its viewers watch, and a relay the control streams of all runs it
-holds, with a single blocking read each instead of a task and a connection per run. Streams join and leave
-between reads; a join also writes to a small wake-up stream that every read includes, so that a blocked read
-returns at once instead of waiting out its block. The connection's socket timeout must exceed the block time
+holds, with a single blocking read each instead of a task and a connection per run (on a Redis Cluster,
+``common.stream.cluster_reader`` keeps one of these per node). Streams join and leave between reads; a join also
+writes to a small wake-up stream that every read includes, so that a blocked read returns at once instead of
+waiting out its block. The connection's socket timeout must exceed the block time
 (``create_redis(..., socket_timeout_s=...)``), or a quiet read would fail at the socket.
 """
 
@@ -16,11 +17,14 @@ import redis.asyncio as aioredis
 # How long a wake-up stream outlives its reader (it is recreated by the next join).
 _WAKE_TTL_MS = 60_000
 
+# One stream's new entries: (key, [(entry id, fields), ...]).
+Batch = tuple[str, list[tuple[bytes, dict[bytes, bytes]]]]
+
 
 class StreamReader:
     def __init__(self, blocking: aioredis.Redis, commands: aioredis.Redis, wake_key: str, *, block_ms: int,
                  count: int = 256) -> None:
-        self.blocking = blocking      # used for nothing but the blocking read
+        self.blocking = blocking      # used for nothing but the blocking read (on a cluster: one node's)
         self.commands = commands      # for the wake-up write, which must not queue behind the read
         self.wake_key = wake_key
         self.block_ms = block_ms
@@ -46,7 +50,14 @@ class StreamReader:
         self._positions.pop(key, None)
         self._generation.pop(key, None)
 
-    async def read(self) -> list[tuple[str, list[tuple[bytes, dict[bytes, bytes]]]]]:
+    async def aclose(self) -> None:
+        await self.blocking.aclose()
+
+    @property
+    def watching(self) -> bool:
+        return bool(self._positions)
+
+    async def read(self) -> list[Batch]:
         """One read: the new entries of each watched stream (nothing when the block timed out)."""
         positions = dict(self._positions)
         generations = dict(self._generation)

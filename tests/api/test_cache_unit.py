@@ -9,10 +9,10 @@ import fakeredis
 import pytest
 import redis.asyncio as aioredis
 
-from api.cache import Computed, Encoded, ResponseCache, accepts_gzip, encode, etag_matches
 from api.metrics import ApiMetrics
-from api.redis_guard import RedisGuard, RedisUnavailable
-from api.single_flight import SingleFlight
+from api.views.cache import Computed, Encoded, ResponseCache, accepts_gzip, encode, etag_matches
+from api.views.redis_guard import RedisGuard, RedisUnavailable
+from api.views.single_flight import SingleFlight
 from common.keys import KeySpace
 from tests.support.servers import free_port
 

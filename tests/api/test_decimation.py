@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.decimation import bucket_width_minutes
+from api.views.decimation import bucket_width_minutes
 from backend.market.aggregate import aggregate
 from backend.market.bars import BarArrays as Candles
 

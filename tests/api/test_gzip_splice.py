@@ -7,7 +7,7 @@ import zlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.gzip_splice import CompressedPrefix, compress_prefix, gzip_with_suffix
+from api.views.gzip_splice import CompressedPrefix, compress_prefix, gzip_with_suffix
 
 
 @settings(max_examples=50, deadline=None)

@@ -12,8 +12,8 @@ from structlog.testing import capture_logs
 
 from api.main import create_app
 from api.metrics import ApiMetrics
-from api.prewarm import PrewarmTrigger
-from api.redis_guard import RedisGuard
+from api.views.prewarm import PrewarmTrigger
+from api.views.redis_guard import RedisGuard
 from common.default_views import ChartView, run_page_query, symbol_views
 from common.keys import KeySpace
 from common.models.bars import ChartTimeframe
@@ -101,7 +101,7 @@ async def test_without_redis_the_request_to_warm_is_dropped_quietly(shared_backe
 async def test_a_request_that_cannot_be_made_is_logged_and_never_reaches_the_response():
     guard = RedisGuard(fakeredis.FakeAsyncRedis(), op_timeout_s=1, retry_after_s=1, retry_after_max_s=1,
                        metrics=ApiMetrics())
-    trigger = PrewarmTrigger(guard, KeySpace("hwtest-trigger"))
+    trigger = PrewarmTrigger(guard, KeySpace("hwtest-trigger"), guard.redis)
     with capture_logs() as logs:
         trigger.chart_missed(ChartView("X", ChartTimeframe.day), {"datasets": "not a list of datasets"})
         await trigger.wait_sent()

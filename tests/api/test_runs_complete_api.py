@@ -74,7 +74,7 @@ def test_access_is_the_backends_even_for_cached_runs(shared_backend, make_api, c
 
 
 def test_unfinished_runs_are_served_fresh_and_not_cached(market_backend, backend_app, make_api):
-    from backend.runs.repository import RunSpec
+    from backend.engine.spec import RunSpec
     from common.models.bars import Timeframe
     from tests.api.conftest import START, SYMBOL
 

@@ -44,7 +44,7 @@ def entry(offset: int, kind: str = "frame", epoch: str = "e1") -> Entry:
 
 
 def feed_with(snapshot_at: int, last: int, recent: int = 100) -> RunFeed:
-    feed = RunFeed("r", recent_messages=recent)
+    feed = RunFeed("r", recent_messages=recent, recent_bytes=1 << 30)
     feed.load(JoinState("e1", last, entry(snapshot_at, "snapshot"),
                         [entry(o) for o in range(snapshot_at + 1, last + 1)], "0-0"))
     return feed
@@ -153,3 +153,43 @@ def test_bad_resume_points_close_with_4400_naming_the_field(query, field):
         resume_point(QueryParams(query))
     assert refused.value.code is CloseCode.bad_request and refused.value.reason.startswith(f"{field}:")
     assert "hw_secret" not in refused.value.reason
+
+
+class GatedWriter:
+    """A transport that is writable or not, as a real one is: ``send`` waits for writability, then writes."""
+
+    def __init__(self) -> None:
+        self.writable = asyncio.Event()
+        self.written: list[dict] = []
+
+    @property
+    def ready(self) -> bool:
+        return self.writable.is_set()
+
+    def send_now(self, item) -> None:
+        self.written.append(orjson.loads(item.text))
+
+    async def send(self, item) -> None:
+        await self.writable.wait()
+        self.send_now(item)
+
+
+async def test_a_message_taken_for_sending_is_written_before_any_later_one():
+    """The sender took a frame and waits for the socket; the socket turns writable, and before the sender runs
+    again the reader has a heartbeat and a frame for this viewer: neither may overtake the frame in flight."""
+    writer = GatedWriter()
+    v = Viewer(writer, run_id="r", client_id="n-1", can_control=True,  # type: ignore[arg-type]
+               limits=QueueLimits(10, 1 << 20))
+    v.start([], [])
+    sender = asyncio.create_task(v.send_forever())
+    try:
+        v.push(Item(1, orjson.dumps({"type": "frame", "offset": 1}).decode()))
+        await asyncio.sleep(0.01)  # the sender has taken offset 1 and waits for the socket
+        writer.writable.set()      # the network drained; the sender has not run yet
+        v.push_own({"type": "heartbeat"})
+        v.push(Item(2, orjson.dumps({"type": "frame", "offset": 2}).decode()))
+        await asyncio.sleep(0.01)
+        assert [(m["type"], m["offset"]) for m in writer.written] == [("frame", 1), ("heartbeat", 1), ("frame", 2)]
+    finally:
+        sender.cancel()
+        await asyncio.wait([sender])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from api.transform import encode_chart, loads_object, split_bars
+from api.views.transform import encode_chart, loads_object, split_bars
 from common.errors import UpstreamError
 
 

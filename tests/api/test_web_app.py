@@ -88,6 +88,12 @@ def test_config_serves_the_data_path_defaults_and_the_backend_for_browsers(tmp_p
             "backend_url": "https://backend.example"}
 
 
+def test_a_backend_path_behind_the_proxy_is_on_the_origin_the_browser_called(tmp_path):
+    behind_proxy = _settings(tmp_path, backend_url="http://backend:8000", public_backend_url="/direct")
+    with TestClient(create_app(behind_proxy), base_url="http://hewston.example:8443") as client:
+        assert client.get("/api/v1/config").json()["backend_url"] == "http://hewston.example:8443/direct"
+
+
 def test_a_data_path_must_be_one_the_app_knows():
     with pytest.raises(ValueError, match="default_runs_path"):
         ApiSettings(default_runs_path="sideways", _env_file=None)

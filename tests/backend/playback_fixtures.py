@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from backend.engine.results import Fills, RunArtifacts, Timeline
+from backend.engine.spec import RunSpec
 from backend.market.bars import BarArrays
 from backend.playback.data import PlaybackData
-from backend.runs.artifacts import Fills, RunArtifacts, Timeline, write_artifacts
-from backend.runs.repository import RunRepository, RunSpec
+from backend.runs.artifacts import write_artifacts
+from backend.runs.repository import RunRepository
 from common.models.bars import Timeframe
 
 T0 = 1_700_000_040  # a minute boundary

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from backend.demo.runs import DEMO_RUNS, create_demo_runs
 from backend.engine.semantics import describe
+from backend.engine.spec import RunSpec
 from backend.market.bars import BarArrays
-from backend.runs.demo import DEMO_RUNS, create_demo_runs
-from backend.runs.repository import RunSpec, RunStatus
+from backend.runs.repository import RunStatus
 from common.models.bars import AssetClass, Instrument, Timeframe
 from tests.conftest import ALICE_TOKEN, BOB_TOKEN, SERVICE_TOKEN, auth
 

@@ -17,7 +17,7 @@ from backend.market.ingest import IngestProgress, ingest_bars, read_bars_file
 from backend.market.ingest import files as ingest_module
 from backend.market.store import BarStore
 from backend.market.validate import BarValidationError, normalize_symbol
-from common.models.bars import AssetClass, Timeframe
+from common.models.bars import AssetClass, Instrument, Timeframe
 from hewston.cli import main
 from tests.backend.market_data import T0, assert_bars_equal, make_minutes
 
@@ -200,3 +200,34 @@ def test_cli_ingest_success_and_failure(tmp_path, capsys):
 
     assert main(["ingest", str(good), "--symbol", "not valid!", "--data-dir", str(data_dir)]) == 1
     assert "symbol 'not valid!' is not valid" in capsys.readouterr().err
+
+
+def test_a_refused_ingest_into_a_new_data_directory_creates_nothing(tmp_path, capsys):
+    data_dir = tmp_path / "new-data"
+    bad = write_csv(tmp_path / "bad.csv", [GOOD_ROWS[0], "1735689660,10,11,9,10,-1"])
+    assert main(["ingest", str(bad), "--symbol", "ACME", "--data-dir", str(data_dir)]) == 1
+    assert "nothing was changed" in capsys.readouterr().err
+    assert not data_dir.exists()
+
+
+def test_fields_separated_by_semicolons_tabs_or_bars_are_read(store, tmp_path):
+    for name, delimiter in (("semicolon", ";"), ("tab", "\t"), ("bar", "|")):
+        rows = [row.replace(",", delimiter) for row in GOOD_ROWS]
+        path = write_csv(tmp_path / f"{name}.csv", rows, header=HEADER.replace(",", delimiter))
+        assert ingest_bars(store, path, f"S{name.upper()}").rows == len(GOOD_ROWS)
+
+
+def test_a_header_of_one_field_names_the_separators_read(store, tmp_path):
+    path = write_csv(tmp_path / "colons.csv", [row.replace(",", ":") for row in GOOD_ROWS],
+                     header=HEADER.replace(",", ":"))
+    with pytest.raises(BarValidationError, match=r"one field.*separated by , ; tab or \|"):
+        ingest_bars(store, path, "ACME")
+
+
+def test_real_bars_for_a_demo_symbol_drop_the_synthetic_name(store, tmp_path):
+    store.write_bars(Instrument(symbol="ACME", name="Acme Corporation (synthetic)", asset_class=AssetClass.equity,
+                                synthetic=True), make_minutes(60), Timeframe.minute)
+    ingest_bars(store, bars_csv(tmp_path / "real.csv", make_minutes(120)), "ACME")
+    instrument = store.catalog.instrument("ACME")
+    assert (instrument.name, instrument.synthetic, instrument.asset_class) == ("Acme Corporation", False,
+                                                                               AssetClass.equity)

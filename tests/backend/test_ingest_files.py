@@ -344,7 +344,7 @@ def test_the_cli_turns_an_unforeseen_failure_into_one_line(tmp_path, capsys, mon
     def broken(*_args, **_kwargs):
         raise RuntimeError("something no check foresaw\nsecond line")
 
-    monkeypatch.setattr(ingest_package, "ingest_bars", broken)
+    monkeypatch.setattr(ingest_package, "read_ingest_file", broken)
     good = tmp_path / "good.csv"
     good.write_bytes(text_file(good_minutes(10)))
     assert main(["ingest", str(good), "--symbol", "X", "--data-dir", str(tmp_path / "data")]) == 1

@@ -15,7 +15,7 @@ import pytest
 
 from backend.auth import Authenticator
 from backend.catalog import Catalog
-from backend.market.demo import (
+from backend.demo.data import (
     DEMO_INSTRUMENTS,
     DEMO_USERS,
     NYSE_EARLY_CLOSES_2025,

@@ -3,13 +3,17 @@ sizing defaults, and the semantics text that records them."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from backend.catalog import Catalog
 from backend.runs.repository import RunRepository
+from common.models.backtests import MAX_PERIODS_PER_YEAR
 from common.models.bars import AssetClass, Instrument
 from tests.backend.test_backtests_api import DAYS, START, add_symbol, minute_bars, post, wait_done
 from tests.conftest import ALICE_TOKEN, auth
+from tests.support.logs import captured_logs
 
 FROM = START + 2 * 86_400  # two days of hourly bars before it are available for a warm-up
 
@@ -114,3 +118,38 @@ def test_a_catalog_from_before_the_run_options_gains_their_columns(tmp_path):
     old = runs.get("r1")
     assert old.warmup is False and old.requested_periods_per_year is None and old.periods_per_year == 252
     RunRepository(catalog, tmp_path / "runs")  # idempotent
+
+
+def test_periods_per_year_is_bounded_by_the_finest_bars_there_are(client):
+    refused = post(client, periods_per_year=20_000_000)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"][0]["field"].endswith("periods_per_year")
+    assert post(client, periods_per_year=MAX_PERIODS_PER_YEAR + 1).status_code == 422
+
+
+@pytest.mark.parametrize("extreme", [
+    {"periods_per_year": MAX_PERIODS_PER_YEAR}, {"cash": 1e12}, {"cash": 1e-9}, {"fixed_fee": 1e6},
+    {"commission_rate": 0.1, "slippage_bps": 1_000}, {"params": {"fast": 10_000, "slow": 50_000}},
+])
+def test_every_accepted_extreme_completes_with_finite_metrics(client, extreme):
+    _, metrics, _ = completed(client, mode="long_short", **extreme)
+    assert all(value is None or math.isfinite(value) for value in metrics.values() if isinstance(value, float))
+
+
+def test_a_crashing_run_logs_one_line_with_its_correlation_id_and_no_locals(client, monkeypatch):
+    def crash(record, *_args):
+        secret_local = f"params of {record.id}"  # noqa: F841 - a local that must not be written
+        raise OverflowError("math range error")
+
+    monkeypatch.setattr("backend.runs.executor.execute", crash)
+    with captured_logs() as lines:
+        run = client.post("/backtests", headers={**auth(ALICE_TOKEN), "X-Request-ID": "req-crash-1"},
+                          json={"symbol": "TEST", "strategy": "ma_crossover", "timeframe": "hour"}).json()
+        done = wait_done(client, run["id"])
+    assert done["status"] == "failed" and done["error"] == "internal error while running the backtest (OverflowError)"
+    text = "".join(lines)
+    crashed = [line for line in text.splitlines() if "run_crashed" in line]
+    assert len(crashed) == 1
+    assert "req-crash-1" in crashed[0] and run["id"] in crashed[0]
+    assert "OverflowError: math range error (at test_run_options.py:" in crashed[0]
+    assert "secret_local" not in text and "Traceback" not in text

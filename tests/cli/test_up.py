@@ -9,8 +9,8 @@ import httpx
 from api.main import create_app as create_api
 from api.settings import ApiSettings
 from backend.auth import hash_token
+from backend.demo.data import DEMO_USERS
 from backend.main import create_app as create_backend
-from backend.market.demo import DEMO_USERS
 from backend.settings import BackendSettings
 from hewston import up
 from hewston.up import _banner, browser_origins

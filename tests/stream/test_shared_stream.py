@@ -169,9 +169,9 @@ async def test_a_stale_relay_cannot_append_after_losing_its_lease(broker_url):
         assert await store.claim("run-x", "relay-b", lease_ttl_ms=5_000) is not None
         with pytest.raises(Fenced):
             await store.append("run-x", "relay-a", offset=claim.offset + 1, message_type="frame", data=b"{}",
-                               epoch=claim.epoch, now_ms=0, position=PlaybackPosition())
+                               epoch=claim.epoch, position=PlaybackPosition())
         await store.append("run-x", "relay-b", offset=claim.offset + 1, message_type="frame", data=b"{}",
-                           epoch=claim.epoch, now_ms=0, position=PlaybackPosition())
+                           epoch=claim.epoch, position=PlaybackPosition())
         assert not await store.renew("run-x", "relay-a", lease_ttl_ms=5_000)
     finally:
         await redis.delete(*store.keys.run_stream("run-x").all())

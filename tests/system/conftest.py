@@ -16,6 +16,8 @@ RATE_LIMIT_WINDOW_S = 10
 SETTINGS = {
     "HEWSTON_RELAY_LEASE_TTL_S": str(LEASE_TTL_S),
     "HEWSTON_RELAY_SCAN_INTERVAL_S": "0.2",
+    # A run whose demand lapsed is let go 1 s later (not 5), so that each test starts with the last one's released.
+    "HEWSTON_RELAY_DEMAND_GRACE_S": "1",
     "HEWSTON_RELAY_UPSTREAM_BACKOFF_S": "0.1",
     "HEWSTON_RELAY_UPSTREAM_BACKOFF_MAX_S": "1",
     "HEWSTON_API_STREAM_VIEWER_QUEUE_MESSAGES": "200",

@@ -31,7 +31,8 @@ def test_a_procfile_runner_starts_every_role_with_its_process_counts_and_stops_t
         env_file = tmp_path / "hewston.env"
         env_file.write_text("\n".join([
             f"REDIS_URL={redis.url}", "HEWSTON_SERVICE_TOKEN=hw_procfile_service_token_0123456789",
-            f"HEWSTON_PORT={base}", f"HEWSTON_BACKEND_URL=http://127.0.0.1:{base}",
+            # No HEWSTON_BACKEND_URL: the other roles find the backend at HEWSTON_PORT, as the README says.
+            f"HEWSTON_PORT={base}",
             f"HEWSTON_DATA_DIR={tmp_path / 'data'}"]) + "\n")
         output = (tmp_path / "honcho.log").open("wb")
         runner = subprocess.Popen(

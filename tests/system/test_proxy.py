@@ -27,12 +27,17 @@ pytestmark = [pytest.mark.system, pytest.mark.timeout(240),
               pytest.mark.skipif(shutil.which("nginx") is None, reason="needs nginx")]
 
 
-def local_config(api_ports: list[int], listen_port: int, workdir: Path) -> str:
-    """deploy/nginx.conf with the api nodes on loopback instead of Docker's DNS, and files under ``workdir``."""
+def local_config(api_ports: list[int], backend_port: int, listen_port: int, workdir: Path) -> str:
+    """deploy/nginx.conf with the api nodes and the backend on loopback instead of Docker's DNS, and files under
+    ``workdir``. A variable naming an upstream group is that group: no resolver is needed."""
     text = (ROOT / "deploy" / "nginx.conf").read_text()
-    text = re.sub(r"\n\s*resolver [^;]*;", "", text)
     servers = "".join(f"server 127.0.0.1:{port};\n        " for port in api_ports)
-    text, replaced = re.subn(r"server api:8001 resolve;\n\s*", servers, text)
+    text, replaced = re.subn(r"\n\s*resolver [^;]*;", f"\n    upstream local_api_nodes {{\n        {servers}}}", text)
+    assert replaced == 1
+    text, replaced = re.subn(r"set \$api_nodes http://api:8001;", "set $api_nodes http://local_api_nodes;", text)
+    assert replaced == 1
+    text, replaced = re.subn(r"set \$backend http://backend:8000;", f"set $backend http://127.0.0.1:{backend_port};",
+                             text)
     assert replaced == 1
     text, replaced = re.subn(r"listen 8080;", f"listen 127.0.0.1:{listen_port};", text)
     assert replaced == 1
@@ -45,7 +50,7 @@ def deployment(tmp_path_factory) -> Iterator[tuple[Cluster, str]]:
     with Cluster(workdir / "cluster", relays=1, worker=False) as cluster:
         port = free_ports(1)[0]
         conf = workdir / "nginx.conf"
-        conf.write_text(local_config([api.port for api in cluster.api_nodes], port, workdir))
+        conf.write_text(local_config([api.port for api in cluster.api_nodes], cluster.backend.port, port, workdir))
         checked = subprocess.run(["nginx", "-t", "-c", str(conf), "-p", str(workdir)], capture_output=True, text=True)
         assert checked.returncode == 0, checked.stderr
         proxy = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(workdir), "-g", "daemon off;"],
@@ -115,3 +120,16 @@ def test_a_client_that_never_finishes_its_headers_is_cut_off(deployment):
             answer += chunk
         waited = time.monotonic() - started
     assert 9 <= waited <= 15 and (answer == b"" or answer.startswith(b"HTTP/1.1 408")), (waited, answer[:80])
+
+
+def test_operator_endpoints_stay_private_and_the_direct_path_reaches_the_backend(deployment):
+    cluster, proxy = deployment
+    api = cluster.api_nodes[0]
+    headers = {"Authorization": f"Bearer {ALICE}"}
+    for path in ("/metrics", "/docs", "/openapi.json", "/redoc", "/direct/metrics", "/direct/docs",
+                 "/direct/openapi.json"):
+        assert httpx.get(f"{proxy}{path}", timeout=10).status_code == 404, path
+    assert answers(f"{api.url}/metrics")  # still there for Prometheus, on the node itself
+    symbols = httpx.get(f"{proxy}/direct/symbols", headers=headers, timeout=10)
+    assert symbols.status_code == 200 and symbols.json() == httpx.get(
+        f"{proxy}/api/v1/symbols", headers=headers, timeout=10).json()

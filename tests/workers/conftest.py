@@ -14,8 +14,8 @@ from arq.worker import Worker
 from api.settings import ApiSettings
 from tests.api.conftest import api_settings, clean_redis, completed_run, make_api, shared_backend  # noqa: F401
 from tests.conftest import SERVICE_TOKEN
+from workers.config import WorkerConfig
 from workers.metrics import WorkerMetrics
-from workers.settings import WorkerConfig
 from workers.worker import worker_options
 
 

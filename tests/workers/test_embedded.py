@@ -24,7 +24,7 @@ from tests.conftest import ALICE_TOKEN, SERVICE_TOKEN, auth
 from tests.support.servers import free_port
 from tests.workers.conftest import service_get, wait_for, worker_config
 from workers.broker import embedded_pool
-from workers.settings import WorkerConfig
+from workers.config import WorkerConfig
 from workers.worker import in_process_worker
 
 

@@ -13,17 +13,17 @@ from pydantic import ValidationError
 from structlog.testing import capture_logs
 
 from api.metrics import ApiMetrics
-from api.redis_guard import RedisGuard, RedisUnavailable
-from api.run_results import RunNotCompleted
 from api.settings import ApiSettings
-from api.upstream import BackendFailure, BackendRefused
+from api.views.redis_guard import RedisGuard, RedisUnavailable
+from api.views.run_results import RunNotCompleted
+from api.views.upstream import BackendFailure, BackendRefused
 from common.errors import ServiceUnavailable, UpstreamError
 from common.keys import KeySpace
 from workers import jobs
+from workers.config import WorkerConfig, discovery_schedule
 from workers.invalidation import drop_stale_chart_entries
 from workers.metrics import WorkerMetrics
 from workers.prewarm import Prewarmer
-from workers.settings import WorkerConfig, discovery_schedule
 from workers.worker import worker_options
 
 

@@ -7,7 +7,8 @@ refused with one message naming the problem (:mod:`.files`), and nothing is writ
 """
 
 from backend.market.ingest.files import FileBars, IngestProgress, ProgressCallback, read_bars_file
-from backend.market.ingest.load import IngestResult, ingest_bars, store_bars
+from backend.market.ingest.load import IngestResult, ingest_bars, read_ingest_file, store_bars, store_ingested
 
 __all__ = ["FileBars", "IngestProgress", "IngestResult", "ProgressCallback", "ingest_bars", "read_bars_file",
+           "read_ingest_file", "store_ingested",
            "store_bars"]

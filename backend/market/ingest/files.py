@@ -94,8 +94,14 @@ def _head(path: Path, gzipped: bool) -> bytes:
         raise BarValidationError(f"not a readable gzip file ({exc})") from None
 
 
-def _header(head: bytes) -> list[str]:
-    """The column names of a CSV from its first bytes; binary data is refused here, before Arrow sees it."""
+# Field separators read, in the order tried: the first one the header line holds separates the fields (a
+# semicolon where a decimal comma is the custom, a tab or a bar from a spreadsheet or a database export).
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def _header(head: bytes) -> tuple[list[str], str]:
+    """The column names of a CSV from its first bytes, and the delimiter they are separated by; binary data is
+    refused here, before Arrow sees it."""
     if not head.strip():
         raise BarValidationError("the file is empty")
     nul = head.find(b"\x00")
@@ -110,12 +116,26 @@ def _header(head: bytes) -> list[str]:
     line, newline, _ = text.partition("\n")
     if not newline and len(head) == SNIFF_BYTES:
         raise BarValidationError(f"no line break in the first {SNIFF_BYTES // 1024} KB: not a CSV file")
-    return next(csv.reader([line.rstrip("\r")]), [])
+    line = line.rstrip("\r")
+    delimiter = next((d for d in DELIMITERS if d in line), ",")
+    return next(csv.reader([line], delimiter=delimiter), []), delimiter
+
+
+def _locate(names: list[str]) -> dict[str, int]:
+    try:
+        return locate_columns(names)
+    except BarValidationError as exc:
+        if len(names) == 1:
+            spelled = [d.replace("\t", "tab") for d in DELIMITERS]
+            shown = " ".join(spelled[:-1]) + " or " + spelled[-1]
+            raise BarValidationError(f"the header is one field ({names[0][:60]!r}): fields must be separated by "
+                                     f"{shown}", column=exc.column) from None
+        raise
 
 
 def _csv_batches(path: Path, gzipped: bool) -> Iterator[tuple[pa.RecordBatch, float | None]]:
-    names = _header(_head(path, gzipped))
-    located = locate_columns(names)
+    names, delimiter = _header(_head(path, gzipped))
+    located = _locate(names)
     # Our own names for every column (the wanted ones by meaning, the others by position), so aliases and
     # case do not matter below and a file's header can never collide with them.
     by_position = {index: column for column, index in located.items()}
@@ -140,7 +160,7 @@ def _csv_batches(path: Path, gzipped: bool) -> Iterator[tuple[pa.RecordBatch, fl
                 source,
                 read_options=pcsv.ReadOptions(block_size=CSV_BLOCK_BYTES, column_names=column_names, skip_rows=1,
                                               use_threads=False),
-                parse_options=pcsv.ParseOptions(invalid_row_handler=refuse_row),
+                parse_options=pcsv.ParseOptions(delimiter=delimiter, invalid_row_handler=refuse_row),
                 convert_options=pcsv.ConvertOptions(
                     include_columns=list(COLUMNS), column_types={c: pa.string() for c in COLUMNS},
                     strings_can_be_null=True, null_values=[""]),

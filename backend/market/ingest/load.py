@@ -17,6 +17,9 @@ from backend.market.store import BarStore
 from backend.market.validate import BarValidationError, normalize_symbol, validate_bars
 from common.models.bars import AssetClass, Instrument, Timeframe
 
+# How the name of an instrument with generated bars ends (the demo's instruments).
+SYNTHETIC_SUFFIX = " (synthetic)"
+
 
 @dataclass(frozen=True)
 class IngestResult:
@@ -44,27 +47,52 @@ def store_bars(store: BarStore, instrument: Instrument, bars: BarArrays,
     return store.write_bars(instrument, bars, timeframe)
 
 
-def ingest_bars(store: BarStore, path: Path, symbol: str, *, name: str | None = None,
-                asset_class: AssetClass | None = None, synthetic: bool = False, tz: str | None = None,
-                progress: ProgressCallback | None = None) -> IngestResult:
-    """Read, validate and store one file of minute, hourly or daily bars for ``symbol``.
+def read_ingest_file(path: Path, *, tz: str | None = None,
+                     progress: ProgressCallback | None = None) -> tuple[Timeframe, BarArrays]:
+    """Read and validate one file of minute, hourly or daily bars, touching nothing: its timeframe and bars.
 
-    ``name`` and ``asset_class`` default to the instrument's current ones (or the symbol and ``other``).
     ``tz`` is the zone of times written without an offset (default UTC). Raises :class:`BarValidationError`
     naming the row or column of the first problem found.
     """
-    symbol = normalize_symbol(symbol)
     try:
         file_zone = zone(tz) if tz is not None else None
     except ValueError as exc:
         raise BarValidationError(str(exc), column="tz") from None
-    current = store.catalog.instrument(symbol)
-    instrument = Instrument(
-        symbol=symbol, name=name or (current.name if current else symbol),
-        asset_class=asset_class or (current.asset_class if current else AssetClass.other), synthetic=synthetic)
     file = read_bars_file(path, tz=file_zone, progress=progress)
     validate_bars(file.bars)
-    timeframe, bars = as_timeframe(file.bars, file.wall_time)
+    return as_timeframe(file.bars, file.wall_time)
+
+
+def _display_name(current: Instrument | None, symbol: str, synthetic: bool) -> str:
+    if current is None:
+        return symbol
+    if current.synthetic and not synthetic:
+        # Real bars replace generated ones: the name must stop saying they are synthetic.
+        return current.name.removesuffix(SYNTHETIC_SUFFIX)
+    return current.name
+
+
+def ingest_bars(store: BarStore, path: Path, symbol: str, *, name: str | None = None,
+                asset_class: AssetClass | None = None, synthetic: bool = False, tz: str | None = None,
+                progress: ProgressCallback | None = None) -> IngestResult:
+    """Read, validate and store one file of minute, hourly or daily bars for ``symbol`` (see
+    :func:`read_ingest_file` and :func:`store_ingested`)."""
+    symbol = normalize_symbol(symbol)
+    timeframe, bars = read_ingest_file(path, tz=tz, progress=progress)
+    return store_ingested(store, symbol, timeframe, bars, name=name, asset_class=asset_class, synthetic=synthetic)
+
+
+def store_ingested(store: BarStore, symbol: str, timeframe: Timeframe, bars: BarArrays, *, name: str | None = None,
+                   asset_class: AssetClass | None = None, synthetic: bool = False) -> IngestResult:
+    """Store bars read by :func:`read_ingest_file` for the (normalised) ``symbol``.
+
+    ``name`` and ``asset_class`` default to the instrument's current ones (or the symbol and ``other``); a
+    synthetic instrument's name loses its ``(synthetic)`` when real bars replace its generated ones.
+    """
+    current = store.catalog.instrument(symbol)
+    instrument = Instrument(
+        symbol=symbol, name=name or _display_name(current, symbol, synthetic),
+        asset_class=asset_class or (current.asset_class if current else AssetClass.other), synthetic=synthetic)
     version = store.write_bars(instrument, bars, timeframe)
     return IngestResult(symbol=symbol, timeframe=timeframe, rows=len(bars), first_time=int(bars.time[0]),
                         last_time=int(bars.time[-1]), data_version=version)

@@ -507,7 +507,7 @@ export interface components {
             };
             /**
              * Periods Per Year
-             * @description Annualisation basis of every annualised metric, e.g. 252 (trading days) or 365; omitted: the bar intervals per calendar year observed in the run's bars
+             * @description Annualisation basis of every annualised metric, e.g. 252 (trading days) or 365, at most 527040 (minute bars around the clock in a leap year); omitted: the bar intervals per calendar year observed in the run's bars
              */
             periods_per_year?: number | null;
             /**

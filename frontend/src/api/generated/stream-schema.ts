@@ -53,6 +53,37 @@ export interface components {
             volume: number;
         };
         /**
+         * Broker
+         * @description This viewer's api node lost Redis (the stream pauses; the viewer stays connected and misses nothing that
+         *     Redis kept) or has it back. Unlike ``upstream``, it is not part of the run's stream: it carries the offset
+         *     the viewer has reached.
+         */
+        Broker: {
+            /**
+             * Epoch
+             * @description The stream's history id; null only before a run's stream first starts
+             */
+            epoch: string | null;
+            /**
+             * Offset
+             * @description Position in the run's stream; resume from the last one received
+             */
+            offset: number;
+            /** Reason */
+            reason: string;
+            state: components["schemas"]["UpstreamState"];
+            /**
+             * Ts
+             * @description Epoch milliseconds at which the api node sent it
+             */
+            ts: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "broker";
+        };
+        /**
          * EquityColumns
          * @description The account marked at the close of each new bar (one point per bar of ``bars``).
          */
@@ -249,6 +280,38 @@ export interface components {
              * @enum {string}
              */
             type: "play";
+        };
+        /**
+         * Presence
+         * @description How many watch this run changed (someone joined or left, on any api node); sent at most a few times a
+         *     second, playing or paused.
+         */
+        Presence: {
+            /**
+             * Epoch
+             * @description The stream's history id; null only before a run's stream first starts
+             */
+            epoch: string | null;
+            /**
+             * Offset
+             * @description Position in the run's stream; resume from the last one received
+             */
+            offset: number;
+            /**
+             * Ts
+             * @description Epoch milliseconds at which the api node sent it
+             */
+            ts: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "presence";
+            /**
+             * Viewers
+             * @description Viewers of this run across all api nodes
+             */
+            viewers: number;
         };
         /**
          * ResetCause
@@ -457,7 +520,7 @@ export interface components {
              */
             type: "frame";
         };
-        StreamMessage: components["schemas"]["Hello"] | components["schemas"]["StreamSnapshot"] | components["schemas"]["StreamFrame"] | components["schemas"]["StreamStatus"] | components["schemas"]["StreamEnd"] | components["schemas"]["Upstream"] | components["schemas"]["Skipped"] | components["schemas"]["Heartbeat"] | components["schemas"]["StreamError"];
+        StreamMessage: components["schemas"]["Hello"] | components["schemas"]["StreamSnapshot"] | components["schemas"]["StreamFrame"] | components["schemas"]["StreamStatus"] | components["schemas"]["StreamEnd"] | components["schemas"]["Upstream"] | components["schemas"]["Skipped"] | components["schemas"]["Heartbeat"] | components["schemas"]["Presence"] | components["schemas"]["Broker"] | components["schemas"]["StreamError"];
         /** StreamSnapshot */
         StreamSnapshot: {
             /** @description The cursor bar; null at cursor -1 */

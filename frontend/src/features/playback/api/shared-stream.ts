@@ -80,10 +80,13 @@ function toEvent(message: StreamMessage): PlaybackEvent {
       return { type: "end", totalBars: message.total_bars, stats: message.stats, cursor: message.cursor,
         time: message.time };
     case "upstream":
+    case "broker":
+      // The relay's backend connection, or this api node's Redis: either way the stream pauses and resumes.
       return { type: "upstream", state: message.state, reason: message.reason };
     case "skipped":
       return { type: "skipped", count: message.count, fromOffset: message.from_offset, toOffset: message.to_offset };
     case "heartbeat":
+    case "presence":
       return { type: "heartbeat", viewers: message.viewers };
     case "error":
       return { type: "error", code: message.code, message: message.message, ref: message.ref };

@@ -1,21 +1,21 @@
-"""Chart data, computed in one place for the chart-data route and the prewarm worker.
+"""Chart data: which dataset a chart is built from, and its response bytes from the backend's bars.
 
-Both go through :func:`chart_entry`: the same cache key, the same backend call, the same bytes and the same
-single flight, so what the worker stores is byte for byte what the route would have computed on a miss.
+The chart-data route and the prewarm worker both reach it through :meth:`api.views.CachedViews.chart`: the
+same cache key, the same backend call, the same bytes and the same single flight, so what the worker stores is
+byte for byte what the route would have computed on a miss.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from api.cache import Computed, Encoded, ResponseCache
-from api.decimation import bucket_width_minutes
-from api.models import ChartDataQuery
-from api.transform import encode_chart, split_bars
-from api.upstream import Upstream
+from api.views.cache import Computed
+from api.views.decimation import bucket_width_minutes
+from api.views.queries import ChartDataQuery
+from api.views.transform import encode_chart, split_bars
+from api.views.upstream import Upstream
 from common.default_views import ChartView
 from common.errors import NotFound
-from common.keys import KeySpace
 from common.models.bars import ChartTimeframe
 
 
@@ -71,18 +71,3 @@ async def compute_chart(upstream: Upstream, authorization: str | None, view: Cha
                        from_date=view.from_s, to_date=view.to_s, target_points=view.target_points, bars=bars)
     # An ingest between the two backend calls: answer with what we got, but never under the old version.
     return Computed(raw, cacheable=served_version == dataset["data_version"])
-
-
-async def chart_entry(cache: ResponseCache, keys: KeySpace, ttl_s: int, upstream: Upstream,
-                      authorization: str | None, view: ChartView,
-                      symbol_info: dict[str, Any]) -> tuple[Encoded, str, str]:
-    """The encoded bytes of ``view``, how they were obtained (``hit``, ``miss``, ...) and their cache key.
-
-    ``symbol_info`` is the backend's ``GET /symbols/{symbol}``: its data version makes the key change when
-    the data does.
-    """
-    dataset = chart_dataset(symbol_info, view.timeframe)
-    key = view.cache_key(keys, dataset["data_version"])
-    entry, outcome = await cache.get_or_compute(
-        key, ttl_s, lambda: compute_chart(upstream, authorization, view, dataset))
-    return entry, outcome, key

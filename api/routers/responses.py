@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api import request_info
-from api.cache import Encoded, accepts_gzip, etag_matches
+from api.views import Encoded, Outcome, accepts_gzip, etag_matches
 
 JSON = "application/json"
 CACHE_HEADER = "X-Cache"
@@ -15,7 +15,7 @@ CACHE_HEADER = "X-Cache"
 CACHE_CONTROL = "private, no-cache"
 
 
-def encoded_response(request: Request, entry: Encoded, *, outcome: str) -> Response:
+def encoded_response(request: Request, entry: Encoded, *, outcome: Outcome) -> Response:
     request_info.note_cache(outcome)
     headers = {"ETag": entry.etag, "Vary": "Accept-Encoding", "Cache-Control": CACHE_CONTROL,
                CACHE_HEADER: outcome}

@@ -14,7 +14,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from api.redis_guard import RedisGuard, RedisUnavailable
+from api.views.outcome import Outcome
+from api.views.redis_guard import RedisGuard, RedisUnavailable
 from common.keys import KeySpace
 
 T = TypeVar("T")
@@ -35,19 +36,19 @@ class SingleFlight(Generic[T]):
         self.wait_s = wait_s
         self.first_poll_s = first_poll_s
         self.max_poll_s = max_poll_s
-        self._inflight: dict[str, asyncio.Future[tuple[T, str]]] = {}
+        self._inflight: dict[str, asyncio.Future[tuple[T, Outcome]]] = {}
         self._release = guard.redis.register_script(_RELEASE)
 
     async def local(self, key: str, compute: Callable[[], Awaitable[T]]) -> T:
         """Coalesce on this node only (used when Redis is unavailable)."""
-        async def run() -> tuple[T, str]:
-            return await compute(), "bypass"
+        async def run() -> tuple[T, Outcome]:
+            return await compute(), Outcome.BYPASS
 
         value, _ = await self._coalesce(key, run)
         return value
 
     async def run(self, key: str, lookup: Callable[[], Awaitable[T | None]],
-                  compute: Callable[[bool], Awaitable[T]]) -> tuple[T, str]:
+                  compute: Callable[[bool], Awaitable[T]]) -> tuple[T, Outcome]:
         """Value for ``key`` and its outcome: ``miss`` (we computed), ``wait_hit`` (another node or caller
         computed it), or ``bypass`` (Redis unavailable, computed without caching).
 
@@ -55,12 +56,12 @@ class SingleFlight(Generic[T]):
         """
         return await self._coalesce(key, lambda: self._distributed(key, lookup, compute))
 
-    async def _coalesce(self, key: str, run: Callable[[], Awaitable[tuple[T, str]]]) -> tuple[T, str]:
+    async def _coalesce(self, key: str, run: Callable[[], Awaitable[tuple[T, Outcome]]]) -> tuple[T, Outcome]:
         pending = self._inflight.get(key)
         if pending is not None:
             value, _ = await asyncio.shield(pending)
-            return value, "wait_hit"
-        future: asyncio.Future[tuple[T, str]] = asyncio.get_running_loop().create_future()
+            return value, Outcome.WAIT_HIT
+        future: asyncio.Future[tuple[T, Outcome]] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             result = await run()
@@ -75,7 +76,7 @@ class SingleFlight(Generic[T]):
             self._inflight.pop(key, None)
 
     async def _distributed(self, key: str, lookup: Callable[[], Awaitable[T | None]],
-                           compute: Callable[[bool], Awaitable[T]]) -> tuple[T, str]:
+                           compute: Callable[[bool], Awaitable[T]]) -> tuple[T, Outcome]:
         lock_key = self.keys.single_flight_lock(key)
         token = uuid.uuid4().hex
         deadline = time.monotonic() + self.wait_s
@@ -90,21 +91,21 @@ class SingleFlight(Generic[T]):
                 delay = min(delay * 2, self.max_poll_s)
                 value = await lookup()
                 if value is not None:
-                    return value, "wait_hit"
+                    return value, Outcome.WAIT_HIT
         except RedisUnavailable:
-            return await compute(False), "bypass"
+            return await compute(False), Outcome.BYPASS
         # The computing node is too slow or gone: answer this caller without waiting any longer.
-        return await compute(True), "miss"
+        return await compute(True), Outcome.MISS
 
     async def _compute_holding(self, key: str, lock_key: str, token: str,
                                lookup: Callable[[], Awaitable[T | None]],
-                               compute: Callable[[bool], Awaitable[T]]) -> tuple[T, str]:
+                               compute: Callable[[bool], Awaitable[T]]) -> tuple[T, Outcome]:
         try:
             # Another node may have stored the value between our cache miss and taking the lock.
             value = await lookup()
             if value is not None:
-                return value, "wait_hit"
-            return await compute(True), "miss"
+                return value, Outcome.WAIT_HIT
+            return await compute(True), Outcome.MISS
         finally:
             try:
                 await self.guard.run(lambda _r: self._release(keys=[lock_key], args=[token]))

@@ -17,9 +17,11 @@ from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
 
-from api.charts import chart_dataset
-from api.models import RunCompleteQuery
-from api.redis_guard import RedisGuard, RedisUnavailable
+import redis.asyncio as aioredis
+
+from api.views.charts import chart_dataset
+from api.views.queries import RunCompleteQuery
+from api.views.redis_guard import RedisGuard, RedisUnavailable
 from common.default_views import ChartView, is_default_run_query, symbol_views
 from common.keys import KeySpace
 from common.logging import get_logger
@@ -32,16 +34,20 @@ Request = Callable[[PrewarmQueue], Awaitable[bool]]
 
 
 class PrewarmTrigger:
-    def __init__(self, guard: RedisGuard, keys: KeySpace) -> None:
+    def __init__(self, guard: RedisGuard, keys: KeySpace, queue_redis: aioredis.Redis | None) -> None:
+        """``queue_redis``: the Redis of the job queue (``HEWSTON_QUEUE_REDIS_URL``, or the cache's own); None
+        when there is none (a Redis Cluster without a queue of its own): misses then ask for nothing, and the
+        cache is warmed by the requests themselves."""
         self.guard = guard
-        self.queue = PrewarmQueue(arq_client(guard.redis, keys), keys)
+        self.queue = PrewarmQueue(arq_client(queue_redis, keys), keys) if queue_redis is not None else None
         self._pending: set[asyncio.Task[None]] = set()
 
     def chart_missed(self, view: ChartView, symbol_info: dict[str, Any]) -> None:
-        self._spawn(self._chart_missed(view, symbol_info))
+        if self.queue is not None:
+            self._spawn(self._chart_missed(view, symbol_info))
 
     def run_missed(self, run_id: str, query: RunCompleteQuery) -> None:
-        if is_default_run_query(query.target_points, query.include_orders):
+        if self.queue is not None and is_default_run_query(query.target_points, query.include_orders):
             self._spawn(self._enqueue([partial(PrewarmQueue.run, run_id=run_id)]))
 
     def _spawn(self, request: Coroutine[Any, Any, None]) -> None:
@@ -58,7 +64,7 @@ class PrewarmTrigger:
 
     async def _enqueue(self, requests: list[Request]) -> None:
         for request in requests:
-            await self.guard.run(lambda _redis, request=request: request(self.queue))
+            await self.guard.run(lambda _redis, request=request: request(self.queue))  # type: ignore[arg-type]
 
     @staticmethod
     async def _quietly(request: Coroutine[Any, Any, None]) -> None:

@@ -15,10 +15,11 @@ import orjson
 
 from api import request_info
 from api.metrics import ApiMetrics
-from api.redis_guard import RedisGuard, RedisUnavailable
-from api.shared_tasks import SharedTasks
-from api.transform import loads_object
-from api.upstream import USER_HEADER, BackendRefused, Upstream
+from api.views.outcome import Outcome
+from api.views.redis_guard import RedisGuard, RedisUnavailable
+from api.views.shared_tasks import SharedTasks
+from api.views.transform import loads_object
+from api.views.upstream import USER_HEADER, BackendRefused, Upstream
 from common.keys import KeySpace
 
 
@@ -91,10 +92,10 @@ class AccessChecks:
                 data = None
             if data:
                 user, raw = _unpack(data)
-                self.metrics.count_cache(f"access_{what}", "hit")
+                self.metrics.count_cache(f"access_{what}", Outcome.HIT)
                 request_info.note_user(user)
                 return Decision(raw, orjson.loads(raw), "access_cache", user)
-            self.metrics.count_cache(f"access_{what}", "miss")
+            self.metrics.count_cache(f"access_{what}", Outcome.MISS)
         if key is None:
             raw, user = await self._ask_backend(None, path, route, authorization)
         else:

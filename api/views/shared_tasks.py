@@ -3,7 +3,7 @@
 A thousand viewers opening one run's stream at once ask the same access question, join the same run and may
 miss the same history: each of those is asked once. The task runs on its own, so a caller that leaves (its
 client disconnected) neither cancels it for the others nor leaves its failure unretrieved when nobody is left
-to see it. Unlike ``api.single_flight`` nothing is shared across nodes, and nothing is kept once the task ends.
+to see it. Unlike ``api.views.single_flight`` nothing is shared across nodes, and nothing is kept once the task ends.
 """
 
 from __future__ import annotations

@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from api.metrics import DependencyMetrics
 from common.logging import get_logger
+from common.redis_client import REDIS_ERRORS
 
 log = get_logger("hewston.api.redis")
 T = TypeVar("T")
@@ -49,7 +49,7 @@ class RedisGuard:
         try:
             async with asyncio.timeout(self.op_timeout_s):
                 result = await op(self.redis)
-        except (RedisError, OSError, TimeoutError) as exc:
+        except REDIS_ERRORS as exc:
             self._failed(exc)
             raise RedisUnavailable(str(exc) or type(exc).__name__) from exc
         self._succeeded()
@@ -61,7 +61,7 @@ class RedisGuard:
         try:
             async with asyncio.timeout(self.op_timeout_s):
                 await self.redis.ping()
-        except (RedisError, OSError, TimeoutError) as exc:
+        except REDIS_ERRORS as exc:
             self._failed(exc)
             return "down", (time.perf_counter() - started) * 1000.0
         self._succeeded()

@@ -12,9 +12,10 @@ from typing import Any
 from backend.catalog import Catalog
 from backend.engine.semantics import describe
 from backend.engine.simulate import fractional_by_default
+from backend.engine.spec import RunSpec
 from backend.market.store import BarStore
 from backend.runs.executor import RunExecutor
-from backend.runs.repository import RunRecord, RunRepository, RunSpec, RunStatus
+from backend.runs.repository import RunRecord, RunRepository, RunStatus
 from backend.strategies.registry import get_strategy
 from common.logging import get_logger
 from common.models.bars import Timeframe

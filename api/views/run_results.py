@@ -6,8 +6,8 @@ orders are spliced in as the backend encoded them. The cached entry is the immut
 body, kept with a ready deflate stream, so a cache hit appends only the small per-request suffix (run detail
 and metadata) and never compresses the whole body again.
 
-Both the route and the worker go through :func:`run_parts_entry`, so what the worker stores is byte for byte
-what the route would have computed on a miss.
+Both the route and the worker go through :meth:`api.views.CachedViews.run_parts`, so what the worker stores is
+byte for byte what the route would have computed on a miss.
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ from typing import Any
 
 import orjson
 
-from api.cache import Computed, ResponseCache, digest
-from api.gzip_splice import CompressedPrefix, compress_prefix
-from api.models import RunCompleteQuery
-from api.transform import loads_object
-from api.upstream import Upstream
+from api.views.cache import Computed, digest
+from api.views.gzip_splice import CompressedPrefix, compress_prefix
+from api.views.queries import RunCompleteQuery
+from api.views.transform import loads_object
+from api.views.upstream import Upstream
 from common.errors import HewstonError, UpstreamError
-from common.keys import KeySpace
 
 _NOT_COMPLETED = 409
 
@@ -103,19 +102,3 @@ def encode_run_parts(computed: Computed, gzip_level: int) -> RunParts:
     # The compressed bytes stand for the text (one compressor, deterministic output) and are several times
     # shorter, so hashing them for the ETag costs a fraction of hashing megabytes of orders.
     return RunParts(prefix, digest(prefix.deflated), computed.failures)
-
-
-def run_parts_key(keys: KeySpace, run_id: str, query: RunCompleteQuery) -> str:
-    return keys.run_complete(run_id, query.target_points, query.include_orders)
-
-
-async def run_parts_entry(cache: ResponseCache, keys: KeySpace, ttl_s: int, gzip_level: int, upstream: Upstream,
-                          authorization: str | None, run_id: str,
-                          query: RunCompleteQuery) -> tuple[RunParts, str]:
-    """The cached parts of a completed run and how they were obtained (``hit``, ``miss``, ...).
-
-    Raises :class:`RunNotCompleted` when the backend has no results for the run yet.
-    """
-    return await cache.get_or_compute(
-        run_parts_key(keys, run_id, query), ttl_s, lambda: compute_run_parts(upstream, authorization, run_id, query),
-        encode=lambda computed: encode_run_parts(computed, gzip_level), decode=RunParts.unpack)

@@ -23,10 +23,10 @@ import numpy as np
 
 from backend.auth import hash_token
 from backend.catalog import Catalog
+from backend.demo.runs import create_demo_runs
 from backend.market.bars import BarArrays
 from backend.market.ingest import store_bars
 from backend.market.store import BarStore
-from backend.runs.demo import create_demo_runs
 from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
 from common.models.bars import AssetClass, Instrument, Timeframe

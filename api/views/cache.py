@@ -18,8 +18,9 @@ from typing import Any, Protocol, TypeVar
 
 from isal import igzip
 
-from api.redis_guard import RedisGuard, RedisUnavailable
-from api.single_flight import SingleFlight
+from api.views.outcome import Outcome
+from api.views.redis_guard import RedisGuard, RedisUnavailable
+from api.views.single_flight import SingleFlight
 
 # Below this, handing the work to a thread costs more than compressing in place.
 _COMPRESS_OFF_LOOP_BYTES = 64 * 1024
@@ -125,7 +126,7 @@ class ResponseCache:
 
     async def get_or_compute(self, key: str, ttl_s: int, compute: Callable[[], Awaitable[Computed]], *,
                              encode: Callable[[Computed], E] | None = None,
-                             decode: Callable[[bytes], E | None] = Encoded.unpack) -> tuple[E, str]:
+                             decode: Callable[[bytes], E | None] = Encoded.unpack) -> tuple[E, Outcome]:
         """The entry for ``key`` and how it was obtained: ``hit``, ``miss``, ``wait_hit`` or ``bypass``.
 
         Misses go through single flight, so concurrent misses on any number of nodes compute once.
@@ -136,9 +137,9 @@ class ResponseCache:
             entry = await self.get(key, decode)
         except RedisUnavailable:
             return await self.flight.local(
-                key, lambda: self._compute(key, ttl_s, compute, encode, store=False)), "bypass"
+                key, lambda: self._compute(key, ttl_s, compute, encode, store=False)), Outcome.BYPASS
         if entry is not None:
-            return entry, "hit"
+            return entry, Outcome.HIT
 
         async def lookup() -> E | None:
             return await self.get(key, decode)
