@@ -19,7 +19,7 @@ from common.openapi import operations
 
 DOCUMENT_PATH = Path(__file__).with_name("backend_openapi.json")
 # Backend paths (first segment) that the api refuses to pass through.
-HIDDEN_SEGMENTS = frozenset({"docs", "redoc", "openapi.json"})
+HIDDEN_SEGMENTS = frozenset({"docs", "redoc", "openapi.json", "metrics"})
 
 
 def render(schema: dict[str, Any]) -> bytes:

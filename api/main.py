@@ -1,7 +1,7 @@
 """Api app factory: ``uvicorn --factory api.main:create_app`` or ``hewston api``.
 
-Routes: operations (``/health``, ``/ready``, ``/metrics``), the api's own routes and every backend route under
-``/api/v1/``, then the browser app at ``/`` when it is built.
+Routes: operations (``/health``, ``/ready``, ``/metrics``; for operators ``/api/v1/ops/``), the api's own
+routes and every backend route under ``/api/v1/``, then the browser app at ``/`` when it is built.
 
 Middleware, outermost first: proxy headers (the client address, from trusted proxies only), correlation id
 (so every answer, even a refusal, carries one), access log and metrics, body timeout, CORS, size limits, rate
@@ -19,8 +19,13 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from api import request_info
 from api.limits import SizeLimitMiddleware
 from api.metrics import ApiMetrics
+from api.ops import router as ops_router
+from api.ops.audit import AuditTrail
+from api.ops.sampler import OpsSampler
+from api.ops.summary import OpsSummary
 from api.rate_limit import EXEMPT_PATHS, RateLimitMiddleware
 from api.request_info import ApiRequestNotes
 from api.routers import app_config, chart_data, operations, passthrough, runs_complete
@@ -31,7 +36,7 @@ from api.stream.metrics import StreamMetrics
 from api.stream.socket_writer import RawSendMiddleware
 from api.views import AccessChecks, CachedViews, PrewarmTrigger
 from api.web_app import mount_web_app
-from common.access_log import AccessLogMiddleware
+from common.access_log import AccessLogMiddleware, Observe
 from common.app_defaults import FASTAPI_TELEMETRY_OFF
 from common.body_timeout import BodyTimeoutMiddleware
 from common.correlation import CorrelationIdMiddleware
@@ -74,6 +79,19 @@ def _stream_hub(settings: ApiSettings, keys: KeySpace, metrics: ApiMetrics, acce
                      metrics=StreamMetrics(metrics.registry), node_id=node_id, access=access)
 
 
+def _observe(metrics: ApiMetrics) -> Observe:
+    """The access log's metrics: the request's duration, and how many backend calls it made (the request's
+    notes are still current when the middleware observes)."""
+
+    def observe(method: str, route: str, status: int, duration_s: float) -> None:
+        metrics.observe_request(method, route, status, duration_s)
+        info = request_info.current()
+        if info is not None:
+            metrics.upstream_calls.labels(route).observe(info.upstream_calls)
+
+    return observe
+
+
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
     configure_logging(json_logs=settings.logs_as_json, level=settings.log_level)
@@ -86,17 +104,26 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     queue_url = settings.queue_url
     queue_redis = redis if queue_url == settings.redis_url else (
         create_redis(queue_url, socket_timeout_s=settings.redis_socket_timeout_s) if queue_url else None)
+    metrics.redis_up.set_function(lambda: guard.state == "ok")
     prewarm = PrewarmTrigger(guard, keys, queue_redis)
 
     access = AccessChecks(upstream, guard, keys, ttl_s=settings.access_cache_ttl_s, metrics=metrics)
     hub = _stream_hub(settings, keys, metrics, access)
+    sampler = OpsSampler(metrics.registry, guard, keys, node_id=hub.node_id,
+                         interval_s=settings.ops_sample_interval_s, history_points=settings.ops_history_points,
+                         table_window_s=settings.ops_table_window_s,
+                         runs=lambda: {run_id: len(feed.viewers) for run_id, feed in hub.feeds.items()})
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await hub.start()
+        metrics.loop_lag.start()
+        sampler.start()
         try:
             yield
         finally:
+            await sampler.stop()
+            await metrics.loop_lag.stop()
             await hub.stop()
             await prewarm.aclose()
             await views.aclose()
@@ -119,6 +146,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.stream_hub = hub
     app.state.stream_admission = SocketAdmission(max_per_address=settings.stream_max_sockets_per_address,
                                                  allowed_origins=settings.cors_origins)
+    app.state.ops_sampler = sampler
+    app.state.ops_summary = OpsSummary(guard, keys, interval_s=settings.ops_sample_interval_s)
+    app.state.audit = AuditTrail(guard, keys, access, max_events=settings.audit_max_events)
     install_error_handlers(app)
 
     app.include_router(operations.router)
@@ -126,6 +156,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(runs_complete.router, prefix=API_PREFIX)
     app.include_router(app_config.router, prefix=API_PREFIX)
     app.include_router(stream_router.router, prefix=API_PREFIX)
+    app.include_router(ops_router.router, prefix=API_PREFIX)
     app.include_router(passthrough.router, prefix=API_PREFIX)
     # After every api route: the browser app's fallback must never shadow one.
     mount_web_app(app, settings.web_app_dir)
@@ -145,7 +176,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
                            expose_headers=["ETag", "X-Request-ID", "X-Cache", "Server-Timing", "Retry-After"])
     app.add_middleware(BodyTimeoutMiddleware, body_timeout_s=settings.body_timeout_s)
     app.add_middleware(AccessLogMiddleware, logger="hewston.api.access", notes=ApiRequestNotes,
-                       observe=metrics.observe_request, server_timing=True)
+                       observe=_observe(metrics), server_timing=True)
     app.add_middleware(CorrelationIdMiddleware)
     # The client address every layer sees is the peer's, or what a trusted proxy says it is.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

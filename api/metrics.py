@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import Counter, Gauge, Histogram
 
-# Sub-millisecond cache hits up to slow upstream calls.
-_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+from common.service_metrics import REQUEST_BUCKETS_S as _BUCKETS_S
+from common.service_metrics import ServiceMetrics
 
 
 class DependencyMetrics(Protocol):
@@ -24,40 +18,34 @@ class DependencyMetrics(Protocol):
     def observe_upstream(self, method: str, route: str, status: int | str, duration_s: float) -> None: ...
 
 
-class ApiMetrics:
-    content_type = CONTENT_TYPE_LATEST
-
+class ApiMetrics(ServiceMetrics):
     def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
-        self.request_duration = Histogram(
-            "hewston_api_request_duration_seconds", "Time to serve a request, by route template",
-            ("method", "route", "status"), buckets=_BUCKETS_S, registry=self.registry)
-        self.errors = Counter(
-            "hewston_api_errors_total", "Responses with status >= 500, by route template",
-            ("method", "route", "status"), registry=self.registry)
+        super().__init__("api")
         self.cache = Counter(
             "hewston_api_cache_total", "Cache lookups by cache and outcome (hit, miss, wait_hit, bypass)",
             ("cache", "outcome"), registry=self.registry)
+        self.cache_bytes = Counter(
+            "hewston_api_cache_served_bytes_total", "Bytes of cached entries served (hit or wait_hit), by cache",
+            ("cache",), registry=self.registry)
+        self.redis_up = Gauge(
+            "hewston_api_redis_up", "1 while this node reaches Redis, 0 while its breaker holds Redis for down",
+            registry=self.registry)
         self.upstream_duration = Histogram(
             "hewston_api_upstream_duration_seconds", "Backend call latency by backend route and status",
             ("method", "route", "status"), buckets=_BUCKETS_S, registry=self.registry)
         self.redis_errors = Counter(
             "hewston_api_redis_errors_total", "Redis operations that failed (served uncached instead)",
             registry=self.registry)
+        self.upstream_calls = Histogram(
+            "hewston_api_upstream_calls", "Backend calls one request made, by route template",
+            ("route",), buckets=(0, 1, 2, 3, 4, 6, 8), registry=self.registry)
         self.rate_limited = Counter(
             "hewston_api_rate_limited_total", "Requests refused by the rate limit", registry=self.registry)
-
-    def observe_request(self, method: str, route: str, status: int, duration_s: float) -> None:
-        labels = (method, route, str(status))
-        self.request_duration.labels(*labels).observe(duration_s)
-        if status >= 500:
-            self.errors.labels(*labels).inc()
 
     def observe_upstream(self, method: str, route: str, status: int | str, duration_s: float) -> None:
         self.upstream_duration.labels(method, route, str(status)).observe(duration_s)
 
-    def count_cache(self, cache: str, outcome: str) -> None:
+    def count_cache(self, cache: str, outcome: str, served_bytes: int = 0) -> None:
         self.cache.labels(cache, outcome).inc()
-
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if served_bytes and outcome in ("hit", "wait_hit"):
+            self.cache_bytes.labels(cache).inc(served_bytes)

@@ -83,6 +83,14 @@ class ApiSettings(BackendClientSettings):
     # Ready probes must answer quickly even when a dependency hangs.
     ready_timeout_s: float = Field(default=1.0, gt=0)
 
+    # Operations page: each node samples its own metrics this often and keeps this many samples (3 minutes).
+    ops_sample_interval_s: float = Field(default=2.0, gt=0)
+    ops_history_points: int = Field(default=90, ge=2, le=3600)
+    # The per-route and per-cache tables cover this long (one interval alone is too jumpy to read).
+    ops_table_window_s: float = Field(default=30.0, gt=0)
+    # Audit events kept in Redis (the oldest are trimmed past this, approximately); the log keeps them all.
+    audit_max_events: int = Field(default=100_000, ge=100)
+
     # Shared playback stream (docs/stream.md). Each viewer's queue is bounded; a viewer that falls further
     # behind is resynchronised from the latest snapshot. The bound must hold a snapshot and what follows it
     # (the relay asks for a keyframe every 150 messages), with room to spare.

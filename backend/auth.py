@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from backend.catalog import Catalog
 from common.errors import Unauthorized
+from common.models.users import OPERATOR_ROLE
 
 TOKEN_PREFIX = "hw_"
 
@@ -23,6 +24,7 @@ class Principal:
     user_id: int | None
     name: str
     is_service: bool = False
+    roles: tuple[str, ...] = ()
 
 
 def hash_token(token: str) -> str:
@@ -34,9 +36,10 @@ def new_token() -> str:
 
 
 class Authenticator:
-    def __init__(self, catalog: Catalog, service_token: str | None) -> None:
+    def __init__(self, catalog: Catalog, service_token: str | None, operators: list[str] | None = None) -> None:
         self.catalog = catalog
         self._service_token = service_token
+        self._operators = frozenset(operators or ())
 
     def authenticate(self, token: str | None) -> Principal:
         if not token:
@@ -46,4 +49,5 @@ class Authenticator:
         user = self.catalog.user_by_token_hash(hash_token(token))
         if user is None:
             raise Unauthorized("the bearer token is not valid")
-        return Principal(user_id=user.id, name=user.name)
+        roles = (OPERATOR_ROLE,) if user.name in self._operators else ()
+        return Principal(user_id=user.id, name=user.name, roles=roles)

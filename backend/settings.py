@@ -37,6 +37,9 @@ class BackendSettings(HewstonSettings):
     # Playback sockets one client address may hold open at once (beyond: closed with 4429). The service token's
     # sockets (relays) do not count; an api node's direct playbacks (Redis down) all come from its address.
     playback_max_sockets_per_address: int = Field(default=64, ge=1)
+    # Users (by name) with the operator role: they may read the operations summary and the audit trail
+    # through the api. The backend alone decides; the api asks it (GET /me).
+    operators: list[str] = Field(default_factory=list)
     # A request body that sends nothing for this long is answered 408 and its connection closed.
     body_timeout_s: float = Field(default=10.0, gt=0)
 

@@ -121,6 +121,16 @@ class KeySpace:
         """Glob matching every key of this key space (for maintenance and tests)."""
         return f"{self.prefix}:*"
 
+    # Operations (api) -------------------------------------------------------------------------------------
+
+    def ops_nodes(self) -> str:
+        """Hash: api node id -> that node's latest operations window and short history (JSON)."""
+        return self._key("ops", "nodes")
+
+    def audit_stream(self) -> str:
+        """Capped stream of audit events (state-changing calls through the api), newest last."""
+        return self._key("audit")
+
 
 @dataclass(frozen=True)
 class RunStreamKeys:

@@ -3,7 +3,8 @@
 Secrets never reach a log line, whoever writes it:
 
 - structlog events: a key that names a credential is redacted, and the rendered line is scrubbed again;
-- the standard library's loggers (uvicorn, httpx, anything a library adds): every record is scrubbed when it
+- the standard library's loggers (uvicorn, arq, httpx, anything a library adds): rendered by the same
+  pipeline as structlog's events (one format, JSON when asked), and every record is scrubbed when it
   is created, message and traceback, so a token in a URL's query, a header dump or a WebSocket message cannot
   be written by a handler that Hewston did not configure. httpx's per-request INFO line (a full URL) is off.
 
@@ -107,7 +108,6 @@ class _Sink:
 
 _sink = _Sink()
 _handler = logging.StreamHandler(_sink)
-_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
 _base_record_factory = logging.getLogRecordFactory()
 _traceback_formatter = logging.Formatter()
 
@@ -163,6 +163,13 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
         cache_logger_on_first_use=False,
     )
     logging.setLogRecordFactory(_redacting_record_factory)
+    # The standard library's records (uvicorn, arq, httpx, asyncio) are rendered by the same processors as
+    # structlog's own events, so every line of every role has one format (JSON for a collector), with the
+    # logger's name where structlog's events carry their own fields.
+    _handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared[:3], structlog.stdlib.add_logger_name, structlog.stdlib.ExtraAdder(),
+                           redact_secrets],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *rendering, _scrub_rendered]))
     # The standard library's loggers (uvicorn, httpx) write through the same sink at the same level; their
     # access logs are replaced by our structured ones.
     root = logging.getLogger()

@@ -21,7 +21,7 @@ from api.main import create_app as create_api
 from api.settings import ApiSettings
 from backend.auth import hash_token, new_token
 from backend.catalog import Catalog
-from backend.demo.data import DEMO_USERS
+from backend.demo.data import DEMO_OPERATORS, DEMO_USERS
 from backend.main import create_app as create_backend
 from backend.settings import BackendSettings
 from common import serving
@@ -171,6 +171,9 @@ def run_all(host: str | None = None, worker: bool = True, port: int | None = Non
     # token for this process lets them work with nothing set up.
     if not backend_settings.service_token:
         backend_settings = backend_settings.model_copy(update={"service_token": new_token()})
+    if not backend_settings.operators:
+        # The demo's operator, so the operations page can be seen with nothing set up.
+        backend_settings = backend_settings.model_copy(update={"operators": DEMO_OPERATORS})
     backend_url = f"http://127.0.0.1:{backend_settings.port}"
     # The api and the relay talk to the backend over loopback, exactly as they would to a remote backend.
     api_settings = api_settings.model_copy(update={"backend_url": backend_url, "port": api_sock.getsockname()[1]})

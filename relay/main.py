@@ -57,10 +57,12 @@ async def serve(settings: RelaySettings) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             # Cancelling lets the relay release its leases, so other relays take its runs over at once.
             loop.add_signal_handler(sig, task.cancel)
+        service.metrics.loop_lag.start()
         await service.run()
     except asyncio.CancelledError:
         pass
     finally:
+        await service.metrics.loop_lag.stop()
         await service.redis.aclose()
         await service.reader.aclose()
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
+from common.process_metrics import LoopLagMonitor, add_process_metrics
+
 _LAG_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
 class RelayMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        add_process_metrics(self.registry)
+        self.loop_lag = LoopLagMonitor(self.registry)
         # Which relay this is: a run's lease token starts with this id, so an operator can tell who holds a run.
         self.identity = Info("hewston_relay", "This relay's id (the prefix of the lease tokens it holds)",
                              registry=self.registry)

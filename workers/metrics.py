@@ -11,12 +11,15 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, start_http_server
 
+from common.process_metrics import add_process_metrics
+
 _BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
 class WorkerMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        add_process_metrics(self.registry)
         self.jobs = Counter(
             "hewston_worker_jobs_total", "Prewarm jobs by job and outcome: done, failed (bad data, or out of "
             "tries) or retried (backend or Redis unavailable: tried again later)", ("job", "outcome"),

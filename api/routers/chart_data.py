@@ -28,7 +28,7 @@ async def chart_data(query: Annotated[ChartDataQuery, Query()], request: Request
     decision = await access.symbol(authorization, query.symbol)
     view = chart_view(query, str(decision.body.get("symbol") or query.symbol))
     chart = await views.chart(authorization, view, decision.body)
-    metrics.count_cache("chart", chart.outcome)
+    metrics.count_cache("chart", chart.outcome, len(chart.entry.payload))
     if chart.outcome is Outcome.MISS:
         prewarm.chart_missed(view, decision.body)
     return encoded_response(request, chart.entry, outcome=chart.outcome)

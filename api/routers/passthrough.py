@@ -26,7 +26,8 @@ from starlette.responses import Response, StreamingResponse
 
 from api import backend_schema
 from api.deps import UpstreamDep
-from api.views import Upstream
+from api.ops.audit import AUDITED_METHODS
+from api.views import USER_HEADER, Upstream
 from common.correlation import correlation_headers
 from common.errors import ANY_PATH, InvalidInput, NotFound, UpstreamError, allowed_methods
 from common.routes import route_template
@@ -115,6 +116,7 @@ async def _forward(request: Request, upstream: Upstream) -> Response:
             raise UpstreamError("the backend redirected outside the api")
         out_headers.append((b"location", location))
     length = response.headers.get("content-length")
+    body: bytes | None = None
     if length is not None and length.isdigit() and int(length) <= _BUFFER_MAX_BYTES:
         try:
             body = b"".join([chunk async for chunk in response.aiter_raw()])
@@ -126,6 +128,9 @@ async def _forward(request: Request, upstream: Upstream) -> Response:
                                    background=BackgroundTask(response.aclose))
         result.raw_headers = [(k, v) for k, v in result.raw_headers if k != b"content-type"]
     result.raw_headers.extend(out_headers)
+    if request.method in AUDITED_METHODS:
+        await request.app.state.audit.passthrough(request.method, _route_template(request), request.path_params,
+                                                  response.status_code, response.headers.get(USER_HEADER), body)
     return result
 
 

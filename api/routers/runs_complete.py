@@ -85,7 +85,7 @@ async def run_complete(run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)],
         if decision.body.get("status") != "completed":
             # A recently cached detail from before the run completed: status and progress must be fresh.
             decision = await access.run(authorization, run_id, reuse=False)
-    metrics.count_cache("run", outcome)
+    metrics.count_cache("run", outcome, len(entry.prefix.deflated))
     request_info.note_cache(outcome)
     if outcome is Outcome.MISS:
         prewarm.run_missed(run_id, query)

@@ -159,6 +159,7 @@ async def _read_controls(websocket: WebSocket, viewer: Viewer, hub: StreamHub, g
         if isinstance(verdict, Refusal):
             hub.metrics.controls.labels(verdict.code).inc()
             viewer.push_own(verdict.message_fields())
+            await websocket.app.state.audit.control_applied(viewer, verdict)
             continue
         try:
             await hub.push_control(viewer, verdict)
@@ -168,3 +169,4 @@ async def _read_controls(websocket: WebSocket, viewer: Viewer, hub: StreamHub, g
                                     verdict.get("ref")).message_fields())
             continue
         hub.metrics.controls.labels("forwarded").inc()
+        await websocket.app.state.audit.control_applied(viewer, verdict)

@@ -18,12 +18,13 @@ from api.views.redis_guard import RedisGuard, RedisUnavailable
 from api.views.run_results import RunNotCompleted, RunParts, encode_run_parts
 from api.views.shared_tasks import SharedTasks
 from api.views.transform import loads_object
-from api.views.upstream import BackendFailure, BackendRefused, Upstream, UpstreamTimeout
+from api.views.upstream import USER_HEADER, BackendFailure, BackendRefused, Upstream, UpstreamTimeout
 
 __all__ = [
     "RUN_ID_PATTERN", "AccessChecks", "BackendFailure", "BackendRefused", "CachedViews", "ChartDataQuery",
     "ChartResult", "Computed", "Decision", "Encoded", "Outcome", "PrewarmTrigger", "RedisGuard", "RedisUnavailable",
-    "RunCompleteQuery", "RunNotCompleted", "RunParts", "RunPartsResult", "SharedTasks", "Upstream", "UpstreamTimeout",
+    "RunCompleteQuery", "RunNotCompleted", "RunParts", "RunPartsResult", "SharedTasks", "USER_HEADER", "Upstream",
+    "UpstreamTimeout",
     "accepts_gzip", "chart_dataset", "chart_view", "digest", "encode_run_parts", "etag_matches", "gzip_with_suffix",
     "loads_object",
 ]

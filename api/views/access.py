@@ -29,6 +29,8 @@ class Decision:
     body: dict[str, Any]
     # "backend" when asked just now, "access_cache" when a recent answer was reused.
     source: str
+    # Who the backend said the caller is (its X-Hewston-User), when it said.
+    user: str | None = None
 
 
 def _pack(user: str | None, raw: bytes) -> bytes:
@@ -92,15 +94,15 @@ class AccessChecks:
                 user, raw = _unpack(data)
                 self.metrics.count_cache(f"access_{what}", Outcome.HIT)
                 request_info.note_user(user)
-                return Decision(raw, orjson.loads(raw), "access_cache")
+                return Decision(raw, orjson.loads(raw), "access_cache", user)
             self.metrics.count_cache(f"access_{what}", Outcome.MISS)
         if key is None:
-            raw, _user = await self._ask_backend(None, path, route, authorization)
+            raw, user = await self._ask_backend(None, path, route, authorization)
         else:
             # Callers asking the same question at once (a thousand viewers opening a stream) share one answer.
             raw, user = await self._asking.run(key, lambda: self._ask_backend(key, path, route, authorization))
             request_info.note_user(user)
-        return Decision(raw, loads_object(raw, what), "backend")
+        return Decision(raw, loads_object(raw, what), "backend", user)
 
     async def _ask_backend(self, key: str | None, path: str, route: str,
                            authorization: str | None) -> tuple[bytes, str | None]:

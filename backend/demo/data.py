@@ -34,7 +34,9 @@ from common.models.bars import AssetClass, Instrument, Timeframe
 DEMO_SEED = 20250101
 YEAR_START = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp())
 YEAR_END = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())  # exclusive
-DEMO_USERS = {"alice": "hw_demo_alice", "bob": "hw_demo_bob"}
+DEMO_USERS = {"alice": "hw_demo_alice", "bob": "hw_demo_bob", "ops": "hw_demo_ops"}
+# Demo users that `hewston up` makes operators (unless HEWSTON_OPERATORS says otherwise).
+DEMO_OPERATORS = ["ops"]
 
 NEW_YORK = ZoneInfo("America/New_York")
 # NYSE calendar for 2025: full closures (incl. the national day of mourning on 9 January) and 13:00 closes.

@@ -119,6 +119,7 @@ async def _play(websocket: WebSocket, run_id: str, slot: Slot) -> None:
         await close(websocket, CloseCode.internal_error, "internal error")
         return
     service.opened(connection)
+    websocket.app.state.metrics.playback_opened.inc()
     session = connection.session
     log.info("playback_opened", run_id=run_id, user=connection.user, cursor=session.cursor,
              state=session.state.value, speed=session.speed)

@@ -13,6 +13,7 @@ import contextvars
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import structlog
@@ -78,8 +79,11 @@ def _warmup_bars(record: RunRecord, bar_store: BarStore) -> BarArrays | None:
 
 
 class RunExecutor:
-    def __init__(self, runs: RunRepository, bar_store: BarStore, max_workers: int = 1) -> None:
+    def __init__(self, runs: RunRepository, bar_store: BarStore, max_workers: int = 1,
+                 on_finished: Callable[[str, float], None] | None = None) -> None:
         self.runs = runs
+        # Told each execution's outcome and duration (the backend's metrics).
+        self.on_finished = on_finished
         self.bar_store = bar_store
         self.max_workers = max_workers
         self._pool = self._new_pool()
@@ -118,20 +122,23 @@ class RunExecutor:
         assert record is not None
         structlog.contextvars.bind_contextvars(run_id=run_id)
         started = time.perf_counter()
+        status = RunStatus.failed
         try:
             execute(record, self.bar_store, self.runs)
+            status = RunStatus.completed
         except RunFailed as exc:
             self.runs.mark_failed(run_id, str(exc))
             log.warning("run_failed", reason=str(exc))
-            return RunStatus.failed
         except Exception as exc:
             self.runs.mark_failed(run_id, f"internal error while running the backtest ({type(exc).__name__})")
             log.exception("run_crashed")
-            return RunStatus.failed
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
-        log.info("run_completed", run_id=run_id, elapsed_s=round(time.perf_counter() - started, 3))
-        return RunStatus.completed
+            if self.on_finished is not None:
+                self.on_finished(status.value, time.perf_counter() - started)
+        if status is RunStatus.completed:
+            log.info("run_completed", run_id=run_id, elapsed_s=round(time.perf_counter() - started, 3))
+        return status
 
     def recover(self) -> list[str]:
         """Queue again every run a stopped process left queued or running, and drop half-written artifacts."""

@@ -33,9 +33,9 @@ def make_minutes(n: int = MINUTES, seed: int = 7) -> BarArrays:
 INSTRUMENT = Instrument(symbol=SYMBOL, name="Test instrument", asset_class=AssetClass.crypto, synthetic=True)
 
 
-def build_backend(data_dir: Path):
+def build_backend(data_dir: Path, **settings):
     app = create_backend(BackendSettings(data_dir=data_dir, service_token=SERVICE_TOKEN, redis_url=None,
-                                         _env_file=None))
+                                         _env_file=None, **settings))
     app.state.catalog.add_user("alice", hash_token(ALICE_TOKEN))
     app.state.catalog.add_user("bob", hash_token(BOB_TOKEN))
     app.state.bar_store.write_minutes(INSTRUMENT, make_minutes())

@@ -185,3 +185,25 @@ def test_a_tiny_target_over_the_whole_range_still_aggregates(shared_backend, mak
     assert response.status_code == 200 and 1 <= body["returned_points"] <= 2
     assert body["source_points"] == MINUTES and sum(body["volume"]) == pytest.approx(
         float(make_minutes().volume.sum()))
+
+
+def metric(client: httpx.Client, name: str, label: str) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(name + "{") and label in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_access_log_counts_backend_calls_per_request_and_cached_bytes_served(shared_backend, make_api):
+    api = make_api(shared_backend.http_url)
+    params = {**DECIMATED, "target_points": 123}
+    with httpx.Client(base_url=api.http_url, headers=auth(ALICE_TOKEN)) as client:
+        assert client.get("/api/v1/chart-data", params=params).headers["x-cache"] == "miss"
+        hit = client.get("/api/v1/chart-data", params=params, headers={"Accept-Encoding": "gzip"})
+        assert hit.headers["x-cache"] == "hit"
+        route = 'route="/api/v1/chart-data"'
+        assert metric(client, "hewston_api_upstream_calls_count", route) == 2
+        # The miss asked for the symbol and the bars; the hit asked at most for the symbol again.
+        assert 2 <= metric(client, "hewston_api_upstream_calls_sum", route) <= 3
+        assert metric(client, "hewston_api_cache_served_bytes_total", 'cache="chart"') == int(
+            hit.headers["content-length"])

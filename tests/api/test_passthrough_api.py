@@ -58,6 +58,7 @@ def _create(api, backend, run) -> None:
 
 CASES: dict[tuple[str, str], Callable] = {
     ("GET", "/health"): lambda api, b, run: same(api, b, "GET", "/health"),
+    ("GET", "/me"): lambda api, b, run: (same(api, b, "GET", "/me", headers=ALICE), same(api, b, "GET", "/me")),
     ("GET", "/symbols"): lambda api, b, run: (same(api, b, "GET", "/symbols", headers=ALICE),
                                               same(api, b, "GET", "/symbols")),
     ("GET", "/symbols/{symbol}"): lambda api, b, run: (same(api, b, "GET", f"/symbols/{SYMBOL}", headers=ALICE),

@@ -53,3 +53,23 @@ def test_console_logs_have_colours_only_at_a_terminal(monkeypatch, capsys):
     assert "\x1b[" in capsys.readouterr().err
     monkeypatch.undo()
     configure_logging(json_logs=False, level="INFO")
+
+
+def test_library_loggers_share_the_structlog_format(capsys):
+    """arq's and uvicorn's lines are JSON like Hewston's own, with their logger's name, and still scrubbed."""
+    import logging
+
+    configure_logging(json_logs=True, level="INFO")
+    structlog.contextvars.bind_contextvars(correlation_id="cid-7")
+    try:
+        logging.getLogger("arq.worker").info("Starting worker for %d functions: %s", 2, "prewarm")
+        logging.getLogger("uvicorn.error").warning("Invalid HTTP request: Authorization: Bearer %s", "hw_x_leak_1234")
+        get_logger("hewston.t").info("own_line")
+    finally:
+        structlog.contextvars.clear_contextvars()
+    records = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()[-3:]]
+    assert [(r["logger"] if "logger" in r else None, r["level"]) for r in records[:2]] == [
+        ("arq.worker", "info"), ("uvicorn.error", "warning")]
+    assert records[0]["event"] == "Starting worker for 2 functions: prewarm"
+    assert all("timestamp" in r and r["correlation_id"] == "cid-7" for r in records)
+    assert "hw_x_leak_1234" not in json.dumps(records)

@@ -20,6 +20,10 @@ export function AppShell() {
               `rounded-md px-2.5 py-1 text-sm ${isActive ? "bg-slate-800 text-white" : "text-slate-400 hover:text-white"}`}>
               Runs
             </NavLink>
+            <NavLink to="/operations" className={({ isActive }) =>
+              `rounded-md px-2.5 py-1 text-sm ${isActive ? "bg-slate-800 text-white" : "text-slate-400 hover:text-white"}`}>
+              Operations
+            </NavLink>
           </nav>
           <div className="ml-auto flex items-center gap-2">
             {direct.length > 0 && (

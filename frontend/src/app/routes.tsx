@@ -2,6 +2,7 @@
 import { Route, Routes } from "react-router";
 import { SignInPage } from "@/features/auth/components/sign-in-page";
 import { UnauthorizedScreen } from "@/features/auth/components/unauthorized-screen";
+import { OperationsPage } from "@/features/operations/components/operations-page";
 import { PlaybackPage } from "@/features/playback/components/playback-page";
 import { RunDetailPage } from "@/features/run-detail/components/run-detail-page";
 import { RunsPage } from "@/features/runs/components/runs-page";
@@ -22,6 +23,7 @@ export function AppRoutes() {
         <Route index element={<RunsPage />} />
         <Route path="runs/:runId" element={<RunDetailPage />} />
         <Route path="runs/:runId/playback" element={<PlaybackPage />} />
+        <Route path="operations" element={<OperationsPage />} />
         <Route path="*" element={<EmptyState title="There is no page here">Go back to the runs list.</EmptyState>} />
       </Route>
     </Routes>

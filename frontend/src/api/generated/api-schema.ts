@@ -277,6 +277,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's name and roles */
+        get: operations["passthrough_me_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ops/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Audit events of state-changing calls, newest first, a page at a time */
+        get: operations["audit_api_v1_ops_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ops/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every api node's last window and recent history: latency against the backend, caches, streams, processes, and what is degraded */
+        get: operations["summary_api_v1_ops_summary_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{run_id}/complete": {
         parameters: {
             query?: never;
@@ -398,6 +449,38 @@ export interface components {
          * @enum {string}
          */
         AssetClass: "equity" | "fx" | "crypto" | "other";
+        /** AuditEvent */
+        AuditEvent: {
+            /** Action */
+            action: string;
+            /** At Ms */
+            at_ms: number;
+            /** Correlation Id */
+            correlation_id: string;
+            /**
+             * Id
+             * @description Stream id; pass the last one as `before` for the next page
+             */
+            id: string;
+            /** Outcome */
+            outcome: string;
+            /** Run Id */
+            run_id: string;
+            /** User */
+            user: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** AuditPage */
+        AuditPage: {
+            /** Events */
+            events: components["schemas"]["AuditEvent"][];
+            /**
+             * Next
+             * @description `before` of the next (older) page; none on the last page
+             */
+            next: string | null;
+        };
         /**
          * BacktestRequest
          * @description ``POST /backtests``. Omitted ``from``/``to`` mean the first/last bar of the dataset.
@@ -508,6 +591,30 @@ export interface components {
             timeframe: components["schemas"]["Timeframe"];
             /** Volume */
             volume: number[];
+        };
+        /** CacheRow */
+        CacheRow: {
+            /** Cache */
+            cache: string;
+            /** Hit Ratio */
+            hit_ratio: number | null;
+            /** Hits */
+            hits: number;
+            /** Misses */
+            misses: number;
+        };
+        /** Caller */
+        Caller: {
+            /**
+             * Name
+             * @description The user the token belongs to (``service`` for the service token)
+             */
+            name: string;
+            /**
+             * Roles
+             * @description Roles granted by the backend's settings; `operator` may read operations and the audit trail
+             */
+            roles?: string[];
         };
         /**
          * ChartDataResponse
@@ -772,6 +879,95 @@ export interface components {
          * @enum {string}
          */
         Mode: "long_only" | "long_short";
+        /** NodeRow */
+        NodeRow: {
+            /** At Ms */
+            at_ms: number;
+            /**
+             * Backend P95 Ms
+             * @description Time the backend took for the api's calls, 95th percentile
+             */
+            backend_p95_ms: number | null;
+            /** Cache Hit Ratio */
+            cache_hit_ratio: number | null;
+            /** Cpu Percent */
+            cpu_percent: number | null;
+            /** Errors Per S */
+            errors_per_s: number;
+            /**
+             * Fanout P95 Ms
+             * @description From the relay's append to this node's fan-out
+             */
+            fanout_p95_ms: number | null;
+            /** History */
+            history: components["schemas"]["Point"][];
+            /** Loop Lag P95 Ms */
+            loop_lag_p95_ms: number | null;
+            /** Messages In Per S */
+            messages_in_per_s: number;
+            /** Node */
+            node: string;
+            /** Open Fds */
+            open_fds: number;
+            /**
+             * P95 Ms
+             * @description Time the api took to answer, 95th percentile
+             */
+            p95_ms: number | null;
+            /** Redis Errors */
+            redis_errors: number;
+            /** Requests Per S */
+            requests_per_s: number;
+            /** Resumes */
+            resumes: {
+                [key: string]: number;
+            };
+            /** Resyncs */
+            resyncs: number;
+            /** Rss Mb */
+            rss_mb: number | null;
+            /** Runs */
+            runs: number;
+            /** Viewers */
+            viewers: number;
+            /** Viewers By Run */
+            viewers_by_run: {
+                [key: string]: number;
+            };
+        };
+        /** OpsSummaryResponse */
+        OpsSummaryResponse: {
+            /** At Ms */
+            at_ms: number;
+            /** Caches */
+            caches: components["schemas"]["CacheRow"][];
+            /**
+             * Degraded
+             * @description What needs a look, in words; empty when all is well
+             */
+            degraded: string[];
+            /**
+             * History
+             * @description Every node together, one point per sampling interval
+             */
+            history: components["schemas"]["Point"][];
+            /** Interval S */
+            interval_s: number;
+            /** Nodes */
+            nodes: components["schemas"]["NodeRow"][];
+            /**
+             * Ready
+             * @description Redis and the backend as this node sees them: ok or down
+             */
+            ready: {
+                [key: string]: string;
+            };
+            /** Routes */
+            routes: components["schemas"]["RouteRow"][];
+            /** Runs */
+            runs: components["schemas"]["RunRow"][];
+            totals: components["schemas"]["Window"];
+        };
         /** Order */
         Order: {
             /** Bar Index */
@@ -827,6 +1023,44 @@ export interface components {
             /** Status */
             status: number | null;
         };
+        /** Point */
+        Point: {
+            /** At Ms */
+            at_ms: number;
+            /**
+             * Backend P95 Ms
+             * @description Time the backend took for the api's calls, 95th percentile
+             */
+            backend_p95_ms: number | null;
+            /** Cache Hit Ratio */
+            cache_hit_ratio: number | null;
+            /** Cpu Percent */
+            cpu_percent: number | null;
+            /** Errors Per S */
+            errors_per_s: number;
+            /**
+             * Fanout P95 Ms
+             * @description From the relay's append to this node's fan-out
+             */
+            fanout_p95_ms: number | null;
+            /** Loop Lag P95 Ms */
+            loop_lag_p95_ms: number | null;
+            /** Messages In Per S */
+            messages_in_per_s: number;
+            /**
+             * P95 Ms
+             * @description Time the api took to answer, 95th percentile
+             */
+            p95_ms: number | null;
+            /** Requests Per S */
+            requests_per_s: number;
+            /** Resyncs */
+            resyncs: number;
+            /** Rss Mb */
+            rss_mb: number | null;
+            /** Viewers */
+            viewers: number;
+        };
         /** ReadyResponse */
         ReadyResponse: {
             backend: components["schemas"]["DependencyState"];
@@ -836,6 +1070,33 @@ export interface components {
              * @description `ok`, `degraded` (one dependency down) or `unavailable` (both down)
              */
             status: string;
+        };
+        /** RouteRow */
+        RouteRow: {
+            /**
+             * Added P95 Ms
+             * @description What the api added over the backend, 95th percentile
+             */
+            added_p95_ms: number | null;
+            /**
+             * Backend P95 Ms
+             * @description The same call's time in the backend (passthrough routes)
+             */
+            backend_p95_ms: number | null;
+            /** Errors Per S */
+            errors_per_s: number;
+            /** P50 Ms */
+            p50_ms: number | null;
+            /** P95 Ms */
+            p95_ms: number | null;
+            /** P99 Ms */
+            p99_ms: number | null;
+            /** Requests Per S */
+            requests_per_s: number;
+            /** Route */
+            route: string;
+            /** Upstream Calls Per Request */
+            upstream_calls_per_request: number | null;
         };
         /** RunCompleteMetadata */
         RunCompleteMetadata: {
@@ -946,6 +1207,18 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** RunRow */
+        RunRow: {
+            /**
+             * Relay
+             * @description Id of the relay holding the run's lease; none: nobody relays it
+             */
+            relay: string | null;
+            /** Run Id */
+            run_id: string;
+            /** Viewers */
+            viewers: number;
+        };
         /**
          * RunStatus
          * @enum {string}
@@ -1006,6 +1279,45 @@ export interface components {
          * @enum {string}
          */
         Timeframe: "minute" | "hour" | "day";
+        /**
+         * Window
+         * @description What happened in one sampling window (a node's, or every node's together).
+         */
+        Window: {
+            /**
+             * Backend P95 Ms
+             * @description Time the backend took for the api's calls, 95th percentile
+             */
+            backend_p95_ms: number | null;
+            /** Cache Hit Ratio */
+            cache_hit_ratio: number | null;
+            /** Cpu Percent */
+            cpu_percent: number | null;
+            /** Errors Per S */
+            errors_per_s: number;
+            /**
+             * Fanout P95 Ms
+             * @description From the relay's append to this node's fan-out
+             */
+            fanout_p95_ms: number | null;
+            /** Loop Lag P95 Ms */
+            loop_lag_p95_ms: number | null;
+            /** Messages In Per S */
+            messages_in_per_s: number;
+            /**
+             * P95 Ms
+             * @description Time the api took to answer, 95th percentile
+             */
+            p95_ms: number | null;
+            /** Requests Per S */
+            requests_per_s: number;
+            /** Resyncs */
+            resyncs: number;
+            /** Rss Mb */
+            rss_mb: number | null;
+            /** Viewers */
+            viewers: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -3089,6 +3401,265 @@ export interface operations {
                     "application/json": {
                         [key: string]: string;
                     };
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    passthrough_me_me_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Caller"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    audit_api_v1_ops_audit_get: {
+        parameters: {
+            query?: {
+                /** @description `next` of the previous page */
+                before?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend does not name the caller an operator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Redis is down */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    summary_api_v1_ops_summary_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpsSummaryResponse"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend does not name the caller an operator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description The query string is too long */
