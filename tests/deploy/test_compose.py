@@ -24,7 +24,8 @@ PASSWORD = "redis-password_0123456789"
 
 def compose_config(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
     env = role_environment(variables)
-    for name in ("HEWSTON_SERVICE_TOKEN_FILE", "HEWSTON_REDIS_PASSWORD_FILE", "HEWSTON_PROXY_ADDRESS"):
+    for name in ("HEWSTON_SERVICE_TOKEN_FILE", "HEWSTON_REDIS_PASSWORD_FILE", "HEWSTON_GRAFANA_ADMIN_PASSWORD_FILE",
+                 "HEWSTON_PROXY_ADDRESS"):
         if name not in variables:
             env.pop(name, None)
     return subprocess.run(["docker-compose", "--project-directory", str(ROOT), "-f", str(ROOT / "docker-compose.yml"),
@@ -35,8 +36,10 @@ def compose_config(tmp_path: Path, **variables: str) -> subprocess.CompletedProc
 def secret_files(tmp_path) -> dict[str, str]:
     (tmp_path / "service_token").write_text("hw_compose_service_token_0123456789\n")
     (tmp_path / "redis_password").write_text(PASSWORD + "\n")
+    (tmp_path / "grafana_admin_password").write_text("grafana-admin-password\n")
     return {"HEWSTON_SERVICE_TOKEN_FILE": str(tmp_path / "service_token"),
-            "HEWSTON_REDIS_PASSWORD_FILE": str(tmp_path / "redis_password")}
+            "HEWSTON_REDIS_PASSWORD_FILE": str(tmp_path / "redis_password"),
+            "HEWSTON_GRAFANA_ADMIN_PASSWORD_FILE": str(tmp_path / "grafana_admin_password")}
 
 
 @pytest.fixture
@@ -46,7 +49,8 @@ def config(tmp_path, secret_files) -> dict:
     return yaml.safe_load(done.stdout)
 
 
-@pytest.mark.parametrize("missing", ["HEWSTON_SERVICE_TOKEN_FILE", "HEWSTON_REDIS_PASSWORD_FILE"])
+@pytest.mark.parametrize("missing", ["HEWSTON_SERVICE_TOKEN_FILE", "HEWSTON_REDIS_PASSWORD_FILE",
+                                     "HEWSTON_GRAFANA_ADMIN_PASSWORD_FILE"])
 def test_compose_refuses_to_start_without_each_secret(tmp_path, secret_files, missing):
     given = {name: value for name, value in secret_files.items() if name != missing}
     done = compose_config(tmp_path, **given)
@@ -56,7 +60,7 @@ def test_compose_refuses_to_start_without_each_secret(tmp_path, secret_files, mi
 def test_every_image_is_pinned_to_an_exact_version(config):
     images = {name: service["image"] for name, service in config["services"].items()}
     for name, image in images.items():
-        assert re.search(r":\d+\.\d+\.\d+(-[a-z0-9.-]+)?$", image), f"{name}: {image}"
+        assert re.search(r":v?\d+\.\d+\.\d+(-[a-z0-9.-]+)?$", image), f"{name}: {image}"
     dockerfile = (ROOT / "Dockerfile").read_text()
     for base in re.findall(r"^FROM (\S+)", dockerfile, re.M):
         assert re.search(r":\d+\.\d+\.\d+-", base), base
@@ -81,8 +85,11 @@ def published_at(port: str | dict) -> tuple[str, int]:
 
 def test_only_the_proxy_is_published_and_on_loopback_unless_told(config, tmp_path, secret_files):
     published = {name: service.get("ports") for name, service in config["services"].items() if service.get("ports")}
-    assert list(published) == ["proxy"]
+    # The operator's monitoring (Prometheus, Grafana) is published too, on loopback only, always.
+    assert sorted(published) == ["grafana", "prometheus", "proxy"]
     assert [published_at(port) for port in published["proxy"]] == [("127.0.0.1", 8001)]
+    assert [published_at(port)[0] for name in ("grafana", "prometheus") for port in published[name]] == \
+        ["127.0.0.1", "127.0.0.1"]
     everywhere = compose_config(tmp_path, **secret_files, HEWSTON_PROXY_ADDRESS="0.0.0.0")
     assert published_at(yaml.safe_load(everywhere.stdout)["services"]["proxy"]["ports"][0]) == ("0.0.0.0", 8001)
 
@@ -92,7 +99,10 @@ def test_no_fixed_addresses_and_no_secret_in_the_environment(config):
     for name, service in config["services"].items():
         assert "ipv4_address" not in str(service.get("networks")), name
         environment = service.get("environment") or {}
-        assert not any(re.search(r"TOKEN|PASSWORD", key) for key in environment), (name, environment)
+        # A variable naming a secret's file (Grafana's `…__FILE`) is not a secret in the environment.
+        secrets_in_environment = [key for key, value in environment.items() if re.search(r"TOKEN|PASSWORD", key)
+                                  and not (key.endswith("__FILE") and str(value).startswith("/run/secrets/"))]
+        assert not secrets_in_environment, (name, environment)
         assert ":" not in environment.get("REDIS_URL", "redis://u@h")[len("redis://"):].split("@")[0], name
     for role in ("backend", "api", "relay", "worker"):
         sources = {secret["source"] for secret in config["services"][role]["secrets"]}

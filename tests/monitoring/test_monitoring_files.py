@@ -67,8 +67,8 @@ def test_compose_file_validates_with_pinned_monitoring_services(tmp_path):
     secret = tmp_path / "secret"
     secret.write_text("compose-check-only\n")
     # Every variable the file insists on, whether a deployment passes its secrets as values or as files.
-    env = {**os.environ, "HEWSTON_SERVICE_TOKEN": "hw_compose_check_only", "HEWSTON_GRAFANA_ADMIN_PASSWORD": "x",
-           "HEWSTON_SERVICE_TOKEN_FILE": str(secret), "HEWSTON_REDIS_PASSWORD_FILE": str(secret)}
+    env = {**os.environ, "HEWSTON_SERVICE_TOKEN_FILE": str(secret), "HEWSTON_REDIS_PASSWORD_FILE": str(secret),
+           "HEWSTON_GRAFANA_ADMIN_PASSWORD_FILE": str(secret)}
     done = subprocess.run(["docker-compose", "-f", "docker-compose.yml", "config"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
