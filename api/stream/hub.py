@@ -90,6 +90,9 @@ class StreamHub:
         self._tasks: list[asyncio.Task[None]] = []
         self._broker_down = False
         self._refreshing: asyncio.Task[None] | None = None
+        # Demand refreshes one at a time, each counting when it starts: two in flight could land out of order,
+        # and a count from before a viewer left would then stand until its deadline.
+        self._refresh_lock = asyncio.Lock()
         self._viewer_seq = 0
         # Sockets of viewers on a private direct playback (Redis was down when they came), for going_away.
         self.direct: set[WebSocket] = set()
@@ -408,6 +411,10 @@ class StreamHub:
             self._refreshing = asyncio.create_task(self._refresh_demand(), name="stream-demand-refresh")
 
     async def _refresh_demand(self) -> None:
+        async with self._refresh_lock:
+            await self._refresh_demand_now()
+
+    async def _refresh_demand_now(self) -> None:
         counts = {run_id: len(feed.viewers) for run_id, feed in self.feeds.items()}
         counts.update({run_id: 0 for run_id in self._withdrawn if run_id not in counts})
         if not counts:
@@ -420,7 +427,9 @@ class StreamHub:
                 self.node_id, counts, ttl_ms=ttl_ms, key_ttl_ms=ttl_ms * 6))
         except BrokerUnavailable:
             return
-        self._withdrawn.difference_update(counts)
+        # Only what this refresh withdrew is done: a run whose last viewer left while it was on its way still has
+        # its 0 to send.
+        self._withdrawn.difference_update(run_id for run_id, count in counts.items() if count == 0)
         for run_id, seen in demand.items():
             feed = self.feeds.get(run_id)
             if feed is None:

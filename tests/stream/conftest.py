@@ -105,7 +105,8 @@ class Stack:
         for task in self.relays.values():
             task.cancel()
         if self.relays:
-            await asyncio.wait(list(self.relays.values()))
+            # Bounded: a relay still closing an upstream connection must not hold the test's teardown forever.
+            await asyncio.wait(list(self.relays.values()), timeout=15)
         for service in self.relays:
             await service.redis.aclose()
         for server in self.apis:
