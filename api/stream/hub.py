@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 import orjson
 from starlette.websockets import WebSocket
@@ -261,35 +261,44 @@ class StreamHub:
             return None
         return [Item(entry.offset, entry.data.decode()) for entry in entries]
 
+    def _repair_soon(self, feed: RunFeed, work: Coroutine[Any, Any, None], what: str) -> None:
+        """Run ``work`` (a reload, a check, a rewind) for the feed's run unless one is already under way."""
+        if feed.run_id in self._reloading:
+            work.close()
+            return
+        task = asyncio.create_task(work, name=f"stream-{what}-{feed.run_id}")
+        self._reloading[feed.run_id] = task
+        task.add_done_callback(lambda _t: self._reloading.pop(feed.run_id, None))
+
     def _reload_soon(self, feed: RunFeed) -> None:
-        if feed.run_id not in self._reloading:
-            task = asyncio.create_task(self._reload(feed), name=f"stream-reload-{feed.run_id}")
-            self._reloading[feed.run_id] = task
-            task.add_done_callback(lambda _t: self._reloading.pop(feed.run_id, None))
+        self._repair_soon(feed, self._reload(feed), "reload")
 
     def _verify_soon(self, feed: RunFeed) -> None:
-        if feed.epoch is not None and feed.run_id not in self._reloading:
-            task = asyncio.create_task(self._verify(feed), name=f"stream-verify-{feed.run_id}")
-            self._reloading[feed.run_id] = task
-            task.add_done_callback(lambda _t: self._reloading.pop(feed.run_id, None))
+        if feed.epoch is not None:
+            self._repair_soon(feed, self._verify(feed), "verify")
+
+    def _rewind_soon(self, feed: RunFeed, held_offset: int) -> None:
+        self._repair_soon(feed, self._rewind(feed, held_offset), "rewind")
 
     async def _verify(self, feed: RunFeed) -> None:
         """After the reader lost Redis: is the run's stream still the one the feed follows, up to the message the
         feed holds last? Then nothing happens at all. If it went backwards, its epoch ends here."""
-        epoch, offset, last = feed.epoch, feed.last_offset, feed.last_message()
-        try:
-            went_back = await self._redis(lambda: self.store.rewind(feed.run_id, epoch, offset, last))
-        except BrokerUnavailable:
-            return  # the next recovery, or demand refresh, looks again
-        if went_back:
-            self._went_back(feed, offset)
+        await self._rewind(feed, feed.last_offset, feed.last_message())
         # Otherwise: the same epoch and offset (the reader goes on from there), or a new epoch, which the
         # demand refresh (asked for now) notices.
         self._refresh_soon()
 
-    def _went_back(self, feed: RunFeed, held_offset: int) -> None:
-        self.metrics.went_back.inc()
-        log.warning("stream_went_backwards", run_id=feed.run_id, epoch=feed.epoch, offset=held_offset)
+    async def _rewind(self, feed: RunFeed, held_offset: int, held_message: bytes = b"") -> None:
+        """End the run's epoch if its stream is behind ``held_offset`` (or holds another message there)."""
+        epoch = feed.epoch
+        try:
+            went_back = await self._redis(
+                lambda: self.store.rewind(feed.run_id, epoch, held_offset, held_message))  # type: ignore[arg-type]
+        except BrokerUnavailable:
+            return  # the next recovery, or demand refresh, looks again
+        if went_back:
+            self.metrics.went_back.inc()
+            log.warning("stream_went_backwards", run_id=feed.run_id, epoch=epoch, offset=held_offset)
 
     async def _reload(self, feed: RunFeed) -> None:
         """The run's stream is not the one the feed follows (a new epoch): start its viewers over."""
@@ -445,19 +454,3 @@ class StreamHub:
             elif seen.offset is not None and seen.offset < offsets[run_id]:
                 # Behind what this node already delivered, in the same epoch: the stream went backwards.
                 self._rewind_soon(feed, offsets[run_id])
-
-    def _rewind_soon(self, feed: RunFeed, held_offset: int) -> None:
-        if feed.run_id in self._reloading:
-            return
-
-        async def rewind() -> None:
-            try:
-                went_back = await self._redis(lambda: self.store.rewind(feed.run_id, feed.epoch, held_offset))
-            except BrokerUnavailable:
-                return
-            if went_back:
-                self._went_back(feed, held_offset)
-
-        task = asyncio.create_task(rewind(), name=f"stream-rewind-{feed.run_id}")
-        self._reloading[feed.run_id] = task
-        task.add_done_callback(lambda _t: self._reloading.pop(feed.run_id, None))
