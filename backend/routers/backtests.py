@@ -20,6 +20,7 @@ from backend.engine.simulate import fractional_by_default
 from backend.engine.spec import RunSpec
 from backend.market.availability import missing_timeframe
 from backend.market.validate import symbol_param
+from backend.playback.cache import RunCache
 from backend.playback.data import PlaybackData
 from backend.runs.artifacts import read_metrics
 from backend.runs.equity_curve import MIN_POINTS, equity_curve
@@ -145,9 +146,7 @@ async def get_equity(run_id: str, principal: PrincipalDep, runs: RunsDep, loaded
                      max_points: Annotated[int | None, Query(ge=MIN_POINTS, le=10_000_000, description=(
                          "Return at most this many points, chosen by MinMaxLTTB so that the curve keeps its "
                          "shape; drawdown is taken at the same points. Omit for every bar."))] = None) -> Response:
-    record = runs.completed(principal, run_id)
-    # The run as playback loads it: charts of a run that is being watched never touch the disk.
-    data = await loaded.get(run_id, lambda: PlaybackData.load(runs.run_dir(run_id), record.cash))
+    record, data = await completed_run_data(principal, run_id, runs, loaded)
     timeline = data.timeline
     columns = {"time": timeline.bars.time, "equity": timeline.equity, "drawdown": timeline.drawdown}
     return _json({"run_id": run_id, **equity_curve(columns, max_points)})
@@ -156,10 +155,17 @@ async def get_equity(run_id: str, principal: PrincipalDep, runs: RunsDep, loaded
 @router.get("/{run_id}/orders", responses={**_RESULTS, 200: {"model": OrdersResponse}},
             summary="Every fill in time order")
 async def get_orders(run_id: str, principal: PrincipalDep, runs: RunsDep, loaded: LoadedRunsDep) -> Response:
-    record = runs.completed(principal, run_id)
-    data = await loaded.get(run_id, lambda: PlaybackData.load(runs.run_dir(run_id), record.cash))
+    _record, data = await completed_run_data(principal, run_id, runs, loaded)
     head = b'{"run_id":' + orjson.dumps(run_id) + b',"count":' + str(len(data.fills)).encode("ascii")
     return Response(head + b',"orders":' + data.fills_json + b"}", media_type="application/json")
+
+
+async def completed_run_data(principal: Principal, run_id: str, runs: RunRepository,
+                             loaded: RunCache) -> tuple[RunRecord, PlaybackData]:
+    """A completed run the caller may see, and its data as playback loads it: charts of a run that is being
+    watched never touch the disk."""
+    record = runs.completed(principal, run_id)
+    return record, await loaded.get(run_id, lambda: PlaybackData.load(runs.run_dir(run_id), record.cash))
 
 
 def _owned(principal: Principal, run_id: str, runs: RunRepository) -> RunRecord:

@@ -12,8 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from backend.deps import LoadedRunsDep, PrincipalDep, RunsDep
-from backend.playback.data import PlaybackData
-from backend.routers.backtests import _RESULTS
+from backend.routers.backtests import _RESULTS, completed_run_data
 from backend.runs.equity_curve import MIN_POINTS, line_indices
 from backend.strategies.indicators import IndicatorLine
 from backend.strategies.registry import get_strategy
@@ -55,8 +54,7 @@ async def get_indicators(run_id: str, principal: PrincipalDep, runs: RunsDep, lo
                          max_points: Annotated[int | None, Query(ge=MIN_POINTS, le=10_000_000, description=(
                              "Return at most this many points per line, chosen by MinMaxLTTB so that each keeps "
                              "its shape. Omit for every bar."))] = None) -> Response:
-    record = runs.completed(principal, run_id)
-    data = await loaded.get(run_id, lambda: PlaybackData.load(runs.run_dir(run_id), record.cash))
+    record, data = await completed_run_data(principal, run_id, runs, loaded)
     strategy = get_strategy(record.strategy)
     params = strategy.parse_params(record.params)
     bars = data.timeline.bars
