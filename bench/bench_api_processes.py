@@ -48,7 +48,8 @@ def report(results: dict[int, list[Step]], load_before: float) -> None:
         "clients run in two processes of their own on the same 2 cores.",
         "",
         f"**Sustained viewers of one run: {one:,} with one api process, {two:,} with two "
-        f"({two / one if one else float('nan'):.2f}×).**",
+        f"({two / one if one else float('nan'):.2f}×).** The second process turns into viewers only what the "
+        "second core has left after the clients, Redis, the relay and the backend, which share the same two cores.",
         "",
         "| api processes | viewers | frames/s per viewer (mean) | slowest 1 % | p50 ms | p99 ms | sustained |",
         "| --- | --- | --- | --- | --- | --- | --- |",
