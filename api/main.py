@@ -34,7 +34,7 @@ from api.stream import router as stream_router
 from api.stream.hub import StreamHub
 from api.stream.metrics import StreamMetrics
 from api.stream.socket_writer import RawSendMiddleware
-from api.views import AccessChecks, CachedViews, PrewarmTrigger
+from api.views import AccessChecks, CachedViews, PrewarmTrigger, ReadAhead
 from api.web_app import mount_web_app
 from common.access_log import AccessLogMiddleware, Observe
 from common.app_defaults import FASTAPI_TELEMETRY_OFF
@@ -166,7 +166,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(RateLimitMiddleware, guard=guard, keys=keys, limit=settings.rate_limit_requests,
                        address_limit=settings.rate_limit_address_requests, window_s=settings.rate_limit_window_s,
-                       metrics=metrics)
+                       metrics=metrics, read_ahead=ReadAhead())
     app.add_middleware(SizeLimitMiddleware, max_body_bytes=settings.max_body_bytes,
                        max_query_bytes=settings.max_query_bytes)
     if settings.cors_origins:
