@@ -98,6 +98,9 @@ class Computed:
     cacheable: bool = True
     # Optional parts that could not be loaded; an answer with failures is never stored.
     failures: tuple[dict[str, Any], ...] = ()
+    # The stored entry itself, when the computation encoded it as its parts arrived (overlapping the encoding
+    # with its waits for the slower parts); ``raw`` is then empty.
+    encoded: Any = None
 
 
 class Entry(Protocol):
