@@ -34,9 +34,12 @@ from tests.support.servers import free_port
 
 HITS = 2000
 TOP = 22
-# Start-up, shutdown and the profiler's own frames say nothing about a hit.
+ROOT = Path(__file__).resolve().parent.parent
+# Start-up, shutdown and the profiler's own frames say nothing about a hit; nor do the layers that only pass a
+# request on (every one of them would head the list with the whole request's time).
 _SKIP = ("lifespan", "startup", "shutdown", "serve", "run_until_complete", "run_forever", "_run_once", "main",
-         "<module>", "_run", "run", "exec", "create_app", "_find_and_load", "import_module", "Popen")
+         "<module>", "_run", "run", "exec", "create_app", "_find_and_load", "import_module", "Popen", "__call__",
+         "app", "handle", "_handle_selected", "wrapped_app", "run_asgi", "run_endpoint_function")
 
 
 def profile(profile_path: Path, redis_url: str, backend_url: str, prefix: str) -> tuple[int, int]:
@@ -71,15 +74,21 @@ def profile(profile_path: Path, redis_url: str, backend_url: str, prefix: str) -
     return HITS, HITS
 
 
-def summary(profile_path: Path, requests: int) -> str:
-    """The functions with the largest cumulative time, in microseconds per request."""
+def summary(profile_path: Path, requests: int, root: Path = ROOT) -> str:
+    """The functions with the largest cumulative time, in microseconds per request (paths relative to
+    ``root``, the source tree that was profiled)."""
     stats = pstats.Stats(str(profile_path), stream=io.StringIO())
     rows = []
     for (filename, line, name), (_cc, calls, _tt, cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        if name in _SKIP or "cProfile" in filename or "profile" in filename.rsplit("/", 1)[-1]:
+        if name in _SKIP or filename.startswith(("<", "~")) or name in ("load_app", "import_from_string") \
+                or "profile" in filename.rsplit("/", 1)[-1]:
             continue
-        where = filename.split("site-packages/")[-1] if "site-packages/" in filename else \
-            os.path.relpath(filename, Path(__file__).resolve().parent.parent)
+        if "site-packages/" in filename:
+            where = filename.split("site-packages/")[-1]
+        elif "/lib/python3" in filename:
+            where = filename.split("/lib/")[-1]  # the standard library: python3.x/...
+        else:
+            where = os.path.relpath(filename, root)
         rows.append((cumulative, calls, f"{where}:{line}({name})"))
     rows.sort(reverse=True)
     lines = ["| µs per request (cumulative) | calls per request | function |", "| --- | --- | --- |"]
