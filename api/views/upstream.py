@@ -85,7 +85,8 @@ class Upstream:
             base_url=settings.backend_url.rstrip("/"),
             timeout=httpx.Timeout(settings.upstream_timeout_s, connect=settings.upstream_connect_timeout_s),
             limits=httpx.Limits(max_connections=settings.upstream_max_connections,
-                                max_keepalive_connections=settings.upstream_max_connections),
+                                max_keepalive_connections=settings.upstream_max_connections,
+                                keepalive_expiry=settings.upstream_keepalive_s),
             follow_redirects=False,
         )
         base = self.client.base_url
@@ -94,7 +95,8 @@ class Upstream:
         timeout = httpx.Timeout(settings.upstream_timeout_s, connect=settings.upstream_connect_timeout_s)
         self._timeouts = {"timeout": timeout.as_dict()}
         self.pool = httpcore.AsyncConnectionPool(max_connections=settings.upstream_max_connections,
-                                                 max_keepalive_connections=settings.upstream_max_connections)
+                                                 max_keepalive_connections=settings.upstream_max_connections,
+                                                 keepalive_expiry=settings.upstream_keepalive_s)
 
     async def aclose(self) -> None:
         await self.client.aclose()
