@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -126,26 +128,41 @@ def _wait_completed(client: httpx.Client, run_id: str) -> dict:
         time.sleep(0.1)
 
 
-def main() -> None:
-    prefix = f"hwbench-{os.getpid()}"
+def write_data(data_dir: Path) -> Path:
+    """The backend's data for these benchmarks: the bench user and a year of minute bars of ``SYMBOL``."""
+    catalog = Catalog(data_dir / "catalog.sqlite3")
+    catalog.add_user("bench", hash_token(TOKEN))
+    BarStore(data_dir / "bars", catalog).write_minutes(
+        Instrument(symbol=SYMBOL, name="Benchmark", asset_class=AssetClass.crypto, synthetic=True),
+        _year_of_minutes())
+    return data_dir
+
+
+@contextmanager
+def backend_on_redis(what: str) -> Iterator[tuple[str, str] | None]:
+    """A Redis server and a backend over :func:`write_data`'s bars, as (Redis URL, backend URL); None (after
+    saying so) when there is no Redis to run ``what`` on."""
     with tempfile.TemporaryDirectory() as tmp, redis_for_bench() as redis_url:
         if redis_url is None:
-            print("bench_api skipped: no Redis (set REDIS_URL or install redis-server)")
+            print(f"{what} skipped: no Redis (set REDIS_URL or install redis-server)")
+            yield None
             return
-        data_dir = Path(tmp) / "data"
-        catalog = Catalog(data_dir / "catalog.sqlite3")
-        catalog.add_user("bench", hash_token(TOKEN))
-        BarStore(data_dir / "bars", catalog).write_minutes(
-            Instrument(symbol=SYMBOL, name="Benchmark", asset_class=AssetClass.crypto, synthetic=True),
-            _year_of_minutes())
-        backend_port, api_port, floor_port = free_port(), free_port(), free_port()
-        with running_service("backend.main:create_app", backend_port, {"HEWSTON_DATA_DIR": str(data_dir)}) as b:
-            api_env = {"HEWSTON_API_BACKEND_URL": b, "HEWSTON_API_REDIS_KEY_PREFIX": prefix, "REDIS_URL": redis_url,
-                       "HEWSTON_API_RATE_LIMIT_REQUESTS": str(10**9),
-                       "HEWSTON_API_RATE_LIMIT_ADDRESS_REQUESTS": str(10**9)}
-            with running_service("api.main:create_app", api_port, api_env) as a, \
-                    running_service("bench.floor_app:create_app", floor_port, {"REDIS_URL": redis_url}) as f:
-                rows = _run(b, a, f, redis_url, prefix)
+        data_dir = write_data(Path(tmp) / "data")
+        with running_service("backend.main:create_app", free_port(), {"HEWSTON_DATA_DIR": str(data_dir)}) as b:
+            yield redis_url, b
+
+
+def main() -> None:
+    prefix = f"hwbench-{os.getpid()}"
+    with backend_on_redis("bench_api") as servers:
+        if servers is None:
+            return
+        redis_url, b = servers
+        api_env = {"HEWSTON_API_BACKEND_URL": b, "HEWSTON_API_REDIS_KEY_PREFIX": prefix, "REDIS_URL": redis_url,
+                   "HEWSTON_API_RATE_LIMIT_REQUESTS": str(10**9), "HEWSTON_API_RATE_LIMIT_ADDRESS_REQUESTS": str(10**9)}
+        with running_service("api.main:create_app", free_port(), api_env) as a, \
+                running_service("bench.floor_app:create_app", free_port(), {"REDIS_URL": redis_url}) as f:
+            rows = _run(b, a, f, redis_url, prefix)
         delete_key_space(redis_url, KeySpace(prefix))
     lines = [f"{machine_line()}; a Redis server. Backend, api and the floor app (`bench/floor_app.py`) each run as "
              "their own uvicorn process; the client is a fourth. Every comparison takes turns request by request "

@@ -20,15 +20,10 @@ from pathlib import Path
 
 import httpx
 
-from backend.auth import hash_token
-from backend.catalog import Catalog
-from backend.market.store import BarStore
-from bench.bench_api import SYMBOL, TOKEN, YEAR_MINUTES, YEAR_START, _wait_completed, _year_of_minutes, raw_get
+from bench.bench_api import SYMBOL, TOKEN, YEAR_MINUTES, YEAR_START, _wait_completed, backend_on_redis, raw_get
 from bench.harness import machine_line, record_section
-from bench.redis_server import redis_for_bench
-from bench.services import running_service, start_process
+from bench.services import start_process
 from common.keys import KeySpace
-from common.models.bars import AssetClass, Instrument
 from tests.support.redis_keys import delete_key_space
 from tests.support.servers import free_port
 
@@ -99,19 +94,12 @@ def summary(profile_path: Path, requests: int, root: Path = ROOT) -> str:
 
 def main(section: str = "api_profile") -> None:
     prefix = f"hwprofile-{os.getpid()}"
-    with tempfile.TemporaryDirectory() as tmp, redis_for_bench() as redis_url:
-        if redis_url is None:
-            print("profile_hits skipped: no Redis (set REDIS_URL or install redis-server)")
+    with backend_on_redis("profile_hits") as servers, tempfile.TemporaryDirectory() as tmp:
+        if servers is None:
             return
-        data_dir = Path(tmp) / "data"
-        catalog = Catalog(data_dir / "catalog.sqlite3")
-        catalog.add_user("bench", hash_token(TOKEN))
-        BarStore(data_dir / "bars", catalog).write_minutes(
-            Instrument(symbol=SYMBOL, name="Benchmark", asset_class=AssetClass.crypto, synthetic=True),
-            _year_of_minutes())
+        redis_url, backend_url = servers
         profile_path = Path(tmp) / "api.prof"
-        with running_service("backend.main:create_app", free_port(), {"HEWSTON_DATA_DIR": str(data_dir)}) as b:
-            chart_hits, run_hits = profile(profile_path, redis_url, b, prefix)
+        chart_hits, run_hits = profile(profile_path, redis_url, backend_url, prefix)
         delete_key_space(redis_url, KeySpace(prefix))
         table = summary(profile_path, chart_hits + run_hits)
     revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
