@@ -154,6 +154,7 @@ def backend_on_redis(what: str) -> Iterator[tuple[str, str] | None]:
 
 def main() -> None:
     prefix = f"hwbench-{os.getpid()}"
+    load_before = os.getloadavg()[0]
     with backend_on_redis("bench_api") as servers:
         if servers is None:
             return
@@ -164,10 +165,12 @@ def main() -> None:
                 running_service("bench.floor_app:create_app", free_port(), {"REDIS_URL": redis_url}) as f:
             rows = _run(b, a, f, redis_url, prefix)
         delete_key_space(redis_url, KeySpace(prefix))
-    lines = [f"{machine_line()}; a Redis server. Backend, api and the floor app (`bench/floor_app.py`) each run as "
-             "their own uvicorn process; the client is a fourth. Every comparison takes turns request by request "
-             "over keep-alive connections. Client = around each loopback request, body read as sent; server = the "
-             "api's `Server-Timing` (time to response start, in process).", "",
+    lines = [f"{machine_line()}; load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after (2 cores "
+             "shared with other work: compare the ratios, not the absolute times); a Redis server. Backend, api and "
+             "the floor app (`bench/floor_app.py`) each run as their own uvicorn process; the client is a fourth. "
+             "Every comparison takes turns request by request over keep-alive connections. Client = around each "
+             "loopback request, body read as sent; server = the api's `Server-Timing` (time to response start, in "
+             "process).", "",
              "| target | measured side by side | verdict |", "| --- | --- | --- |", *rows["targets"], "",
              STATS_HEADER]
     lines += [f"| {name} | {s.row()} |" for name, s in rows["table"]]
