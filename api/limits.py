@@ -1,13 +1,14 @@
 """Request size limits, checked before any work is done: 414 for long query strings, 413 for large bodies.
 
 A declared ``Content-Length`` over the limit is refused at once; a body without one (chunked) is counted as
-it arrives and refused when it crosses the limit.
+it arrives and refused when it crosses the limit. A request that announces no body is not counted at all.
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from common.body_timeout import announces_body
 from common.errors import PayloadTooLarge, error_response
 
 
@@ -35,6 +36,9 @@ class SizeLimitMiddleware:
                 if not value.isdigit() or int(value) > self.max_body_bytes:
                     await self._too_large(scope, receive, send)
                     return
+        if not announces_body(scope):
+            await self.app(scope, receive, send)
+            return
         received = 0
         started = False
 

@@ -3,9 +3,9 @@
 Routes: operations (``/health``, ``/ready``, ``/metrics``; for operators ``/api/v1/ops/``), the api's own
 routes and every backend route under ``/api/v1/``, then the browser app at ``/`` when it is built.
 
-Middleware, outermost first: proxy headers (the client address, from trusted proxies only), correlation id
-(so every answer, even a refusal, carries one), access log and metrics, body timeout, CORS, size limits, rate
-limit, then the routes. All of them are pure ASGI except CORS.
+Middleware, outermost first: proxy headers (the client address, from trusted proxies only; none without them),
+correlation id (so every answer, even a refusal, carries one), access log and metrics, body timeout, CORS, size
+limits, rate limit, then the routes. All of them are pure ASGI except CORS.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import request_info
+from api.deps import CachedViewServices
 from api.limits import SizeLimitMiddleware
 from api.metrics import ApiMetrics
 from api.ops import router as ops_router
@@ -34,7 +35,7 @@ from api.stream import router as stream_router
 from api.stream.hub import StreamHub
 from api.stream.metrics import StreamMetrics
 from api.stream.socket_writer import RawSendMiddleware
-from api.views import AccessChecks, CachedViews, PrewarmTrigger
+from api.views import AccessChecks, CachedViews, PrewarmTrigger, ReadAhead
 from api.web_app import mount_web_app
 from common.access_log import AccessLogMiddleware, Observe
 from common.app_defaults import FASTAPI_TELEMETRY_OFF
@@ -143,6 +144,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.views = views
     app.state.prewarm = prewarm
     app.state.access = access
+    app.state.cached_view_services = CachedViewServices(settings, access, views, metrics, prewarm)
     app.state.stream_hub = hub
     app.state.stream_admission = SocketAdmission(max_per_address=settings.stream_max_sockets_per_address,
                                                  allowed_origins=settings.cors_origins)
@@ -166,7 +168,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(RateLimitMiddleware, guard=guard, keys=keys, limit=settings.rate_limit_requests,
                        address_limit=settings.rate_limit_address_requests, window_s=settings.rate_limit_window_s,
-                       metrics=metrics)
+                       metrics=metrics, read_ahead=ReadAhead())
     app.add_middleware(SizeLimitMiddleware, max_body_bytes=settings.max_body_bytes,
                        max_query_bytes=settings.max_query_bytes)
     if settings.cors_origins:
@@ -178,8 +180,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(AccessLogMiddleware, logger="hewston.api.access", notes=ApiRequestNotes,
                        observe=_observe(metrics), server_timing=True)
     app.add_middleware(CorrelationIdMiddleware)
-    # The client address every layer sees is the peer's, or what a trusted proxy says it is.
-    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    # The client address every layer sees is the peer's, or what a trusted proxy says it is (with no proxy
+    # trusted, the peer's as the server gives it: no layer to pass through).
+    if settings.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     # Outermost: keeps the server's own send for the stream's fan-out (api/stream/socket_writer.py).
     app.add_middleware(RawSendMiddleware)
     return app

@@ -80,6 +80,10 @@ class ApiSettings(BackendClientSettings):
     upstream_retries: int = Field(default=2, ge=0)
     upstream_retry_backoff_s: float = Field(default=0.05, ge=0)
     upstream_max_connections: int = Field(default=200, gt=0)
+    # An idle connection to the backend is dropped after this long: shorter than the backend server's own
+    # keep-alive (uvicorn closes idle connections after 5 s), so a call never goes out on a connection the
+    # backend is closing at that moment (the access cache's 5 s made exactly that pause common: a 502).
+    upstream_keepalive_s: float = Field(default=4.0, gt=0)
     # Ready probes must answer quickly even when a dependency hangs.
     ready_timeout_s: float = Field(default=1.0, gt=0)
 

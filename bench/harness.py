@@ -50,6 +50,26 @@ def time_calls(fn: Callable[[], object], n: int, warmup: int = 3) -> Stats:
     return stats_ms(samples)
 
 
+def interleaved(calls: dict[str, Callable[[], object]], n: int, warmup: int = 20) -> dict[str, Stats]:
+    """Time each call ``n`` times, taking turns (the order reversed every round), so that every case sees the
+    same moments of a shared machine; the statistics of each, by name."""
+    names = list(calls)
+    for _ in range(warmup):
+        for name in names:
+            calls[name]()
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(n):
+        for name in names if i % 2 == 0 else reversed(names):
+            t0 = time.perf_counter()
+            calls[name]()
+            samples[name].append(time.perf_counter() - t0)
+    return {name: stats_ms(values) for name, values in samples.items()}
+
+
+def verdict(met: bool) -> str:
+    return "**met**" if met else "**not met**"
+
+
 STATS_HEADER = "| case | p50 ms | p90 ms | p99 ms | mean ms | n |\n| --- | --- | --- | --- | --- | --- |"
 
 

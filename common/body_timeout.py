@@ -5,6 +5,8 @@ route is told the client left (an ``http.disconnect``, which every ASGI app alre
 work), whatever it answers is dropped, and the client gets ``408 request_timeout`` with ``Connection: close``
 so the server closes the connection. Waits after the body is complete (a streaming response listening for a
 disconnect) are not limited. Header timeouts are not this layer's: the reverse proxy in front guards them.
+A request that announces no body (neither ``Content-Length`` nor ``Transfer-Encoding``: nearly every GET) has
+nothing to stall, and passes through without a wrapper.
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from common.errors import error_response
 
 _GONE: Message = {"type": "http.disconnect"}
+_BODY_HEADERS = (b"content-length", b"transfer-encoding")
+
+
+def announces_body(scope: Scope) -> bool:
+    """Whether an HTTP request says a body follows (RFC 9112 6.3: without either header there is none)."""
+    return any(name in _BODY_HEADERS for name, _value in scope.get("headers", ()))
 
 
 class BodyTimeoutMiddleware:
@@ -24,7 +32,7 @@ class BodyTimeoutMiddleware:
         self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not announces_body(scope):
             await self.app(scope, receive, send)
             return
         body_done = False

@@ -13,6 +13,7 @@ The embedded broker is fakeredis with one shared server per process, so every ro
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -22,7 +23,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.sentinel import Sentinel
 from redis.commands.core import AsyncScript
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from common.logging import get_logger
 
@@ -89,15 +90,31 @@ def is_cluster(redis: Any) -> bool:
     return isinstance(redis, RedisCluster)
 
 
-async def call_scripts(redis: aioredis.Redis, calls: list[tuple[AsyncScript, list[str], list[Any]]]) -> list[Any]:
-    """Run several scripts in one round trip on one server (a pipeline, not a transaction). A cluster client
-    refuses scripts in a pipeline (their keys live on different nodes), so there they run concurrently."""
+async def call_scripts(redis: aioredis.Redis, calls: list[tuple[AsyncScript, list[str], list[Any]]],
+                       reads: Sequence[str] = ()) -> list[Any]:
+    """Run several scripts, and GET the keys ``reads``, in one round trip on one server (a pipeline, not a
+    transaction); the scripts' results come first, then the values read. A cluster client refuses scripts in a
+    pipeline (their keys live on different nodes), so there every call runs concurrently.
+
+    Scripts are called by their SHA alone: redis-py's pipeline would first ask ``SCRIPT EXISTS`` on every
+    execution, a second round trip. A call the server answers ``NOSCRIPT`` (it restarted, or was flushed) did not
+    run; it alone runs again, loading its script, so every call runs exactly once."""
     if is_cluster(redis):
-        return list(await asyncio.gather(*(script(keys=keys, args=args) for script, keys, args in calls)))
+        return list(await asyncio.gather(*(script(keys=keys, args=args) for script, keys, args in calls),
+                                         *(redis.get(key) for key in reads)))
     async with redis.pipeline(transaction=False) as pipe:
         for script, keys, args in calls:
-            await script(keys=keys, args=args, client=pipe)
-        return await pipe.execute()
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
+        for key in reads:
+            pipe.get(key)
+        results = await pipe.execute(raise_on_error=False)
+    for i, (script, keys, args) in enumerate(calls):
+        if isinstance(results[i], NoScriptError):
+            results[i] = await script(keys=keys, args=args)
+    failed = next((result for result in results if isinstance(result, Exception)), None)
+    if failed is not None:
+        raise failed
+    return results
 
 
 @dataclass(frozen=True)

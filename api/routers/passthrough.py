@@ -95,19 +95,18 @@ async def _forward(request: Request, upstream: Upstream) -> Response:
     if not set(query) <= _VISIBLE_ASCII:
         raise InvalidInput("query", "only visible ASCII characters (percent-encode the rest)", location="query")
     target = base_path + path + (b"?" + query if query else b"")
-    headers = _strip(request.headers.raw, HOP_BY_HOP)
+    raw = scope["headers"]
+    headers = _strip(raw, HOP_BY_HOP)
     headers.extend((name.encode(), value.encode()) for name, value in correlation_headers().items())
-    has_body = request.method not in ("GET", "HEAD", "OPTIONS", "DELETE") or "content-length" in request.headers
+    length = next((value for name, value in raw if name == b"content-length"), None)
+    has_body = request.method not in ("GET", "HEAD", "OPTIONS", "DELETE") or length is not None
     content = request.stream() if has_body else None
-    if content is not None and "content-length" in request.headers:
-        headers.append((b"content-length", request.headers["content-length"].encode("latin-1")))
-    # The URL names the backend only; the request target is sent exactly as it was checked above (httpx would
-    # otherwise normalise the path and re-encode the query).
-    outgoing = upstream.client.build_request(request.method, "/", headers=headers, content=content,
-                                             extensions={"target": target})
-    response = await upstream.send(outgoing, route=_route_template(request), stream=True)
-    out_headers = _strip(response.headers.raw, _DROP_FROM_BACKEND)
-    location_header = next((value for name, value in response.headers.raw if name.lower() == b"location"), None)
+    if content is not None:
+        # The body streams through as it arrives: with its length when the client gave one, else chunked.
+        headers.append((b"content-length", length) if length is not None else (b"transfer-encoding", b"chunked"))
+    response = await upstream.forward(request.method, target, headers, content, route=_route_template(request))
+    out_headers = _strip(response.headers, _DROP_FROM_BACKEND)
+    location_header = next((value for name, value in response.headers if name.lower() == b"location"), None)
     if location_header is not None:
         base = upstream.client.base_url
         location = api_location(location_header, base.copy_with(raw_path=target), base)
@@ -115,22 +114,23 @@ async def _forward(request: Request, upstream: Upstream) -> Response:
             await response.aclose()
             raise UpstreamError("the backend redirected outside the api")
         out_headers.append((b"location", location))
-    length = response.headers.get("content-length")
+    length = next((value for name, value in response.headers if name.lower() == b"content-length"), None)
     body: bytes | None = None
     if length is not None and length.isdigit() and int(length) <= _BUFFER_MAX_BYTES:
         try:
-            body = b"".join([chunk async for chunk in response.aiter_raw()])
+            body = b"".join([chunk async for chunk in response.aiter_stream()])
         finally:
             await response.aclose()
-        result = Response(body, status_code=response.status_code)
+        result = Response(body, status_code=response.status)
     else:
-        result = StreamingResponse(response.aiter_raw(), status_code=response.status_code,
+        result = StreamingResponse(response.aiter_stream(), status_code=response.status,
                                    background=BackgroundTask(response.aclose))
         result.raw_headers = [(k, v) for k, v in result.raw_headers if k != b"content-type"]
     result.raw_headers.extend(out_headers)
     if request.method in AUDITED_METHODS:
+        user = next((value for name, value in response.headers if name.lower() == USER_HEADER.encode()), None)
         await request.app.state.audit.passthrough(request.method, _route_template(request), request.path_params,
-                                                  response.status_code, response.headers.get(USER_HEADER), body)
+                                                  response.status, user.decode("latin-1") if user else None, body)
     return result
 
 

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from api import request_info
-from api.deps import AccessDep, AuthorizationDep, MetricsDep, PrewarmDep, SettingsDep, ViewsDep
+from api.deps import AuthorizationDep, CachedViewServicesDep
 from api.models import RunCompleteResponse
 from api.routers.responses import CACHE_CONTROL, CACHE_HEADER, JSON
 from api.views import (
@@ -62,10 +62,10 @@ def _sources(outcome: Outcome, decision: Decision, failures: tuple[dict[str, Any
             summary="A run with metrics, decimated equity, orders and load metadata in one response")
 async def run_complete(run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)],
                        query: Annotated[RunCompleteQuery, Query()], request: Request,
-                       authorization: AuthorizationDep, access: AccessDep, views: ViewsDep,
-                       settings: SettingsDep, metrics: MetricsDep, prewarm: PrewarmDep) -> Response:
+                       authorization: AuthorizationDep, api: CachedViewServicesDep) -> Response:
     started = time.perf_counter()
-    level = settings.gzip_level
+    access, views, metrics, prewarm = api.access, api.views, api.metrics, api.prewarm
+    level = api.settings.gzip_level
     decision_result, parts_result = await asyncio.gather(
         access.run(authorization, run_id),
         views.run_parts(authorization, run_id, query),

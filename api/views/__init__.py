@@ -14,6 +14,7 @@ from api.views.gzip_splice import gzip_with_suffix
 from api.views.outcome import Outcome
 from api.views.prewarm import PrewarmTrigger
 from api.views.queries import RUN_ID_PATTERN, ChartDataQuery, RunCompleteQuery
+from api.views.read_ahead import ReadAhead
 from api.views.redis_guard import RedisGuard, RedisUnavailable
 from api.views.run_results import RunNotCompleted, RunParts, encode_run_parts
 from api.views.shared_tasks import SharedTasks
@@ -22,7 +23,8 @@ from api.views.upstream import USER_HEADER, BackendFailure, BackendRefused, Upst
 
 __all__ = [
     "RUN_ID_PATTERN", "AccessChecks", "BackendFailure", "BackendRefused", "CachedViews", "ChartDataQuery",
-    "ChartResult", "Computed", "Decision", "Encoded", "Outcome", "PrewarmTrigger", "RedisGuard", "RedisUnavailable",
+    "ChartResult", "Computed", "Decision", "Encoded", "Outcome", "PrewarmTrigger", "ReadAhead", "RedisGuard",
+    "RedisUnavailable",
     "RunCompleteQuery", "RunNotCompleted", "RunParts", "RunPartsResult", "SharedTasks", "USER_HEADER", "Upstream",
     "UpstreamTimeout",
     "accepts_gzip", "chart_dataset", "chart_view", "digest", "encode_run_parts", "etag_matches", "gzip_with_suffix",

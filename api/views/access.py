@@ -16,6 +16,7 @@ import orjson
 from api import request_info
 from api.metrics import ApiMetrics
 from api.views.outcome import Outcome
+from api.views.read_ahead import first_read
 from api.views.redis_guard import RedisGuard, RedisUnavailable
 from api.views.shared_tasks import SharedTasks
 from api.views.transform import loads_object
@@ -87,7 +88,7 @@ class AccessChecks:
                       what: str) -> Decision:
         if key is not None:
             try:
-                data = await self.guard.run(lambda r: r.get(key))
+                data = await first_read(self.guard, key)
             except RedisUnavailable:
                 data = None
             if data:

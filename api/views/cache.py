@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 from isal import igzip
 
 from api.views.outcome import Outcome
+from api.views.read_ahead import first_read
 from api.views.redis_guard import RedisGuard, RedisUnavailable
 from api.views.single_flight import SingleFlight
 
@@ -97,6 +98,9 @@ class Computed:
     cacheable: bool = True
     # Optional parts that could not be loaded; an answer with failures is never stored.
     failures: tuple[dict[str, Any], ...] = ()
+    # The stored entry itself, when the computation encoded it as its parts arrived (overlapping the encoding
+    # with its waits for the slower parts); ``raw`` is then empty.
+    encoded: Any = None
 
 
 class Entry(Protocol):
@@ -134,10 +138,11 @@ class ResponseCache:
         """
         encode = encode or (lambda computed: self.encode(computed.raw))
         try:
-            entry = await self.get(key, decode)
+            data = await first_read(self.guard, key)
         except RedisUnavailable:
             return await self.flight.local(
                 key, lambda: self._compute(key, ttl_s, compute, encode, store=False)), Outcome.BYPASS
+        entry = decode(data) if data else None
         if entry is not None:
             return entry, Outcome.HIT
 

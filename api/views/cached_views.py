@@ -85,7 +85,7 @@ class CachedViews:
         level = self.settings.gzip_level
         parts, outcome = await self.cache.get_or_compute(
             key, self.settings.run_cache_ttl_s,
-            lambda: compute_run_parts(self.upstream, authorization, run_id, query),
+            lambda: compute_run_parts(self.upstream, authorization, run_id, query, level),
             encode=lambda computed: encode_run_parts(computed, level), decode=RunParts.unpack)
         return RunPartsResult(parts, outcome, key)
 

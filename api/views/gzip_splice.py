@@ -13,6 +13,7 @@ The result is one ordinary gzip member (RFC 1952) that any client decodes. Defla
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from isal import isal_zlib
@@ -49,6 +50,17 @@ def compress_prefix(raw: bytes, level: int) -> CompressedPrefix:
     compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -isal_zlib.MAX_WBITS)
     deflated = compressor.compress(raw) + compressor.flush(isal_zlib.Z_SYNC_FLUSH)
     return CompressedPrefix(deflated=deflated, crc32=isal_zlib.crc32(raw), raw_length=len(raw))
+
+
+def join_prefixes(parts: Sequence[CompressedPrefix]) -> CompressedPrefix:
+    """One prefix from prefixes compressed separately (each by its own compressor, so on separate threads and as
+    soon as its text is there): raw deflate streams ended with a sync flush concatenate into one stream, and their
+    CRC-32s combine without the text."""
+    crc, length = 0, 0
+    for part in parts:
+        crc = isal_zlib.crc32_combine(crc, part.crc32, part.raw_length)
+        length += part.raw_length
+    return CompressedPrefix(deflated=b"".join(part.deflated for part in parts), crc32=crc, raw_length=length)
 
 
 def gzip_with_suffix(prefix: CompressedPrefix, suffix: bytes, level: int) -> bytes:

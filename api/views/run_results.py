@@ -6,6 +6,10 @@ orders are spliced in as the backend encoded them. The cached entry is the immut
 body, kept with a ready deflate stream, so a cache hit appends only the small per-request suffix (run detail
 and metadata) and never compresses the whole body again.
 
+Each large part is compressed by a compressor of its own, on a worker thread, as soon as it arrives, while the
+slower parts are still on their way; the pieces join into one deflate stream (``join_prefixes``). A miss then
+costs little more than its slowest backend call, not that call plus compressing megabytes of orders after it.
+
 Both the route and the worker go through :meth:`api.views.CachedViews.run_parts`, so what the worker stores is
 byte for byte what the route would have computed on a miss.
 """
@@ -13,19 +17,22 @@ byte for byte what the route would have computed on a miss.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from api.views.cache import Computed, digest
-from api.views.gzip_splice import CompressedPrefix, compress_prefix
+from api.views.gzip_splice import CompressedPrefix, compress_prefix, join_prefixes
 from api.views.queries import RunCompleteQuery
 from api.views.transform import loads_object
 from api.views.upstream import Upstream
 from common.errors import HewstonError, UpstreamError
 
 _NOT_COMPLETED = 409
+# Below this, handing the compression to a thread costs more than compressing in place.
+_COMPRESS_OFF_LOOP_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -64,8 +71,26 @@ def _failure(part: str, exc: BaseException) -> dict[str, Any]:
     return {"part": part, "status": None, "code": "internal_error", "message": f"{part} could not be loaded"}
 
 
-async def compute_run_parts(upstream: Upstream, authorization: str | None, run_id: str,
-                            query: RunCompleteQuery) -> Computed:
+async def _compressed(raw: bytes, level: int) -> tuple[CompressedPrefix, str]:
+    """``raw`` compressed (on a worker thread when large: isa-l releases the GIL) and the digest of the result."""
+    def work() -> tuple[CompressedPrefix, str]:
+        prefix = compress_prefix(raw, level)
+        return prefix, digest(prefix.deflated)
+
+    return await asyncio.to_thread(work) if len(raw) >= _COMPRESS_OFF_LOOP_BYTES else work()
+
+
+async def _compressed_on_arrival(call: Awaitable[Any], part: str, level: int) -> tuple[CompressedPrefix, str] | None:
+    """The part compressed as soon as its answer is there; None when the call or its shape failed (the caller
+    sees that failure in the call's own result and deals with it)."""
+    try:
+        return await _compressed(_json_document((await call).content, part), level)
+    except Exception:
+        return None
+
+
+async def compute_run_parts(upstream: Upstream, authorization: str | None, run_id: str, query: RunCompleteQuery,
+                            gzip_level: int) -> Computed:
     """Metrics and equity are required; orders are optional and a failure there is reported, not hidden."""
     calls = {
         "metrics": upstream.get_ok(f"/backtests/{run_id}/metrics", route="/backtests/{id}/metrics",
@@ -76,28 +101,47 @@ async def compute_run_parts(upstream: Upstream, authorization: str | None, run_i
     if query.include_orders:
         calls["orders"] = upstream.get_ok(f"/backtests/{run_id}/orders", route="/backtests/{id}/orders",
                                           authorization=authorization)
-    results = dict(zip(calls, await asyncio.gather(*calls.values(), return_exceptions=True), strict=True))
-    for part in ("metrics", "equity"):
-        outcome = results[part]
-        if isinstance(outcome, HewstonError) and outcome.status_code == _NOT_COMPLETED:
-            raise RunNotCompleted()
-        if isinstance(outcome, BaseException):
-            raise outcome
-    metrics = loads_object(results["metrics"].content, "metrics")
-    equity = _json_document(results["equity"].content, "equity")
-    failures: list[dict[str, Any]] = []
-    orders = b"null"
-    if query.include_orders:
-        if isinstance(results["orders"], BaseException):
-            failures.append(_failure("orders", results["orders"]))
-        else:
-            orders = _json_document(results["orders"].content, "orders")
-    prefix = (b'{"metrics":' + orjson.dumps(metrics.get("metrics")) + b',"periods_per_year":'
-              + orjson.dumps(metrics.get("periods_per_year")) + b',"equity":' + equity + b',"orders":' + orders)
-    return Computed(prefix, failures=tuple(failures))
+    tasks = {part: asyncio.ensure_future(call) for part, call in calls.items()}
+    compressing = {part: asyncio.ensure_future(_compressed_on_arrival(tasks[part], part, gzip_level))
+                   for part in ("equity", "orders") if part in tasks}
+    try:
+        results = dict(zip(tasks, await asyncio.gather(*tasks.values(), return_exceptions=True), strict=True))
+        for part in ("metrics", "equity"):
+            outcome = results[part]
+            if isinstance(outcome, HewstonError) and outcome.status_code == _NOT_COMPLETED:
+                raise RunNotCompleted()
+            if isinstance(outcome, BaseException):
+                raise outcome
+        metrics = loads_object(results["metrics"].content, "metrics")
+        _json_document(results["equity"].content, "equity")
+        failures: list[dict[str, Any]] = []
+        orders: tuple[CompressedPrefix, str] | None = None
+        if query.include_orders:
+            if isinstance(results["orders"], BaseException):
+                failures.append(_failure("orders", results["orders"]))
+            else:
+                _json_document(results["orders"].content, "orders")
+                orders = await compressing["orders"]
+        equity = await compressing["equity"]
+    finally:
+        for task in compressing.values():
+            task.cancel()
+    head = (b'{"metrics":' + orjson.dumps(metrics.get("metrics")) + b',"periods_per_year":'
+            + orjson.dumps(metrics.get("periods_per_year")) + b',"equity":')
+    pieces = [await _compressed(head, gzip_level), equity, await _compressed(b',"orders":', gzip_level),
+              orders or await _compressed(b"null", gzip_level)]
+    if any(piece is None for piece in pieces):
+        raise UpstreamError("the backend's answer could not be compressed")
+    prefix = join_prefixes([piece[0] for piece in pieces])
+    # The compressed bytes stand for the text (deterministic compressors) and are several times shorter, so
+    # their digests, taken on the worker threads, make the ETag's.
+    parts = RunParts(prefix, digest("".join(piece[1] for piece in pieces).encode("ascii")), tuple(failures))
+    return Computed(b"", failures=tuple(failures), encoded=parts)
 
 
 def encode_run_parts(computed: Computed, gzip_level: int) -> RunParts:
+    if isinstance(computed.encoded, RunParts):
+        return computed.encoded
     prefix = compress_prefix(computed.raw, gzip_level)
     # The compressed bytes stand for the text (one compressor, deterministic output) and are several times
     # shorter, so hashing them for the ETag costs a fraction of hashing megabytes of orders.

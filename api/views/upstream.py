@@ -1,17 +1,25 @@
-"""The api's only way to reach the backend: one pooled ``httpx.AsyncClient`` per app.
+"""The api's only way to reach the backend: pooled keep-alive connections, one pool per app.
 
 Every call forwards the caller's ``Authorization`` unchanged and the correlation id. Only idempotent calls
 are retried, only when the connection could not be made (the request never reached the backend), with a
 bounded number of attempts. Failures become errors a browser can act on: unreachable → 503, too slow → 504,
 nonsense → 502, and the backend's own 4xx errors keep their status, code and message.
+
+The api's own calls (access checks, chart and run parts) go through an ``httpx.AsyncClient``. The passthrough
+(:meth:`Upstream.forward`) takes the pool beneath it (``httpcore``) directly: its request is already bytes (a
+checked target, headers as they arrived) and its answer goes back as bytes, so the client's request and
+response models, URL handling and header normalisation would be work done and undone on every call, about a
+third of a passthrough's cost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import AsyncIterable, Awaitable, Callable
+from typing import Any, TypeVar
 
+import httpcore
 import httpx
 import orjson
 
@@ -24,8 +32,10 @@ from common.logging import get_logger
 
 log = get_logger("hewston.api.upstream")
 
+R = TypeVar("R")
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 USER_HEADER = "x-hewston-user"
+_USER_HEADER_BYTES = USER_HEADER.encode("ascii")
 
 
 class UpstreamTimeout(HewstonError):
@@ -75,12 +85,22 @@ class Upstream:
             base_url=settings.backend_url.rstrip("/"),
             timeout=httpx.Timeout(settings.upstream_timeout_s, connect=settings.upstream_connect_timeout_s),
             limits=httpx.Limits(max_connections=settings.upstream_max_connections,
-                                max_keepalive_connections=settings.upstream_max_connections),
+                                max_keepalive_connections=settings.upstream_max_connections,
+                                keepalive_expiry=settings.upstream_keepalive_s),
             follow_redirects=False,
         )
+        base = self.client.base_url
+        self._scheme, self._host, self._port = base.raw_scheme, base.raw_host, base.port
+        self._host_header = base.netloc
+        timeout = httpx.Timeout(settings.upstream_timeout_s, connect=settings.upstream_connect_timeout_s)
+        self._timeouts = {"timeout": timeout.as_dict()}
+        self.pool = httpcore.AsyncConnectionPool(max_connections=settings.upstream_max_connections,
+                                                 max_keepalive_connections=settings.upstream_max_connections,
+                                                 keepalive_expiry=settings.upstream_keepalive_s)
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        await self.pool.aclose()
 
     @staticmethod
     def call_headers(authorization: str | None, extra: dict[str, str] | None = None) -> dict[str, str | bytes]:
@@ -96,34 +116,57 @@ class Upstream:
     async def send(self, request: httpx.Request, *, route: str, stream: bool = False) -> httpx.Response:
         """Send with bounded retries for idempotent requests whose connection failed; map transport errors."""
         retryable = request.method in IDEMPOTENT and not request.headers.get("content-length", "0").strip("0")
+        response, seconds = await self._attempts(request.method, route, retryable,
+                                                 lambda: self.client.send(request, stream=stream))
+        self._answered(request.method, route, response.status_code, seconds, response.headers.get(USER_HEADER))
+        return response
+
+    async def forward(self, method: str, target: bytes, headers: list[tuple[bytes, bytes]],
+                      content: AsyncIterable[bytes] | None, *, route: str) -> httpcore.Response:
+        """A passthrough call: ``target`` (path and query, checked by the caller) and ``headers`` sent as they
+        are, with the backend's ``Host``; the answer's body is the caller's to read (``aiter_stream``) and close.
+        Retried like :meth:`send` when it has no body."""
+        url = httpcore.URL(scheme=self._scheme, host=self._host, port=self._port, target=target)
+        request = httpcore.Request(method.encode("ascii"), url, headers=[(b"host", self._host_header), *headers],
+                                   content=content, extensions=self._timeouts)
+        response, seconds = await self._attempts(method, route, method in IDEMPOTENT and content is None,
+                                                 lambda: self.pool.handle_async_request(request))
+        user = next((value for name, value in response.headers if name.lower() == _USER_HEADER_BYTES), None)
+        self._answered(method, route, response.status, seconds, user.decode("latin-1") if user is not None else None)
+        return response
+
+    async def _attempts(self, method: str, route: str, retryable: bool,
+                        call: Callable[[], Awaitable[R]]) -> tuple[R, float]:
+        """The call's answer and how long it took; transport failures mapped, connection failures retried."""
         attempts = 1 + (self.settings.upstream_retries if retryable else 0)
         for attempt in range(attempts):
             started = time.perf_counter()
             try:
-                response = await self.client.send(request, stream=stream)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                self.metrics.observe_upstream(request.method, route, "unreachable", time.perf_counter() - started)
+                response = await call()
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                self.metrics.observe_upstream(method, route, "unreachable", time.perf_counter() - started)
                 if attempt + 1 < attempts:
                     await asyncio.sleep(self.settings.upstream_retry_backoff_s * (2 ** attempt))
                     continue
                 log.warning("backend_unreachable", route=route, error=type(exc).__name__)
                 raise ServiceUnavailable("the backend cannot be reached; try again shortly") from exc
-            except httpx.TimeoutException as exc:
-                self.metrics.observe_upstream(request.method, route, "timeout", time.perf_counter() - started)
+            except (httpx.TimeoutException, httpcore.TimeoutException) as exc:
+                self.metrics.observe_upstream(method, route, "timeout", time.perf_counter() - started)
                 log.warning("backend_timeout", route=route, error=type(exc).__name__)
                 raise UpstreamTimeout("the backend did not answer in time") from exc
-            except httpx.HTTPError as exc:
-                self.metrics.observe_upstream(request.method, route, "error", time.perf_counter() - started)
+            except (httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError) as exc:
+                self.metrics.observe_upstream(method, route, "error", time.perf_counter() - started)
                 log.warning("backend_error", route=route, error=type(exc).__name__)
                 raise BackendFailure("the backend connection failed") from exc
-            self.metrics.observe_upstream(request.method, route, response.status_code,
-                                          time.perf_counter() - started)
-            request_info.note_user(response.headers.get(USER_HEADER))
-            info = request_info.current()
-            if info is not None:
-                info.upstream_calls += 1
-            return response
+            return response, time.perf_counter() - started
         raise AssertionError("unreachable")
+
+    def _answered(self, method: str, route: str, status: int, seconds: float, user: str | None) -> None:
+        self.metrics.observe_upstream(method, route, status, seconds)
+        request_info.note_user(user)
+        info = request_info.current()
+        if info is not None:
+            info.upstream_calls += 1
 
     async def get(self, path: str, *, route: str, authorization: str | None,
                   params: dict[str, Any] | None = None, timeout_s: float | None = None) -> httpx.Response:

@@ -6,6 +6,7 @@ completed are a 409 ``run_not_completed``. Large series are encoded by orjson st
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import orjson
@@ -128,13 +129,13 @@ def list_backtests(principal: PrincipalDep, runs: RunsDep,
 
 
 @router.get("/{run_id}", responses=_NOT_VISIBLE, summary="One run: parameters, status and progress")
-def get_backtest(run_id: str, principal: PrincipalDep, runs: RunsDep) -> RunDetail:
+async def get_backtest(run_id: str, principal: PrincipalDep, runs: RunsDep) -> RunDetail:
     return detail(runs.visible(principal, run_id), principal, runs)
 
 
 @router.get("/{run_id}/metrics", responses={**_RESULTS, 200: {"model": MetricsResponse}},
             summary="Performance metrics (definitions in the engine docs)")
-def get_metrics(run_id: str, principal: PrincipalDep, runs: RunsDep) -> Response:
+async def get_metrics(run_id: str, principal: PrincipalDep, runs: RunsDep) -> Response:
     record = runs.completed(principal, run_id)
     metrics = read_metrics(runs.run_dir(run_id))
     return _json({"run_id": run_id, "periods_per_year": record.periods_per_year, "metrics": metrics})
@@ -149,7 +150,9 @@ async def get_equity(run_id: str, principal: PrincipalDep, runs: RunsDep, loaded
     record, data = await completed_run_data(principal, run_id, runs, loaded)
     timeline = data.timeline
     columns = {"time": timeline.bars.time, "equity": timeline.equity, "drawdown": timeline.drawdown}
-    return _json({"run_id": run_id, **equity_curve(columns, max_points)})
+    # Off the event loop: MinMaxLTTB over a long run takes milliseconds (in native code, without the GIL), and
+    # the run's other parts, asked for at the same moment, are answered meanwhile.
+    return _json({"run_id": run_id, **await asyncio.to_thread(equity_curve, columns, max_points)})
 
 
 @router.get("/{run_id}/orders", responses={**_RESULTS, 200: {"model": OrdersResponse}},

@@ -7,7 +7,7 @@ import zlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.views.gzip_splice import CompressedPrefix, compress_prefix, gzip_with_suffix
+from api.views.gzip_splice import CompressedPrefix, compress_prefix, gzip_with_suffix, join_prefixes
 
 
 @settings(max_examples=50, deadline=None)
@@ -33,3 +33,13 @@ def test_the_raw_text_is_inflated_on_demand_and_foreign_entries_are_misses():
     prefix = compress_prefix(raw, 1)
     assert prefix.raw() == raw and prefix.raw_length == len(raw)
     assert CompressedPrefix.unpack(b"short") is None
+
+
+def test_prefixes_compressed_apart_join_into_one_gzip_body():
+    texts = [b'{"metrics":{"a":1},"equity":', b'{"time":[' + b",".join(b"%d" % i for i in range(50_000)) + b"]}",
+             b',"orders":', b""]
+    joined = join_prefixes([compress_prefix(text, 1) for text in texts])
+    whole = b"".join(texts)
+    assert joined.raw() == whole and joined.raw_length == len(whole)
+    assert joined.crc32 == compress_prefix(whole, 1).crc32
+    assert gzip.decompress(gzip_with_suffix(joined, b"null}", 1)) == whole + b"null}"

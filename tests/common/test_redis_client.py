@@ -6,7 +6,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bench.processes import RedisServer, free_ports
-from common.redis_client import SentinelAddress, create_redis, sentinel_address
+from common.redis_client import SentinelAddress, call_scripts, create_redis, sentinel_address
 from workers.broker import redis_settings
 
 
@@ -100,3 +100,27 @@ def test_a_role_on_its_own_without_redis_url_says_its_broker_is_private():
     [warning] = logs
     assert warning["log_level"] == "warning" and warning["event"] == "private_embedded_broker"
     assert "REDIS_URL is not set" in warning["message"] and "hewston up" in warning["message"]
+
+
+def _script_exists_calls(info: dict) -> int:
+    return int(info.get("cmdstat_script|exists", {}).get("calls", 0))
+
+
+@pytest.mark.redis
+async def test_scripts_and_reads_in_one_pipeline_and_a_flushed_script_runs_exactly_once(real_redis_url):
+    client = create_redis(real_redis_url)
+    count = client.register_script("return redis.call('INCR', KEYS[1])")
+    await client.set("hw:test:read", b"value")
+    try:
+        before = _script_exists_calls(await client.info("commandstats"))
+        assert await call_scripts(client, [(count, ["hw:test:n"], [])], ["hw:test:read", "hw:test:absent"]) == \
+            [1, b"value", None]
+        # A server that lost its scripts (a restart, a flush): each call still runs once, not twice.
+        await client.script_flush()
+        assert await call_scripts(client, [(count, ["hw:test:n"], []), (count, ["hw:test:n"], [])]) == [2, 3]
+        assert int(await client.get("hw:test:n")) == 3
+        # The scripts are called by SHA alone: no SCRIPT EXISTS round trip before each pipeline.
+        assert _script_exists_calls(await client.info("commandstats")) == before
+    finally:
+        await client.delete("hw:test:read", "hw:test:n")
+        await client.aclose()
