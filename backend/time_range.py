@@ -7,6 +7,7 @@ is a 422 naming the parameter and the reason.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -29,10 +30,18 @@ BAD_RANGE = {422: {"description": "A bad `from`, `to` or `max_points`, or `from`
                                   "parameter"}}
 
 
+_SHAPE = re.compile(TIME_SCHEMA["pattern"])
+
+
 def parse_time(field: str, value: str | None, *, is_end: bool = False) -> int | None:
-    """Epoch seconds from a query value (see ``common.times``); a bad one is a 422 naming ``field``."""
+    """Epoch seconds from a query value (see ``common.times``); a bad one is a 422 naming ``field``.
+
+    The documented shape (``TIME_SCHEMA``) is checked first, so that what the OpenAPI document refuses is refused.
+    """
     if value is None:
         return None
+    if len(value) > TIME_SCHEMA["maxLength"] or not _SHAPE.match(value):
+        raise InvalidInput(field, f"not a time: {times.EXPECTED}")
     try:
         return times.parse_time(value, is_end=is_end)
     except ValueError as exc:

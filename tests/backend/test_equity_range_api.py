@@ -63,6 +63,7 @@ def test_decimation_happens_within_the_range_so_zooming_in_gains_detail(client, 
 @pytest.mark.parametrize(("params", "field", "reason"), [
     ({"from": "yesterday"}, "from", "expected epoch seconds or an ISO-8601"),
     ({"to": "2025-02-30"}, "to", ""),
+    ({"from": "0" * 41}, "from", "not a time"),  # longer than the documented shape allows
     ({"from": "2025-01-03", "to": "2025-01-02"}, "from", "must not be after 'to'"),
 ])
 def test_a_bad_bound_is_a_422_naming_it(client, run_id, params, field, reason):
