@@ -108,6 +108,8 @@ test("keyboard and chart: Space, arrows, speed keys, Home/End confirmed first, n
   await expect.poll(() => cursorOf(page)).toBe(paused + 10);
 
   await page.getByLabel("Speed").selectOption("300");
+  // The speed keys step from the speed the playback answered with: wait for it first.
+  await expect(page.getByTestId("playback-state")).toContainText("300 bars/s");
   await page.getByRole("heading", { name: /Playback/ }).click();
   await page.keyboard.press("]");
   await expect(page.getByTestId("playback-state")).toContainText("600 bars/s");
