@@ -17,7 +17,7 @@ from backend.market.store import BarStore
 from backend.metrics import BackendMetrics
 from backend.playback.service import PlaybackConfig, PlaybackService
 from backend.playback.session import PlaybackOptions
-from backend.routers import backtests, bars, health, indicators, me, playback, symbols
+from backend.routers import backtests, bars, health, indicators, me, playback, symbols, trades
 from backend.runs.executor import RunExecutor
 from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
@@ -83,7 +83,7 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     app.add_middleware(AccessLogMiddleware, logger="hewston.backend.access", notes=PrincipalNotes,
                        observe=metrics.observe_request)
     app.add_middleware(CorrelationIdMiddleware)
-    for module in (health, me, symbols, bars, backtests, indicators, playback):
+    for module in (health, me, symbols, bars, backtests, indicators, trades, playback):
         app.include_router(module.router)
     install_openapi(app, statuses_for=_statuses)
     return app

@@ -27,6 +27,7 @@ from backend.runs.artifacts import read_metrics
 from backend.runs.equity_curve import MIN_POINTS, equity_curve
 from backend.runs.repository import RunRecord, RunRepository
 from backend.strategies.registry import get_strategy, strategies
+from backend.time_range import BAD_RANGE, FromParam, TimeRange, ToParam
 from common.errors import BadRequest, HewstonError, InvalidInput
 from common.models.backtests import (
     BacktestRequest,
@@ -141,15 +142,21 @@ async def get_metrics(run_id: str, principal: PrincipalDep, runs: RunsDep) -> Re
     return _json({"run_id": run_id, "periods_per_year": record.periods_per_year, "metrics": metrics})
 
 
-@router.get("/{run_id}/equity", responses={**_RESULTS, 200: {"model": EquityResponse}},
-            summary="Equity and drawdown at every bar's close (or at most `max_points` of them), columnar")
+@router.get("/{run_id}/equity", responses={**_RESULTS, **BAD_RANGE, 200: {"model": EquityResponse}},
+            summary="Equity and drawdown at every bar's close (or at most `max_points` of them), columnar; "
+                    "`from`/`to` narrow it to a stretch of the run, decimated within that stretch")
 async def get_equity(run_id: str, principal: PrincipalDep, runs: RunsDep, loaded: LoadedRunsDep,
                      max_points: Annotated[int | None, Query(ge=MIN_POINTS, le=10_000_000, description=(
                          "Return at most this many points, chosen by MinMaxLTTB so that the curve keeps its "
-                         "shape; drawdown is taken at the same points. Omit for every bar."))] = None) -> Response:
-    record, data = await completed_run_data(principal, run_id, runs, loaded)
+                         "shape; drawdown is taken at the same points. Omit for every bar."))] = None,
+                     from_: FromParam = None, to: ToParam = None) -> Response:
+    # A zoomed chart asks for its visible stretch only, and gets up to `max_points` inside it.
+    span = TimeRange.parse(from_, to)
+    _record, data = await completed_run_data(principal, run_id, runs, loaded)
     timeline = data.timeline
-    columns = {"time": timeline.bars.time, "equity": timeline.equity, "drawdown": timeline.drawdown}
+    inside = span.indices(timeline.bars.time)
+    columns = {"time": timeline.bars.time[inside], "equity": timeline.equity[inside],
+               "drawdown": timeline.drawdown[inside]}
     # Off the event loop: MinMaxLTTB over a long run takes milliseconds (in native code, without the GIL), and
     # the run's other parts, asked for at the same moment, are answered meanwhile.
     return _json({"run_id": run_id, **await asyncio.to_thread(equity_curve, columns, max_points)})

@@ -17,22 +17,15 @@ from backend.deps import BarStoreDep, CatalogDep, PrincipalDep, SettingsDep
 from backend.market.aggregate import aggregate
 from backend.market.availability import missing_timeframe
 from backend.market.validate import symbol_param
-from common import times
+from backend.time_range import FromParam, TimeRange, ToParam
 from common.errors import InvalidInput, NotFound
 from common.models.bars import SYMBOL_SCHEMA, BarsResponse, Timeframe
-from common.times import TIME_SCHEMA
 
 router = APIRouter(prefix="/bars", tags=["market data"])
 
 
 SymbolParam = Annotated[str, Query(description="Instrument symbol, e.g. BTCUSD (case-insensitive)",
                                    json_schema_extra=SYMBOL_SCHEMA)]
-FromParam = Annotated[str | None, Query(alias="from", json_schema_extra=TIME_SCHEMA, description=
-                                        "Inclusive start: epoch seconds or ISO-8601 "
-                                        "date/datetime, UTC unless an offset is given. Default: the first bar")]
-ToParam = Annotated[str | None, Query(alias="to", json_schema_extra=TIME_SCHEMA, description=
-                                      "Inclusive end: epoch seconds or ISO-8601 "
-                                      "date/datetime; a bare date means the end of that day. Default: the last bar")]
 # A century of minutes: wide enough for any chart of any range, far from integer overflow.
 MAX_BUCKET_MINUTES = 100 * 366 * 1440
 BucketParam = Annotated[int | None, Query(ge=1, le=MAX_BUCKET_MINUTES, description=(
@@ -45,23 +38,11 @@ _RESPONSES = {401: {"description": "Missing or invalid bearer token"},
                                    "`details` names the parameter"}}
 
 
-def parse_time(field: str, value: str | None, *, is_end: bool = False) -> int | None:
-    """Epoch seconds from a query value (see ``common.times``); a bad one is a 422 naming ``field``."""
-    if value is None:
-        return None
-    try:
-        return times.parse_time(value, is_end=is_end)
-    except ValueError as exc:
-        raise InvalidInput(field, str(exc)) from None
-
-
 def _bars(timeframe: Timeframe, symbol: str, from_: str | None, to: str | None, settings: SettingsDep,
           catalog: CatalogDep, store: BarStoreDep, bucket_minutes: int | None = None) -> Response:
     symbol = symbol_param(symbol)
-    start = parse_time("from", from_)
-    end = parse_time("to", to, is_end=True)
-    if start is not None and end is not None and start > end:
-        raise InvalidInput("from", "must not be after 'to'")
+    span = TimeRange.parse(from_, to)
+    start, end = span.start, span.end
     record = catalog.dataset(symbol, timeframe)
     if record is None:
         raise NotFound(f"unknown symbol {symbol}" if catalog.instrument(symbol) is None

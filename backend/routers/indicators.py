@@ -1,5 +1,8 @@
 """``GET /backtests/{id}/indicators``: the lines a run's strategy computed (its moving averages, bands or
-oscillator) at the run's bars, each decimated like the equity curve, for charts that show why a trade fired."""
+oscillator) at the run's bars, each decimated like the equity curve, for charts that show why a trade fired.
+
+Lines are always computed over the whole run, so a stretch (``from``/``to``) holds exactly the values the whole
+run has there; a playback asks for the bars it has played, never later ones."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from backend.routers.backtests import _RESULTS, completed_run_data
 from backend.runs.equity_curve import MIN_POINTS, line_indices
 from backend.strategies.indicators import IndicatorLine
 from backend.strategies.registry import get_strategy
+from backend.time_range import BAD_RANGE, FromParam, TimeRange, ToParam
 
 router = APIRouter(prefix="/backtests", tags=["backtests"])
 
@@ -37,10 +41,11 @@ class IndicatorsResponse(BaseModel):
     levels: list[float] = Field(description="Reference levels of the own pane (an RSI's oversold and overbought)")
 
 
-def _line(time: np.ndarray, line: IndicatorLine, max_points: int | None) -> dict[str, object]:
+def _line(time: np.ndarray, line: IndicatorLine, inside: slice, max_points: int | None) -> dict[str, object]:
     # A line is undefined until its window fills (NaN); only the bars where it exists are sent.
-    defined = ~np.isnan(line.values)
-    t, v = time[defined], line.values[defined]
+    t, v = time[inside], line.values[inside]
+    defined = ~np.isnan(v)
+    t, v = t[defined], v[defined]
     if max_points is not None and t.shape[0] > max_points:
         keep = line_indices(t, v, max_points)
         t, v = t[keep], v[keep]
@@ -48,17 +53,22 @@ def _line(time: np.ndarray, line: IndicatorLine, max_points: int | None) -> dict
             "values": v}
 
 
-@router.get("/{run_id}/indicators", responses={**_RESULTS, 200: {"model": IndicatorsResponse}},
-            summary="The strategy's own lines (moving averages, bands, oscillator) at the run's bars, columnar")
+@router.get("/{run_id}/indicators", responses={**_RESULTS, **BAD_RANGE, 200: {"model": IndicatorsResponse}},
+            summary="The strategy's own lines (moving averages, bands, oscillator) at the run's bars, columnar; "
+                    "`from`/`to` narrow them to a stretch of the run")
 async def get_indicators(run_id: str, principal: PrincipalDep, runs: RunsDep, loaded: LoadedRunsDep,
                          max_points: Annotated[int | None, Query(ge=MIN_POINTS, le=10_000_000, description=(
                              "Return at most this many points per line, chosen by MinMaxLTTB so that each keeps "
-                             "its shape. Omit for every bar."))] = None) -> Response:
+                             "its shape. Omit for every bar."))] = None,
+                         from_: FromParam = None, to: ToParam = None) -> Response:
+    span = TimeRange.parse(from_, to)
     record, data = await completed_run_data(principal, run_id, runs, loaded)
     strategy = get_strategy(record.strategy)
     params = strategy.parse_params(record.params)
     bars = data.timeline.bars
     computed = strategy.indicators_fn(bars, params)
+    inside = span.indices(bars.time)
     body = {"run_id": run_id, "strategy": strategy.name, "params": params.model_dump(mode="json"),
-            "lines": [_line(bars.time, line, max_points) for line in computed.lines], "levels": computed.levels}
+            "lines": [_line(bars.time, line, inside, max_points) for line in computed.lines],
+            "levels": computed.levels}
     return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")

@@ -119,7 +119,8 @@ class MetricsResponse(BaseModel):
 class EquityResponse(BaseModel):
     run_id: str
     count: int = Field(description="Points in this response")
-    source_points: int = Field(description="Bars in the run; more than `count` when `max_points` decimated it")
+    source_points: int = Field(description="Bars of the run in the requested range (the whole run by default); "
+                                           "more than `count` when `max_points` decimated them")
     time: list[int]
     equity: list[float]
     drawdown: list[float]

@@ -1,6 +1,7 @@
 // The replay as a trader drives it: responsive at the backend's fastest speed, one notice area that never moves
 // the chart, the keyboard, and the viewer count.
 import type { Page } from "@playwright/test";
+import { drawnCandle, seriesEnds } from "./chart-probe";
 import { controlLatency } from "./control-latency.mjs";
 import { ALICE, apiUrl, BOB, expect, sharedDemoRun, signIn, test, watchConsole } from "./fixtures";
 
@@ -107,6 +108,8 @@ test("keyboard and chart: Space, arrows, speed keys, Home/End confirmed first, n
   await expect.poll(() => cursorOf(page)).toBe(paused + 10);
 
   await page.getByLabel("Speed").selectOption("300");
+  // The speed keys step from the speed the playback answered with: wait for it first.
+  await expect(page.getByTestId("playback-state")).toContainText("300 bars/s");
   await page.getByRole("heading", { name: /Playback/ }).click();
   await page.keyboard.press("]");
   await expect(page.getByTestId("playback-state")).toContainText("600 bars/s");
@@ -139,13 +142,56 @@ test("keyboard and chart: Space, arrows, speed keys, Home/End confirmed first, n
   const expected = new Date((next?.time ?? 0) * 1000).toISOString().slice(0, 16).replace("T", " ");
   await expect(page.getByTestId("cursor-time")).toHaveText(expected);
 
-  // A click on a bar of the price chart seeks there: an earlier bar than the cursor.
+  // A click on a bar of the price chart seeks there: a bar 30 before the cursor's, aimed at where the chart
+  // draws it once the history up to the cursor is on the chart (its newest candle is the cursor's).
   const cursor = await cursorOf(page);
-  const box = await page.getByTestId("playback-price-chart").boundingBox();
-  if (box === null) throw new Error("the chart has no box");
-  await page.mouse.click(box.x + box.width * 0.4, box.y + box.height * 0.3);
-  await expect.poll(() => cursorOf(page)).toBeLessThan(cursor);
+  const chart = page.getByTestId("playback-price-chart");
+  const cursorTime = Date.parse(`${expected.replace(" ", "T")}:00Z`) / 1000;
+  await expect.poll(async () => (await drawnCandle(chart, 0))?.time).toBe(cursorTime);
+  const target = await drawnCandle(chart, 30);
+  if (target === null) throw new Error("the chart does not show the bar 30 before the cursor");
+  await page.mouse.click(target.x, target.y);
+  await expect.poll(() => cursorOf(page)).toBe(cursor - 30);
+  await expect(page.getByTestId("cursor-time")).toHaveText(new Date(target.time * 1000).toISOString().slice(0, 16).replace("T", " "));
   await expect(page.getByTestId("notices")).toContainText("The playback jumped");
+});
+
+test("the strategy's lines follow the bars played on the playback chart, never ahead of them", async ({ page }) => {
+  const run = await sharedDemoRun(); // a moving-average crossover: SMA 30 and SMA 240
+  await openPlayback(page, run.id);
+  await page.getByRole("heading", { name: /Playback/ }).click();
+  await backToStart(page);
+  const chart = page.getByTestId("playback-price-chart");
+  await page.getByLabel("Speed").selectOption("300");
+  await page.getByRole("heading", { name: /Playback/ }).click();
+  await page.keyboard.press("Space");
+  // While it plays, no line has a point later than the newest candle on the chart.
+  let seen = 0;
+  for (let i = 0; i < 12; i += 1) {
+    const ends = await seriesEnds(chart);
+    for (const label of ["SMA 30", "SMA 240"]) {
+      const end = ends[label];
+      if (end === undefined) continue;
+      seen += 1;
+      expect(end.time, `${label} at most at the newest candle`).toBeLessThanOrEqual(ends.candles?.time ?? -1);
+    }
+    await page.waitForTimeout(250);
+  }
+  expect(seen, "the lines were drawn while playing").toBeGreaterThan(0);
+  await expect.poll(() => cursorOf(page), { timeout: 15_000 }).toBeGreaterThan(400);
+  await page.keyboard.press("Space");
+  await expect(page.getByTestId("playback-state")).toContainText("paused");
+
+  // Paused, the lines catch up with the last bar played, with the run's own values there.
+  const cursorTime = Date.parse(`${(await page.getByTestId("cursor-time").innerText()).replace(" ", "T")}:00Z`) / 1000;
+  await expect.poll(async () => (await seriesEnds(chart))["SMA 240"]?.time, { timeout: 10_000 }).toBe(cursorTime);
+  const ends = await seriesEnds(chart);
+  expect(ends.candles?.time).toBe(cursorTime);
+  const body = await fetch(`${apiUrl()}/api/v1/backtests/${run.id}/indicators?from=${cursorTime}&to=${cursorTime}`,
+    { headers: { Authorization: `Bearer ${ALICE}` } }).then((r) => r.json() as Promise<{ lines: { label: string; values: number[] }[] }>);
+  for (const line of body.lines) expect(ends[line.label]?.value).toBeCloseTo(line.values[0] ?? Number.NaN, 6);
+  // Named with their parameters in the legend.
+  await expect(page.getByTestId("chart-legend").locator('[data-legend="SMA 30"]')).toContainText(/\d{1,3}(,\d{3})*\.\d{2}/);
 });
 
 test("the viewer count follows people joining and leaving", async ({ page, browser }) => {

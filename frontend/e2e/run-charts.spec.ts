@@ -2,6 +2,7 @@
 // visible range and from the crosshair at one x in every pane), kept through a timeframe switch, a resize and a
 // reload, with a legend of the values at the hovered time.
 import type { Page } from "@playwright/test";
+import { pointsInView } from "./chart-probe";
 import { ALICE, apiUrl, expect, openDemoRun, test } from "./fixtures";
 
 interface Range {
@@ -81,6 +82,44 @@ test("one time axis for price, equity and drawdown, kept through a timeframe swi
   await page.reload();
   await expect(root).toHaveAttribute("data-drawn", "true");
   await sameTimeAcrossPanes(page, 0.6, 0.7);
+});
+
+test("zoomed in, equity and drawdown show the visible stretch in finer detail (counted on the chart)", async ({ page }) => {
+  // The stretch's requests wait until the coarse view has been counted.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  const asked: URL[] = [];
+  await page.route(/\/api\/v1\/backtests\/[^/]+\/equity\?/, async (route) => {
+    asked.push(new URL(route.request().url()));
+    await held;
+    await route.continue().catch(() => undefined); // a request given up for a newer stretch is gone
+  });
+  await openDemoRun(page);
+  const chart = page.getByTestId("run-chart");
+  await chart.focus();
+  await page.keyboard.press("0");
+  await expect.poll(async () => (await visibleRange(page)).to - (await visibleRange(page)).from).toBeGreaterThan(300 * 86_400);
+  const year = await visibleRange(page);
+  const box = await chart.boundingBox();
+  if (box === null) throw new Error("the chart has no box");
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.3);
+  const width = async () => (await visibleRange(page)).to - (await visibleRange(page)).from;
+  for (let i = 0; i < 80 && (await width()) > (year.to - year.from) / 8; i += 1) await page.mouse.wheel(0, -400);
+  expect(await width()).toBeLessThanOrEqual((year.to - year.from) / 8);
+  await page.waitForTimeout(500); // the wheel's last steps land
+  const zoomed = await visibleRange(page);
+  // Asked for once the view rests: a stretch around the visible one, at the page's number of points.
+  await expect.poll(() => asked.filter((url) => Number(url.searchParams.get("from")) <= zoomed.from
+    && Number(url.searchParams.get("to")) >= zoomed.to).length).toBeGreaterThan(0);
+  expect(asked.at(-1)?.searchParams.get("max_points")).toBe("2000");
+  const coarse = { equity: await pointsInView(chart, "Equity"), drawdown: await pointsInView(chart, "Drawdown") };
+  expect(coarse.equity).toBeGreaterThan(0);
+
+  release();
+  await expect.poll(() => pointsInView(chart, "Equity")).toBeGreaterThan(2 * (coarse.equity ?? 0));
+  expect(await pointsInView(chart, "Drawdown")).toBeGreaterThan(2 * (coarse.drawdown ?? 0));
+  // The view stayed where it was zoomed to.
+  expect(await visibleRange(page)).toEqual(zoomed);
 });
 
 test("the crosshair legend shows OHLC, volume, equity, drawdown and position at the hovered time", async ({ page }) => {

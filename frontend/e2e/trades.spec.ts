@@ -1,6 +1,6 @@
 // Trades a trader can follow: round trips next to the fills, each one shown on the chart when selected, with
 // its fills readable there and named in the legend.
-import { expect, openDemoRun, test } from "./fixtures";
+import { ALICE, apiUrl, expect, openDemoRun, test } from "./fixtures";
 
 test("round-trip trades: select one and the chart shows it, its fills drawn and named under the crosshair", async ({ page }) => {
   await openDemoRun(page);
@@ -34,4 +34,26 @@ test("round-trip trades: select one and the chart shows it, its fills drawn and 
   }
   expect(named, "some bar in view carries a fill").toBe(true);
   await expect(legend.locator('[data-legend="Fills"]')).toContainText(/(buy|sell) [\d.]+ @ [\d,]+\.\d{2}/);
+});
+
+test("each trade shows its MAE and MFE as the backend measured them on the run's bars", async ({ page }) => {
+  const run = await openDemoRun(page);
+  const body = await fetch(`${apiUrl()}/api/v1/backtests/${run.id}/trades`, { headers: { Authorization: `Bearer ${ALICE}` } })
+    .then((r) => r.json() as Promise<{ count: number; trades: { entry_time: number; mae: number; mfe: number }[] }>);
+  expect(body.count).toBeGreaterThan(25);
+  const table = page.getByTestId("trades-table");
+  await expect(page.getByText(`Trades · ${body.count.toLocaleString("en-US")} round trips`)).toBeVisible();
+  const percent = (share: number) => `${(share * 100).toFixed(2)} %`;
+  for (const index of [0, 7, 24]) {
+    const trade = body.trades[index];
+    if (!trade) throw new Error(`no trade ${index + 1}`);
+    const row = table.getByTestId("trade-row").nth(index);
+    await expect(row.locator("td").nth(2)).toHaveText(new Date(trade.entry_time * 1000).toISOString().slice(0, 16).replace("T", " "));
+    await expect(row.getByTestId("trade-mae")).toContainText(percent(trade.mae));
+    await expect(row.getByTestId("trade-mfe")).toContainText(percent(trade.mfe));
+  }
+  // Somewhere a trade stood against the trader before it closed, and somewhere for them.
+  expect(body.trades.some((t) => t.mae < 0)).toBe(true);
+  expect(body.trades.some((t) => t.mfe > 0)).toBe(true);
+  await expect(table.getByRole("columnheader", { name: "MAE" })).toBeVisible();
 });

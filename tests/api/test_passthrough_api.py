@@ -56,6 +56,12 @@ def _create(api, backend, run) -> None:
     assert api.post("/api/v1/backtests", json=body).status_code == 401
 
 
+def _trades(api, backend, run) -> None:
+    trades = same(api, backend, "GET", f"/backtests/{run['id']}/trades", headers=ALICE).json()["trades"]
+    assert trades and all(t["mae"] <= 0 <= t["mfe"] for t in trades)
+    assert api.get(f"/api/v1/backtests/{run['id']}/trades", headers=auth(BOB_TOKEN)).status_code == 404
+
+
 CASES: dict[tuple[str, str], Callable] = {
     ("GET", "/health"): lambda api, b, run: same(api, b, "GET", "/health"),
     ("GET", "/me"): lambda api, b, run: (same(api, b, "GET", "/me", headers=ALICE), same(api, b, "GET", "/me")),
@@ -81,12 +87,15 @@ CASES: dict[tuple[str, str], Callable] = {
     ("GET", "/backtests/{run_id}/metrics"): lambda api, b, run: same(api, b, "GET",
                                                                      f"/backtests/{run['id']}/metrics",
                                                                      headers=ALICE),
-    ("GET", "/backtests/{run_id}/equity"): lambda api, b, run: same(api, b, "GET",
-                                                                    f"/backtests/{run['id']}/equity",
-                                                                    headers=ALICE),
+    ("GET", "/backtests/{run_id}/equity"): lambda api, b, run: (
+        same(api, b, "GET", f"/backtests/{run['id']}/equity", headers=ALICE),
+        same(api, b, "GET", f"/backtests/{run['id']}/equity", headers=ALICE,
+             params={"from": START + 3_600, "to": START + 7_200, "max_points": 10}),
+        same(api, b, "GET", f"/backtests/{run['id']}/equity", params={"to": "garbage"}, headers=ALICE)),
     ("GET", "/backtests/{run_id}/indicators"): lambda api, b, run: same(api, b, "GET",
                                                                         f"/backtests/{run['id']}/indicators",
                                                                         params={"max_points": 500}, headers=ALICE),
+    ("GET", "/backtests/{run_id}/trades"): _trades,
     ("GET", "/backtests/{run_id}/orders"): lambda api, b, run: same(api, b, "GET",
                                                                     f"/backtests/{run['id']}/orders",
                                                                     headers=ALICE),

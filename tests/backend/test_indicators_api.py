@@ -63,3 +63,19 @@ def test_buy_and_hold_has_no_lines_and_others_runs_stay_hidden(client):
     assert client.get(f"/backtests/{run_id}/indicators", headers=auth(BOB_TOKEN)).status_code == 404
     bad = client.get(f"/backtests/{run_id}/indicators", params={"max_points": 1}, headers=auth(ALICE_TOKEN))
     assert bad.status_code == 422 and "max_points" in bad.text
+
+
+def test_a_stretch_holds_the_whole_runs_values_there_and_bad_bounds_are_named(client):
+    run_id = _run(client)
+    whole = client.get(f"/backtests/{run_id}/indicators", headers=auth(ALICE_TOKEN)).json()["lines"][1]
+    start, end = whole["time"][5], whole["time"][20]
+    part = client.get(f"/backtests/{run_id}/indicators", params={"from": start, "to": end},
+                      headers=auth(ALICE_TOKEN)).json()["lines"][1]
+    # Computed over the whole run, then cut: the same values as the whole run's at those bars.
+    assert part["time"] == whole["time"][5:21] and part["values"] == whole["values"][5:21]
+    # Before the slow average's window fills there is nothing, even inside the stretch.
+    early = client.get(f"/backtests/{run_id}/indicators", params={"to": whole["time"][0] - 1},
+                       headers=auth(ALICE_TOKEN)).json()["lines"][1]
+    assert early["count"] == 0
+    bad = client.get(f"/backtests/{run_id}/indicators", params={"from": end, "to": start}, headers=auth(ALICE_TOKEN))
+    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "from"

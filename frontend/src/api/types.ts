@@ -10,6 +10,7 @@ export type RunComplete = Schemas["RunCompleteResponse"];
 export type EquityCurve = Schemas["EquityOut"];
 export type Order = Schemas["Order"];
 export type Indicators = Schemas["IndicatorsResponse"];
+export type Trade = Schemas["RoundTripOut"];
 export type StrategyInfo = Schemas["StrategyInfo"];
 export type SymbolInfo = Schemas["SymbolInfo"];
 export type ChartTimeframe = Schemas["ChartTimeframe"];

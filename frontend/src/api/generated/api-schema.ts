@@ -63,7 +63,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Equity and drawdown at every bar's close (or at most `max_points` of them), columnar */
+        /** Equity and drawdown at every bar's close (or at most `max_points` of them), columnar; `from`/`to` narrow it to a stretch of the run, decimated within that stretch */
         get: operations["passthrough_get_equity_backtests__run_id__equity_get"];
         put?: never;
         post?: never;
@@ -80,7 +80,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The strategy's own lines (moving averages, bands, oscillator) at the run's bars, columnar */
+        /** The strategy's own lines (moving averages, bands, oscillator) at the run's bars, columnar; `from`/`to` narrow them to a stretch of the run */
         get: operations["passthrough_get_indicators_backtests__run_id__indicators_get"];
         put?: never;
         post?: never;
@@ -153,6 +153,23 @@ export interface paths {
         post?: never;
         /** Stop sharing the run with a user (idempotent) */
         delete: operations["passthrough_unshare_backtest_backtests__run_id__shares__user__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backtests/{run_id}/trades": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Round-trip trades with their maximum adverse and favourable excursions (MAE/MFE) */
+        get: operations["passthrough_get_trades_backtests__run_id__trades_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -772,7 +789,7 @@ export interface components {
             run_id: string;
             /**
              * Source Points
-             * @description Bars in the run; more than `count` when `max_points` decimated it
+             * @description Bars of the run in the requested range (the whole run by default); more than `count` when `max_points` decimated them
              */
             source_points: number;
             /** Time */
@@ -1071,6 +1088,79 @@ export interface components {
              */
             status: string;
         };
+        /** RoundTripOut */
+        RoundTripOut: {
+            /** Entry Bar */
+            entry_bar: number;
+            /**
+             * Entry Price
+             * @description Size-weighted price of the fills that opened it
+             */
+            entry_price: number;
+            /** Entry Time */
+            entry_time: number;
+            /**
+             * Exit Bar
+             * @description Null while the trade is still open at the run's end
+             */
+            exit_bar: number | null;
+            /**
+             * Exit Price
+             * @description Size-weighted price of the fills that closed it
+             */
+            exit_price: number | null;
+            /** Exit Time */
+            exit_time: number | null;
+            /** Fees */
+            fees: number;
+            /** Fills */
+            fills: number;
+            /**
+             * Mae
+             * @description Maximum adverse excursion: the worst unrealised return while open (≤ 0)
+             */
+            mae: number;
+            /**
+             * Mae Pnl
+             * @description MAE in money for the trade's size
+             */
+            mae_pnl: number;
+            /**
+             * Mfe
+             * @description Maximum favourable excursion: the best unrealised return while open (≥ 0)
+             */
+            mfe: number;
+            /**
+             * Mfe Pnl
+             * @description MFE in money for the trade's size
+             */
+            mfe_pnl: number;
+            /**
+             * Number
+             * @description 1-based, in time order
+             */
+            number: number;
+            /**
+             * Pnl
+             * @description Net of every fee paid on it; a trade still open is marked at the last close
+             */
+            pnl: number;
+            /**
+             * Return
+             * @description PnL against the money put in at entry (price × size)
+             */
+            return: number;
+            /**
+             * Side
+             * @enum {string}
+             */
+            side: "long" | "short";
+            /**
+             * Size
+             * @description The largest position held, in units
+             */
+            size: number;
+        };
         /** RouteRow */
         RouteRow: {
             /**
@@ -1279,6 +1369,15 @@ export interface components {
          * @enum {string}
          */
         Timeframe: "minute" | "hour" | "day";
+        /** TradesResponse */
+        TradesResponse: {
+            /** Count */
+            count: number;
+            /** Run Id */
+            run_id: string;
+            /** Trades */
+            trades: components["schemas"]["RoundTripOut"][];
+        };
         /**
          * Window
          * @description What happened in one sampling window (a node's, or every node's together).
@@ -2165,8 +2264,12 @@ export interface operations {
     passthrough_get_equity_backtests__run_id__equity_get: {
         parameters: {
             query?: {
+                /** @description Inclusive start: epoch seconds or ISO-8601 date/datetime, UTC unless an offset is given. Default: the first bar */
+                from?: string | null;
                 /** @description Return at most this many points, chosen by MinMaxLTTB so that the curve keeps its shape; drawdown is taken at the same points. Omit for every bar. */
                 max_points?: number | null;
+                /** @description Inclusive end: epoch seconds or ISO-8601 date/datetime; a bare date means the end of that day. Default: the last bar */
+                to?: string | null;
             };
             header?: never;
             path: {
@@ -2221,7 +2324,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description A bad `from`, `to` or `max_points`, or `from` after `to`; `details` names the parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2273,8 +2376,12 @@ export interface operations {
     passthrough_get_indicators_backtests__run_id__indicators_get: {
         parameters: {
             query?: {
+                /** @description Inclusive start: epoch seconds or ISO-8601 date/datetime, UTC unless an offset is given. Default: the first bar */
+                from?: string | null;
                 /** @description Return at most this many points per line, chosen by MinMaxLTTB so that each keeps its shape. Omit for every bar. */
                 max_points?: number | null;
+                /** @description Inclusive end: epoch seconds or ISO-8601 date/datetime; a bare date means the end of that day. Default: the last bar */
+                to?: string | null;
             };
             header?: never;
             path: {
@@ -2329,7 +2436,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description A bad `from`, `to` or `max_points`, or `from` after `to`; `details` names the parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2765,6 +2872,111 @@ export interface operations {
             };
             /** @description No such run, or the caller may not see it */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The query string is too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the window ends */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend answered with something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend cannot be reached */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The backend did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    passthrough_get_trades_backtests__run_id__trades_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TradesResponse"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such run, or the caller may not see it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The run has not completed (`run_not_completed`) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -2,15 +2,19 @@
 // axis and under one crosshair, with a legend of the values at the hovered bar. On every reset the history up to
 // the cursor is loaded from REST (chart data, on the charts' data path) and set once; frames are then applied
 // once per paint. The equity pane covers the candles' stretch, its history snapped onto the candles' times.
+// The strategy's lines (moving averages or bands over the price, an oscillator in a pane of its own) follow the
+// bars played: loaded with the history up to the cursor, then in chunks up to the newest bar, never further.
 import { useQueryClient } from "@tanstack/react-query";
 import {
-  CandlestickSeries, createSeriesMarkers, LineSeries, type CandlestickData, type ISeriesApi, type LogicalRange,
+  CandlestickSeries, createSeriesMarkers, LineSeries, MismatchDirection, type CandlestickData, type ISeriesApi, type LogicalRange,
   type MouseEventParams, type Time,
 } from "lightweight-charts";
 import { useEffect, useEffectEvent, useMemo, useRef, useState } from "react";
 import { candlesQueryKey, fetchCandles } from "@/api/sources/candles";
-import type { EquityCurve, Order, RunDetail } from "@/api/types";
-import { ChartLegend, type LegendContent } from "@/components/charts/chart-legend";
+import { unwrap } from "@/api/client";
+import type { EquityCurve, Indicators, Order, RunDetail } from "@/api/types";
+import { ChartLegend, type LegendContent, type LegendItem } from "@/components/charts/chart-legend";
+import { addIndicatorSeries, removeIndicatorSeries, type IndicatorSeries } from "@/components/charts/indicator-series";
 import { COLORS, MONEY_FORMAT } from "@/components/charts/chart-theme";
 import { PositionTimeline, snapToCandles } from "@/components/charts/shared-time";
 import { indexAtOrBefore } from "@/components/charts/series-data";
@@ -27,6 +31,10 @@ import { DEFAULT_LIMITS, LiveChart, nextAnimationFrame, type History } from "../
 
 /** How long the chart holds its draws after a key or pointer press (a control's round trip is a few ms). */
 const INPUT_PRIORITY_MS = 200;
+/** How often the strategy's lines catch up with the bars played (one request for every bar since the last). */
+const LINE_CATCH_UP_MS = 1_000;
+/** The oscillator's pane, under price and equity. */
+const OWN_PANE = 2;
 
 interface Props {
   connection: PlaybackConnection;
@@ -77,6 +85,14 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
       fills: orders.filter((o) => o.time >= first && o.time <= cursorTime),
     };
   });
+  // The strategy's lines over a stretch of bars already played (the backend never sends later ones).
+  const loadLines = useEffectEvent((from: number, to: number): Promise<Indicators> =>
+    unwrap(client.GET("/api/v1/backtests/{run_id}/indicators", {
+      params: { path: { run_id: run.id }, query: { from: String(from), to: String(to) } } })));
+  // The lines' stretch for a reset: the history's window (before the first bar: nothing yet, just the lines' names).
+  const linesWindow = useEffectEvent((cursorTime: number | null) => cursorTime === null
+    ? { from: run.from_time - 1, to: run.from_time - 1 }
+    : { from: historyWindow(run, cursorTime, historyBars).from, to: cursorTime });
   const initialCursor = useEffectEvent(() => startAt);
   const positions = useMemo(() => new PositionTimeline(orders), [orders]);
   const positionAt = useEffectEvent(() => positions);
@@ -101,9 +117,12 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
     });
     // Off the chart, the legend follows the newest bar as frames are drawn.
     let hovering = false;
+    // The strategy's lines, once the first answer has named them; the time they are loaded up to.
+    let lines: IndicatorSeries[] | null = null;
+    let linesTo: number | null = null;
     // Read by the browser tests and `make bench`: frames received and drawn, candles held, candles on screen.
     const showCounters = () => {
-      if (!hovering) setLegend(legendAt(null, candles, line, positionAt()));
+      if (!hovering) setLegend(legendAt(null, candles, line, positionAt(), lines ?? []));
       root.dataset.framesReceived = String(live.framesReceived);
       root.dataset.framesApplied = String(live.framesApplied);
       root.dataset.candles = String(live.candleCount);
@@ -127,17 +146,31 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
     chart.subscribeClick(onClick);
     const describe = (param: MouseEventParams | null) => {
       hovering = param !== null && param.time !== undefined;
-      setLegend(legendAt(param, candles, line, positionAt()));
+      setLegend(legendAt(param, candles, line, positionAt(), lines ?? []));
     };
     chart.subscribeCrosshairMove(describe);
     const reset = (cursorTime: number | null) => {
       const token = live.beginReset();
+      linesTo = null;
       setLoading(true);
-      loadHistory(cursorTime)
-        .then((history) => {
+      const stretch = linesWindow(cursorTime);
+      // Without its lines the chart still plays: a failure there only leaves them out.
+      Promise.all([loadHistory(cursorTime), loadLines(stretch.from, stretch.to).catch(() => null)])
+        .then(([history, indicators]) => {
           if (disposed) return;
           setHistoryError(null);
-          live.completeReset(token, history);
+          if (indicators && lines === null) {
+            lines = addIndicatorSeries(chart, indicators.lines, indicators.levels, OWN_PANE);
+            live.attachLines(lines.map((l) => l.series));
+          }
+          // Only from the first candle held: a point before it would add a time of its own to the axis.
+          const first = history?.candles.time[0] ?? Number.POSITIVE_INFINITY;
+          const held = indicators?.lines.map((l) => {
+            const from = l.time.findIndex((t) => t >= first);
+            return from < 0 ? { time: [], values: [] } : { time: l.time.slice(from), values: l.values.slice(from) };
+          });
+          live.completeReset(token, history && { ...history, lines: held });
+          if (indicators) linesTo = stretch.to;
         })
         .catch((error: unknown) => {
           if (disposed) return;
@@ -155,6 +188,22 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
     // Opened mid-playback (another history length): start from where the view is; else wait for a snapshot.
     const start = initialCursor();
     if (start !== undefined) reset(start);
+    // The lines catch up with the bars played, one request at a time, for the bars since the last.
+    let catchingUp = false;
+    const catchUp = window.setInterval(() => {
+      const last = live.lastCandleTime;
+      if (catchingUp || !lines?.length || linesTo === null || last === null || last <= linesTo) return;
+      catchingUp = true;
+      const generation = live.generation;
+      loadLines(linesTo + 1, last)
+        .then((indicators) => {
+          if (!disposed && live.appendLines(generation, indicators.lines)) linesTo = last;
+        })
+        .catch(() => undefined) // tried again at the next tick
+        .finally(() => {
+          catchingUp = false;
+        });
+    }, LINE_CATCH_UP_MS);
     const unsubscribe = connection.subscribe((event) => {
       if (event.type === "snapshot" && (event.reset || live.lastCandleTime === null)) {
         reset(event.snapshot.time);
@@ -164,6 +213,7 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
     });
     return () => {
       disposed = true;
+      window.clearInterval(catchUp);
       document.removeEventListener("pointerdown", yieldToInput, { capture: true });
       document.removeEventListener("keydown", yieldToInput, { capture: true });
       unsubscribe();
@@ -178,6 +228,7 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
       } catch {
         // the charts were removed first (the component is going away): their series went with them
       }
+      removeIndicatorSeries(chart, lines ?? []);
     };
   }, [connection, chartApi]);
 
@@ -209,11 +260,14 @@ export function LiveChartPanel({ connection, run, equity, orders, historyBars, s
 
 /** The legend at the hovered bar, or at the last bar when the pointer is off the chart. */
 function legendAt(param: MouseEventParams | null, candles: ISeriesApi<"Candlestick", Time>,
-  line: ISeriesApi<"Line", Time>, positions: PositionTimeline): LegendContent | null {
+  line: ISeriesApi<"Line", Time>, positions: PositionTimeline, lines: readonly IndicatorSeries[]): LegendContent | null {
   const hovered = param !== null && param.time !== undefined;
-  const bar = (hovered ? param.seriesData.get(candles) : candles.dataByIndex(candles.data().length - 1)) as
-    CandlestickData<Time> | undefined;
-  const point = hovered ? param.seriesData.get(line) : line.dataByIndex(line.data().length - 1);
+  // Off the chart: the newest candle's time (the candles hold every time of the axis, so their last index is
+  // the axis's), and each line's latest point at or before it (a line may start later or hold fewer points).
+  const last = candles.data().length - 1;
+  const latest = (series: ISeriesApi<"Line", Time>) => series.dataByIndex(last, MismatchDirection.NearestLeft);
+  const bar = (hovered ? param.seriesData.get(candles) : candles.dataByIndex(last)) as CandlestickData<Time> | undefined;
+  const point = hovered ? param.seriesData.get(line) : latest(line);
   if (!bar || typeof bar.time !== "number") return null;
   const equityValue = point && "value" in point ? Number(point.value) : null;
   return {
@@ -225,6 +279,11 @@ function legendAt(param: MouseEventParams | null, candles: ISeriesApi<"Candlesti
       { label: "C", value: formatMoney(bar.close) },
       { label: "Equity", value: formatMoney(equityValue), color: COLORS.equity },
       { label: "Position", value: formatNumber(positions.at(bar.time), 6) },
+      ...lines.map((l): LegendItem => {
+        const point = hovered ? param.seriesData.get(l.series) : latest(l.series);
+        const value = point && "value" in point ? Number(point.value) : null;
+        return { label: l.label, color: l.color, value: l.pane === "price" ? formatMoney(value) : formatNumber(value, 1) };
+      }),
     ],
   };
 }

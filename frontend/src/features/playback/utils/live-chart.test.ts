@@ -214,4 +214,41 @@ describe("live chart", () => {
     s.painter.paint();
     expect(s.candles.data).toHaveLength(2);
   });
+
+  describe("the strategy's lines", () => {
+    const t = (i: number) => 1_000 + i * 60; // the bar times of barsFrame
+    const line = (from: number, to: number) => {
+      const time = Array.from({ length: to - from + 1 }, (_, i) => t(from + i));
+      return { time, values: time.map((x) => x / 60) };
+    };
+
+    it("come with the history, then in chunks drawn with their bars, never past the newest candle held", () => {
+      const s = setup();
+      const sma = new FakeSeries<{ time: number; value: number }>();
+      s.chart.attachLines([sma as never]);
+      s.chart.completeReset(s.chart.beginReset(), { ...history(9), lines: [line(3, 9)] });
+      expect(sma.data.map((p) => p.time)).toEqual(line(3, 9).time);
+      s.chart.append(barsFrame(10, 14));
+      s.painter.paint();
+      // A chunk reaching past the bars played (14) keeps only the points up to the newest candle.
+      expect(s.chart.appendLines(s.chart.generation, [line(10, 20)])).toBe(true);
+      s.painter.paint();
+      expect(sma.data.at(-1)?.time).toBe(t(14));
+      expect(sma.data).toHaveLength(12);
+      expect(sma.data.every((p, i) => i === 0 || p.time > (sma.data[i - 1]?.time ?? 0))).toBe(true);
+    });
+
+    it("refuse a chunk loaded before a reset, and start again from the reset's history", () => {
+      const s = setup();
+      const sma = new FakeSeries<{ time: number; value: number }>();
+      s.chart.attachLines([sma as never]);
+      s.chart.completeReset(s.chart.beginReset(), { ...history(20), lines: [line(0, 20)] });
+      const before = s.chart.generation;
+      const token = s.chart.beginReset();
+      expect(s.chart.appendLines(before, [line(21, 25)])).toBe(false);
+      s.chart.completeReset(token, { ...history(5), lines: [line(0, 5)] });
+      expect(s.chart.appendLines(before, [line(6, 8)])).toBe(false);
+      expect(sma.data.at(-1)?.time).toBe(t(5));
+    });
+  });
 });

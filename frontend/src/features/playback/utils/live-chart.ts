@@ -14,6 +14,10 @@
 // A reset (joining, a seek, a resync) needs history up to the new cursor from REST; frames that arrive while
 // it loads are held and applied after it, so nothing is lost or drawn out of order. A newer reset makes an
 // older one's history moot.
+//
+// The strategy's lines are not in the frames: they come from REST with the history, then in chunks up to the
+// newest bar held (`appendLines`). A line point is taken only at a time whose candle is held, and drawn with
+// it, so a line never runs ahead of the bars played.
 import type { CandlestickData, LineData, SeriesMarker, UTCTimestamp } from "lightweight-charts";
 import type { OhlcColumns } from "@/components/charts/series-data";
 import { fillPoints, toCandles, toLine, type PricedFill } from "@/components/charts/series-data";
@@ -32,11 +36,19 @@ export interface LiveChartSinks {
   markers: { setMarkers(markers: SeriesMarker<UTCTimestamp>[]): void };
 }
 
+/** A line's points (time order), as the strategy computed them. */
+export interface LineColumns {
+  time: number[];
+  values: number[];
+}
+
 export interface History {
   candles: OhlcColumns;
   /** The run's equity from its start up to the cursor (the curve may be decimated). */
   equity: { time: number[]; equity: number[] };
   fills: PricedFill[];
+  /** The strategy's lines up to the cursor, one per line sink (empty while it has none). */
+  lines?: LineColumns[];
 }
 
 export interface LiveChartLimits {
@@ -88,6 +100,8 @@ export class LiveChart {
   private candles: CandlestickData<UTCTimestamp>[] = [];
   private equity: LineData<UTCTimestamp>[] = [];
   private fills: PricedFill[] = [];
+  private lines: LineData<UTCTimestamp>[][] = [];
+  private lineSinks: SeriesSink<LineData<UTCTimestamp>>[] = [];
   private resetToken = 0;
   /** Frames held while a reset's history loads (null: no reset under way). */
   private pending: FrameData[] | null = null;
@@ -95,7 +109,7 @@ export class LiveChart {
   private queued: FrameData[] = [];
   private cancelFlush: (() => void) | null = null;
   /** What is held but not yet on the chart: new candles and equity points, and fills from this time on. */
-  private undrawn = { candles: 0, equity: 0, fillsFrom: null as number | null };
+  private undrawn = { candles: 0, equity: 0, fillsFrom: null as number | null, lines: [] as number[] };
   private nextDrawAt = 0;
   /** The last draw's end and its own cost, until the next paint tells how long the chart took to render it. */
   private lastDraw: { end: number; cost: number } | null = null;
@@ -117,6 +131,37 @@ export class LiveChart {
     return this.candles.at(-1)?.time ?? null;
   }
 
+  /** Changes with every reset: lines loaded for an older one are refused. */
+  get generation(): number {
+    return this.resetToken;
+  }
+
+  /** Where the strategy's lines go, one sink per line (set once their series exist). */
+  attachLines(sinks: SeriesSink<LineData<UTCTimestamp>>[]): void {
+    this.lineSinks = sinks;
+    this.lines = sinks.map(() => []);
+  }
+
+  /**
+   * Adds the lines' points (one entry per line sink) loaded for `generation`, up to the newest candle held;
+   * returns false when a reset came in between (the points belong to another stretch).
+   */
+  appendLines(generation: number, lines: readonly LineColumns[]): boolean {
+    if (generation !== this.resetToken || this.pending !== null) return false;
+    const last = this.lastCandleTime ?? Number.NEGATIVE_INFINITY;
+    let added = 0;
+    lines.forEach((line, i) => {
+      const target = this.lines[i];
+      if (!target) return;
+      const times = line.time.filter((t) => t <= last);
+      const n = appendNewer(target, times, (j, time) => ({ time, value: line.values[j] ?? 0 }));
+      this.undrawn.lines[i] = (this.undrawn.lines[i] ?? 0) + n;
+      added += n;
+    });
+    if (added > 0) this.cancelFlush ??= this.schedule(() => this.flush());
+    return true;
+  }
+
   /** Hold frames until `completeReset` with the same token brings the history they follow. */
   beginReset(): number {
     this.resetToken += 1;
@@ -131,6 +176,10 @@ export class LiveChart {
     this.candles = history ? toCandles(history.candles) : [];
     this.equity = history ? toLine(history.equity.time, history.equity.equity) : [];
     this.fills = history ? history.fills : [];
+    this.lines = this.lineSinks.map((_, i) => {
+      const line = history?.lines?.[i];
+      return line ? toLine(line.time, line.values) : [];
+    });
     // The frames held meanwhile join the history before anything is drawn: one setData per series.
     this.merge(pending);
     this.trim();
@@ -164,7 +213,8 @@ export class LiveChart {
       this.undrawn.equity += added.equity;
       if (added.fills > 0) this.undrawn.fillsFrom ??= added.firstFill;
     }
-    const waiting = this.undrawn.candles + this.undrawn.equity > 0 || this.undrawn.fillsFrom !== null;
+    const waiting = this.undrawn.candles + this.undrawn.equity > 0 || this.undrawn.fillsFrom !== null
+      || this.undrawn.lines.some((n) => n > 0);
     if (waiting && this.now() >= this.nextDrawAt) this.draw();
     // Bars held but not drawn yet are drawn at a later paint, even if no frame comes to ask for one.
     else if (waiting) this.cancelFlush ??= this.schedule(() => this.flush());
@@ -193,8 +243,8 @@ export class LiveChart {
 
   private draw(): void {
     const started = this.now();
-    const { candles, equity, fillsFrom } = this.undrawn;
-    this.undrawn = { candles: 0, equity: 0, fillsFrom: null };
+    const { candles, equity, fillsFrom, lines } = this.undrawn;
+    this.undrawn = { candles: 0, equity: 0, fillsFrom: null, lines: [] };
     if (this.candles.length > this.limits.maxCandles) {
       this.trim();
       this.setAll();
@@ -203,6 +253,7 @@ export class LiveChart {
       drawNew(this.sinks.candles, this.candles, candles);
       drawNew(this.sinks.equity, this.equity, equity);
       if (fillsFrom !== null) this.drawNewFills(fillsFrom);
+      this.lineSinks.forEach((sink, i) => drawNew(sink, this.lines[i] ?? [], lines[i] ?? 0));
     }
     this.draws += 1;
     const end = this.now();
@@ -254,11 +305,13 @@ export class LiveChart {
     const first = this.candles[0]?.time ?? 0;
     this.equity = this.equity.filter((p) => p.time >= first);
     this.fills = this.fills.filter((f) => f.time >= first);
+    this.lines = this.lines.map((line) => line.filter((p) => p.time >= first));
   }
 
   private setAll(): void {
     this.sinks.candles.setData(this.candles);
     this.sinks.equity.setData(this.equity);
+    this.lineSinks.forEach((sink, i) => sink.setData(this.lines[i] ?? []));
     this.drawFills();
   }
 }

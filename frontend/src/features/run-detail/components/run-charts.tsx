@@ -1,12 +1,13 @@
 // The run's price (candles with its fills), equity and drawdown: three panes of one chart, so they share one
 // time axis exactly (by time: the equity is snapped onto the candles' times) and one crosshair, with a legend
 // of the values at the hovered time. The equity pane also shows buying and holding (a toggle), the drawdown
-// periods shaded, the peak and the longest drawdown.
+// periods shaded, the peak and the longest drawdown. Zoomed into a part of the run, the equity and drawdown
+// show the visible stretch in finer detail (hooks/use-equity-detail).
 import {
   AreaSeries, CandlestickSeries, createSeriesMarkers, HistogramSeries, LineSeries, LineStyle, type IChartApi,
   type ISeriesApi, type ISeriesMarkersPluginApi, type LogicalRange, type MouseEventParams, type Time,
 } from "lightweight-charts";
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useEffectEvent, useMemo, useRef, useState } from "react";
 import type { CandleColumns } from "@/api/sources/candles";
 import type { ChartTimeframe, EquityCurve, Indicators, Order, RunDetail } from "@/api/types";
 import { ChartLegend, type LegendContent } from "@/components/charts/chart-legend";
@@ -21,13 +22,18 @@ import { Card, CardTitle } from "@/components/ui/card";
 import { Segmented } from "@/components/ui/segmented";
 import { ErrorState, LoadingState, Spinner } from "@/components/ui/states";
 import { formatInteger, formatMoney, formatNumber, formatTime } from "@/lib/format";
+import { useEquityDetail } from "../hooks/use-equity-detail";
 import { useIndicatorSeries } from "../hooks/use-indicator-series";
 import { timeframeOptions } from "../utils/chart-timeframes";
+import type { TimeSpan } from "../utils/equity-detail";
 import { equityOverlays } from "../utils/equity-overlays";
 
 interface Props {
   run: RunDetail;
+  /** The whole run's curve, decimated. */
   equity: EquityCurve;
+  /** Points the visible stretch is asked for at, once the chart shows only a part of the run. */
+  detailPoints: number;
   orders: Order[] | null;
   candles: CandleColumns | undefined;
   candlesLoading: boolean;
@@ -63,12 +69,13 @@ interface Series {
 /** Pane heights as shares of the chart: price, equity, drawdown. */
 const PANE_STRETCH = [0.58, 0.26, 0.16] as const;
 
-/** The visible time range on the root element, for the browser tests and anyone inspecting the chart. */
-function showRange(root: HTMLElement | null, chart: IChartApi) {
+/** The visible time range, also on the root element for the browser tests and anyone inspecting the chart. */
+function showRange(root: HTMLElement | null, chart: IChartApi): TimeSpan | null {
   const range = chart.timeScale().getVisibleRange();
-  if (root === null || range === null) return;
+  if (root === null || range === null) return null;
   root.dataset.visibleFrom = String(range.from);
   root.dataset.visibleTo = String(range.to);
+  return { from: Number(range.from), to: Number(range.to) };
 }
 
 /** The fills of one candle, for the legend (what a marker stands for): "buy 0.5 @ 80,000.00". */
@@ -85,6 +92,12 @@ function fillsIn(orders: readonly Order[], from: number, to: number): { label: s
   return [{ label: "Fills", value: shown.join(" · ") }];
 }
 
+/** Equity and drawdown (in percent) on the candles' times. */
+function drawLines(current: Series, curve: EquityCurve, candleTimes: readonly number[]) {
+  current.equity.setData(snapToCandles(curve.time, curve.equity, candleTimes));
+  current.drawdown.setData(snapToCandles(curve.time, curve.drawdown, candleTimes, 100));
+}
+
 export function RunCharts(props: Props) {
   const { run, equity, orders, candles, timeframe } = props;
   // A year of candles zoomed out puts several in a pixel: conflation draws them as one.
@@ -96,6 +109,11 @@ export function RunCharts(props: Props) {
   const [legend, setLegend] = useState<LegendContent | null>(null);
   const [showBuyAndHold, setShowBuyAndHold] = useState(true);
   const positions = useMemo(() => new PositionTimeline(orders ?? []), [orders]);
+  const [visible, setVisible] = useState<TimeSpan | null>(null);
+  // The curve drawn: the whole run's, finer over the visible stretch when zoomed in. The overlays (buy and hold,
+  // drawdown periods) stay on the whole curve, so zooming never moves them.
+  const lines = useEquityDetail(run, equity, visible, props.detailPoints);
+  const latestLines = useEffectEvent(() => lines);
 
   // Series live as long as the chart; the effects below only replace their points.
   useEffect(() => {
@@ -127,7 +145,7 @@ export function RunCharts(props: Props) {
     };
     chart.panes().forEach((pane, i) => pane.setStretchFactor(PANE_STRETCH[i] ?? 0.2));
     series.current = created;
-    const onRange = () => showRange(rootRef.current, chart);
+    const onRange = () => setVisible(showRange(rootRef.current, chart));
     chart.timeScale().subscribeVisibleLogicalRangeChange(onRange);
     return () => {
       chart.timeScale().unsubscribeVisibleLogicalRangeChange(onRange);
@@ -153,8 +171,8 @@ export function RunCharts(props: Props) {
     const candleTimes = candles?.time ?? equity.time;
     const kept = shown.current ? chart.timeScale().getVisibleRange() : null;
     if (candles) current.candles.setData(toCandles(candles));
-    current.equity.setData(snapToCandles(equity.time, equity.equity, candleTimes));
-    current.drawdown.setData(snapToCandles(equity.time, equity.drawdown, candleTimes, 100));
+    // The lines too, before the time range is restored: on the new candles' times, they keep the axis linear.
+    drawLines(current, latestLines(), candleTimes);
     if (!candles) return undefined;
     const extras = equityOverlays(equity, run.cash, candles);
     current.buyAndHold.setData(extras.buyAndHold);
@@ -184,6 +202,11 @@ export function RunCharts(props: Props) {
     return () => chart.timeScale().unsubscribeVisibleLogicalRangeChange(showMarkers);
   }, [candles, equity, orders, run.cash, chartApi]);
 
+  // Finer detail arriving for the visible stretch: its points sit on candles already there, so the view stays.
+  useEffect(() => {
+    if (series.current) drawLines(series.current, lines, candles?.time ?? equity.time);
+  }, [lines, candles, equity.time]);
+
   useEffect(() => {
     series.current?.buyAndHold.applyOptions({ visible: showBuyAndHold });
   }, [showBuyAndHold]);
@@ -209,8 +232,8 @@ export function RunCharts(props: Props) {
     if (!chart || !current || !candles) return undefined;
     // The equity and drawdown at a time: their points sit on some candles only (the curve is decimated), so
     // the value shown is the latest at or before the hovered candle.
-    const equityLine = snapToCandles(equity.time, equity.equity, candles.time);
-    const drawdownLine = snapToCandles(equity.time, equity.drawdown, candles.time, 100);
+    const equityLine = snapToCandles(lines.time, lines.equity, candles.time);
+    const drawdownLine = snapToCandles(lines.time, lines.drawdown, candles.time, 100);
     const lineTimes = equityLine.map((p) => p.time);
     const describe = (param: MouseEventParams | null) => {
       const lastTime = candles.time.at(-1);
@@ -241,7 +264,7 @@ export function RunCharts(props: Props) {
     describe(null);
     chart.subscribeCrosshairMove(describe);
     return () => chart.unsubscribeCrosshairMove(describe);
-  }, [candles, equity, positions, orders, run.cash, showBuyAndHold, indicatorLegend, chartApi]);
+  }, [candles, lines, positions, orders, run.cash, showBuyAndHold, indicatorLegend, chartApi]);
 
   return (
     <div ref={rootRef} data-testid="run-charts" className="flex flex-col gap-4">

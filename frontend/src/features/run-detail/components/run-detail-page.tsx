@@ -5,7 +5,7 @@ import { Card } from "@/components/ui/card";
 import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { useDataPath } from "@/lib/app-config";
 import { formatPercent } from "@/lib/format";
-import { useCandles, useIndicators, useRunComplete } from "../hooks/use-run-data";
+import { useCandles, useIndicators, useRunComplete, useTrades } from "../hooks/use-run-data";
 import { defaultTimeframe, MAX_CANDLES } from "../utils/chart-timeframes";
 import { MetricCards } from "./metric-cards";
 import { OrdersTable } from "./orders-table";
@@ -29,6 +29,7 @@ export function RunDetailPage() {
     : null);
 
   const indicators = useIndicators(runId, run?.status === "completed");
+  const trades = useTrades(runId, run?.status === "completed");
 
   if (complete.isPending) return <LoadingState label="Loading the run…" />;
   if (complete.isError) return <ErrorState title="This run could not be loaded" error={complete.error}
@@ -57,12 +58,13 @@ export function RunDetailPage() {
     <>
       <RunHeader data={data} path={runsPath} />
       <MetricCards metrics={data.metrics} periodsPerYear={data.periods_per_year} />
-      <RunCharts run={data.run} equity={data.equity} orders={data.orders?.orders ?? null} candles={candles.data}
+      <RunCharts run={data.run} equity={data.equity} detailPoints={EQUITY_POINTS} orders={data.orders?.orders ?? null} candles={candles.data}
         candlesLoading={candles.isFetching} candlesError={candles.isError ? candles.error : null}
         onRetryCandles={() => void candles.refetch()} timeframe={timeframe} onTimeframe={setChosen} focus={focus}
         indicators={indicators.data} />
-      <TradesTable orders={data.orders?.orders ?? null}
-        onShow={(t) => setFocus({ from: t.entryTime, to: t.exitTime ?? data.run.to_time })} />
+      <TradesTable trades={trades.data?.trades} error={trades.isError ? trades.error : null}
+        onRetry={() => void trades.refetch()}
+        onShow={(t) => setFocus({ from: t.entry_time, to: t.exit_time ?? data.run.to_time })} />
       <OrdersTable orders={data.orders?.orders ?? null}
         unavailable={ordersFailure ? `${ordersFailure.message} (${ordersFailure.code})` : null} />
     </>

@@ -1,11 +1,11 @@
-// The run's round-trip trades (entry to exit), newest last; selecting one shows it on the chart.
-import { useMemo, useState } from "react";
-import type { Order } from "@/api/types";
+// The run's round-trip trades (entry to exit) as the backend pairs them, with how far each went against and for
+// the trader while open (MAE/MFE, from the run's own bars), newest last; selecting one shows it on the chart.
+import { useState } from "react";
+import type { Trade } from "@/api/types";
 import { Card, CardTitle } from "@/components/ui/card";
 import { PageNav } from "@/components/ui/page-nav";
-import { EmptyState } from "@/components/ui/states";
+import { EmptyState, ErrorState, LoadingState } from "@/components/ui/states";
 import { formatDuration, formatInteger, formatMoney, formatNumber, formatPercent, formatTime } from "@/lib/format";
-import { roundTrips, type RoundTrip } from "../utils/round-trips";
 
 const PAGE_SIZE = 25;
 
@@ -14,25 +14,39 @@ function tone(value: number): string {
 }
 
 interface Props {
-  orders: Order[] | null;
+  /** Undefined while loading. */
+  trades: Trade[] | undefined;
+  error: unknown;
+  onRetry: () => void;
   /** Shows a trade on the chart (its entry to its exit). */
-  onShow: (trade: RoundTrip) => void;
+  onShow: (trade: Trade) => void;
 }
 
-export function TradesTable({ orders, onShow }: Props) {
-  const trades = useMemo(() => roundTrips(orders ?? []), [orders]);
+/** An excursion as a return and in money: "−3.10 % (−620.00)". */
+function Excursion({ share, money }: { share: number; money: number }) {
+  return (
+    <span className={tone(share)}>
+      {formatPercent(share)} <span className="text-xs text-slate-400">({formatMoney(money)})</span>
+    </span>
+  );
+}
+
+export function TradesTable({ trades, error, onRetry, onShow }: Props) {
   const [page, setPage] = useState(0);
+  if (error) return <Card><ErrorState title="The trades could not be loaded" error={error} onRetry={onRetry} /></Card>;
+  if (trades === undefined) return <Card><LoadingState label="Loading the trades…" /></Card>;
   const pages = Math.max(1, Math.ceil(trades.length / PAGE_SIZE));
   const rows = trades.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
-  const won = trades.filter((t) => t.exitTime !== null && t.pnl > 0).length;
-  const closed = trades.filter((t) => t.exitTime !== null).length;
+  const closed = trades.filter((t) => t.exit_time !== null);
+  const won = closed.filter((t) => t.pnl > 0).length;
 
-  if (orders === null) return null;
   return (
     <Card>
       <CardTitle>
         Trades · {formatInteger(trades.length)} round trips
-        {closed > 0 && <span className="ml-2 text-xs font-normal text-slate-400">{formatPercent(won / closed, 1)} won</span>}
+        {closed.length > 0 && (
+          <span className="ml-2 text-xs font-normal text-slate-400">{formatPercent(won / closed.length, 1)} won</span>
+        )}
       </CardTitle>
       {trades.length === 0 ? (
         <EmptyState title="No trades">The strategy never opened a position in this run.</EmptyState>
@@ -52,6 +66,12 @@ export function TradesTable({ orders, onShow }: Props) {
                   <th scope="col" className="px-3 py-1.5 text-right font-medium">Return</th>
                   <th scope="col" className="px-3 py-1.5 text-right font-medium">PnL</th>
                   <th scope="col" className="px-3 py-1.5 text-right font-medium">Duration</th>
+                  <th scope="col" className="px-3 py-1.5 text-right font-medium">
+                    <abbr title="Maximum adverse excursion: the worst it stood while open">MAE</abbr>
+                  </th>
+                  <th scope="col" className="px-3 py-1.5 text-right font-medium">
+                    <abbr title="Maximum favourable excursion: the best it stood while open">MFE</abbr>
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -68,16 +88,22 @@ export function TradesTable({ orders, onShow }: Props) {
                       </button>
                     </td>
                     <td className={`px-3 py-1 ${t.side === "long" ? "text-emerald-300" : "text-rose-300"}`}>{t.side}</td>
-                    <td className="px-3 py-1 whitespace-nowrap">{formatTime(t.entryTime)}</td>
-                    <td className="px-3 py-1 whitespace-nowrap">{t.exitTime === null ? "open" : formatTime(t.exitTime)}</td>
+                    <td className="px-3 py-1 whitespace-nowrap">{formatTime(t.entry_time)}</td>
+                    <td className="px-3 py-1 whitespace-nowrap">{t.exit_time === null ? "open" : formatTime(t.exit_time)}</td>
                     <td className="px-3 py-1 text-right tabular-nums">{formatNumber(t.size, 6)}</td>
                     <td className="px-3 py-1 text-right whitespace-nowrap tabular-nums">
-                      {formatMoney(t.entryPrice)} → {formatMoney(t.exitPrice)}
+                      {formatMoney(t.entry_price)} → {formatMoney(t.exit_price)}
                     </td>
                     <td className={`px-3 py-1 text-right tabular-nums ${tone(t.return)}`}>{formatPercent(t.return)}</td>
                     <td className={`px-3 py-1 text-right tabular-nums ${tone(t.pnl)}`}>{formatMoney(t.pnl)}</td>
                     <td className="px-3 py-1 text-right whitespace-nowrap">
-                      {t.exitTime === null ? "—" : formatDuration(t.exitTime - t.entryTime)}
+                      {t.exit_time === null ? "—" : formatDuration(t.exit_time - t.entry_time)}
+                    </td>
+                    <td className="px-3 py-1 text-right whitespace-nowrap tabular-nums" data-testid="trade-mae">
+                      <Excursion share={t.mae} money={t.mae_pnl} />
+                    </td>
+                    <td className="px-3 py-1 text-right whitespace-nowrap tabular-nums" data-testid="trade-mfe">
+                      <Excursion share={t.mfe} money={t.mfe_pnl} />
                     </td>
                   </tr>
                 ))}
@@ -85,7 +111,8 @@ export function TradesTable({ orders, onShow }: Props) {
             </table>
           </div>
           <p className="px-4 pt-1 text-xs text-slate-400">
-            PnL is net of fees. Excursions (MAE/MFE) need the bars inside each trade and are not shown.
+            PnL is net of fees; an open trade is valued at the last close. MAE and MFE are the worst and best the
+            trade stood while open, against its entry price, from every bar of the run.
           </p>
           <PageNav label="Trades pages" page={page} pages={pages} onPage={setPage} />
         </>

@@ -45,3 +45,15 @@ export function useIndicators(runId: string, enabled: boolean) {
     staleTime: Infinity, // a completed run's lines never change
   });
 }
+
+/** The run's round-trip trades with their excursions, as the backend pairs them from the fills. */
+export function useTrades(runId: string, enabled: boolean) {
+  const { client, path } = useApiClient("runs");
+  return useQuery({
+    queryKey: ["trades", path, runId],
+    queryFn: ({ signal }) => unwrap(client.GET("/api/v1/backtests/{run_id}/trades", {
+      params: { path: { run_id: runId } }, signal })),
+    enabled,
+    staleTime: Infinity, // a completed run's trades never change
+  });
+}
