@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.metrics import ApiMetrics
 from api.settings import ApiSettings
+from api.stream.hub import StreamHub
 from api.views import AccessChecks, CachedViews, PrewarmTrigger, RedisGuard, Upstream
 
 # Declared so that OpenAPI shows the bearer scheme; the api forwards the header as it came and never
@@ -51,6 +52,10 @@ async def get_prewarm(request: Request) -> PrewarmTrigger:
     return request.app.state.prewarm
 
 
+async def get_stream_hub(request: Request) -> StreamHub:
+    return request.app.state.stream_hub
+
+
 @dataclass(frozen=True)
 class CachedViewServices:
     """What the cached-view routes (chart data, complete runs) use, built once per app."""
@@ -78,5 +83,6 @@ AccessDep = Annotated[AccessChecks, Depends(get_access)]
 GuardDep = Annotated[RedisGuard, Depends(get_guard)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 PrewarmDep = Annotated[PrewarmTrigger, Depends(get_prewarm)]
+StreamHubDep = Annotated[StreamHub, Depends(get_stream_hub)]
 AuthorizationDep = Annotated[str | None, Depends(get_authorization)]
 CachedViewServicesDep = Annotated[CachedViewServices, Depends(get_cached_view_services)]

@@ -29,7 +29,7 @@ from api.ops.sampler import OpsSampler
 from api.ops.summary import OpsSummary
 from api.rate_limit import EXEMPT_PATHS, RateLimitMiddleware
 from api.request_info import ApiRequestNotes
-from api.routers import app_config, chart_data, operations, passthrough, runs_complete
+from api.routers import app_config, chart_data, operations, passthrough, run_viewers, runs_complete
 from api.settings import ApiSettings
 from api.stream import router as stream_router
 from api.stream.hub import StreamHub
@@ -156,6 +156,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(operations.router)
     app.include_router(chart_data.router, prefix=API_PREFIX)
     app.include_router(runs_complete.router, prefix=API_PREFIX)
+    app.include_router(run_viewers.router, prefix=API_PREFIX)
     app.include_router(app_config.router, prefix=API_PREFIX)
     app.include_router(stream_router.router, prefix=API_PREFIX)
     app.include_router(ops_router.router, prefix=API_PREFIX)

@@ -95,3 +95,9 @@ class DataPaths(BaseModel):
 class AppConfig(BaseModel):
     data_paths: DataPaths = Field(description="Defaults; a person may override each in the app's settings")
     backend_url: str = Field(description="The backend's URL as a browser reaches it (for the direct paths)")
+
+
+class RunViewers(BaseModel):
+    run_id: str
+    viewers: int = Field(description="People watching the run's shared replay now, on every api node (as the nodes "
+                                     "last recorded it, a few seconds at most ago)")

@@ -205,6 +205,18 @@ local st = redis.call('HMGET', KEYS[2], 'epoch', 'offset')
 return {total, st[1] or false, st[2] or false}
 """
 
+# A run's viewers on every api node whose count still stands, read only (by Redis's clock, like _DEMAND).
+_WATCHING = _NOW_MS + """
+local now = now_ms()
+local total = 0
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local n, deadline = string.match(all[i + 1], '^(%d+):(%d+)$')
+  if n ~= nil and tonumber(deadline) >= now then total = total + tonumber(n) end
+end
+return total
+"""
+
 # The demanded runs' index (its own key, so its own cluster slot): ARGV ttl_ms, then the runs now demanded.
 _WANT = _NOW_MS + """
 local deadline = now_ms() + tonumber(ARGV[1])
@@ -332,6 +344,7 @@ class StreamStore:
         self._append = redis.register_script(_APPEND)
         self._join = redis.register_script(_JOIN)
         self._demand = redis.register_script(_DEMAND)
+        self._watching = redis.register_script(_WATCHING)
         self._want = redis.register_script(_WANT)
         self._demanded = redis.register_script(_DEMANDED)
         self._control_applied = redis.register_script(_CONTROL_APPLIED)
@@ -436,6 +449,11 @@ class StreamStore:
         key = self.keys.run_stream(run_id).stream
         rows = await self.redis.xrange(key, stream_id(after + 1), stream_id(upto))
         return [parse_entry(entry_id, fields) for entry_id, fields in rows]
+
+    async def watching(self, run_id: str) -> int:
+        """How many viewers watch the run on every api node, as the nodes last recorded it (each node refreshes
+        its counts every ``stream_demand_refresh_s``)."""
+        return int(await self._watching(keys=[self.keys.run_stream(run_id).viewers], args=[]))
 
     async def refresh_demand(self, node: str, viewers: dict[str, int], *, ttl_ms: int,
                              key_ttl_ms: int) -> dict[str, Demand]:

@@ -1,4 +1,4 @@
-import { ALICE, expect, sharedDemoRun, signIn, test } from "./fixtures";
+import { ALICE, BOB, apiUrl, expect, sharedDemoRun, signIn, test } from "./fixtures";
 import { screenshot } from "./screenshots";
 
 test("a run's detail: metric cards, candles with fills, synced equity and drawdown, sortable orders", async ({ page }, testInfo) => {
@@ -60,4 +60,25 @@ test("keyboard: the timeframe switcher and the table sort are reachable and labe
   await page.keyboard.press("Enter");
   await expect(table.getByRole("columnheader", { name: /Side/ })).toHaveAttribute("aria-sort", "ascending");
   await expect(table.locator("tbody tr").first().locator("td").nth(1)).toHaveText("buy");
+});
+
+test("the run page says how many watch its replay, from every node's count", async ({ page, browser }) => {
+  const run = await sharedDemoRun();
+  await signIn(page, ALICE);
+  await page.goto(`/runs/${run.id}`);
+  const watching = page.getByTestId("run-viewers");
+  // Viewers of earlier tests are withdrawn within a demand refresh; the page asks every 5 s.
+  await expect(watching).toHaveText("Nobody is watching the replay", { timeout: 20_000 });
+  // Bob watches in a browser of his own; the run page has no stream, yet its count follows his.
+  const bobContext = await browser.newContext({ baseURL: apiUrl() });
+  const bob = await bobContext.newPage();
+  try {
+    await signIn(bob, BOB);
+    await bob.goto(`/runs/${run.id}/playback`);
+    await expect(bob.getByTestId("connection-state")).toHaveText("Live");
+    await expect(watching).toHaveText("1 watching the replay", { timeout: 20_000 });
+  } finally {
+    await bobContext.close();
+  }
+  await expect(watching).toHaveText("Nobody is watching the replay", { timeout: 20_000 });
 });

@@ -1,6 +1,7 @@
 import { Link } from "react-router";
 import type { RunComplete } from "@/api/types";
-import { formatMoney, formatNumber, formatTime } from "@/lib/format";
+import { formatInteger, formatMoney, formatNumber, formatTime } from "@/lib/format";
+import { useRunViewers } from "../hooks/use-run-data";
 
 function params(run: RunComplete["run"]): string {
   const entries = Object.entries(run.params);
@@ -9,6 +10,7 @@ function params(run: RunComplete["run"]): string {
 
 export function RunHeader({ data, path }: { data: RunComplete; path: string }) {
   const { run, metadata } = data;
+  const watching = useRunViewers(run.id, run.status === "completed").data?.viewers;
   return (
     <div className="flex flex-wrap items-start justify-between gap-3">
       <div>
@@ -26,10 +28,17 @@ export function RunHeader({ data, path }: { data: RunComplete; path: string }) {
         </p>
       </div>
       {run.status === "completed" && (
-        <Link to={`/runs/${run.id}/playback`}
-          className="rounded-md bg-sky-500 px-3 py-1.5 text-sm font-medium text-slate-950 hover:bg-sky-400">
-          Play back
-        </Link>
+        <div className="flex items-center gap-3">
+          {watching !== undefined && (
+            <span data-testid="run-viewers" className="text-sm text-slate-400">
+              {watching === 0 ? "Nobody is watching the replay" : `${formatInteger(watching)} watching the replay`}
+            </span>
+          )}
+          <Link to={`/runs/${run.id}/playback`}
+            className="rounded-md bg-sky-500 px-3 py-1.5 text-sm font-medium text-slate-950 hover:bg-sky-400">
+            Play back
+          </Link>
+        </div>
       )}
     </div>
   );

@@ -57,3 +57,19 @@ export function useTrades(runId: string, enabled: boolean) {
     staleTime: Infinity, // a completed run's trades never change
   });
 }
+
+/** How often the run page asks how many watch its replay: about as often as the api nodes record their counts. */
+const VIEWERS_POLL_MS = 5_000;
+
+/** How many people watch the run's shared replay now (every api node's viewers; only the api knows it). */
+export function useRunViewers(runId: string, enabled: boolean) {
+  const { client, path } = useApiClient("playback");
+  const shared = enabled && path === "bff";
+  return useQuery({
+    queryKey: ["run-viewers", runId],
+    queryFn: ({ signal }) => unwrap(client.GET("/api/v1/runs/{run_id}/viewers", {
+      params: { path: { run_id: runId } }, signal })),
+    enabled: shared,
+    refetchInterval: VIEWERS_POLL_MS,
+  });
+}
