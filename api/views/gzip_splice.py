@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from isal import isal_zlib
 
-# Magic, deflate, no flags, mtime 0 (deterministic bytes, so ETags stay stable), no extra flags, unknown OS.
-_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+from common.spliceable_gzip import GZIP_HEADER, SyncFlushed, sync_flushed
+
 _PACK_HEADER = struct.Struct("<II")  # crc32, raw length
 
 
@@ -39,6 +39,10 @@ class CompressedPrefix:
         return _PACK_HEADER.pack(self.crc32, self.raw_length) + self.deflated
 
     @classmethod
+    def of(cls, part: SyncFlushed) -> CompressedPrefix:
+        return cls(deflated=part.deflated, crc32=part.crc32, raw_length=part.raw_length)
+
+    @classmethod
     def unpack(cls, data: bytes) -> CompressedPrefix | None:
         if len(data) <= _PACK_HEADER.size:
             return None  # not ours: treat as a miss
@@ -47,9 +51,7 @@ class CompressedPrefix:
 
 
 def compress_prefix(raw: bytes, level: int) -> CompressedPrefix:
-    compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -isal_zlib.MAX_WBITS)
-    deflated = compressor.compress(raw) + compressor.flush(isal_zlib.Z_SYNC_FLUSH)
-    return CompressedPrefix(deflated=deflated, crc32=isal_zlib.crc32(raw), raw_length=len(raw))
+    return CompressedPrefix.of(sync_flushed(raw, level))
 
 
 def join_prefixes(parts: Sequence[CompressedPrefix]) -> CompressedPrefix:
@@ -68,4 +70,4 @@ def gzip_with_suffix(prefix: CompressedPrefix, suffix: bytes, level: int) -> byt
     tail = compressor.compress(suffix) + compressor.flush(isal_zlib.Z_FINISH)
     crc = isal_zlib.crc32(suffix, prefix.crc32)
     size = (prefix.raw_length + len(suffix)) & 0xFFFFFFFF
-    return b"".join((_GZIP_HEADER, prefix.deflated, tail, struct.pack("<II", crc, size)))
+    return b"".join((GZIP_HEADER, prefix.deflated, tail, struct.pack("<II", crc, size)))
