@@ -106,13 +106,21 @@ async def _orders(upstream: Upstream, authorization: str | None, run_id: str,
     if headers.get("content-encoding", "").lower() == "gzip":
         part = split_spliceable(body) if headers.get(SPLICEABLE_HEADER) == SPLICEABLE_VALUE else None
         if part is not None:
-            # Inflating it all to check it would undo the point; its opening shows it is a JSON object.
-            opening = isal_zlib.decompressobj(-isal_zlib.MAX_WBITS).decompress(part.deflated[:64], 1)
-            if opening != b"{":
+            if opening(part.deflated) != b"{":
                 raise MalformedPart("the backend sent orders that are not a JSON object")
             return CompressedPrefix.of(part), digest(part.deflated)
         body = await asyncio.to_thread(_inflated, body)
     return await _compressed(_json_document(body, "orders"), level)
+
+
+def opening(deflated: bytes) -> bytes:
+    """The first byte of a raw deflate stream's text. Inflating it all to check its shape would undo the point of
+    splicing; the opening shows a JSON object. The whole stream goes in (a block's Huffman tables come before its
+    first byte and can take hundreds of bytes), and inflating stops at the first byte out."""
+    try:
+        return isal_zlib.decompressobj(-isal_zlib.MAX_WBITS).decompress(deflated, 1)
+    except isal_zlib.error:
+        return b""
 
 
 def _inflated(body: bytes) -> bytes:
