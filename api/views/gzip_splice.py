@@ -26,9 +26,11 @@ _PACK_HEADER = struct.Struct("<II")  # crc32, raw length
 @dataclass(frozen=True)
 class CompressedPrefix:
     """Only the deflated bytes are kept: clients that take gzip (nearly all) never need the raw text, and the
-    rare one that does not gets it inflated on demand."""
+    rare one that does not gets it inflated on demand. Read from the cache, ``deflated`` is a view into the
+    stored value rather than a copy: a complete run with orders is over half a megabyte, and on a hit each such
+    copy costs a fresh allocation the size of the body."""
 
-    deflated: bytes
+    deflated: bytes | memoryview
     crc32: int
     raw_length: int
 
@@ -43,7 +45,7 @@ class CompressedPrefix:
         return cls(deflated=part.deflated, crc32=part.crc32, raw_length=part.raw_length)
 
     @classmethod
-    def unpack(cls, data: bytes) -> CompressedPrefix | None:
+    def unpack(cls, data: bytes | memoryview) -> CompressedPrefix | None:
         if len(data) <= _PACK_HEADER.size:
             return None  # not ours: treat as a miss
         crc, raw_length = _PACK_HEADER.unpack_from(data)

@@ -52,7 +52,7 @@ class RunParts:
 
     @classmethod
     def unpack(cls, data: bytes) -> RunParts | None:
-        prefix = CompressedPrefix.unpack(data[32:])
+        prefix = CompressedPrefix.unpack(memoryview(data)[32:])  # a view: no copy of the large prefix
         return cls(prefix, data[:32].decode("ascii")) if prefix is not None and len(data) > 32 else None
 
 
