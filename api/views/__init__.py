@@ -7,7 +7,7 @@ the api's settings.
 """
 
 from api.views.access import AccessChecks, Decision
-from api.views.cache import Computed, Encoded, accepts_gzip, digest, etag_matches
+from api.views.cache import Computed, Encoded, digest, etag_matches
 from api.views.cached_views import CachedViews, ChartResult, RunPartsResult
 from api.views.charts import chart_dataset, chart_view
 from api.views.gzip_splice import gzip_with_suffix
@@ -20,6 +20,7 @@ from api.views.run_results import RunNotCompleted, RunParts, encode_run_parts
 from api.views.shared_tasks import SharedTasks
 from api.views.transform import loads_object
 from api.views.upstream import USER_HEADER, BackendFailure, BackendRefused, Upstream, UpstreamTimeout
+from common.spliceable_gzip import accepts_gzip
 
 __all__ = [
     "RUN_ID_PATTERN", "AccessChecks", "BackendFailure", "BackendRefused", "CachedViews", "ChartDataQuery",

@@ -68,16 +68,6 @@ def encode(raw: bytes, *, gzip_level: int, gzip_min_bytes: int) -> Encoded:
     return Encoded(digest(raw), raw, False)
 
 
-def accepts_gzip(accept_encoding: str | None) -> bool:
-    if not accept_encoding:
-        return False
-    for part in accept_encoding.split(","):
-        name, _, params = part.strip().partition(";")
-        if name.strip().lower() in ("gzip", "*"):
-            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
-
-
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
     """Weak comparison (RFC 9110 13.1.2): ``W/`` prefixes are ignored, ``*`` matches anything."""
     if not if_none_match:

@@ -18,17 +18,19 @@ from dataclasses import dataclass
 
 from isal import isal_zlib
 
-# Magic, deflate, no flags, mtime 0 (deterministic bytes, so ETags stay stable), no extra flags, unknown OS.
-_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+from common.spliceable_gzip import GZIP_HEADER, SyncFlushed, sync_flushed
+
 _PACK_HEADER = struct.Struct("<II")  # crc32, raw length
 
 
 @dataclass(frozen=True)
 class CompressedPrefix:
     """Only the deflated bytes are kept: clients that take gzip (nearly all) never need the raw text, and the
-    rare one that does not gets it inflated on demand."""
+    rare one that does not gets it inflated on demand. Read from the cache, ``deflated`` is a view into the
+    stored value rather than a copy: a complete run with orders is over half a megabyte, and on a hit each such
+    copy costs a fresh allocation the size of the body."""
 
-    deflated: bytes
+    deflated: bytes | memoryview
     crc32: int
     raw_length: int
 
@@ -39,7 +41,11 @@ class CompressedPrefix:
         return _PACK_HEADER.pack(self.crc32, self.raw_length) + self.deflated
 
     @classmethod
-    def unpack(cls, data: bytes) -> CompressedPrefix | None:
+    def of(cls, part: SyncFlushed) -> CompressedPrefix:
+        return cls(deflated=part.deflated, crc32=part.crc32, raw_length=part.raw_length)
+
+    @classmethod
+    def unpack(cls, data: bytes | memoryview) -> CompressedPrefix | None:
         if len(data) <= _PACK_HEADER.size:
             return None  # not ours: treat as a miss
         crc, raw_length = _PACK_HEADER.unpack_from(data)
@@ -47,9 +53,7 @@ class CompressedPrefix:
 
 
 def compress_prefix(raw: bytes, level: int) -> CompressedPrefix:
-    compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -isal_zlib.MAX_WBITS)
-    deflated = compressor.compress(raw) + compressor.flush(isal_zlib.Z_SYNC_FLUSH)
-    return CompressedPrefix(deflated=deflated, crc32=isal_zlib.crc32(raw), raw_length=len(raw))
+    return CompressedPrefix.of(sync_flushed(raw, level))
 
 
 def join_prefixes(parts: Sequence[CompressedPrefix]) -> CompressedPrefix:
@@ -68,4 +72,4 @@ def gzip_with_suffix(prefix: CompressedPrefix, suffix: bytes, level: int) -> byt
     tail = compressor.compress(suffix) + compressor.flush(isal_zlib.Z_FINISH)
     crc = isal_zlib.crc32(suffix, prefix.crc32)
     size = (prefix.raw_length + len(suffix)) & 0xFFFFFFFF
-    return b"".join((_GZIP_HEADER, prefix.deflated, tail, struct.pack("<II", crc, size)))
+    return b"".join((GZIP_HEADER, prefix.deflated, tail, struct.pack("<II", crc, size)))

@@ -175,6 +175,25 @@ class Upstream:
                                             extensions=extensions)
         return await self.send(request, route=route)
 
+    async def get_ok_gzip(self, path: str, *, route: str, authorization: str | None) -> tuple[httpx.Headers, bytes]:
+        """GET that must succeed, asking for gzip: the answer's headers and its body as sent, not inflated (the
+        caller splices compressed bodies as they are). A backend refusal is raised as with :meth:`get_ok`."""
+        request = self.client.build_request("GET", path, headers=self.call_headers(
+            authorization, {"Accept-Encoding": "gzip"}))
+        response = await self.send(request, route=route, stream=True)
+        try:
+            if response.status_code >= 300:
+                await response.aread()
+                raise refusal(response)
+            try:
+                return response.headers, b"".join([chunk async for chunk in response.aiter_raw()])
+            except httpx.TimeoutException as exc:
+                raise UpstreamTimeout("the backend did not answer in time") from exc
+            except httpx.HTTPError as exc:
+                raise BackendFailure("the backend connection failed") from exc
+        finally:
+            await response.aclose()
+
     async def get_ok(self, path: str, *, route: str, authorization: str | None,
                      params: dict[str, Any] | None = None) -> httpx.Response:
         """GET that must succeed: a backend refusal is raised as the error the caller should see."""

@@ -8,7 +8,7 @@ immutable, so one instance serves every connection that plays the run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,9 @@ class PlaybackData:
     fill_realized: np.ndarray
     fill_closed: np.ndarray
     fill_wins: np.ndarray
+    # Answers about the run that are costly to encode and never change (the orders document gzip-compressed),
+    # kept by name once built: they live and are evicted with the run, and count in its size.
+    encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, timeline: Timeline, fills: Fills, initial_cash: float) -> PlaybackData:
@@ -73,8 +76,9 @@ class PlaybackData:
         arrays = (b.time, b.open, b.high, b.low, b.close, b.volume, t.equity, t.drawdown, t.position, t.cash,
                   self.peak_equity, self.max_drawdown, self.fill_fees, self.fill_realized, self.fill_closed,
                   self.fill_wins, self.fills.bar_index, self.fills.quantity, self.fills.price)
-        # The encoded fills count once they exist (see fills_json).
-        return int(sum(a.nbytes for a in arrays)) + 64 * len(self.fills) + len(self.__dict__.get("fills_json", b""))
+        # The encoded fills and answers count once they exist (see fills_json and encoded).
+        return (int(sum(a.nbytes for a in arrays)) + 64 * len(self.fills) + len(self.__dict__.get("fills_json", b""))
+                + sum(len(body) for body in self.encoded.values()))
 
     @cached_property
     def fills_json(self) -> bytes:

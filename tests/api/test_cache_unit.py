@@ -10,10 +10,11 @@ import pytest
 import redis.asyncio as aioredis
 
 from api.metrics import ApiMetrics
-from api.views.cache import Computed, Encoded, ResponseCache, accepts_gzip, encode, etag_matches
+from api.views.cache import Computed, Encoded, ResponseCache, encode, etag_matches
 from api.views.redis_guard import RedisGuard, RedisUnavailable
 from api.views.single_flight import SingleFlight
 from common.keys import KeySpace
+from common.spliceable_gzip import accepts_gzip
 from tests.support.servers import free_port
 
 

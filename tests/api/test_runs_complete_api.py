@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+
 import httpx
+import orjson
 import pytest
 from fastapi import FastAPI, Request
 from starlette.responses import Response
@@ -122,3 +125,53 @@ def test_a_failing_optional_part_is_reported_not_hidden(shared_backend, make_api
         assert failure["part"] == "orders" and failure["status"] == 502
         # Incomplete answers are not cached.
         assert complete(api, completed_run["id"], include_orders="true").json()["metadata"]["cache"] == "miss"
+
+
+@pytest.mark.parametrize("backend_sends", ["spliceable", "plain", "ordinary_gzip"])
+def test_orders_are_the_backends_document_byte_for_byte(shared_backend, make_api, completed_run, backend_sends):
+    """The backend's spliceable gzip orders are taken in whole; a backend that sends them plain, or as ordinary
+    gzip, is read as before. Either way gzip and identity clients get the same JSON, with the backend's orders
+    document in it byte for byte."""
+    run_id = completed_run["id"]
+    plain_orders = httpx.get(f"{shared_backend.http_url}/backtests/{run_id}/orders",
+                             headers={**auth(ALICE_TOKEN), "Accept-Encoding": "identity"}).content
+    seen: list[tuple[str, dict[str, str]]] = []
+    proxy = FastAPI()
+
+    @proxy.api_route("/{path:path}", methods=["GET"])
+    async def relay(path: str, request: Request) -> Response:
+        asks = request.headers.get("accept-encoding", "identity")
+        if path.endswith("/orders") and backend_sends != "spliceable":
+            asks = "identity"
+        async with httpx.AsyncClient() as client:
+            async with client.stream("GET", f"{shared_backend.http_url}/{path}", params=request.query_params,
+                                     headers={"Authorization": request.headers.get("authorization", ""),
+                                              "Accept-Encoding": asks}) as upstream:
+                body = b"".join([chunk async for chunk in upstream.aiter_raw()])
+                headers = {k: v for k, v in upstream.headers.items()
+                           if k in ("content-encoding", "x-hewston-gzip", "vary")}
+        if path.endswith("/orders"):
+            seen.append((request.headers.get("accept-encoding", ""), headers))
+            if backend_sends == "ordinary_gzip":
+                body, headers = gzip.compress(body), {"content-encoding": "gzip"}
+        return Response(body, status_code=upstream.status_code, media_type="application/json", headers=headers)
+
+    with live_server(proxy) as front:
+        api = make_api(front.http_url)
+        url = f"{api.http_url}/api/v1/runs/{run_id}/complete"
+        params = {"target_points": 200, "include_orders": "true"}
+        for encoding in ("gzip", "identity", "gzip"):
+            with httpx.stream("GET", url, params=params,
+                              headers={**auth(ALICE_TOKEN), "Accept-Encoding": encoding}) as response:
+                raw = b"".join(response.iter_raw())
+            assert response.status_code == 200
+            body = gzip.decompress(raw) if encoding == "gzip" else raw
+            assert response.headers.get("content-encoding") == ("gzip" if encoding == "gzip" else None)
+            assert b'"orders":' + plain_orders + b',"run":' in body
+            assert orjson.loads(body)["metadata"]["partial_failures"] == []
+        assert len(seen) == 1  # one miss, then hits
+        asked, answered = seen[0]
+        assert asked == "gzip"
+        if backend_sends == "spliceable":
+            assert answered == {"content-encoding": "gzip", "x-hewston-gzip": "spliceable",
+                                "vary": "Accept-Encoding"}
