@@ -1,7 +1,7 @@
 """A profile of the api node's fan-out under load, as text: where one api process spends its time while N viewers
-of one run receive 30 frames a second.
+of one run receive 30 frames a second (or, with ``--join``, while they all connect at once).
 
-    python -m bench.profile_fanout [--viewers 2000] [--seconds 8]
+    python -m bench.profile_fanout [--viewers 2000] [--seconds 8] [--join]
 
 The fan-out benchmark's deployment (every role its own process on 127.0.0.1); the api process is sampled with
 py-spy (``pip install py-spy``; it reads the process from outside, so the api runs unchanged) while the viewers
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import re
 import shutil
 import subprocess
 import sys
@@ -27,11 +28,13 @@ from bench.ws_load import run_clients
 from common.logging import configure_logging
 
 TOP = 12
+# Frames of Hewston's own modules (py-spy names a frame "function (path/to/module.py)").
+OWN_CODE = re.compile(r"\((api|common)/")
 
 
 def summarise(collapsed: str, top: int = TOP) -> str:
-    """The top functions of py-spy's collapsed stacks (``frame;frame;... count`` per line), by own samples and by
-    samples including callees, each as a share of all samples."""
+    """The top functions of py-spy's collapsed stacks (``frame;frame;... count`` per line), by own samples and (of
+    Hewston's own code) by samples including callees, each as a share of all samples."""
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
     total = 0
@@ -44,7 +47,8 @@ def summarise(collapsed: str, top: int = TOP) -> str:
         total += count
         own[frames[-1]] += count
         for frame in set(frames):
-            inclusive[frame] += count
+            if OWN_CODE.search(frame):
+                inclusive[frame] += count
     if not total:
         return "no samples"
 
@@ -53,7 +57,7 @@ def summarise(collapsed: str, top: int = TOP) -> str:
         rows += [f"  {100 * n / total:5.1f} %  {frame}" for frame, n in counter.most_common(top)]
         return rows
 
-    return "\n".join([*table(own, "own time"), "", *table(inclusive, "including callees")])
+    return "\n".join([*table(own, "own time"), "", *table(inclusive, "Hewston's own functions, including callees")])
 
 
 def py_spy() -> str | None:
@@ -62,17 +66,18 @@ def py_spy() -> str | None:
     return shutil.which("py-spy") or (str(beside) if beside.exists() else None)
 
 
-def measure(deployment: Deployment, spy_path: str, viewers: int, seconds: float, rate: int) -> str:
+def measure(deployment: Deployment, spy_path: str, viewers: int, seconds: float, rate: int, join: bool) -> str:
     run_id = prepare(deployment.data_dir, bars=BARS)
     roles = deployment.start_roles()
     controller = Controller(roles.api_port, run_id).start()
     out = deployment.work_dir / "profile.txt"
     try:
-        start = time.time() + 3.0 + viewers / 200
+        start = time.time() + (2.0 if join else 3.0 + viewers / 200)
         window = seconds + 4.0
 
         def sample() -> None:
-            time.sleep(max(0.0, start + 2.0 - time.time()))
+            # Joining: from the first connection on; watching: once every viewer is in.
+            time.sleep(max(0.0, start + (0.0 if join else 2.0) - time.time()))
             spy = subprocess.Popen([spy_path, "record", "--pid", str(roles.api.pid), "--duration", str(int(seconds)),
                                     "--rate", str(rate), "--format", "raw", "--nolineno", "--output", str(out)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -81,7 +86,7 @@ def measure(deployment: Deployment, spy_path: str, viewers: int, seconds: float,
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         run_clients(roles.stream_url(run_id), viewers, start=start, seconds=window, token=TOKEN,
-                    out_dir=deployment.work_dir)
+                    out_dir=deployment.work_dir, join=join)
         sampler.join(timeout=60)
     finally:
         controller.stop()
@@ -93,6 +98,7 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--rate", type=int, default=200, help="samples per second")
+    parser.add_argument("--join", action="store_true", help="profile the viewers joining at once instead")
     args = parser.parse_args()
     spy_path = py_spy()
     if spy_path is None:
@@ -101,8 +107,9 @@ def main() -> None:
     with stream_deployment("profile") as deployment:
         if deployment is None:
             raise SystemExit("this profile needs redis-server (every role is a process)")
-        summary = measure(deployment, spy_path, args.viewers, args.seconds, args.rate)
-    print(f"{args.viewers:,} viewers, {args.seconds:g} s at {args.rate} samples/s\n")
+        summary = measure(deployment, spy_path, args.viewers, args.seconds, args.rate, args.join)
+    print(f"{args.viewers:,} viewers {'joining' if args.join else 'watching'}, {args.seconds:g} s at {args.rate} "
+          "samples/s\n")
     print(summary)
 
 
