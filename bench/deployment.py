@@ -49,9 +49,10 @@ class Deployment:
         return self.work_dir / "data"
 
     def start_roles(self, *, relay_env: dict[str, str] | None = None, api_env: dict[str, str] | None = None,
-                    api_workers: int = 1) -> Roles:
+                    api_workers: int = 1, api_args: list[str] | None = None) -> Roles:
         """Backend (on ``data_dir``, where the benchmark put its runs), one relay and one api node (or
-        ``api_workers`` api processes behind one port: ``hewston api --workers N``)."""
+        ``api_workers`` api processes behind one port: ``hewston api --workers N``; ``api_args``: uvicorn's
+        options for a single api process)."""
         prefix = f"hwbench-{os.getpid()}"
         backend_port, api_port, relay_port = free_ports(3)
         common = {"REDIS_URL": self.redis_url, "HEWSTON_SERVICE_TOKEN": SERVICE_TOKEN}
@@ -67,7 +68,7 @@ class Deployment:
             "HEWSTON_API_RATE_LIMIT_ADDRESS_REQUESTS": str(10**9),
             "HEWSTON_API_STREAM_MAX_SOCKETS_PER_ADDRESS": str(10**6), **(api_env or {})}
         if api_workers == 1:
-            api = start_service("api.main:create_app", api_port, api_settings)
+            api = start_service("api.main:create_app", api_port, api_settings, api_args)
         else:
             api = start_process([sys.executable, "-m", "hewston.cli", "api", "--workers", str(api_workers),
                                  "--port", str(api_port)], api_port, api_settings)

@@ -16,11 +16,13 @@ from contextlib import contextmanager
 from bench.processes import answers
 
 
-def start_service(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """``uvicorn --factory <factory>`` with ``env`` added to ours; returns once ``/health`` answers."""
+def start_service(factory: str, port: int, env: dict[str, str],
+                  args: list[str] | None = None) -> subprocess.Popen[bytes]:
+    """``uvicorn --factory <factory>`` (with uvicorn's ``args``) and ``env`` added to ours; returns once ``/health``
+    answers."""
     return start_process([sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port",
                           str(port), "--ws-per-message-deflate", "false", "--no-proxy-headers", "--log-level",
-                          "warning"], port, env)
+                          "warning", *(args or [])], port, env)
 
 
 def start_process(command: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -16,11 +16,12 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
+from itertools import takewhile
 
 import orjson
 
 from api.stream.socket_writer import Item
-from api.stream.viewer import Viewer
+from api.stream.viewer import Viewer, fan_out
 from common.models.stream import ResetCause, ResumeOutcome
 from common.stream.envelope import relabel_snapshot
 from common.stream.store import Entry, JoinState
@@ -32,6 +33,13 @@ class ResumePlan:
     offset: int                    # the offset `hello` carries
     items: list[Item]              # what to send after hello, from memory
     missing: tuple[int, int] | None = None  # (after, upto): history to read from Redis before ``items``
+
+
+@dataclass(frozen=True)
+class Taken:
+    entries: list[Entry]       # read in the feed's epoch (delivered now, or before)
+    overflowed: list[Viewer]   # viewers whose queue overflowed: resynchronise them
+    reload: bool = False       # the stream is not the one this feed follows (a new epoch, or a gap)
 
 
 def item_bytes(item: Item) -> int:
@@ -58,6 +66,7 @@ class RunFeed:
         self.announced_viewers = 0  # the count last sent to this node's viewers (hello, heartbeat, presence)
         self.last_sent_at = time.monotonic()
         self._relabelled: dict[tuple[int, ResetCause], Item] = {}
+        self._since: dict[tuple[int, ResetCause, int], list[Item]] = {}
 
     # State from Redis ---------------------------------------------------------------------------------------
 
@@ -67,6 +76,7 @@ class RunFeed:
         self.followed_a_stream = self.followed_a_stream or state.epoch is not None
         self.snapshot = state.snapshot
         self._relabelled.clear()
+        self._since.clear()
         self.recent = deque()
         self.memory_bytes = 0
         if state.snapshot is not None:
@@ -84,21 +94,31 @@ class RunFeed:
             return self.recent[-1].text.encode()
         return b""
 
-    def on_entry(self, entry: Entry) -> list[Viewer] | None:
-        """Take one message from the stream; returns the viewers whose queue overflowed (to resynchronise), or
-        None when the entry shows that the stream is not the one this feed follows (reload it)."""
-        if entry.epoch != self.epoch or entry.offset > self.last_offset + 1:
-            return None
-        if entry.offset <= self.last_offset:
-            return []  # read twice (a read raced a reload): already delivered
-        item = self._item(entry)
-        self.last_offset = entry.offset
-        if entry.type == "snapshot":
-            self.snapshot = entry
-        self._remember(item)
+    def on_entries(self, entries: list[Entry]) -> Taken:
+        """Take messages read from the stream, oldest first, and hand the new ones to every viewer at once (one
+        write per viewer that keeps up, however many there are). Stops at an entry showing that the stream is not
+        the one this feed follows (``reload``); what came before it is delivered."""
+        items: list[Item] = []
+        taken: list[Entry] = []
+        reload = False
+        for entry in entries:
+            if entry.epoch != self.epoch or entry.offset > self.last_offset + 1:
+                reload = True
+                break
+            taken.append(entry)
+            if entry.offset <= self.last_offset:
+                continue  # read twice (a read raced a reload): already delivered
+            item = self._item(entry)
+            self.last_offset = entry.offset
+            if entry.type == "snapshot":
+                self.snapshot = entry
+            self._remember(item)
+            items.append(item)
+        if not items:
+            return Taken(taken, [], reload)
         self._trim_recent()
         self.last_sent_at = time.monotonic()
-        return [viewer for viewer in self.viewers.values() if not viewer.push(item)]
+        return Taken(taken, fan_out(self.viewers.values(), items), reload)
 
     def _remember(self, item: Item) -> None:
         self.recent.append(item)
@@ -130,16 +150,28 @@ class RunFeed:
     # Starting and catching up viewers ------------------------------------------------------------------------
 
     def since_snapshot(self, cause: ResetCause) -> list[Item]:
-        """The latest snapshot re-marked as a reset for ``cause``, and every message after it."""
+        """The latest snapshot re-marked as a reset for ``cause``, and every message after it.
+
+        Built once for every viewer starting at the same point (a crowd joining between two messages shares one
+        list), so the caller must not change it."""
         if self.snapshot is None:
             return list(self.recent)  # nothing pinned yet: the stream's first snapshot is still to come
         offset = self.snapshot.offset
+        key = (offset, cause, self.last_offset)
+        since = self._since.get(key)
+        if since is not None:
+            return since
         relabelled = self._relabelled.get((offset, cause))
         if relabelled is None:
             relabelled = Item(offset, relabel_snapshot(self.snapshot.data, cause).decode())
             self._relabelled = {k: v for k, v in self._relabelled.items() if k[0] == offset}
             self._relabelled[(offset, cause)] = relabelled
-        return [relabelled, *(item for item in self.recent if item.offset > offset)]
+        tail = list(takewhile(lambda item: item.offset > offset, reversed(self.recent)))
+        since = [relabelled, *reversed(tail)]
+        # Only lists up to the newest message are of use; one per cause.
+        self._since = {k: v for k, v in self._since.items() if k[2] == self.last_offset and k[0] == offset}
+        self._since[key] = since
+        return since
 
     def plan_resume(self, epoch: str | None, offset: int | None) -> ResumePlan:
         if offset is None:

@@ -39,6 +39,7 @@ from starlette.websockets import WebSocket
 from api.settings import ApiSettings
 from api.stream.access_recheck import AccessRechecks
 from api.stream.feed import ResumePlan, RunFeed
+from api.stream.join_access import JoinAccess
 from api.stream.memory import bound_node_memory
 from api.stream.metrics import StreamMetrics
 from api.stream.socket_writer import Item
@@ -96,6 +97,7 @@ class StreamHub:
         self._viewer_seq = 0
         # Sockets of viewers on a private direct playback (Redis was down when they came), for going_away.
         self.direct: set[WebSocket] = set()
+        self.join_access = JoinAccess(access, ttl_s=settings.access_cache_ttl_s)
         self.access_rechecks = AccessRechecks(
             access, self._all_viewers, interval_s=settings.stream_access_recheck_s,
             timeout_s=settings.stream_access_timeout_s, concurrency=settings.stream_access_concurrency)
@@ -363,19 +365,17 @@ class StreamHub:
                     viewer.push_own({"type": "error", **orjson.loads(fields[b"d"])})
             return
         now_ms = _now_ms()
-        for entry_id, fields in entries:
-            entry = parse_entry(entry_id, fields)
-            overflowed = feed.on_entry(entry)
-            if overflowed is None:
-                self._reload_soon(feed)
-                return
-            self.metrics.messages_in.inc()
+        taken = feed.on_entries([parse_entry(entry_id, fields) for entry_id, fields in entries])
+        self.metrics.messages_in.inc(len(taken.entries))
+        for entry in taken.entries:
             self.metrics.delivery_lag.observe(max(0, now_ms - entry.published_ms) / 1000)
-            for viewer in overflowed:
-                skipped = feed.resync(viewer)
-                self.metrics.resyncs.inc()
-                self.metrics.skipped.inc(skipped)
-                log.info("viewer_resynchronised", run_id=run_id, client_id=viewer.client_id, skipped=skipped)
+        for viewer in taken.overflowed:
+            skipped = feed.resync(viewer)
+            self.metrics.resyncs.inc()
+            self.metrics.skipped.inc(skipped)
+            log.info("viewer_resynchronised", run_id=run_id, client_id=viewer.client_id, skipped=skipped)
+        if taken.reload:
+            self._reload_soon(feed)
 
     def _bound_memory(self) -> None:
         kept = bound_node_memory(self.feeds.values(), self.settings.stream_node_memory_mb * _MB)

@@ -20,9 +20,10 @@ from api.settings import ApiSettings
 from api.stream.controls import ControlGate, Refusal
 from api.stream.direct import serve_direct
 from api.stream.hub import BrokerUnavailable, StreamHub
+from api.stream.join_access import JoinAccess
 from api.stream.socket_writer import SocketWriter
 from api.stream.viewer import QueueLimits, Viewer
-from api.views import AccessChecks, BackendRefused
+from api.views import BackendRefused
 from common.close_codes import CloseCode
 from common.controls import CREDENTIALS_IN_URL, credential_param
 from common.errors import HewstonError
@@ -58,7 +59,7 @@ async def _authorization(websocket: WebSocket, timeout_s: float) -> str:
     return header or f"Bearer {await first_message_token(websocket, timeout_s)}"
 
 
-async def _can_control(access: AccessChecks, authorization: str, run_id: str) -> bool:
+async def _can_control(access: JoinAccess, authorization: str, run_id: str) -> bool:
     """The backend's run detail, as the caller: whether they may see it, and whether they may control it."""
     try:
         decision = await access.run(authorization, run_id)
@@ -93,7 +94,7 @@ async def _watch(websocket: WebSocket, run_id: str) -> None:
     try:
         epoch, offset = resume_point(websocket.query_params)
         authorization = await _authorization(websocket, settings.stream_auth_timeout_s)
-        can_control = await _can_control(state.access, authorization, run_id)
+        can_control = await _can_control(hub.join_access, authorization, run_id)
     except ClientLeft:
         return
     except Refused as refusal:

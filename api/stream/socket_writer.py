@@ -11,6 +11,8 @@ loop pays per viewer per message are paid here once per message, or not at all:
   scope, and through it the server's connection; the handshake and the close still pass every layer.
 - **A task switch per viewer per message.** A viewer with nothing queued and a writable transport is written
   *eagerly* by the reader itself; only a viewer that fell behind is drained by its own task, which may wait.
+- **A write per message.** Messages that arrive together (one read of the stream, a newcomer's catch-up, a
+  queue that built up while the network was slow) go out as one write of their frames, one after another.
 
 Writing frames to the transport directly needs the server's connection: uvicorn's WebSocket protocol
 (``websockets``-based) exposes its transport, its ``writable`` flow-control event and its protocol state, and
@@ -29,6 +31,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 RAW_SEND = "hewston.raw_send"
+_OPEN = State.OPEN
 
 
 class RawSendMiddleware:
@@ -80,6 +83,9 @@ class SocketWriter:
         usable = all(hasattr(connection, name) for name in ("transport", "writable", "conn", "close_sent")) \
             and isinstance(connection.writable, asyncio.Event) and not connection.conn.extensions
         self._connection = connection if usable else None
+        # Bound once: the fan-out asks every viewer's socket whether it is writable 30 times a second.
+        self._transport = connection.transport if usable else None
+        self._writable = connection.writable.is_set if usable else None
 
     @classmethod
     def for_scope(cls, scope: Scope, fallback: Send, *, deadline_s: float) -> SocketWriter:
@@ -87,31 +93,46 @@ class SocketWriter:
 
     def _open(self) -> bool:
         c = self._connection
-        return c is not None and not c.close_sent and c.conn.state is State.OPEN and not c.transport.is_closing()
+        return c is not None and not c.close_sent and c.conn.state is _OPEN and not c.transport.is_closing()
 
     @property
     def ready(self) -> bool:
         """True when a frame can be written now without waiting for the network."""
-        return self._open() and self._connection.writable.is_set()
+        return self._connection is not None and self._writable() and self._open()
+
+    def try_write(self, frame: bytes) -> bool:
+        """Write ``frame`` (one or more whole WebSocket frames) if the socket takes it now without waiting for the
+        network; False (nothing written) otherwise. The fan-out's hot path: one call per viewer per read."""
+        c = self._connection
+        if c is None or not self._writable() or c.close_sent or c.conn.state is not _OPEN \
+                or self._transport.is_closing():
+            return False
+        self._transport.write(frame)
+        return True
 
     def send_now(self, item: Item) -> None:
         """Write ``item`` at once; only when :attr:`ready` said so (which also found the connection open)."""
-        self._connection.transport.write(item.frame)
+        self._transport.write(item.frame)
 
-    async def send(self, item: Item) -> None:
-        """Write ``item`` once the transport accepts more (through the ASGI ``send`` if there is no
-        connection to write to); raises ConnectionError once the socket is closing, and
-        :class:`WriteDeadlineExceeded` (after aborting the connection) when it took nothing for the deadline."""
-        try:
-            async with asyncio.timeout(self._deadline_s):
-                if self._connection is None:
-                    await self._send(item.message)
-                    return
-                await self._connection.writable.wait()
-        except TimeoutError:
-            if self._connection is not None:
-                self._connection.transport.abort()  # a close handshake would wait on the same full window
-            raise WriteDeadlineExceeded(f"the socket took nothing for {self._deadline_s:g} s") from None
+    async def send(self, items: list[Item]) -> None:
+        """Write ``items``, in order, once the transport accepts more: in one write of their prepared frames
+        (or one ASGI ``send`` each if there is no connection to write to). Raises ConnectionError once the socket
+        is closing, and :class:`WriteDeadlineExceeded` (after aborting the connection) when it took nothing for
+        the deadline."""
+        if self._connection is None:
+            for item in items:
+                await self._within_deadline(self._send(item.message))
+            return
+        await self._within_deadline(self._connection.writable.wait())
         if not self._open():
             raise ConnectionError("the viewer's connection is closing")
-        self.send_now(item)
+        self._transport.write(items[0].frame if len(items) == 1 else b"".join(item.frame for item in items))
+
+    async def _within_deadline(self, work: Awaitable[Any]) -> None:
+        try:
+            async with asyncio.timeout(self._deadline_s):
+                await work
+        except TimeoutError:
+            if self._transport is not None:
+                self._transport.abort()  # a close handshake would wait on the same full window
+            raise WriteDeadlineExceeded(f"the socket took nothing for {self._deadline_s:g} s") from None

@@ -89,7 +89,7 @@ async def test_a_node_behind_the_stream_answers_a_valid_resume_as_recovered_not_
         assert (await hub.attach(behind, claim.epoch, 55)).value == "recovered"
         feed = hub.feeds["run"]
         for entry in await store.history("run", 50, 60):
-            assert feed.on_entry(entry) == []   # the reader catches up
+            assert feed.on_entries([entry]).overflowed == []   # the reader catches up
         offsets = [orjson.loads(item.text)["offset"] for item in behind._queue]
         assert offsets == [55, *range(56, 61)]  # hello at its point, then nothing twice and nothing missing
         # A point beyond what the stream holds is still no resume.

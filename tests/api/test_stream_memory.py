@@ -33,7 +33,8 @@ def big_entry(offset: int, kind: str = "frame", epoch: str = "e1") -> Entry:
 def played(feed: RunFeed, upto: int, *, keyframe_every: int = 10) -> None:
     """Feed messages up to ``upto`` as a relay publishes them: a keyframe every ``keyframe_every`` messages."""
     for offset in range(feed.last_offset + 1, upto + 1):
-        assert feed.on_entry(big_entry(offset, "snapshot" if offset % keyframe_every == 0 else "frame")) == []
+        kind = "snapshot" if offset % keyframe_every == 0 else "frame"
+        assert feed.on_entries([big_entry(offset, kind)]).overflowed == []
 
 
 def new_feed(run_id: str = "r", *, recent_bytes: int, recent_messages: int = 2048) -> RunFeed:
