@@ -40,6 +40,10 @@ CLEAN_UP_S = 4.0
 STUCK_S = 1.0
 # Past this after the signal the process ends whatever is still running; supervisors wait a little longer.
 EXIT_DEADLINE_S = GOODBYE_S + REQUESTS_S + CLEAN_UP_S + 2.0
+# Connections the kernel holds for a server before it accepts them (capped by net.core.somaxconn, 4,096 on
+# current Linux). A crowd opening a run's stream at one instant (thousands of viewers when a link goes round)
+# must not overflow it: a dropped SYN is retried only after 1, 3 and 7 s.
+LISTEN_BACKLOG = 4096
 
 
 class PortInUse(Exception):
@@ -53,7 +57,7 @@ def bind(host: str, port: int, *, setting: str) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-        sock.listen(2048)
+        sock.listen(LISTEN_BACKLOG)
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 
 from common.logging import get_logger
+from common.serving import LISTEN_BACKLOG
 
 log = get_logger("hewston")
 
@@ -39,7 +40,7 @@ def reuse_port_socket(host: str, port: int, *, listen: bool) -> socket.socket:
     try:
         sock.bind((host, port))
         if listen:
-            sock.listen(2048)
+            sock.listen(LISTEN_BACKLOG)
     except OSError:
         sock.close()
         raise
