@@ -33,9 +33,12 @@ async def until_first_ends(tasks: list[asyncio.Task[None]], *, quiet: Iterable[t
         # wait, not gather: a gather cancelled from outside while its children are already cancelling
         # reports a cancellation that no enclosing cancel scope recognises as its own.
         await asyncio.wait(tasks)
+        # Every task's outcome is read, not only the first's: one that failed while being cancelled (or in the
+        # same instant as the first) would otherwise be reported later as "Task exception was never retrieved".
+        outcomes = {task: None if task.cancelled() else task.exception() for task in tasks}
     quiet = tuple(quiet)
     for task in done:
-        exc = task.exception()
+        exc = outcomes[task]
         if exc is not None and not isinstance(exc, quiet):
             raise exc
 
