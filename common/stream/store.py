@@ -185,9 +185,27 @@ if snapshot then tail = redis.call('XRANGE', KEYS[3], (tonumber(st[3]) + 1) .. '
 return {st[1], st[2], st[3], snapshot or false, tail, reply_id}
 """
 
+# The viewers of a run on every node whose count still stands at ``now``; with ``prune``, counts past their
+# deadline are removed on the way (only a writing script may).
+_VIEWERS = """
+local function viewers(key, now, prune)
+  local total = 0
+  local all = redis.call('HGETALL', key)
+  for i = 1, #all, 2 do
+    local n, deadline = string.match(all[i + 1], '^(%d+):(%d+)$')
+    if n == nil or tonumber(deadline) < now then
+      if prune then redis.call('HDEL', key, all[i]) end
+    else
+      total = total + tonumber(n)
+    end
+  end
+  return total
+end
+"""
+
 # ARGV: node, viewers, ttl_ms (how long this count stands), key_ttl_ms. Returns the run's viewers on every node
 # still counting, and its epoch and offset (so that a node notices a stream that was lost, or went backwards).
-_DEMAND = _NOW_MS + """
+_DEMAND = _NOW_MS + _VIEWERS + """
 local now = now_ms()
 if tonumber(ARGV[2]) > 0 then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. (now + tonumber(ARGV[3])))
@@ -195,26 +213,14 @@ else
   redis.call('HDEL', KEYS[1], ARGV[1])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-local total = 0
-local all = redis.call('HGETALL', KEYS[1])
-for i = 1, #all, 2 do
-  local n, deadline = string.match(all[i + 1], '^(%d+):(%d+)$')
-  if n == nil or tonumber(deadline) < now then redis.call('HDEL', KEYS[1], all[i]) else total = total + tonumber(n) end
-end
+local total = viewers(KEYS[1], now, true)
 local st = redis.call('HMGET', KEYS[2], 'epoch', 'offset')
 return {total, st[1] or false, st[2] or false}
 """
 
 # A run's viewers on every api node whose count still stands, read only (by Redis's clock, like _DEMAND).
-_WATCHING = _NOW_MS + """
-local now = now_ms()
-local total = 0
-local all = redis.call('HGETALL', KEYS[1])
-for i = 1, #all, 2 do
-  local n, deadline = string.match(all[i + 1], '^(%d+):(%d+)$')
-  if n ~= nil and tonumber(deadline) >= now then total = total + tonumber(n) end
-end
-return total
+_WATCHING = _NOW_MS + _VIEWERS + """
+return viewers(KEYS[1], now_ms(), false)
 """
 
 # The demanded runs' index (its own key, so its own cluster slot): ARGV ttl_ms, then the runs now demanded.
