@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.deps import AuthorizationDep, CachedViewServicesDep
+from api.routers.direct_route import DirectRoute
 from api.models import ChartDataResponse
 from api.routers.responses import encoded_response
 from api.views import ChartDataQuery, Outcome, chart_view
 
-router = APIRouter(tags=["charts"])
+router = APIRouter(tags=["charts"], route_class=DirectRoute)
 
 _ERRORS = {401: {"description": "Missing or invalid token"}, 404: {"description": "Unknown symbol or dataset"},
            422: {"description": "A parameter is invalid; the error names it"},

@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from api import request_info
 from api.deps import AuthorizationDep, CachedViewServicesDep
+from api.routers.direct_route import DirectRoute
 from api.models import RunCompleteResponse
 from api.routers.responses import CACHE_CONTROL, CACHE_HEADER, JSON
 from api.views import (
@@ -37,7 +38,7 @@ from api.views import (
     gzip_with_suffix,
 )
 
-router = APIRouter(tags=["runs"])
+router = APIRouter(tags=["runs"], route_class=DirectRoute)
 
 _ERRORS = {401: {"description": "Missing or invalid token"},
            404: {"description": "No such run, or the caller may not see it"},

@@ -1,0 +1,114 @@
+"""A FastAPI route whose parameters are read straight from the request, for the routes that serve cache hits.
+
+FastAPI resolves a route's parameters through its general dependency solver on every request: each dependency
+gets a cache key and a call, each field of a query model is looked up through several generic checks
+(sequence or not, alias or not, header or query). On a cache hit that costs more than the hit's own work.
+:class:`DirectRoute` keeps the route exactly as declared (the same signature, so the same OpenAPI document),
+and plans once, at start-up, how each parameter is read:
+
+- a query model (``Annotated[Model, Query()]``): the model's own fields, by alias, from the query string, then
+  validated by the very field FastAPI built for it, so errors carry the same locations and messages (and the
+  same 422 answer naming the field);
+- a path parameter: validated by FastAPI's own field for it, with the same location;
+- ``Request``: the request;
+- a dependency listed in ``api.deps.DIRECT_DEPENDENCIES``: its plain reader of the request.
+
+Anything else (a body, a header parameter, another dependency, a sequence-valued query field, a model that
+keeps extra fields) is refused when the route is built, so a route can never be served with a parameter
+silently left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import _get_param_model
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute, _effective_route_context_var
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.deps import DIRECT_DEPENDENCIES
+
+Reader = Callable[[Request], tuple[Any, list[Any]]]
+
+
+def _query_model_reader(field: Any, model: type[BaseModel]) -> Reader:
+    if model.model_config.get("extra", "ignore") != "ignore":
+        raise TypeError(f"{model.__name__}: only query models that ignore extra fields are read directly")
+    aliases = []
+    for name, info in model.model_fields.items():
+        if getattr(info.annotation, "__origin__", None) in (list, set, tuple, frozenset):
+            raise TypeError(f"{model.__name__}.{name}: sequence query fields are not read directly")
+        aliases.append(info.alias or name)
+    loc = (field.field_info.in_.value,)
+
+    def read(request: Request) -> tuple[Any, list[Any]]:
+        # As FastAPI does: the last value of a repeated parameter; absent ones are left to the model's defaults.
+        params = request.query_params
+        values = {alias: params[alias] for alias in aliases if alias in params}
+        return field.validate(values, {}, loc=loc)
+
+    return read
+
+
+def _path_reader(field: Any) -> Reader:
+    loc = ("path", field.alias)
+
+    def read(request: Request) -> tuple[Any, list[Any]]:
+        return field.validate(request.scope["path_params"][field.alias], {}, loc=loc)
+
+    return read
+
+
+def plan(dependant: Dependant) -> dict[str, Reader]:
+    """How each of the endpoint's parameters is read, by parameter name; TypeError for what cannot be."""
+    if dependant.body_params or dependant.header_params or dependant.cookie_params:
+        raise TypeError(f"{dependant.call}: bodies, headers and cookies are not read directly")
+    # In FastAPI's order (path, then query), so that errors are listed in the same order.
+    readers: dict[str, Reader] = {field.name: _path_reader(field) for field in dependant.path_params}
+    for field in dependant.query_params:
+        model = _get_param_model(field)
+        if model is None:
+            raise TypeError(f"{dependant.call}: query parameter {field.name} is not a model")
+        readers[field.name] = _query_model_reader(field, model)
+    for sub in dependant.dependencies:
+        direct = DIRECT_DEPENDENCIES.get(sub.call)  # type: ignore[arg-type]
+        if direct is None or sub.name is None:
+            raise TypeError(f"{dependant.call}: dependency {sub.call} has no direct reader")
+        readers[sub.name] = lambda request, direct=direct: (direct(request), [])
+    if dependant.request_param_name:
+        readers[dependant.request_param_name] = lambda request: (request, [])
+    return readers
+
+
+class DirectRoute(APIRoute):
+    """An ``APIRoute`` served without FastAPI's per-request dependency solving (see the module's text)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        # An included route is built in its router's context, as APIRoute.get_route_handler reads it.
+        context = _effective_route_context_var.get()
+        dependant = context.dependant if context is not None and context.original_route is self else self.dependant
+        readers = plan(dependant)
+        endpoint = dependant.call
+        assert endpoint is not None
+
+        async def handle(request: Request) -> Response:
+            kwargs: dict[str, Any] = {}
+            errors: list[Any] = []
+            for name, read in readers.items():
+                value, failed = read(request)
+                if failed:
+                    errors.extend(failed)
+                kwargs[name] = value
+            if errors:
+                raise RequestValidationError(errors)
+            response = await endpoint(**kwargs)
+            if not isinstance(response, Response):
+                raise TypeError(f"{endpoint.__name__} must answer with a Response to be served directly")
+            return response
+
+        return handle

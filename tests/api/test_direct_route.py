@@ -1,0 +1,121 @@
+"""DirectRoute serves a route exactly as FastAPI's own APIRoute would: the same OpenAPI operation, the same 422
+answers naming the same fields, the same arguments reaching the endpoint. Each cached-view endpoint is mounted
+twice, once per route class, and both twins answer the same requests."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pytest
+from fastapi import APIRouter, FastAPI, Header
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.testclient import TestClient
+
+from api.main import API_PREFIX, create_app
+from api.routers import chart_data, runs_complete
+from api.routers.direct_route import DirectRoute
+from api.settings import ApiSettings
+from common.errors import Conflict, install_error_handlers
+
+RUN = "/runs/run_1/complete"
+CASES = [
+    ("/chart-data", ""),
+    ("/chart-data", "symbol=AAPL"),
+    ("/chart-data", "symbol=AAPL&timeframe=5M"),
+    ("/chart-data", "symbol=%20bad&timeframe=1D"),
+    ("/chart-data", "symbol=AAPL&timeframe=1D&target_points=1"),
+    ("/chart-data", "symbol=AAPL&timeframe=1D&target_points=abc"),
+    ("/chart-data", "symbol=AAPL&timeframe=1D&target_points=100001"),
+    ("/chart-data", "symbol=AAPL&timeframe=1D&from_date=yesterday"),
+    ("/chart-data", "symbol=AAPL&timeframe=1D&from_date=2024-02-01&to_date=2024-01-01"),
+    ("/chart-data", "symbol=AAPL&timeframe=1D&from_date=" + "9" * 41),
+    ("/chart-data", "symbol=AAPL&timeframe=1D&target_points=5&target_points=7&unknown=1"),
+    ("/chart-data", "symbol=AAPL&symbol=MSFT&timeframe=1M_DECIMATED&from_date=2024-01-01&to_date=1706745600"),
+    (RUN, ""),
+    (RUN, "target_points=2"),
+    (RUN, "target_points=x&include_orders=maybe"),
+    (RUN, "include_orders=true&target_points=500"),
+    ("/runs/bad%20id/complete", "target_points=2"),
+    ("/runs/" + "r" * 65 + "/complete", ""),
+]
+
+
+class _Refuse:
+    """Services that answer every call with 409 naming the arguments it got, so that what reached the
+    endpoint shows in the answer."""
+
+    def __getattr__(self, _name: str) -> _Refuse:
+        return self
+
+    async def symbol(self, *args: object) -> None:
+        raise Conflict(f"symbol{args!r}")
+
+    async def run(self, *args: object, **kwargs: object) -> None:
+        raise Conflict(f"run{args!r}{kwargs!r}")
+
+    async def run_parts(self, *args: object) -> None:
+        raise Conflict(f"run_parts{args!r}")
+
+
+def _twin(route_class: type[APIRoute]) -> FastAPI:
+    app = FastAPI()
+    app.state.cached_view_services = _Refuse()
+    install_error_handlers(app)
+    for module in (chart_data, runs_complete):
+        router = APIRouter(route_class=route_class)
+        for route in module.router.routes:
+            assert isinstance(route, APIRoute)
+            router.add_api_route(route.path, route.endpoint, methods=list(route.methods), tags=route.tags,
+                                 response_model=route.response_model, responses=route.responses,
+                                 summary=route.summary)
+        app.include_router(router, prefix=API_PREFIX)
+    return app
+
+
+@pytest.fixture(scope="module")
+def twins() -> tuple[TestClient, TestClient]:
+    return TestClient(_twin(APIRoute)), TestClient(_twin(DirectRoute))
+
+
+def test_the_cached_view_routes_are_direct() -> None:
+    app = create_app(ApiSettings(backend_url="http://127.0.0.1:9", redis_url="redis://127.0.0.1:9/0"))
+    direct = {context.path for context in iter_route_contexts(app.routes)
+              if isinstance(getattr(context, "original_route", None), DirectRoute)}
+    assert direct == {f"{API_PREFIX}/chart-data", f"{API_PREFIX}/runs/{{run_id}}/complete"}
+
+
+def test_the_openapi_document_is_fastapis(twins: tuple[TestClient, TestClient]) -> None:
+    plain, direct = (client.get("/openapi.json").json() for client in twins)
+    assert direct == plain
+    assert set(direct["paths"]) == {f"{API_PREFIX}/chart-data", f"{API_PREFIX}/runs/{{run_id}}/complete"}
+
+
+@pytest.mark.parametrize(("path", "query"), CASES)
+def test_answers_are_fastapis(twins: tuple[TestClient, TestClient], path: str, query: str) -> None:
+    headers = {"Authorization": "Bearer some-token"}
+    plain, direct = (client.get(f"{API_PREFIX}{path}?{query}", headers=headers) for client in twins)
+    assert (direct.status_code, direct.json()) == (plain.status_code, plain.json())
+    assert direct.status_code in (409, 422)
+    if direct.status_code == 422:
+        details = direct.json()["error"]["details"]
+        assert details and all(d["field"] and d["reason"] and d["location"] in ("query", "path") for d in details)
+    else:  # the endpoint ran, with the caller's token
+        assert "Bearer some-token" in direct.json()["error"]["message"]
+
+
+def test_bad_fields_are_named() -> None:
+    client = TestClient(_twin(DirectRoute))
+    answer = client.get(f"{API_PREFIX}/chart-data?symbol=AAPL&timeframe=1D&target_points=1").json()["error"]
+    assert [d["field"] for d in answer["details"]] == ["target_points"]
+    answer = client.get(f"{API_PREFIX}/runs/bad%20id/complete?target_points=x").json()["error"]
+    assert [(d["location"], d["field"]) for d in answer["details"]] == [("path", "run_id"),
+                                                                       ("query", "target_points")]
+
+
+def test_parameters_it_cannot_read_are_refused_when_the_route_is_built() -> None:
+    async def with_header(x_thing: Annotated[str, Header()]) -> None:
+        return None
+
+    router = APIRouter(route_class=DirectRoute)
+    with pytest.raises(TypeError, match="headers"):
+        router.add_api_route("/x", with_header)
