@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.deps import AuthorizationDep, CachedViewServicesDep
-from api.routers.direct_route import DirectRoute
 from api.models import ChartDataResponse
+from api.routers.direct_route import DirectRoute
 from api.routers.responses import encoded_response
 from api.views import ChartDataQuery, Outcome, chart_view
 

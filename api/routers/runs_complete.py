@@ -21,8 +21,8 @@ from starlette.responses import Response
 
 from api import request_info
 from api.deps import AuthorizationDep, CachedViewServicesDep
-from api.routers.direct_route import DirectRoute
 from api.models import RunCompleteResponse
+from api.routers.direct_route import DirectRoute
 from api.routers.responses import CACHE_CONTROL, CACHE_HEADER, JSON
 from api.views import (
     RUN_ID_PATTERN,
