@@ -28,8 +28,12 @@ async def get_settings(request: Request) -> ApiSettings:
     return request.app.state.settings
 
 
-async def get_upstream(request: Request) -> Upstream:
+def upstream_client(request: Request) -> Upstream:
     return request.app.state.upstream
+
+
+async def get_upstream(request: Request) -> Upstream:
+    return upstream_client(request)
 
 
 async def get_views(request: Request) -> CachedViews:
@@ -97,4 +101,5 @@ CachedViewServicesDep = Annotated[CachedViewServices, Depends(get_cached_view_se
 
 # What ``api.routers.direct_route.DirectRoute`` reads without FastAPI's solver: each dependency's plain reader of
 # the request (the bearer scheme under ``get_authorization`` only documents the header, it decides nothing).
-DIRECT_DEPENDENCIES = {get_authorization: authorization_header, get_cached_view_services: cached_view_services}
+DIRECT_DEPENDENCIES = {get_authorization: authorization_header, get_cached_view_services: cached_view_services,
+                       get_upstream: upstream_client}

@@ -27,6 +27,7 @@ from starlette.responses import Response, StreamingResponse
 from api import backend_schema
 from api.deps import UpstreamDep
 from api.ops.audit import AUDITED_METHODS
+from api.routers.direct_route import DirectRoute
 from api.views import USER_HEADER, Upstream
 from common.correlation import correlation_headers
 from common.errors import ANY_PATH, InvalidInput, NotFound, UpstreamError, allowed_methods
@@ -42,7 +43,7 @@ _DROP_FROM_BACKEND = HOP_BY_HOP | {b"server", b"date", b"location"}
 _BUFFER_MAX_BYTES = 256 * 1024
 _VISIBLE_ASCII = frozenset(range(0x21, 0x7F))
 
-router = APIRouter(tags=["passthrough"])
+router = APIRouter(tags=["passthrough"], route_class=DirectRoute)
 
 
 def _strip(headers: list[tuple[bytes, bytes]], drop: frozenset[bytes]) -> list[tuple[bytes, bytes]]:
