@@ -7,7 +7,7 @@ from typing import Protocol
 from prometheus_client import Counter, Gauge, Histogram
 
 from common.service_metrics import REQUEST_BUCKETS_S as _BUCKETS_S
-from common.service_metrics import ServiceMetrics
+from common.service_metrics import ServiceMetrics, children
 
 
 class DependencyMetrics(Protocol):
@@ -41,11 +41,16 @@ class ApiMetrics(ServiceMetrics):
             ("route",), buckets=(0, 1, 2, 3, 4, 6, 8), registry=self.registry)
         self.rate_limited = Counter(
             "hewston_api_rate_limited_total", "Requests refused by the rate limit", registry=self.registry)
+        # Resolved once per label values: these are observed on every request (see common.service_metrics).
+        self.upstream_calls_by_route = children(self.upstream_calls)
+        self._upstream_duration = children(self.upstream_duration)
+        self._cache = children(self.cache)
+        self._cache_bytes = children(self.cache_bytes)
 
     def observe_upstream(self, method: str, route: str, status: int | str, duration_s: float) -> None:
-        self.upstream_duration.labels(method, route, str(status)).observe(duration_s)
+        self._upstream_duration(method, route, str(status)).observe(duration_s)
 
     def count_cache(self, cache: str, outcome: str, served_bytes: int = 0) -> None:
-        self.cache.labels(cache, outcome).inc()
+        self._cache(cache, str(outcome)).inc()
         if served_bytes and outcome in ("hit", "wait_hit"):
-            self.cache_bytes.labels(cache).inc(served_bytes)
+            self._cache_bytes(cache).inc(served_bytes)
