@@ -169,7 +169,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(RateLimitMiddleware, guard=guard, keys=keys, limit=settings.rate_limit_requests,
                        address_limit=settings.rate_limit_address_requests, window_s=settings.rate_limit_window_s,
-                       metrics=metrics, read_ahead=ReadAhead())
+                       metrics=metrics, read_ahead=ReadAhead(), count_ahead=settings.rate_limit_count_ahead)
     app.add_middleware(SizeLimitMiddleware, max_body_bytes=settings.max_body_bytes,
                        max_query_bytes=settings.max_query_bytes)
     if settings.cors_origins:

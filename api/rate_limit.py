@@ -23,7 +23,9 @@ When Redis is unavailable requests are let through: a broken limiter must not ta
 outage is already logged and shown by ``/ready``.
 
 The counting round trip also reads ahead the cache entries the request will look up (``api.views.read_ahead``),
-so that a cache hit costs one round trip to Redis, not three.
+so that a cache hit costs one round trip to Redis, not three. A request with nothing to read ahead (a
+passthrough call) needs no round trip at all while this node holds requests counted ahead for its subjects
+(``api.counted_ahead``): it is counted already, and goes straight on.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.counted_ahead import CountedAhead
 from api.metrics import ApiMetrics
 from api.views import ReadAhead, RedisGuard, RedisUnavailable
 from common.credentials import credential_hash
@@ -42,11 +45,19 @@ from common.keys import KeySpace
 from common.redis_client import call_scripts
 
 # KEYS[1]: the current window's counter, KEYS[2]: the previous window's (one subject, so one hash slot).
+# ARGV: the counter's expiry (ms), then the requests to count ahead (api.counted_ahead), the previous window's
+# weight in the sliding estimate, and the estimate up to which counting ahead is allowed (half the budget).
 _COUNT = """
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
-return {n, previous}
+local ahead = tonumber(ARGV[2])
+if ahead > 0 and previous * tonumber(ARGV[3]) + n + ahead <= tonumber(ARGV[4]) then
+  redis.call('INCRBY', KEYS[1], ahead)
+else
+  ahead = 0
+end
+return {n, previous, ahead}
 """
 # Liveness, readiness and metrics must answer even for a caller that has used up its budget.
 EXEMPT_PATHS = frozenset({"/health", "/ready", "/metrics"})
@@ -91,9 +102,11 @@ def buckets(scope: Scope, *, address: SlidingWindow, credential: SlidingWindow) 
 
 class RateLimitMiddleware:
     def __init__(self, app: ASGIApp, *, guard: RedisGuard, keys: KeySpace, limit: int, address_limit: int,
-                 window_s: int, metrics: ApiMetrics, read_ahead: ReadAhead | None = None) -> None:
+                 window_s: int, metrics: ApiMetrics, read_ahead: ReadAhead | None = None,
+                 count_ahead: int = 0) -> None:
         self.app = app
         self.read_ahead = read_ahead or ReadAhead(max_requests=0)
+        self.counted_ahead = CountedAhead(count_ahead)
         self.guard = guard
         self.keys = keys
         self.credential_budget = SlidingWindow(limit, window_s)
@@ -104,13 +117,15 @@ class RateLimitMiddleware:
         self.metrics = metrics
         self._count = guard.redis.register_script(_COUNT)
 
-    async def _count_all(self, redis, subjects: list[str], window: int, expire_ms: int,
+    async def _count_all(self, redis, counted: list[tuple[str, SlidingWindow]], window: int, elapsed_s: float,
                          reads: tuple[str, ...]) -> list:
         # One round trip for every budget and every read ahead; not a transaction, because the budgets live in
         # different Redis Cluster slots.
+        weight = repr(1.0 - elapsed_s / self.window_s)
+        ahead = self.counted_ahead.reserve
         return await call_scripts(redis, [
             (self._count, [self.keys.rate_limit(subject, window), self.keys.rate_limit(subject, window - 1)],
-             [expire_ms]) for subject in subjects], reads)
+             [self._expire_ms, ahead, weight, budget.limit / 2]) for subject, budget in counted], reads)
 
     def _counted(self, scope: Scope) -> bool:
         if scope["type"] == "websocket":
@@ -126,25 +141,32 @@ class RateLimitMiddleware:
         counted = buckets(scope, address=self.address_budget, credential=self.credential_budget)
         signature = self.read_ahead.signature(scope)
         reads = self.read_ahead.keys(signature)
+        if not reads and self.counted_ahead.take([subject for subject, _budget in counted], window):
+            await self._serve(scope, receive, send, signature, {})
+            return
         try:
-            results = await self.guard.run(lambda r: self._count_all(
-                r, [subject for subject, _budget in counted], window, self._expire_ms, reads))
+            results = await self.guard.run(lambda r: self._count_all(r, counted, window, elapsed_s, reads))
         except RedisUnavailable:
             await self.app(scope, receive, send)
             return
         counts, values = results[:len(counted)], results[len(counted):]
         waits = []
-        for (current, previous), (_subject, budget) in zip(counts, counted, strict=True):
+        for (current, previous, ahead), (subject, budget) in zip(counts, counted, strict=True):
+            self.counted_ahead.grant(subject, window, ahead)
             if budget.estimate(previous, current, elapsed_s) > budget.limit:
                 waits.append(budget.retry_after_s(previous, current, elapsed_s))
         if waits:
             self.metrics.rate_limited.inc()
             await refuse(scope, receive, send, max(1, math.ceil(max(waits))))
             return
+        await self._serve(scope, receive, send, signature, dict(zip(reads, values, strict=True)))
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, signature, values: dict) -> None:
+        """The counted request, with the values read ahead for it (and learning what to read next time)."""
         if signature is None:
             await self.app(scope, receive, send)
             return
-        request_reads, token = self.read_ahead.begin(dict(zip(reads, values, strict=True)))
+        request_reads, token = self.read_ahead.begin(values)
         try:
             await self.app(scope, receive, send)
         finally:

@@ -45,6 +45,9 @@ class ApiSettings(BackendClientSettings):
     rate_limit_requests: int = Field(default=1200, gt=0)
     rate_limit_address_requests: int = Field(default=3000, gt=0)
     rate_limit_window_s: int = Field(default=60, gt=0)
+    # Requests a node counts ahead for a client far from its limits, so that its next ones skip the round trip
+    # to Redis (api.counted_ahead); 0: every request waits for its own count.
+    rate_limit_count_ahead: int = Field(default=16, ge=0)
     # Peers (addresses or networks, e.g. "10.0.0.0/8") whose X-Forwarded-For names the client; empty: none,
     # the TCP peer is the client.
     trusted_proxies: Networks = Field(default_factory=list)

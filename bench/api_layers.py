@@ -141,7 +141,8 @@ async def _redis_part(app: Any, redis: aioredis.Redis, floor_key: str, rounds: i
     reads = (keys.symbol_access("h" * 64, SYMBOL), floor_key)
 
     async def pipeline() -> Any:
-        return await limiter._count_all(redis, ["a:127.0.0.1", "t:" + "h" * 64], window, limiter._expire_ms, reads)
+        return await limiter._count_all(redis, [("a:127.0.0.1", limiter.address_budget),
+                                                ("t:" + "h" * 64, limiter.credential_budget)], window, 0.0, reads)
 
     async def get() -> Any:
         return await redis.get(floor_key)

@@ -1,0 +1,87 @@
+"""Requests counted ahead: a passthrough call of a client far from its limits skips the rate limit's round trip,
+yet every request is counted in Redis before it is served and the limit refuses exactly where it did."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from api.counted_ahead import CountedAhead
+from common.credentials import credential_hash
+from common.keys import KeySpace
+from tests.api.test_read_ahead_api import redis_calls
+from tests.conftest import ALICE_TOKEN, auth
+from tests.support.rate_windows import start_in_fresh_window
+from tests.support.redis_keys import sync_client
+
+
+def test_a_lease_is_spent_only_when_every_subject_has_one_in_this_window() -> None:
+    leases = CountedAhead(reserve=2)
+    leases.grant("a:1", 7, 2)
+    assert not leases.take(["a:1", "t:x"], 7)  # the credential has none: nothing is spent
+    leases.grant("t:x", 7, 1)
+    assert leases.take(["a:1", "t:x"], 7)
+    assert not leases.take(["a:1", "t:x"], 7)  # the credential's single request is spent
+    assert leases.take(["a:1"], 7) and not leases.take(["a:1"], 7)
+    leases.grant("a:1", 7, 3)
+    assert not leases.take(["a:1"], 8)  # a lease belongs to its window
+    leases.grant("a:1", 8, 0)  # nothing counted ahead: the old lease stays, and is still not this window's
+    assert not leases.take(["a:1"], 8)
+
+
+def test_leases_are_bounded() -> None:
+    leases = CountedAhead(reserve=1, max_subjects=3)
+    for i in range(5):
+        leases.grant(f"a:{i}", 1, 1)
+    assert len(leases) == 3 and not leases.take(["a:0"], 1) and leases.take(["a:4"], 1)
+
+
+def _counter(api, window_s: int) -> int:
+    keys = KeySpace(api.app_settings.redis_key_prefix)
+    key = keys.rate_limit(f"t:{credential_hash(f'Bearer {ALICE_TOKEN}'.encode())}", int(time.time() // window_s))
+    value = sync_client(api.app_settings.redis_url).get(key)
+    return int(value or 0)
+
+
+@pytest.mark.redis
+def test_passthrough_calls_spend_requests_counted_ahead(shared_backend, make_api):
+    api = make_api(shared_backend.http_url, rate_limit_requests=100, rate_limit_address_requests=1000,
+                   rate_limit_window_s=30, rate_limit_count_ahead=4)
+    start_in_fresh_window(30)
+    with httpx.Client(base_url=api.http_url, headers=auth(ALICE_TOKEN)) as client:
+        calls = redis_calls(api)
+        assert client.get("/api/v1/symbols").status_code == 200
+        assert len(calls) == 1 and _counter(api, 30) == 5  # this request and the four counted ahead
+        for _ in range(4):
+            assert client.get("/api/v1/symbols").status_code == 200
+        assert len(calls) == 1 and _counter(api, 30) == 5  # served on the lease: no round trip, no new count
+        assert client.get("/api/v1/symbols").status_code == 200
+        assert len(calls) == 2 and _counter(api, 30) == 10
+
+
+@pytest.mark.redis
+def test_the_limit_refuses_exactly_where_it_did(shared_backend, make_api):
+    api = make_api(shared_backend.http_url, rate_limit_requests=20, rate_limit_address_requests=1000,
+                   rate_limit_window_s=30, rate_limit_count_ahead=4)
+    start_in_fresh_window(30)
+    with httpx.Client(base_url=api.http_url, headers=auth(ALICE_TOKEN)) as client:
+        calls = redis_calls(api)
+        codes = [client.get("/api/v1/symbols").status_code for _ in range(22)]
+    assert codes == [200] * 20 + [429, 429]
+    # Leases only while half the budget is left, lease included: requests 2-5 and 7-10 made no round trip.
+    assert len(calls) == 22 - 8
+    assert _counter(api, 30) == 22
+
+
+@pytest.mark.redis
+def test_nothing_is_counted_ahead_when_turned_off(shared_backend, make_api):
+    api = make_api(shared_backend.http_url, rate_limit_requests=100, rate_limit_address_requests=1000,
+                   rate_limit_window_s=30, rate_limit_count_ahead=0)
+    start_in_fresh_window(30)
+    with httpx.Client(base_url=api.http_url, headers=auth(ALICE_TOKEN)) as client:
+        calls = redis_calls(api)
+        for _ in range(3):
+            assert client.get("/api/v1/symbols").status_code == 200
+    assert len(calls) == 3 and _counter(api, 30) == 3
