@@ -4,6 +4,8 @@ yet every request is counted in Redis before it is served and the limit refuses 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -45,13 +47,20 @@ def _counter(api, window_s: int) -> int:
     return int(value or 0)
 
 
-@pytest.mark.redis
-def test_passthrough_calls_spend_requests_counted_ahead(shared_backend, make_api):
-    api = make_api(shared_backend.http_url, rate_limit_requests=100, rate_limit_address_requests=1000,
-                   rate_limit_window_s=30, rate_limit_count_ahead=4)
+@contextmanager
+def _alice(backend_url: str, make_api, *, limit: int, count_ahead: int) -> Iterator[tuple[object, httpx.Client, list]]:
+    """An api with Alice's budget ``limit`` (and a large address budget), at the start of a fresh window: the api,
+    Alice's client and the list of Redis calls its request path makes from now on."""
+    api = make_api(backend_url, rate_limit_requests=limit, rate_limit_address_requests=1000,
+                   rate_limit_window_s=30, rate_limit_count_ahead=count_ahead)
     start_in_fresh_window(30)
     with httpx.Client(base_url=api.http_url, headers=auth(ALICE_TOKEN)) as client:
-        calls = redis_calls(api)
+        yield api, client, redis_calls(api)
+
+
+@pytest.mark.redis
+def test_passthrough_calls_spend_requests_counted_ahead(shared_backend, make_api):
+    with _alice(shared_backend.http_url, make_api, limit=100, count_ahead=4) as (api, client, calls):
         assert client.get("/api/v1/symbols").status_code == 200
         assert len(calls) == 1 and _counter(api, 30) == 5  # this request and the four counted ahead
         for _ in range(4):
@@ -63,25 +72,17 @@ def test_passthrough_calls_spend_requests_counted_ahead(shared_backend, make_api
 
 @pytest.mark.redis
 def test_the_limit_refuses_exactly_where_it_did(shared_backend, make_api):
-    api = make_api(shared_backend.http_url, rate_limit_requests=20, rate_limit_address_requests=1000,
-                   rate_limit_window_s=30, rate_limit_count_ahead=4)
-    start_in_fresh_window(30)
-    with httpx.Client(base_url=api.http_url, headers=auth(ALICE_TOKEN)) as client:
-        calls = redis_calls(api)
+    with _alice(shared_backend.http_url, make_api, limit=20, count_ahead=4) as (api, client, calls):
         codes = [client.get("/api/v1/symbols").status_code for _ in range(22)]
+        # Leases only while half the budget is left, lease included: requests 2-5 and 7-10 made no round trip.
+        assert len(calls) == 22 - 8
+        assert _counter(api, 30) == 22
     assert codes == [200] * 20 + [429, 429]
-    # Leases only while half the budget is left, lease included: requests 2-5 and 7-10 made no round trip.
-    assert len(calls) == 22 - 8
-    assert _counter(api, 30) == 22
 
 
 @pytest.mark.redis
 def test_nothing_is_counted_ahead_when_turned_off(shared_backend, make_api):
-    api = make_api(shared_backend.http_url, rate_limit_requests=100, rate_limit_address_requests=1000,
-                   rate_limit_window_s=30, rate_limit_count_ahead=0)
-    start_in_fresh_window(30)
-    with httpx.Client(base_url=api.http_url, headers=auth(ALICE_TOKEN)) as client:
-        calls = redis_calls(api)
+    with _alice(shared_backend.http_url, make_api, limit=100, count_ahead=0) as (api, client, calls):
         for _ in range(3):
             assert client.get("/api/v1/symbols").status_code == 200
-    assert len(calls) == 3 and _counter(api, 30) == 3
+        assert len(calls) == 3 and _counter(api, 30) == 3
