@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # request on (every one of them would head the list with the whole request's time).
 _SKIP = ("lifespan", "startup", "shutdown", "serve", "run_until_complete", "run_forever", "_run_once", "main",
          "<module>", "_run", "run", "exec", "create_app", "_find_and_load", "import_module", "Popen", "__call__",
-         "app", "handle", "_handle_selected", "wrapped_app", "run_asgi", "run_endpoint_function")
+         "app", "handle", "_handle_selected", "wrapped_app", "run_asgi", "run_endpoint_function", "_serve")
 
 
 def profile(profile_path: Path, redis_url: str, backend_url: str, prefix: str) -> tuple[int, int]:
