@@ -69,8 +69,12 @@ def detail(record: RunRecord, principal: Principal, runs: RunRepository) -> RunD
     )
 
 
+def _encode(body: dict) -> bytes:
+    return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
 def _json(body: dict) -> Response:
-    return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+    return Response(_encode(body), media_type="application/json")
 
 
 def validate_spec(body: BacktestRequest, catalog: Catalog) -> RunSpec:
@@ -154,13 +158,20 @@ async def get_equity(run_id: str, principal: PrincipalDep, runs: RunsDep, loaded
     # A zoomed chart asks for its visible stretch only, and gets up to `max_points` inside it.
     span = TimeRange.parse(from_, to)
     _record, data = await completed_run_data(principal, run_id, runs, loaded)
+    # The caller passed the access check above; the curve itself is the same for everyone who may see the run.
+    body = data.encoded.get_or_build(("equity", span.start, span.end, max_points),
+                                     lambda: _equity_document(run_id, data, span, max_points))
+    return Response(body, media_type="application/json")
+
+
+def _equity_document(run_id: str, data: PlaybackData, span: TimeRange, max_points: int | None) -> bytes:
     timeline = data.timeline
     inside = span.indices(timeline.bars.time)
     columns = {"time": timeline.bars.time[inside], "equity": timeline.equity[inside],
                "drawdown": timeline.drawdown[inside]}
-    # Off the event loop: MinMaxLTTB over a long run takes milliseconds (in native code, without the GIL), and
-    # the run's other parts, asked for at the same moment, are answered meanwhile.
-    return _json({"run_id": run_id, **await asyncio.to_thread(equity_curve, columns, max_points)})
+    # On the event loop, not a worker thread: tsdownsample holds the GIL while it decimates, so a thread would
+    # let nothing else run meanwhile and only add two thread hand-offs to the answer.
+    return _encode({"run_id": run_id, **equity_curve(columns, max_points)})
 
 
 _ORDERS_GZIP = "orders.gz"
@@ -193,7 +204,7 @@ async def get_orders(run_id: str, request: Request, principal: PrincipalDep, run
         # isa-l releases the GIL: megabytes compress on a thread while the loop serves others. Two first requests
         # at once both compress; the bytes are the same (deterministic compressor), so either may be kept.
         body = await asyncio.to_thread(spliceable_gzip, _orders_document(run_id, data), _ORDERS_GZIP_LEVEL)
-        data.encoded[_ORDERS_GZIP] = body
+        data.encoded.keep(_ORDERS_GZIP, body, pinned=True)
     return Response(body, media_type="application/json",
                     headers={**_VARY, "Content-Encoding": "gzip", SPLICEABLE_HEADER: SPLICEABLE_VALUE})
 
