@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 
-MAX_ANSWERS = 16
+# A chart's shapes of the curve, each plain and compressed.
+MAX_ANSWERS = 32
 MAX_ANSWER_BYTES = 1 << 20
 
 

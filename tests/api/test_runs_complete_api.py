@@ -10,6 +10,8 @@ import pytest
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from api.views import run_results
+from common.spliceable_gzip import split_spliceable
 from tests.conftest import ALICE_TOKEN, BOB_TOKEN, auth
 from tests.support.servers import free_port, live_server
 
@@ -175,3 +177,24 @@ def test_orders_are_the_backends_document_byte_for_byte(shared_backend, make_api
         if backend_sends == "spliceable":
             assert answered == {"content-encoding": "gzip", "x-hewston-gzip": "spliceable",
                                 "vary": "Accept-Encoding"}
+
+
+def test_the_equity_is_spliced_in_as_the_backend_compressed_and_kept_it(shared_backend, make_api, completed_run,
+                                                                        monkeypatch):
+    api = make_api(shared_backend.http_url)
+    run_id = completed_run["id"]
+    compressed: list[bytes] = []
+    real = run_results.compress_prefix
+    monkeypatch.setattr(run_results, "compress_prefix", lambda raw, level: compressed.append(raw) or real(raw, level))
+    with httpx.stream("GET", f"{api.http_url}/api/v1/runs/{run_id}/complete", params={"target_points": 137},
+                      headers={**auth(ALICE_TOKEN), "Accept-Encoding": "gzip"}) as response:
+        body = b"".join(response.iter_raw())
+    assert response.status_code == 200 and response.headers["x-cache"] == "miss"
+    loaded = shared_backend.server.config.app.state.playback.cache._runs[run_id]
+    kept = loaded.encoded.get(("gzip", "equity", None, None, 137))
+    # The api asked for the curve compressed, and its answer carries the backend's deflate stream unchanged.
+    part = split_spliceable(kept)
+    assert part is not None and part.deflated in body
+    assert orjson.loads(gzip.decompress(body))["equity"] == orjson.loads(gzip.decompress(kept))
+    # The api compressed only its own small pieces around it, never the curve.
+    assert compressed and all(b'"drawdown"' not in raw and len(raw) < 2_000 for raw in compressed)
