@@ -143,8 +143,9 @@ async def get_backtest(run_id: str, principal: PrincipalDep, runs: RunsDep) -> R
 _ORDERS_GZIP = "orders.gz"
 # isa-l's fastest level: 2.7 MB of orders compress in a few ms, once per run, to about a sixth.
 _GZIP_LEVEL = 1
-# Below this, handing the compression to a thread costs more than compressing in place.
-_COMPRESS_OFF_LOOP_BYTES = 64 * 1024
+# Below this, handing the compression to a thread costs more than compressing in place (isa-l's level 1 takes
+# about 0.2 ms for the 100 KB of a 2,000-point equity curve).
+_COMPRESS_OFF_LOOP_BYTES = 256 * 1024
 _VARY = {"Vary": "Accept-Encoding"}
 _SPLICEABLE_HEADERS = {**_VARY, "Content-Encoding": "gzip", SPLICEABLE_HEADER: SPLICEABLE_VALUE}
 
