@@ -6,11 +6,11 @@ orders are spliced in as the backend encoded them. The cached entry is the immut
 body, kept with a ready deflate stream, so a cache hit appends only the small per-request suffix (run detail
 and metadata) and never compresses the whole body again.
 
-Each large part is compressed by a compressor of its own, on a worker thread, as soon as it arrives, while the
-slower parts are still on their way; the pieces join into one deflate stream (``join_prefixes``). A miss then
-costs little more than its slowest backend call, not that call plus compressing megabytes of orders after it.
-Orders come from the backend already compressed, in a layout made for splicing (``common.spliceable_gzip``;
-the backend compresses them once per run): the api moves a sixth of the bytes and deflates none of them.
+Equity and orders come from the backend already compressed, in a layout made for splicing
+(``common.spliceable_gzip``; the backend compresses each once per run and request, and keeps it): the api moves
+a fraction of the bytes, deflates none of them, and joins them with its own small pieces into one deflate stream
+(``join_prefixes``). A body that is not spliceable (plain JSON) is compressed here, on a worker thread when it
+is large. A miss then costs little more than its slowest backend call.
 
 Both the route and the worker go through :meth:`api.views.CachedViews.run_parts`, so what the worker stores is
 byte for byte what the route would have computed on a miss.
@@ -19,7 +19,6 @@ byte for byte what the route would have computed on a miss.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,29 +87,33 @@ async def _compressed(raw: bytes, level: int) -> tuple[CompressedPrefix, str]:
     return await asyncio.to_thread(work) if len(raw) >= _COMPRESS_OFF_LOOP_BYTES else work()
 
 
-async def _compressed_on_arrival(call: Awaitable[Any], part: str, level: int) -> tuple[CompressedPrefix, str] | None:
-    """The part compressed as soon as its answer is there; None when the call or its shape failed (the caller
-    sees that failure in the call's own result and deals with it)."""
-    try:
-        return await _compressed(_json_document((await call).content, part), level)
-    except Exception:
-        return None
-
-
-async def _orders(upstream: Upstream, authorization: str | None, run_id: str,
-                  level: int) -> tuple[CompressedPrefix, str]:
-    """The run's orders compressed, taken as the backend compressed them when it sends a spliceable gzip body
-    (it keeps one per run): the api then neither reads megabytes of JSON off the connection nor deflates them."""
-    headers, body = await upstream.get_ok_gzip(f"/backtests/{run_id}/orders", route="/backtests/{id}/orders",
-                                               authorization=authorization)
+async def _part(upstream: Upstream, authorization: str | None, run_id: str, part: str, level: int,
+                params: dict[str, Any] | None = None) -> tuple[CompressedPrefix, str]:
+    """A large part (equity, orders) compressed, taken as the backend compressed it when it sends a spliceable
+    gzip body (it keeps one per run and request): the api then neither reads the JSON off the connection in full
+    nor deflates it."""
+    headers, body = await upstream.get_ok_gzip(f"/backtests/{run_id}/{part}", route=f"/backtests/{{id}}/{part}",
+                                               authorization=authorization, params=params)
     if headers.get("content-encoding", "").lower() == "gzip":
-        part = split_spliceable(body) if headers.get(SPLICEABLE_HEADER) == SPLICEABLE_VALUE else None
-        if part is not None:
-            if opening(part.deflated) != b"{":
-                raise MalformedPart("the backend sent orders that are not a JSON object")
-            return CompressedPrefix.of(part), digest(part.deflated)
-        body = await asyncio.to_thread(_inflated, body)
-    return await _compressed(_json_document(body, "orders"), level)
+        if headers.get(SPLICEABLE_HEADER) == SPLICEABLE_VALUE:
+            # Cutting out and hashing half a megabyte of orders takes about a millisecond; on a worker thread
+            # (blake2b releases the GIL) it runs beside the other parts' work instead of holding up the event loop.
+            spliced = await asyncio.to_thread(_spliced, body, part) if len(body) >= _COMPRESS_OFF_LOOP_BYTES \
+                else _spliced(body, part)
+            if spliced is not None:
+                return spliced
+        body = await asyncio.to_thread(_inflated, body, part)
+    return await _compressed(_json_document(body, part), level)
+
+
+def _spliced(body: bytes, part: str) -> tuple[CompressedPrefix, str] | None:
+    """A spliceable body as a compressed part and its digest; None when it is not laid out as promised."""
+    stream = split_spliceable(body)
+    if stream is None:
+        return None
+    if opening(stream.deflated) != b"{":
+        raise MalformedPart(f"the backend sent {part} that is not a JSON object")
+    return CompressedPrefix.of(stream), digest(stream.deflated)
 
 
 def opening(deflated: bytes) -> bytes:
@@ -123,11 +126,11 @@ def opening(deflated: bytes) -> bytes:
         return b""
 
 
-def _inflated(body: bytes) -> bytes:
+def _inflated(body: bytes, part: str) -> bytes:
     try:
         return igzip.decompress(body)
     except (OSError, EOFError) as exc:
-        raise MalformedPart("the backend sent orders that are not valid gzip") from exc
+        raise MalformedPart(f"the backend sent {part} that is not valid gzip") from exc
 
 
 async def compute_run_parts(upstream: Upstream, authorization: str | None, run_id: str, query: RunCompleteQuery,
@@ -136,43 +139,34 @@ async def compute_run_parts(upstream: Upstream, authorization: str | None, run_i
     calls = {
         "metrics": upstream.get_ok(f"/backtests/{run_id}/metrics", route="/backtests/{id}/metrics",
                                    authorization=authorization),
-        "equity": upstream.get_ok(f"/backtests/{run_id}/equity", route="/backtests/{id}/equity",
-                                  authorization=authorization, params={"max_points": query.target_points}),
+        "equity": _part(upstream, authorization, run_id, "equity", gzip_level, {"max_points": query.target_points}),
     }
     if query.include_orders:
-        calls["orders"] = _orders(upstream, authorization, run_id, gzip_level)
+        calls["orders"] = _part(upstream, authorization, run_id, "orders", gzip_level)
     tasks = {part: asyncio.ensure_future(call) for part, call in calls.items()}
-    compressing = {"equity": asyncio.ensure_future(_compressed_on_arrival(tasks["equity"], "equity", gzip_level))}
-    try:
-        results = dict(zip(tasks, await asyncio.gather(*tasks.values(), return_exceptions=True), strict=True))
-        for part in ("metrics", "equity"):
-            outcome = results[part]
-            if isinstance(outcome, HewstonError) and outcome.status_code == _NOT_COMPLETED:
-                raise RunNotCompleted()
-            if isinstance(outcome, BaseException):
-                raise outcome
-        metrics = loads_object(results["metrics"].content, "metrics")
-        _json_document(results["equity"].content, "equity")
-        failures: list[dict[str, Any]] = []
-        orders: tuple[CompressedPrefix, str] | None = None
-        if query.include_orders:
-            outcome = results["orders"]
-            if isinstance(outcome, MalformedPart):
-                raise outcome
-            if isinstance(outcome, BaseException):
-                failures.append(_failure("orders", outcome))
-            else:
-                orders = outcome
-        equity = await compressing["equity"]
-    finally:
-        for task in compressing.values():
-            task.cancel()
+    results = dict(zip(tasks, await asyncio.gather(*tasks.values(), return_exceptions=True), strict=True))
+    for part in ("metrics", "equity"):
+        outcome = results[part]
+        if isinstance(outcome, HewstonError) and outcome.status_code == _NOT_COMPLETED:
+            raise RunNotCompleted()
+        if isinstance(outcome, BaseException):
+            raise outcome
+    metrics = loads_object(results["metrics"].content, "metrics")
+    equity: tuple[CompressedPrefix, str] = results["equity"]
+    failures: list[dict[str, Any]] = []
+    orders: tuple[CompressedPrefix, str] | None = None
+    if query.include_orders:
+        outcome = results["orders"]
+        if isinstance(outcome, MalformedPart):
+            raise outcome
+        if isinstance(outcome, BaseException):
+            failures.append(_failure("orders", outcome))
+        else:
+            orders = outcome
     head = (b'{"metrics":' + orjson.dumps(metrics.get("metrics")) + b',"periods_per_year":'
             + orjson.dumps(metrics.get("periods_per_year")) + b',"equity":')
     pieces = [await _compressed(head, gzip_level), equity, await _compressed(b',"orders":', gzip_level),
               orders or await _compressed(b"null", gzip_level)]
-    if any(piece is None for piece in pieces):
-        raise UpstreamError("the backend's answer could not be compressed")
     prefix = join_prefixes([piece[0] for piece in pieces])
     # The compressed bytes stand for the text (deterministic compressors) and are several times shorter, so
     # their digests, taken on the worker threads, make the ETag's.

@@ -175,10 +175,11 @@ class Upstream:
                                             extensions=extensions)
         return await self.send(request, route=route)
 
-    async def get_ok_gzip(self, path: str, *, route: str, authorization: str | None) -> tuple[httpx.Headers, bytes]:
+    async def get_ok_gzip(self, path: str, *, route: str, authorization: str | None,
+                          params: dict[str, Any] | None = None) -> tuple[httpx.Headers, bytes]:
         """GET that must succeed, asking for gzip: the answer's headers and its body as sent, not inflated (the
         caller splices compressed bodies as they are). A backend refusal is raised as with :meth:`get_ok`."""
-        request = self.client.build_request("GET", path, headers=self.call_headers(
+        request = self.client.build_request("GET", path, params=params, headers=self.call_headers(
             authorization, {"Accept-Encoding": "gzip"}))
         response = await self.send(request, route=route, stream=True)
         try:

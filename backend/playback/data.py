@@ -17,6 +17,7 @@ import numpy as np
 import orjson
 
 from backend.engine.results import Fills, Timeline
+from backend.playback.answers import KeptAnswers
 from backend.runs.artifacts import read_fills, read_timeline
 
 
@@ -36,9 +37,9 @@ class PlaybackData:
     fill_realized: np.ndarray
     fill_closed: np.ndarray
     fill_wins: np.ndarray
-    # Answers about the run that are costly to encode and never change (the orders document gzip-compressed),
-    # kept by name once built: they live and are evicted with the run, and count in its size.
-    encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+    # Answers about the run that are costly to encode and never change (the orders document gzip-compressed,
+    # decimated equity curves), kept once built: they live and are evicted with the run, and count in its size.
+    encoded: KeptAnswers = field(default_factory=KeptAnswers, compare=False, repr=False)
 
     @classmethod
     def build(cls, timeline: Timeline, fills: Fills, initial_cash: float) -> PlaybackData:
@@ -78,7 +79,7 @@ class PlaybackData:
                   self.fill_wins, self.fills.bar_index, self.fills.quantity, self.fills.price)
         # The encoded fills and answers count once they exist (see fills_json and encoded).
         return (int(sum(a.nbytes for a in arrays)) + 64 * len(self.fills) + len(self.__dict__.get("fills_json", b""))
-                + sum(len(body) for body in self.encoded.values()))
+                + self.encoded.nbytes)
 
     @cached_property
     def fills_json(self) -> bytes:

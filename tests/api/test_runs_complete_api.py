@@ -10,6 +10,8 @@ import pytest
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from api.views import run_results
+from common.spliceable_gzip import split_spliceable
 from tests.conftest import ALICE_TOKEN, BOB_TOKEN, auth
 from tests.support.servers import free_port, live_server
 
@@ -127,21 +129,25 @@ def test_a_failing_optional_part_is_reported_not_hidden(shared_backend, make_api
         assert complete(api, completed_run["id"], include_orders="true").json()["metadata"]["cache"] == "miss"
 
 
+@pytest.mark.parametrize("part", ["orders", "equity"])
 @pytest.mark.parametrize("backend_sends", ["spliceable", "plain", "ordinary_gzip"])
-def test_orders_are_the_backends_document_byte_for_byte(shared_backend, make_api, completed_run, backend_sends):
-    """The backend's spliceable gzip orders are taken in whole; a backend that sends them plain, or as ordinary
-    gzip, is read as before. Either way gzip and identity clients get the same JSON, with the backend's orders
+def test_large_parts_are_the_backends_documents_byte_for_byte(shared_backend, make_api, completed_run, backend_sends,
+                                                               part):
+    """The backend's spliceable gzip orders and equity are taken in whole; a backend that sends one plain, or as
+    ordinary gzip, is read as before. Either way gzip and identity clients get the same JSON, with the backend's
     document in it byte for byte."""
     run_id = completed_run["id"]
-    plain_orders = httpx.get(f"{shared_backend.http_url}/backtests/{run_id}/orders",
-                             headers={**auth(ALICE_TOKEN), "Accept-Encoding": "identity"}).content
+    plain_part = httpx.get(f"{shared_backend.http_url}/backtests/{run_id}/{part}",
+                           params={"max_points": 200} if part == "equity" else None,
+                           headers={**auth(ALICE_TOKEN), "Accept-Encoding": "identity"}).content
+    follows = b',"run":' if part == "orders" else b',"orders":'
     seen: list[tuple[str, dict[str, str]]] = []
     proxy = FastAPI()
 
     @proxy.api_route("/{path:path}", methods=["GET"])
     async def relay(path: str, request: Request) -> Response:
         asks = request.headers.get("accept-encoding", "identity")
-        if path.endswith("/orders") and backend_sends != "spliceable":
+        if path.endswith(f"/{part}") and backend_sends != "spliceable":
             asks = "identity"
         async with httpx.AsyncClient() as client:
             async with client.stream("GET", f"{shared_backend.http_url}/{path}", params=request.query_params,
@@ -150,7 +156,7 @@ def test_orders_are_the_backends_document_byte_for_byte(shared_backend, make_api
                 body = b"".join([chunk async for chunk in upstream.aiter_raw()])
                 headers = {k: v for k, v in upstream.headers.items()
                            if k in ("content-encoding", "x-hewston-gzip", "vary")}
-        if path.endswith("/orders"):
+        if path.endswith(f"/{part}"):
             seen.append((request.headers.get("accept-encoding", ""), headers))
             if backend_sends == "ordinary_gzip":
                 body, headers = gzip.compress(body), {"content-encoding": "gzip"}
@@ -167,7 +173,7 @@ def test_orders_are_the_backends_document_byte_for_byte(shared_backend, make_api
             assert response.status_code == 200
             body = gzip.decompress(raw) if encoding == "gzip" else raw
             assert response.headers.get("content-encoding") == ("gzip" if encoding == "gzip" else None)
-            assert b'"orders":' + plain_orders + b',"run":' in body
+            assert f'"{part}":'.encode() + plain_part + follows in body
             assert orjson.loads(body)["metadata"]["partial_failures"] == []
         assert len(seen) == 1  # one miss, then hits
         asked, answered = seen[0]
@@ -175,3 +181,24 @@ def test_orders_are_the_backends_document_byte_for_byte(shared_backend, make_api
         if backend_sends == "spliceable":
             assert answered == {"content-encoding": "gzip", "x-hewston-gzip": "spliceable",
                                 "vary": "Accept-Encoding"}
+
+
+def test_the_equity_is_spliced_in_as_the_backend_compressed_and_kept_it(shared_backend, make_api, completed_run,
+                                                                        monkeypatch):
+    api = make_api(shared_backend.http_url)
+    run_id = completed_run["id"]
+    compressed: list[bytes] = []
+    real = run_results.compress_prefix
+    monkeypatch.setattr(run_results, "compress_prefix", lambda raw, level: compressed.append(raw) or real(raw, level))
+    with httpx.stream("GET", f"{api.http_url}/api/v1/runs/{run_id}/complete", params={"target_points": 137},
+                      headers={**auth(ALICE_TOKEN), "Accept-Encoding": "gzip"}) as response:
+        body = b"".join(response.iter_raw())
+    assert response.status_code == 200 and response.headers["x-cache"] == "miss"
+    loaded = shared_backend.server.config.app.state.playback.cache._runs[run_id]
+    kept = loaded.encoded.get(("gzip", "equity", None, None, 137))
+    # The api asked for the curve compressed, and its answer carries the backend's deflate stream unchanged.
+    part = split_spliceable(kept)
+    assert part is not None and part.deflated in body
+    assert orjson.loads(gzip.decompress(body))["equity"] == orjson.loads(gzip.decompress(kept))
+    # The api compressed only its own small pieces around it, never the curve.
+    assert compressed and all(b'"drawdown"' not in raw and len(raw) < 2_000 for raw in compressed)
