@@ -158,7 +158,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(runs_complete.router, prefix=API_PREFIX)
     app.include_router(run_viewers.router, prefix=API_PREFIX)
     app.include_router(app_config.router, prefix=API_PREFIX)
-    app.include_router(stream_router.router, prefix=API_PREFIX)
+    app.router.add_websocket_route(API_PREFIX + stream_router.PATH, stream_router.stream, name="stream")
     app.include_router(ops_router.router, prefix=API_PREFIX)
     app.include_router(passthrough.router, prefix=API_PREFIX)
     # After every api route: the browser app's fallback must never shadow one.
