@@ -22,6 +22,9 @@ keys. Over a limit the answer is 429 with ``Retry-After`` (whole seconds until t
 When Redis is unavailable requests are let through: a broken limiter must not take the site down, and the
 outage is already logged and shown by ``/ready``.
 
+WebSocket handshakes that arrive together (thousands of viewers opening a run at once) share their round trips:
+counts made while one is in flight go together in the next (``api.count_batch``), each still its own ``INCR``.
+
 The counting round trip also reads ahead the cache entries the request will look up (``api.views.read_ahead``),
 so that a cache hit costs one round trip to Redis, not three.
 """
@@ -34,6 +37,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.count_batch import Call, CountBatch
 from api.metrics import ApiMetrics
 from api.views import ReadAhead, RedisGuard, RedisUnavailable
 from common.credentials import credential_hash
@@ -103,14 +107,19 @@ class RateLimitMiddleware:
         self._expire_ms = (2 * window_s + 1) * 1000
         self.metrics = metrics
         self._count = guard.redis.register_script(_COUNT)
+        self.handshakes = CountBatch(lambda calls, reads: guard.run(lambda r: call_scripts(r, calls, reads)))
 
-    async def _count_all(self, redis, subjects: list[str], window: int, expire_ms: int,
-                         reads: tuple[str, ...]) -> list:
+    def _calls(self, subjects: list[str], window: int) -> list[Call]:
+        return [(self._count, [self.keys.rate_limit(subject, window), self.keys.rate_limit(subject, window - 1)],
+                 [self._expire_ms]) for subject in subjects]
+
+    async def _count_all(self, scope: Scope, subjects: list[str], window: int, reads: tuple[str, ...]) -> list:
         # One round trip for every budget and every read ahead; not a transaction, because the budgets live in
-        # different Redis Cluster slots.
-        return await call_scripts(redis, [
-            (self._count, [self.keys.rate_limit(subject, window), self.keys.rate_limit(subject, window - 1)],
-             [expire_ms]) for subject in subjects], reads)
+        # different Redis Cluster slots. Handshakes arriving together share theirs.
+        calls = self._calls(subjects, window)
+        if scope["type"] == "websocket":
+            return await self.handshakes.run(calls, reads)
+        return await self.guard.run(lambda r: call_scripts(r, calls, reads))
 
     def _counted(self, scope: Scope) -> bool:
         if scope["type"] == "websocket":
@@ -127,8 +136,7 @@ class RateLimitMiddleware:
         signature = self.read_ahead.signature(scope)
         reads = self.read_ahead.keys(signature)
         try:
-            results = await self.guard.run(lambda r: self._count_all(
-                r, [subject for subject, _budget in counted], window, self._expire_ms, reads))
+            results = await self._count_all(scope, [subject for subject, _budget in counted], window, reads)
         except RedisUnavailable:
             await self.app(scope, receive, send)
             return
