@@ -43,6 +43,7 @@ from common.body_timeout import BodyTimeoutMiddleware
 from common.correlation import CorrelationIdMiddleware
 from common.errors import install_error_handlers
 from common.head_requests import HeadAsGetMiddleware
+from common.heap import settle_heap
 from common.keys import KeySpace
 from common.logging import configure_logging
 from common.openapi import install_openapi
@@ -120,6 +121,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         await hub.start()
         metrics.loop_lag.start()
         sampler.start()
+        settle_heap(settings.gc_young_threshold)
         try:
             yield
         finally:
