@@ -8,7 +8,8 @@ Nothing waits on a timer, so a lone request pays no delay, and a burst costs a r
 
 Every call still runs exactly once and gets its own scripts' results (an ``INCR`` per budget, atomic in Redis), so
 every limit holds exactly as it does unbatched. A batch that fails fails every call in it, as each of them would
-have failed alone against the same Redis.
+have failed alone against the same Redis. A call waits for the round trips ahead of it (the one in flight, and more
+only in a burst beyond ``max_calls``) and then its own, each bounded by the guard's timeout.
 """
 
 from __future__ import annotations
