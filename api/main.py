@@ -43,6 +43,7 @@ from common.body_timeout import BodyTimeoutMiddleware
 from common.correlation import CorrelationIdMiddleware
 from common.errors import install_error_handlers
 from common.head_requests import HeadAsGetMiddleware
+from common.heap import settle_heap
 from common.keys import KeySpace
 from common.logging import configure_logging
 from common.openapi import install_openapi
@@ -120,6 +121,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         await hub.start()
         metrics.loop_lag.start()
         sampler.start()
+        settle_heap(settings.gc_young_threshold)
         try:
             yield
         finally:
@@ -158,7 +160,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(runs_complete.router, prefix=API_PREFIX)
     app.include_router(run_viewers.router, prefix=API_PREFIX)
     app.include_router(app_config.router, prefix=API_PREFIX)
-    app.include_router(stream_router.router, prefix=API_PREFIX)
+    app.router.add_websocket_route(API_PREFIX + stream_router.PATH, stream_router.stream, name="stream")
     app.include_router(ops_router.router, prefix=API_PREFIX)
     app.include_router(passthrough.router, prefix=API_PREFIX)
     # After every api route: the browser app's fallback must never shadow one.

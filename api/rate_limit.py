@@ -22,6 +22,9 @@ keys. Over a limit the answer is 429 with ``Retry-After`` (whole seconds until t
 When Redis is unavailable requests are let through: a broken limiter must not take the site down, and the
 outage is already logged and shown by ``/ready``.
 
+WebSocket handshakes that arrive together (thousands of viewers opening a run at once) share their round trips:
+counts made while one is in flight go together in the next (``api.count_batch``), each still its own count.
+
 The counting round trip also reads ahead the cache entries the request will look up (``api.views.read_ahead``),
 so that a cache hit costs one round trip to Redis, not three. A request with nothing to read ahead (a
 passthrough call) needs no round trip at all while this node holds requests counted ahead for its subjects
@@ -36,6 +39,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.count_batch import Call, CountBatch
 from api.counted_ahead import CountedAhead
 from api.metrics import ApiMetrics
 from api.views import ReadAhead, RedisGuard, RedisUnavailable
@@ -116,16 +120,22 @@ class RateLimitMiddleware:
         self._expire_ms = (2 * window_s + 1) * 1000
         self.metrics = metrics
         self._count = guard.redis.register_script(_COUNT)
+        self.handshakes = CountBatch(lambda calls, reads: guard.run(lambda r: call_scripts(r, calls, reads)))
 
-    async def _count_all(self, redis, counted: list[tuple[str, SlidingWindow]], window: int, elapsed_s: float,
-                         reads: tuple[str, ...]) -> list:
-        # One round trip for every budget and every read ahead; not a transaction, because the budgets live in
-        # different Redis Cluster slots.
+    def _calls(self, counted: list[tuple[str, SlidingWindow]], window: int, elapsed_s: float) -> list[Call]:
         weight = repr(1.0 - elapsed_s / self.window_s)
         ahead = self.counted_ahead.reserve
-        return await call_scripts(redis, [
-            (self._count, [self.keys.rate_limit(subject, window), self.keys.rate_limit(subject, window - 1)],
-             [self._expire_ms, ahead, weight, budget.limit / 2]) for subject, budget in counted], reads)
+        return [(self._count, [self.keys.rate_limit(subject, window), self.keys.rate_limit(subject, window - 1)],
+                 [self._expire_ms, ahead, weight, budget.limit / 2]) for subject, budget in counted]
+
+    async def _count_all(self, scope: Scope, counted: list[tuple[str, SlidingWindow]], window: int,
+                         elapsed_s: float, reads: tuple[str, ...]) -> list:
+        # One round trip for every budget and every read ahead; not a transaction, because the budgets live in
+        # different Redis Cluster slots. Handshakes arriving together share theirs.
+        calls = self._calls(counted, window, elapsed_s)
+        if scope["type"] == "websocket":
+            return await self.handshakes.run(calls, reads)
+        return await self.guard.run(lambda r: call_scripts(r, calls, reads))
 
     def _counted(self, scope: Scope) -> bool:
         if scope["type"] == "websocket":
@@ -145,7 +155,7 @@ class RateLimitMiddleware:
             await self._serve(scope, receive, send, signature, {})
             return
         try:
-            results = await self.guard.run(lambda r: self._count_all(r, counted, window, elapsed_s, reads))
+            results = await self._count_all(scope, counted, window, elapsed_s, reads)
         except RedisUnavailable:
             await self.app(scope, receive, send)
             return

@@ -126,6 +126,8 @@ class ApiSettings(BackendClientSettings):
     stream_access_recheck_s: float = Field(default=2.0, gt=0)
     stream_access_timeout_s: float = Field(default=1.0, gt=0)
     stream_access_concurrency: int = Field(default=32, ge=1)
+    # The garbage collector's youngest threshold once the node has started (common/heap.py; 0: CPython's own, 700).
+    gc_young_threshold: int = Field(default=10_000, ge=0)
     # Stream sockets one client address may hold open at once (behind a proxy, the client `trusted_proxies`
     # vouch for); beyond it a socket is closed with 4429. Browser pages may open them from this server's own
     # origin and from `cors_origins`.
