@@ -1,13 +1,15 @@
-"""``until_first_ends``: the first task to end decides, and no other task's failure is left unread."""
+"""``until_first_ends``: the first task to end decides, and no other task's failure is left unread.
+``cancel_and_wait``: a task whose cancellation was lost is cancelled again, and a stop with a deadline ends in it."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import time
 
 import pytest
 
-from common.tasks import until_first_ends
+from common.tasks import cancel_and_wait, until_first_ends
 
 
 async def _fails_at_once() -> None:
@@ -40,3 +42,45 @@ async def test_a_quiet_ending_is_not_raised() -> None:
 
     await until_first_ends([asyncio.create_task(ends()), asyncio.create_task(asyncio.sleep(60))],
                            quiet=[ConnectionError])
+
+
+async def _loses_its_first_cancellation(ended: list[str]) -> None:
+    """A loop whose Redis call swallowed the cancellation (Python 3.11's wait_for, when the command completed as the
+    cancel landed): it goes on looping until it is cancelled again."""
+    try:
+        await asyncio.sleep(60)
+    except asyncio.CancelledError:
+        pass
+    while True:
+        await asyncio.sleep(0.01)
+        ended.append("still looping")
+
+
+async def test_a_sibling_that_lost_its_cancellation_is_cancelled_again_until_it_ends() -> None:
+    ended: list[str] = []
+    looping = asyncio.create_task(_loses_its_first_cancellation(ended))
+    await asyncio.sleep(0)
+    async with asyncio.timeout(5):
+        await until_first_ends([looping, asyncio.create_task(asyncio.sleep(0))])
+    assert looping.cancelled()
+
+
+async def test_a_stop_with_a_deadline_ends_in_it_and_names_what_still_runs() -> None:
+    stubborn_until = asyncio.Event()
+
+    async def ignores_every_cancellation() -> None:
+        while not stubborn_until.is_set():
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                pass
+
+    stubborn = asyncio.create_task(ignores_every_cancellation())
+    lost_once = asyncio.create_task(_loses_its_first_cancellation([]))
+    await asyncio.sleep(0)
+    started = time.monotonic()
+    assert await cancel_and_wait([stubborn, lost_once], timeout_s=0.5) == {stubborn}
+    assert time.monotonic() - started < 1.0 and lost_once.cancelled()
+    stubborn_until.set()
+    stubborn.cancel()
+    await asyncio.wait([stubborn])
