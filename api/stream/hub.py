@@ -54,7 +54,7 @@ from common.sockets import close
 from common.stream.cluster_reader import ClusterStreamReader
 from common.stream.reader import StreamReader
 from common.stream.store import Entry, StreamStore, parse_entry, stream_id
-from common.tasks import supervise
+from common.tasks import cancel_and_wait, supervise
 
 log = get_logger("hewston.api.stream")
 T = TypeVar("T")
@@ -115,10 +115,7 @@ class StreamHub:
     async def stop(self) -> None:
         if self._refreshing is not None:
             self._tasks.append(self._refreshing)
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks)
+        await cancel_and_wait(self._tasks)  # cancelled again if one lost its cancellation in a Redis call
         self._tasks = []
 
     async def going_away(self, timeout_s: float = 3.0) -> None:
