@@ -35,10 +35,13 @@ async def until_first_ends(tasks: list[asyncio.Task[None]], *, quiet: Iterable[t
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        await cancel_and_wait(tasks)
-        # Every task's outcome is read, not only the first's: one that failed while being cancelled (or in the
-        # same instant as the first) would otherwise be reported later as "Task exception was never retrieved".
-        outcomes = {task: None if task.cancelled() else task.exception() for task in tasks}
+        try:
+            await cancel_and_wait(tasks)
+        finally:
+            # Every task's outcome is read, not only the first's, and also when this task is cancelled during the
+            # wait: one that failed while being cancelled (or in the same instant as the first) would otherwise be
+            # reported later as "Task exception was never retrieved".
+            outcomes = {task: None if not task.done() or task.cancelled() else task.exception() for task in tasks}
     quiet = tuple(quiet)
     for task in done:
         exc = outcomes[task]

@@ -84,3 +84,33 @@ async def test_a_stop_with_a_deadline_ends_in_it_and_names_what_still_runs() -> 
     stubborn_until.set()
     stubborn.cancel()
     await asyncio.wait([stubborn])
+
+
+async def test_a_failure_while_cancelling_is_read_even_when_the_waiting_task_is_cancelled_again() -> None:
+    """A relay's run is cancelled, and cancelled again while it waits for its loops (a stop cancels again what has
+    not ended); the renew loop, stuck in a stalled Redis call, then fails: its failure is still read."""
+    unread: list[dict] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, context: unread.append(context))
+    stalled = asyncio.Event()
+
+    async def fails_once_its_call_returns() -> None:
+        while not stalled.is_set():  # a call in flight whose cancellations are lost, until it returns
+            try:
+                await stalled.wait()
+            except asyncio.CancelledError:
+                pass
+        raise RuntimeError("the lease is held by another relay")
+
+    children = [asyncio.create_task(fails_once_its_call_returns()), asyncio.create_task(asyncio.sleep(60))]
+    run = asyncio.create_task(until_first_ends(children))
+    await asyncio.sleep(0.05)
+    run.cancel()
+    await asyncio.sleep(0.05)
+    run.cancel()  # again, while it waits for its children
+    stalled.set()
+    await asyncio.wait([run])
+    assert run.cancelled()
+    del children, run
+    gc.collect()
+    await asyncio.sleep(0)
+    assert unread == []
