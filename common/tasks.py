@@ -57,7 +57,7 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]], *,
     deadline) first, and the caller's cancellation is raised after."""
     pending = {task for task in tasks if not task.done()}
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    cancelled = False
+    cancelled: asyncio.CancelledError | None = None
     while pending:
         wait_s = RECANCEL_S if deadline is None else min(RECANCEL_S, deadline - time.monotonic())
         if wait_s <= 0:
@@ -68,11 +68,12 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]], *,
             # wait, not gather: a gather cancelled from outside while its children are already cancelling
             # reports a cancellation that no enclosing cancel scope recognises as its own.
             await asyncio.wait(pending, timeout=wait_s)
-        except asyncio.CancelledError:
-            cancelled = True
+        except asyncio.CancelledError as exc:
+            # Raised again as it came (an enclosing cancel scope, e.g. anyio's, recognises its own by its message).
+            cancelled = exc
         pending = {task for task in pending if not task.done()}
-    if cancelled:
-        raise asyncio.CancelledError
+    if cancelled is not None:
+        raise cancelled
     return pending
 
 
