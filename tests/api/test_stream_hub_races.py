@@ -3,6 +3,7 @@ what each viewer is queued must pass the same continuity check a real client mak
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from common.keys import KeySpace
 from common.redis_client import create_redis
 from common.stream.envelope import PlaybackPosition
 from common.stream.reader import StreamReader
-from common.stream.store import StreamStore
+from common.stream.store import StreamStore, stream_id
 from tests.api.conftest import api_settings
 from tests.api.test_stream_units import FakeWriter
 from tests.support.redis_keys import delete_key_space
@@ -156,3 +157,34 @@ async def test_a_viewer_joining_while_the_runs_last_viewer_leaves_is_registered_
     node.hub.detach(newcomer)
     assert node.hub.metrics.viewers._value.get() == 0
     assert RUN not in node.hub.feeds
+
+
+async def test_a_read_on_its_way_while_the_feed_reloads_hands_on_nothing_from_before_the_reload(node):
+    """The reader took a message the feed refused (it was reloading) and reads on from there; the reload then sets
+    the reader back to where the reloaded feed is, while that read is on its way. What the read brings must not
+    reach the feed: it comes after a message the feed never got, and the gap would reload the feed once more and
+    reset its viewers for nothing."""
+    claim = await node.store.claim(RUN, "relay", lease_ttl_ms=60_000)
+    await publish_first_snapshot(node.store, claim.epoch)
+    viewer = node.viewer(1)
+    await node.hub.attach(viewer, None, None)  # the feed is at offset 1
+    key = node.hub.keys.run_stream(RUN).stream
+
+    async def append(offset: int) -> None:
+        data = orjson.dumps({"type": "frame", "epoch": claim.epoch, "offset": offset})
+        await node.store.append(RUN, "relay", offset=offset, message_type="frame", data=data, epoch=claim.epoch,
+                                position=PlaybackPosition())
+
+    await append(2)
+    node.reader.seek(key, stream_id(2))              # the reader took 2, which the feed refused
+    reading = asyncio.create_task(node.reader.read())  # on its way: waits for what follows 2
+    await asyncio.sleep(0.02)
+    node.reader.seek(key, stream_id(1))              # the reload: read on from where the feed is
+    await append(3)
+    for stream, entries in await reading:
+        node.hub._dispatch(stream, entries)
+    await node.read_once()
+    await node.repairs_done()
+    assert node.hub.metrics.reloads._value.get() == 0
+    texts = [orjson.loads(item.text) for item in viewer._queue]
+    assert [(m["type"], m["offset"]) for m in texts] == [("hello", 0), ("snapshot", 1), ("frame", 2), ("frame", 3)]
