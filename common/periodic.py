@@ -7,10 +7,10 @@ sampling for the rest of the process's life.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 from common.logging import get_logger
+from common.tasks import cancel_and_wait
 
 log = get_logger("hewston.periodic")
 
@@ -29,9 +29,9 @@ class Periodic:
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Cancelled again if a tick lost its cancellation (in a Redis call); and the caller's own
+            # cancellation, should it come meanwhile, is not swallowed as awaiting the cancelled task would.
+            await cancel_and_wait([task])
 
     async def _forever(self) -> None:
         while True:

@@ -8,6 +8,11 @@ awaited before returning, so nothing outlives the connection, and the first fail
 A role's background loops (the api node's stream reader and housekeeping, a relay's scan and control loops)
 handle the failures they expect (Redis away) themselves; anything else would end the task without a trace while
 the process looks healthy. :func:`supervise` logs it, counts it and starts the loop again with backoff.
+
+A cancellation can be lost. Python 3.11's ``asyncio.wait_for``, through which redis-py sends every command, returns
+the command's result instead of raising when the cancel lands just as the command completes; the loop that sent it
+then simply goes on. So whoever cancels a task and waits for it to end (:func:`cancel_and_wait`) cancels it again
+until it has ended, and a stop that must end in time gives that wait a deadline.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from typing import Any, Protocol
 from common.logging import get_logger
 
 _log = get_logger("hewston.tasks")
+# How long a cancelled task is given to end before it is cancelled again (its first cancellation may be lost).
+RECANCEL_S = 0.1
 
 
 async def until_first_ends(tasks: list[asyncio.Task[None]], *, quiet: Iterable[type[BaseException]] = ()) -> None:
@@ -28,19 +35,46 @@ async def until_first_ends(tasks: list[asyncio.Task[None]], *, quiet: Iterable[t
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in tasks:
-            task.cancel()
-        # wait, not gather: a gather cancelled from outside while its children are already cancelling
-        # reports a cancellation that no enclosing cancel scope recognises as its own.
-        await asyncio.wait(tasks)
-        # Every task's outcome is read, not only the first's: one that failed while being cancelled (or in the
-        # same instant as the first) would otherwise be reported later as "Task exception was never retrieved".
-        outcomes = {task: None if task.cancelled() else task.exception() for task in tasks}
+        try:
+            await cancel_and_wait(tasks)
+        finally:
+            # Every task's outcome is read, not only the first's, and also when this task is cancelled during the
+            # wait: one that failed while being cancelled (or in the same instant as the first) would otherwise be
+            # reported later as "Task exception was never retrieved".
+            outcomes = {task: None if not task.done() or task.cancelled() else task.exception() for task in tasks}
     quiet = tuple(quiet)
     for task in done:
         exc = outcomes[task]
         if exc is not None and not isinstance(exc, quiet):
             raise exc
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]], *,
+                          timeout_s: float | None = None) -> set[asyncio.Task[Any]]:
+    """Cancel ``tasks`` and wait until each has ended, cancelling again every ``RECANCEL_S`` those still running
+    (a lost cancellation, see above), for at most ``timeout_s`` (None: until they end). Returns the tasks still
+    running at the deadline. If the caller is cancelled meanwhile, its tasks are still seen to the end (or the
+    deadline) first, and the caller's cancellation is raised after."""
+    pending = {task for task in tasks if not task.done()}
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    cancelled: asyncio.CancelledError | None = None
+    while pending:
+        wait_s = RECANCEL_S if deadline is None else min(RECANCEL_S, deadline - time.monotonic())
+        if wait_s <= 0:
+            break
+        for task in pending:
+            task.cancel()
+        try:
+            # wait, not gather: a gather cancelled from outside while its children are already cancelling
+            # reports a cancellation that no enclosing cancel scope recognises as its own.
+            await asyncio.wait(pending, timeout=wait_s)
+        except asyncio.CancelledError as exc:
+            # Raised again as it came (an enclosing cancel scope, e.g. anyio's, recognises its own by its message).
+            cancelled = exc
+        pending = {task for task in pending if not task.done()}
+    if cancelled is not None:
+        raise cancelled
+    return pending
 
 
 class RestartCounter(Protocol):

@@ -14,7 +14,7 @@ from prometheus_client import start_http_server
 from common.logging import configure_logging, get_logger
 from common.redis_client import create_redis
 from common.redis_eviction import eviction_refusal
-from common.serving import PortInUse
+from common.serving import ExitDeadline, PortInUse
 from relay.metrics import RelayMetrics
 from relay.service import RelayService
 from relay.settings import RelaySettings
@@ -43,6 +43,7 @@ def refusal(settings: RelaySettings) -> str | None:
 
 async def serve(settings: RelaySettings) -> None:
     service = build_relay(settings)
+    deadline = ExitDeadline()
     try:
         if settings.metrics_port is not None:
             try:
@@ -54,9 +55,15 @@ async def serve(settings: RelaySettings) -> None:
                                 f"HEWSTON_RELAY_METRICS_PORT or --metrics-port (0: none)") from None
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            # Cancelling lets the relay release its leases, so other relays take its runs over at once; the stop
+            # is bounded (stop_timeout_s), and the exit deadline ends the process should anything still hold it.
+            deadline.start()
+            task.cancel()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            # Cancelling lets the relay release its leases, so other relays take its runs over at once.
-            loop.add_signal_handler(sig, task.cancel)
+            loop.add_signal_handler(sig, stop)
         service.metrics.loop_lag.start()
         await service.run()
     except asyncio.CancelledError:
@@ -65,6 +72,7 @@ async def serve(settings: RelaySettings) -> None:
         await service.metrics.loop_lag.stop()
         await service.redis.aclose()
         await service.reader.aclose()
+        deadline.cancel()
 
 
 def main(settings: RelaySettings | None = None) -> int:

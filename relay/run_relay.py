@@ -155,7 +155,9 @@ class RunRelay:
             finally:
                 self._ws = None
                 self.metrics.upstream_connections.dec()
-                await ws.close()
+                # Shielded: a stop cancels this loop again if it goes on (a cancellation can be lost), and the
+                # close must still end the connection (within its own close timeout) rather than leave it open.
+                await asyncio.shield(ws.close())
             if code >= 4000 and not should_reconnect(code):
                 self.metrics.upstream_events.labels("refused").inc()
                 await self._publish_upstream(UpstreamState.lost, f"the backend refused the run: {why or code}")

@@ -25,7 +25,7 @@ from common.redis_client import REDIS_ERRORS
 from common.stream.cluster_reader import make_stream_reader
 from common.stream.envelope import PlaybackPosition
 from common.stream.store import StreamStore
-from common.tasks import supervise
+from common.tasks import cancel_and_wait, supervise
 from relay.metrics import RelayMetrics
 from relay.run_relay import LeaseLost, RunRefused, RunRelay
 from relay.settings import RelaySettings
@@ -73,14 +73,20 @@ class RelayService:
         tasks = [supervise(self._scan_loop, name="relay-scan", restarts=self.metrics.task_restarts),
                  supervise(self._control_loop, name="relay-controls", restarts=self.metrics.task_restarts)]
         try:
-            await asyncio.gather(*tasks)
-        finally:
-            for task in tasks:
-                task.cancel()
+            # The loops end only when cancelled. Waiting on them (a gather would pass this task's cancellation on
+            # to them, and wait as long as one of them lost it) lets a stop begin here whatever they are doing.
             await asyncio.wait(tasks)
-            for run_id in list(self.held):
-                await self._release(run_id)
-            self._log.info("relay_stopped")
+        finally:
+            await self._stop(tasks)
+
+    async def _stop(self, loops: list[asyncio.Task[None]]) -> None:
+        """The loops end, then every run ends and its lease is given back, all runs at once; each step bounded,
+        so that a stop ends well within the process's exit deadline whatever a connection or Redis does."""
+        still_running = await cancel_and_wait(loops, timeout_s=self.settings.stop_timeout_s)
+        if still_running:
+            self._log.warning("relay_loops_did_not_stop", tasks=sorted(task.get_name() for task in still_running))
+        await asyncio.gather(*(self._release(run_id) for run_id in list(self.held)))
+        self._log.info("relay_stopped")
 
     # Demand and leases -------------------------------------------------------------------------------------
 
@@ -186,15 +192,17 @@ class RelayService:
         if held is None:
             return
         self._forget(run_id, held)
-        held.task.cancel()
-        await asyncio.wait([held.task])
+        if await cancel_and_wait([held.task], timeout_s=self.settings.stop_timeout_s):
+            # Its appends are fenced: once the lease is given back below it can publish nothing more.
+            self._log.warning("run_relay_did_not_stop", run_id=run_id, timeout_s=self.settings.stop_timeout_s)
         await self._drop_lease(run_id, held.token)
         self.metrics.lease_changes.labels("released").inc()
         self._log.info("run_released", run_id=run_id, offset=held.relay.offset)
 
     async def _drop_lease(self, run_id: str, token: str) -> None:
         try:
-            await self.store.release(run_id, token, idle_ttl_ms=int(self.settings.idle_ttl_s * 1000))
+            async with asyncio.timeout(self.settings.redis_socket_timeout_s):
+                await self.store.release(run_id, token, idle_ttl_ms=int(self.settings.idle_ttl_s * 1000))
         except REDIS_ERRORS:
             pass  # the lease expires on its own within its TTL
 

@@ -59,6 +59,11 @@ class RelaySettings(BackendClientSettings):
     # Redis stalled); a run is claimed only while it is demanded.
     demand_grace_s: float = Field(default=5.0, ge=0)
 
+    # Stopping (SIGTERM): how long the relay waits for its loops, then for its runs (each closing its upstream
+    # connection), to end; then it gives the runs' leases back, each within redis_socket_timeout_s. Far below
+    # the process's own exit deadline (common.serving) and the orchestrators' grace period.
+    stop_timeout_s: float = Field(default=5.0, gt=0)
+
     # The blocking read of controls; its connection's socket timeout is this plus a margin.
     control_block_ms: int = Field(default=1000, ge=10)
     redis_socket_timeout_s: float = Field(default=5.0, gt=0)

@@ -54,7 +54,7 @@ from common.sockets import close
 from common.stream.cluster_reader import ClusterStreamReader
 from common.stream.reader import StreamReader
 from common.stream.store import Entry, StreamStore, parse_entry, stream_id
-from common.tasks import supervise
+from common.tasks import cancel_and_wait, supervise
 
 log = get_logger("hewston.api.stream")
 T = TypeVar("T")
@@ -115,10 +115,7 @@ class StreamHub:
     async def stop(self) -> None:
         if self._refreshing is not None:
             self._tasks.append(self._refreshing)
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks)
+        await cancel_and_wait(self._tasks)  # cancelled again if one lost its cancellation in a Redis call
         self._tasks = []
 
     async def going_away(self, timeout_s: float = 3.0) -> None:
@@ -157,12 +154,17 @@ class StreamHub:
     async def attach(self, viewer: Viewer, epoch: str | None, offset: int | None) -> ResumeOutcome:
         """Join ``viewer`` to its run's stream, queue hello and its catch-up, and start it; raises
         :class:`BrokerUnavailable` when Redis cannot be used (nothing is left registered then)."""
-        feed = await self._feed(viewer.run_id)
-        plan = feed.plan_resume(epoch, offset)
-        if plan.outcome is ResumeOutcome.reset and await self._published_beyond_feed(feed, epoch, offset):
-            # This node's reader is a little behind the stream (the viewer came from a node ahead of it): the
-            # point is valid. What follows it arrives with the reader; what the feed has up to it is skipped.
-            plan = ResumePlan(ResumeOutcome.recovered, offset, [])  # type: ignore[arg-type]
+        while True:
+            feed = await self._feed(viewer.run_id)
+            plan = feed.plan_resume(epoch, offset)
+            if plan.outcome is ResumeOutcome.reset and await self._published_beyond_feed(feed, epoch, offset):
+                # This node's reader is a little behind the stream (the viewer came from a node ahead of it): the
+                # point is valid. What follows it arrives with the reader; what the feed has up to it is skipped.
+                plan = ResumePlan(ResumeOutcome.recovered, offset, [])  # type: ignore[arg-type]
+            if self.feeds.get(viewer.run_id) is feed:
+                break
+            # The run's last viewer left while this one waited, and its feed was dropped: a viewer registered
+            # there would get nothing and be counted after it left. Join the run afresh.
         feed.attach(viewer, plan)
         self.metrics.viewers.inc()
         try:
@@ -310,9 +312,13 @@ class StreamHub:
             return  # the next demand refresh notices again
         if self.feeds.get(feed.run_id) is not feed:
             return
-        if state.snapshot is None and feed.followed_a_stream:
-            # The new epoch has no snapshot yet (its relay is reconnecting): viewers stay where they are until it
-            # has one, rather than being switched to an epoch with nothing to show; the next refresh looks again.
+        if state.snapshot is None:
+            # The new epoch has no snapshot yet (a relay claimed the run, or is reconnecting, and has not published
+            # it): viewers stay in the epoch their last message gave them until it has one, since only a reset
+            # snapshot may move a viewer to another epoch (a presence or heartbeat sent meanwhile would carry an
+            # epoch they were never given). What the reader took meanwhile is read again, so the snapshot it may
+            # have brought (refused while this reload was on its way) triggers the next reload at once.
+            await self._read_again_from(feed)
             return
         before, followed = feed.epoch, feed.followed_a_stream
         feed.load(state)
@@ -321,11 +327,15 @@ class StreamHub:
         self.metrics.reloads.inc()
         log.info("stream_epoch_changed", run_id=feed.run_id, epoch=feed.epoch, previous=before,
                  offset=feed.last_offset)
-        keys = self.keys.run_stream(feed.run_id)
+        await self._read_again_from(feed)
+
+    async def _read_again_from(self, feed: RunFeed) -> None:
+        """The reader reads the run's stream again from just after the feed's last message (waking its read)."""
+        key, after = self.keys.run_stream(feed.run_id).stream, stream_id(feed.last_offset)
         try:
-            await self.reader.watch(keys.stream, stream_id(feed.last_offset))
+            await self.reader.watch(key, after)
         except REDIS_ERRORS:
-            self.reader.seek(keys.stream, stream_id(feed.last_offset))
+            self.reader.seek(key, after)
 
     # Reading ------------------------------------------------------------------------------------------------
 

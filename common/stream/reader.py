@@ -68,8 +68,12 @@ class StreamReader:
             key = raw_key.decode() if isinstance(raw_key, bytes) else raw_key
             if key == self.wake_key or not entries:
                 continue
-            if self._generation.get(key) == generations.get(key):
-                last = entries[-1][0]
-                self._positions[key] = last.decode() if isinstance(last, bytes) else last
+            if self._generation.get(key) != generations.get(key):
+                # Its position was set while this read was on its way: what it brought was read from before that
+                # position, and handing it on could skip past the new one (the caller would see a gap). The next
+                # read starts where it was set.
+                continue
+            last = entries[-1][0]
+            self._positions[key] = last.decode() if isinstance(last, bytes) else last
             batches.append((key, entries))
         return batches

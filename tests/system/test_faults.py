@@ -25,9 +25,15 @@ from tests.system.conftest import LEASE_TTL_S, RATE_LIMIT_WINDOW_S
 pytestmark = [pytest.mark.system, pytest.mark.timeout(300)]
 
 async def opened(*viewers: StreamViewer) -> None:
-    for viewer in viewers:
-        await viewer.__aenter__()
-        assert (await viewer.recv())["type"] == "hello"
+    """Open every viewer and read its hello; if one fails, those already open are closed before the failure is
+    raised (a socket left open would count as a viewer in the tests that follow, which share the deployment)."""
+    try:
+        for viewer in viewers:
+            await viewer.__aenter__()
+            assert (await viewer.recv())["type"] == "hello"
+    except BaseException:
+        await closed(*viewers)
+        raise
 
 
 async def closed(*viewers: StreamViewer) -> None:
@@ -41,8 +47,12 @@ async def watched_run(cluster: Cluster) -> tuple[str, StreamViewer, StreamViewer
     run_id = create_run(api1.url)
     a, b = StreamViewer(api1.url, run_id, ALICE), StreamViewer(api2.url, run_id, ALICE)
     await opened(a, b)
-    await a.play()
-    await asyncio.gather(a.until_cursor(600), b.until_cursor(600))
+    try:
+        await a.play()
+        await asyncio.gather(a.until_cursor(600), b.until_cursor(600))
+    except BaseException:
+        await closed(a, b)  # the caller's own clean-up only starts once it has them
+        raise
     return run_id, a, b
 
 

@@ -1,0 +1,76 @@
+"""A relay stopped (SIGTERM, or ``hewston up`` ending) while it relays a playing run ends within its stop timeout and
+gives the run's lease back, even when a Redis call in flight swallows the cancellation: Python 3.11's
+``asyncio.wait_for``, through which redis-py sends every command, returns the command's result instead of raising
+when the cancel lands just as the command completes, and the loop that made the call goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from common.stream.store import StreamStore
+from relay.main import build_relay
+from tests.stream.conftest import ALICE
+from tests.support.stream_client import StreamViewer
+
+
+class LosesOneCancellation(StreamStore):
+    """A store whose call named ``call``, once armed, is still in flight when the relay is stopped, and then
+    returns normally as if the command had completed at that instant (the cancellation is lost)."""
+
+    def __init__(self, *args, call: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.call = call
+        self.armed = False
+        self.in_flight = asyncio.Event()
+
+    async def _maybe_lose_a_cancellation(self, name: str) -> None:
+        if not self.armed or name != self.call:
+            return
+        self.armed = False
+        self.in_flight.set()
+        try:
+            await asyncio.Event().wait()  # the command in flight when the stop comes
+        except asyncio.CancelledError:
+            pass  # completed as the cancellation landed: its result is returned, the cancellation is gone
+
+    async def renew(self, *args, **kwargs):
+        await self._maybe_lose_a_cancellation("renew")
+        return await super().renew(*args, **kwargs)
+
+    async def append(self, *args, **kwargs):
+        await self._maybe_lose_a_cancellation("append")
+        return await super().append(*args, **kwargs)
+
+    async def demanded_runs(self, *args, **kwargs):
+        await self._maybe_lose_a_cancellation("demanded_runs")
+        return await super().demanded_runs(*args, **kwargs)
+
+
+@pytest.mark.parametrize("call", ["renew", "append", "demanded_runs"])
+async def test_a_relay_stopped_while_a_redis_call_loses_its_cancellation_stops_in_time_and_gives_the_run_back(
+        stack, alice_run, call):
+    # A lease long enough that it cannot run out during the test: the stop itself must give it back.
+    settings = stack.relay_settings(lease_ttl_s=9.0, stop_timeout_s=1.5)
+    service = build_relay(settings)
+    store = service.store = LosesOneCancellation(service.redis, service.keys, settings.retention, call=call)
+    task = stack.relays[service] = asyncio.create_task(service.run())
+    api = stack.api()
+    async with StreamViewer(api.http_url, alice_run, ALICE) as viewer:
+        await viewer.play(speed=300)
+        await viewer.until_cursor(300)
+        store.armed = True
+        await asyncio.wait_for(store.in_flight.wait(), timeout=10)  # the relay is inside that call now
+        stopping = time.monotonic()
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=3 * settings.stop_timeout_s)
+        took_s = time.monotonic() - stopping
+        assert done, f"the relay was still stopping {took_s:.1f} s after it was asked to ({call} lost its cancel)"
+        assert took_s < settings.stop_timeout_s
+        assert await service.redis.get(service.keys.run_stream(alice_run).lease) is None  # given back
+        _epoch, offset = await store.position(alice_run)
+        await asyncio.sleep(0.5)
+        assert (await store.position(alice_run))[1] == offset  # nothing of this relay publishes any more
+        assert not service.held
