@@ -22,7 +22,7 @@ from api.views.queries import RunCompleteQuery
 from api.views.redis_guard import RedisGuard
 from api.views.single_flight import SingleFlight
 from common.keys import KeySpace
-from tests.api.conftest import api_settings
+from tests.api.conftest import SYMBOL, api_settings
 from tests.conftest import ALICE_TOKEN, auth
 from tests.support.redis_keys import delete_key_space, sync_client
 
@@ -242,3 +242,34 @@ async def test_the_api_finishes_a_pending_store_before_it_shuts_down(shared_back
         assert client.exists(views.run_parts_key(completed_run["id"], query))
     finally:
         client.close()
+
+
+async def test_a_chart_data_miss_answers_before_its_entry_is_stored(shared_backend, real_redis_url, clean_redis):
+    settings = api_settings(shared_backend.http_url, real_redis_url)
+    clean_redis.append(settings.redis_key_prefix)
+    app = create_app(settings)
+    views = app.state.views
+    real_put = views.cache.put
+    store_s = 0.5
+
+    async def slow_put(*args) -> None:
+        await asyncio.sleep(store_s)
+        await real_put(*args)
+
+    views.cache.put = slow_put
+    params = {"symbol": SYMBOL, "timeframe": "1M_DECIMATED", "target_points": 311}
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api",
+                                     headers=auth(ALICE_TOKEN)) as client:
+            started = time.monotonic()
+            miss = await client.get("/api/v1/chart-data", params=params)
+            assert miss.status_code == 200 and miss.headers["x-cache"] == "miss"
+            assert time.monotonic() - started < store_s and len(views.stores) == 1
+            # Asked again while the entry is being stored: this node's computed answer, the same bytes.
+            again = await client.get("/api/v1/chart-data", params=params)
+            assert again.headers["x-cache"] == "hit" and again.content == miss.content
+            await views.stores.settle()
+            assert await views.guard.redis.keys(f"{settings.redis_key_prefix}:chart:*")
+            stored = await client.get("/api/v1/chart-data", params=params)
+            assert stored.headers["x-cache"] == "hit" and stored.content == miss.content
+            assert stored.headers["etag"] == miss.headers["etag"]
