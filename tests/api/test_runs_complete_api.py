@@ -258,3 +258,22 @@ def test_a_concurrent_miss_on_a_second_api_waits_and_gets_the_same_bytes(shared_
         bodies.append(hit.content)
         assert len({body.partition(b',"metadata":')[0] for body in bodies}) == 1
         assert answers["first"].headers["etag"] == answers["second"].headers["etag"] == hit.headers["etag"]
+
+
+def test_a_miss_hashes_none_of_the_large_spliced_parts(shared_backend, make_api, completed_run, monkeypatch):
+    """The ETag of a spliced part comes from the CRC-32 and length of its text, which the backend sent: a miss does
+    not pass over half a megabyte of orders to hash it."""
+    api = make_api(shared_backend.http_url)
+    hashed: list[int] = []
+    real = run_results.digest
+    monkeypatch.setattr(run_results, "digest", lambda data: hashed.append(len(data)) or real(data))
+    params = {"target_points": 139, "include_orders": "true"}
+    miss = complete(api, completed_run["id"], **params)
+    assert miss.status_code == 200 and miss.headers["x-cache"] == "miss"
+    assert hashed and max(hashed) < 1_000
+    # The same text, the same ETag: from the cache, and from a fresh computation under another key space.
+    assert complete(api, completed_run["id"], **params).headers["etag"] == miss.headers["etag"]
+    other = make_api(shared_backend.http_url)
+    assert complete(other, completed_run["id"], **params).headers["etag"] == miss.headers["etag"]
+    assert complete(api, completed_run["id"], target_points=140, include_orders="true").headers["etag"] != \
+        miss.headers["etag"]
