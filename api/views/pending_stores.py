@@ -12,16 +12,31 @@ a cancelled store leaves nothing half-written (one SET), and its lock expires by
 
 A store that fails is logged and dropped: its answer was sent, and the next request for the key misses and
 computes again.
+
+Started as soon as it is submitted, a store would take its first step (copying the entry, writing it to the
+Redis socket) before the request's own task resumes to send the answer. A route that serves cached views
+therefore calls :func:`answering` first and sets the event it returns when its response is ready: stores
+submitted in that request wait for it, so they run while the response is being written, not before.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 
 from common.logging import get_logger
 
 log = get_logger("hewston.api.cache")
+_answered: ContextVar[asyncio.Event | None] = ContextVar("hewston_answered", default=None)
+
+
+def answering() -> asyncio.Event:
+    """For a route, before it looks up a cached view: the stores this request leaves behind start once the
+    returned event is set (when the route's response is ready, or the route failed)."""
+    answered = asyncio.Event()
+    _answered.set(answered)
+    return answered
 
 
 class PendingStores:
@@ -40,7 +55,7 @@ class PendingStores:
         if len(self._tasks) >= self.max_pending:
             await _logged(key, store)
             return None
-        task = asyncio.create_task(_logged(key, store), name=f"store {key}")
+        task = asyncio.create_task(_logged(key, store, _answered.get()), name=f"store {key}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -62,8 +77,10 @@ class PendingStores:
             await asyncio.gather(*late, return_exceptions=True)
 
 
-async def _logged(key: str, store: Callable[[], Awaitable[None]]) -> None:
+async def _logged(key: str, store: Callable[[], Awaitable[None]], answered: asyncio.Event | None = None) -> None:
     try:
+        if answered is not None:
+            await answered.wait()
         await store()
     except Exception as exc:  # the answer has been sent: a failed store must not reach anyone but the log
         log.warning("cache_store_failed", key=key, error=type(exc).__name__)

@@ -17,7 +17,7 @@ from structlog.testing import capture_logs
 from api.main import create_app
 from api.metrics import ApiMetrics
 from api.views.cache import Computed, Encoded, ResponseCache
-from api.views.pending_stores import PendingStores
+from api.views.pending_stores import PendingStores, answering
 from api.views.queries import RunCompleteQuery
 from api.views.redis_guard import RedisGuard
 from api.views.single_flight import SingleFlight
@@ -273,3 +273,27 @@ async def test_a_chart_data_miss_answers_before_its_entry_is_stored(shared_backe
             stored = await client.get("/api/v1/chart-data", params=params)
             assert stored.headers["x-cache"] == "hit" and stored.content == miss.content
             assert stored.headers["etag"] == miss.headers["etag"]
+
+
+async def test_a_store_waits_until_its_request_has_its_response():
+    stores = PendingStores(max_pending=8, drain_s=1.0)
+    steps: list[str] = []
+
+    async def store() -> None:
+        steps.append("stored")
+
+    async def request() -> None:
+        answered = answering()
+        await stores.submit("k", store)
+        for _ in range(5):
+            await asyncio.sleep(0)  # the request goes on awaiting other things (its response is not ready)
+        steps.append("answered")
+        answered.set()
+
+    await asyncio.create_task(request())
+    await stores.settle()
+    assert steps == ["answered", "stored"]
+    # Outside a request (the prewarm worker, a test) a store starts at once.
+    await stores.submit("k", store)
+    await asyncio.sleep(0)
+    assert steps == ["answered", "stored", "stored"]
