@@ -10,13 +10,14 @@ import pytest
 from redis.crc import key_slot
 
 from api.metrics import ApiMetrics
-from api.views.cache import Computed, Encoded, ResponseCache
+from api.views.cache import Encoded, ResponseCache
 from api.views.pending_stores import PendingStores
 from api.views.redis_guard import RedisGuard
 from api.views.single_flight import SingleFlight
 from bench.processes import RedisClusterServers
 from common.keys import KeySpace
 from common.redis_client import create_redis
+from tests.api.test_store_after_answer import Backend
 from tests.support.redis_servers import require_redis_server
 
 
@@ -43,18 +44,11 @@ async def test_misses_on_two_nodes_of_a_cluster_compute_once(redis_cluster):
         stores = PendingStores(max_pending=8, drain_s=1.0)
         nodes.append((ResponseCache(guard, SingleFlight(guard, keys, stores, lock_ms=5000, wait_s=5.0),
                                     gzip_level=1, gzip_min_bytes=64), stores, redis))
-    calls = 0
-
-    async def compute() -> Computed:
-        nonlocal calls
-        calls += 1
-        await asyncio.sleep(0.1)
-        return Computed(b'{"computed": "once"}')
-
+    backend = Backend(b'{"computed": "once"}', delay_s=0.1)
     key = keys.run_complete("cluster-run", 2000, True)
     try:
-        results = await asyncio.gather(*(nodes[i % 2][0].get_or_compute(key, 60, compute) for i in range(10)))
-        assert calls == 1 and {entry.raw() for entry, _ in results} == {b'{"computed": "once"}'}
+        results = await asyncio.gather(*(nodes[i % 2][0].get_or_compute(key, 60, backend) for i in range(10)))
+        assert backend.calls == 1 and {entry.raw() for entry, _ in results} == {b'{"computed": "once"}'}
         for _, stores, _ in nodes:
             await stores.settle()
         redis = nodes[0][2]
