@@ -70,6 +70,10 @@ class ApiSettings(BackendClientSettings):
     # Single flight: the computing node holds a lock this long at most; others wait this long, then compute.
     single_flight_lock_ms: int = Field(default=15_000, gt=0)
     single_flight_wait_s: float = Field(default=10.0, gt=0)
+    # A miss answers first and stores its entry after: at most this many stores run so (past it, a miss stores
+    # before answering; 0 always does). At shutdown they get this long to finish before they are cancelled.
+    cache_store_max_pending: int = Field(default=64, ge=0)
+    cache_store_drain_s: float = Field(default=2.0, ge=0)
 
     # Redis: short socket timeouts and a breaker so that a dead Redis costs one timeout, not one per request.
     redis_socket_timeout_s: float = Field(default=0.5, gt=0)

@@ -45,8 +45,10 @@ class KeySpace:
         return self._key("run", run_id, "complete", target_points, int(include_orders))
 
     def single_flight_lock(self, cache_key: str) -> str:
-        """Held (SET NX PX) by the one node computing ``cache_key``; others wait for the value."""
-        return f"{self.prefix}:lock:{cache_key}"
+        """Held (SET NX PX) by the one node computing ``cache_key``; others wait for the value. The cache key is
+        its hash tag, so the lock lives in the value's Redis Cluster slot: one script reads the value and takes
+        the lock."""
+        return f"{self.prefix}:lock:{{{cache_key}}}"
 
     def chart_data_pattern(self) -> str:
         """Glob matching every chart-data entry (the worker scans it to remove entries of old data versions)."""

@@ -31,7 +31,9 @@ class Prewarmer:
         self.config = config
         self.api = api
         self.metrics = metrics
-        self.views = CachedViews(api.model_copy(update={"backend_url": config.backend_url}), redis, metrics)
+        # A job's point is the stored entry: it stores before it reports, never after.
+        self.views = CachedViews(api.model_copy(update={"backend_url": config.backend_url,
+                                                        "cache_store_max_pending": 0}), redis, metrics)
         self.keys, self.guard = self.views.keys, self.views.guard
         self.backend = BackendCatalog(self.views.upstream, config.service_token)
         self.queue = PrewarmQueue(arq_client(redis, self.keys), self.keys)

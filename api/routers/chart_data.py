@@ -9,11 +9,11 @@ from starlette.responses import Response
 
 from api.deps import AuthorizationDep, CachedViewServicesDep
 from api.models import ChartDataResponse
-from api.routers.direct_route import DirectRoute
+from api.routers.answer_first import AnswerFirstRoute
 from api.routers.responses import encoded_response
 from api.views import ChartDataQuery, Outcome, chart_view
 
-router = APIRouter(tags=["charts"], route_class=DirectRoute)
+router = APIRouter(tags=["charts"], route_class=AnswerFirstRoute)
 
 _ERRORS = {401: {"description": "Missing or invalid token"}, 404: {"description": "Unknown symbol or dataset"},
            422: {"description": "A parameter is invalid; the error names it"},

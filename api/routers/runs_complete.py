@@ -22,7 +22,7 @@ from starlette.responses import Response
 from api import request_info
 from api.deps import AuthorizationDep, CachedViewServicesDep
 from api.models import RunCompleteResponse
-from api.routers.direct_route import DirectRoute
+from api.routers.answer_first import AnswerFirstRoute
 from api.routers.responses import CACHE_CONTROL, CACHE_HEADER, JSON
 from api.views import (
     RUN_ID_PATTERN,
@@ -38,7 +38,7 @@ from api.views import (
     gzip_with_suffix,
 )
 
-router = APIRouter(tags=["runs"], route_class=DirectRoute)
+router = APIRouter(tags=["runs"], route_class=AnswerFirstRoute)
 
 _ERRORS = {401: {"description": "Missing or invalid token"},
            404: {"description": "No such run, or the caller may not see it"},

@@ -12,6 +12,7 @@ from api.views.cached_views import CachedViews, ChartResult, RunPartsResult
 from api.views.charts import chart_dataset, chart_view
 from api.views.gzip_splice import gzip_with_suffix
 from api.views.outcome import Outcome
+from api.views.pending_stores import answering
 from api.views.prewarm import PrewarmTrigger
 from api.views.queries import RUN_ID_PATTERN, ChartDataQuery, RunCompleteQuery
 from api.views.read_ahead import ReadAhead
@@ -28,6 +29,7 @@ __all__ = [
     "RedisUnavailable",
     "RunCompleteQuery", "RunNotCompleted", "RunParts", "RunPartsResult", "SharedTasks", "USER_HEADER", "Upstream",
     "UpstreamTimeout",
-    "accepts_gzip", "chart_dataset", "chart_view", "digest", "encode_run_parts", "etag_matches", "gzip_with_suffix",
+    "accepts_gzip", "answering", "chart_dataset", "chart_view", "digest", "encode_run_parts", "etag_matches",
+    "gzip_with_suffix",
     "loads_object",
 ]

@@ -19,9 +19,9 @@ from typing import Any, Protocol, TypeVar
 from isal import igzip
 
 from api.views.outcome import Outcome
-from api.views.read_ahead import first_read
-from api.views.redis_guard import RedisGuard, RedisUnavailable
-from api.views.single_flight import SingleFlight
+from api.views.read_ahead import taken_ahead
+from api.views.redis_guard import RedisGuard
+from api.views.single_flight import Computation, SingleFlight
 
 # Below this, handing the work to a thread costs more than compressing in place.
 _COMPRESS_OFF_LOOP_BYTES = 64 * 1024
@@ -123,27 +123,19 @@ class ResponseCache:
                              decode: Callable[[bytes], E | None] = Encoded.unpack) -> tuple[E, Outcome]:
         """The entry for ``key`` and how it was obtained: ``hit``, ``miss``, ``wait_hit`` or ``bypass``.
 
-        Misses go through single flight, so concurrent misses on any number of nodes compute once.
+        Misses go through single flight, so concurrent misses on any number of nodes compute once; a miss is
+        answered before its entry is stored (``api.views.pending_stores``).
         ``encode``/``decode`` turn computed bytes into the stored entry and back (default: :class:`Encoded`).
         """
         encode = encode or (lambda computed: self.encode(computed.raw))
-        try:
-            data = await first_read(self.guard, key)
-        except RedisUnavailable:
-            return await self.flight.local(
-                key, lambda: self._compute(key, ttl_s, compute, encode, store=False)), Outcome.BYPASS
+        data = taken_ahead(key)
         entry = decode(data) if data else None
         if entry is not None:
             return entry, Outcome.HIT
-
-        async def lookup() -> E | None:
-            return await self.get(key, decode)
-
-        return await self.flight.run(
-            key, lookup, lambda store: self._compute(key, ttl_s, compute, encode, store=store))
+        return await self.flight.run(key, decode, lambda: self._compute(key, ttl_s, compute, encode))
 
     async def _compute(self, key: str, ttl_s: int, compute: Callable[[], Awaitable[Computed]],
-                       encode: Callable[[Computed], E], *, store: bool) -> E:
+                       encode: Callable[[Computed], E]) -> Computation[E]:
         computed = await compute()
         if len(computed.raw) >= _COMPRESS_OFF_LOOP_BYTES:
             # zlib releases the GIL: large bodies compress on a worker thread, so the event loop keeps
@@ -151,9 +143,6 @@ class ResponseCache:
             entry = await asyncio.to_thread(encode, computed)
         else:
             entry = encode(computed)
-        if store and computed.cacheable and not computed.failures:
-            try:
-                await self.put(key, entry, ttl_s)
-            except RedisUnavailable:
-                pass  # served uncached; the guard has logged the outage
-        return entry
+        if not computed.cacheable or computed.failures:
+            return Computation(entry)
+        return Computation(entry, lambda: self.put(key, entry, ttl_s))

@@ -1,9 +1,10 @@
 """The cached views of one process, built once from the api's settings: what an api node serves and what the
 prewarm worker stores go through the same object, so the worker's bytes are the route's bytes on a miss.
 
-It holds the Redis guard, the backend client, single flight and the response cache, and answers the two
-cached views: a chart (:meth:`CachedViews.chart`) and a completed run's parts (:meth:`CachedViews.run_parts`),
-each with a named result that says how it was obtained and under which key it is stored.
+It holds the Redis guard, the backend client, single flight, the stores still running and the response cache,
+and answers the two cached views: a chart (:meth:`CachedViews.chart`) and a completed run's parts
+(:meth:`CachedViews.run_parts`), each with a named result that says how it was obtained and under which key it is
+stored.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from api.metrics import DependencyMetrics
 from api.settings import ApiSettings
 from api.views.cache import Encoded, Outcome, ResponseCache
 from api.views.charts import chart_dataset, compute_chart
+from api.views.pending_stores import PendingStores
 from api.views.queries import RunCompleteQuery
 from api.views.redis_guard import RedisGuard
 from api.views.run_results import RunParts, compute_run_parts, encode_run_parts
@@ -52,12 +54,17 @@ class CachedViews:
                                 retry_after_s=settings.redis_retry_after_s,
                                 retry_after_max_s=settings.redis_retry_after_max_s, metrics=metrics)
         self.upstream = Upstream(settings, metrics)
-        flight: SingleFlight = SingleFlight(self.guard, self.keys, lock_ms=settings.single_flight_lock_ms,
+        self.stores = PendingStores(max_pending=settings.cache_store_max_pending,
+                                    drain_s=settings.cache_store_drain_s)
+        flight: SingleFlight = SingleFlight(self.guard, self.keys, self.stores,
+                                            lock_ms=settings.single_flight_lock_ms,
                                             wait_s=settings.single_flight_wait_s)
         self.cache = ResponseCache(self.guard, flight, gzip_level=settings.gzip_level,
                                    gzip_min_bytes=settings.gzip_min_bytes)
 
     async def aclose(self) -> None:
+        """Finish (or, past their time, cancel) the stores still running, then close the backend client."""
+        await self.stores.aclose()
         await self.upstream.aclose()
 
     async def chart(self, authorization: str | None, view: ChartView, symbol_info: dict[str, Any]) -> ChartResult:

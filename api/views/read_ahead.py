@@ -39,15 +39,29 @@ class RequestReads:
         self.looked_up: list[str] = []
 
 
+def _take(key: str) -> tuple[bool, bytes | None]:
+    """Whether ``key`` was read ahead for this request, and its value (taken: once per request). The look-up is
+    remembered either way, so that the next identical request reads ``key`` ahead."""
+    reads = _current.get()
+    if reads is None:
+        return False, None
+    reads.looked_up.append(key)
+    if key in reads.ahead:
+        return True, reads.ahead.pop(key)
+    return False, None
+
+
+def taken_ahead(key: str) -> bytes | None:
+    """The value of ``key`` read ahead for this request; None when it was not read ahead or is not there (the
+    caller then asks Redis in a look-up of its own)."""
+    return _take(key)[1]
+
+
 async def first_read(guard: RedisGuard, key: str) -> bytes | None:
     """A view's first look-up of ``key`` in this request: the value read ahead when there is one, else Redis's
     (raises :class:`~api.views.redis_guard.RedisUnavailable` as any read does)."""
-    reads = _current.get()
-    if reads is not None:
-        reads.looked_up.append(key)
-        if key in reads.ahead:
-            return reads.ahead.pop(key)
-    return await guard.run(lambda r: r.get(key))
+    read, value = _take(key)
+    return value if read else await guard.run(lambda r: r.get(key))
 
 
 class ReadAhead:

@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 
 from api.metrics import ApiMetrics
 from api.views.cache import Computed, Encoded, ResponseCache, encode, etag_matches
+from api.views.pending_stores import PendingStores
 from api.views.redis_guard import RedisGuard, RedisUnavailable
 from api.views.single_flight import SingleFlight
 from common.keys import KeySpace
@@ -25,8 +26,8 @@ def guard_for(client, **kw) -> RedisGuard:
 
 def node(server: fakeredis.FakeServer, keys: KeySpace, wait_s: float = 2.0) -> ResponseCache:
     guard = guard_for(fakeredis.FakeAsyncRedis(server=server))
-    return ResponseCache(guard, SingleFlight(guard, keys, lock_ms=2000, wait_s=wait_s), gzip_level=3,
-                         gzip_min_bytes=64)
+    return ResponseCache(guard, SingleFlight(guard, keys, PendingStores(max_pending=8, drain_s=1.0), lock_ms=2000,
+                                             wait_s=wait_s), gzip_level=3, gzip_min_bytes=64)
 
 
 def test_encoded_pack_unpack_and_bodies():
@@ -96,6 +97,8 @@ async def test_single_flight_across_nodes_computes_once():
     outcomes = [o for _, o in results]
     assert outcomes.count("miss") == 1 and outcomes.count("wait_hit") == 19
     # The lock is released once the value is stored.
+    await nodes[0].flight.stores.settle()
+    await nodes[1].flight.stores.settle()
     assert not await nodes[0].guard.redis.exists(keys.single_flight_lock("t3:k"))
 
 
@@ -132,14 +135,15 @@ async def test_waiter_gives_up_after_the_bounded_wait():
         return Computed(b"{}")
 
     entry, outcome = await cache.get_or_compute("t5:k", 60, compute)
+    await cache.flight.stores.settle()
     assert outcome == "miss" and await cache.get("t5:k") == entry
 
 
 async def test_dead_redis_is_bypassed_and_the_breaker_skips_it():
     dead = aioredis.Redis(host="127.0.0.1", port=free_port(), socket_timeout=0.2, socket_connect_timeout=0.2)
     guard = guard_for(dead, retry=60)
-    cache = ResponseCache(guard, SingleFlight(guard, KeySpace("t6"), lock_ms=1000, wait_s=1.0), gzip_level=1,
-                          gzip_min_bytes=10)
+    cache = ResponseCache(guard, SingleFlight(guard, KeySpace("t6"), PendingStores(max_pending=8, drain_s=1.0),
+                                              lock_ms=1000, wait_s=1.0), gzip_level=1, gzip_min_bytes=10)
     calls = 0
 
     async def compute() -> Computed:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+from collections.abc import Awaitable, Callable
 
 import httpx
 import orjson
@@ -20,6 +22,24 @@ pytestmark = pytest.mark.redis
 
 def complete(api, run_id: str, token: str = ALICE_TOKEN, **params) -> httpx.Response:
     return httpx.get(f"{api.http_url}/api/v1/runs/{run_id}/complete", params=params, headers=auth(token))
+
+
+def _proxy(backend_url: str, intercept: Callable[[str], Awaitable[Response | None]]) -> FastAPI:
+    """A proxy in front of the backend (plain JSON answers) that lets ``intercept`` see each path first and answer
+    in the backend's place when it returns a response."""
+    proxy = FastAPI()
+
+    @proxy.api_route("/{path:path}", methods=["GET"])
+    async def relay(path: str, request: Request) -> Response:
+        instead = await intercept(path)
+        if instead is not None:
+            return instead
+        async with httpx.AsyncClient() as client:
+            upstream = await client.get(f"{backend_url}/{path}", params=request.query_params,
+                                        headers={"Authorization": request.headers.get("authorization", "")})
+        return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
+
+    return proxy
 
 
 def test_completed_run_in_one_response_then_from_cache(shared_backend, make_api, completed_run):
@@ -106,19 +126,13 @@ def test_backend_down_is_503(make_api):
 
 def test_a_failing_optional_part_is_reported_not_hidden(shared_backend, make_api, completed_run):
     """Orders fail behind a proxy that breaks only that route; metrics and equity still come back."""
-    proxy = FastAPI()
-
-    @proxy.api_route("/{path:path}", methods=["GET"])
-    async def relay(path: str, request: Request) -> Response:
+    async def break_orders(path: str) -> Response | None:
         if path.endswith("/orders"):
             return Response(b'{"error": {"code": "boom", "message": "orders store offline"}}', status_code=500,
                             media_type="application/json")
-        async with httpx.AsyncClient() as client:
-            upstream = await client.get(f"{shared_backend.http_url}/{path}", params=request.query_params,
-                                        headers={"Authorization": request.headers.get("authorization", "")})
-        return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
+        return None
 
-    with live_server(proxy) as broken:
+    with live_server(_proxy(shared_backend.http_url, break_orders)) as broken:
         api = make_api(broken.http_url)
         body = complete(api, completed_run["id"], include_orders="true").json()
         assert body["equity"]["count"] > 0 and body["metrics"]
@@ -202,3 +216,64 @@ def test_the_equity_is_spliced_in_as_the_backend_compressed_and_kept_it(shared_b
     assert orjson.loads(gzip.decompress(body))["equity"] == orjson.loads(gzip.decompress(kept))
     # The api compressed only its own small pieces around it, never the curve.
     assert compressed and all(b'"drawdown"' not in raw and len(raw) < 2_000 for raw in compressed)
+
+
+def test_a_concurrent_miss_on_a_second_api_waits_and_gets_the_same_bytes(shared_backend, make_api, completed_run):
+    """Two api apps on one Redis, one backend behind a proxy that counts (and slows) the equity calls: the second
+    request waits for the first one's stored entry instead of asking the backend again."""
+    import threading
+    import time
+
+    equity_calls: list[str] = []
+
+    async def count_and_slow_equity(path: str) -> None:
+        if path.endswith("/equity"):
+            equity_calls.append(path)
+            await asyncio.sleep(0.3)
+
+    with live_server(_proxy(shared_backend.http_url, count_and_slow_equity)) as slow:
+        first = make_api(slow.http_url)
+        second = make_api(slow.http_url, prefix=first.app_settings.redis_key_prefix)
+        params = {"target_points": 171, "include_orders": "true"}
+        answers: dict[str, httpx.Response] = {}
+
+        def ask(name: str, api) -> None:
+            answers[name] = httpx.get(f"{api.http_url}/api/v1/runs/{completed_run['id']}/complete", params=params,
+                                      headers={**auth(ALICE_TOKEN), "Accept-Encoding": "gzip"})
+
+        threads = [threading.Thread(target=ask, args=("first", first))]
+        threads[0].start()
+        time.sleep(0.1)  # the first request holds the lock and waits on the slowed equity call
+        threads.append(threading.Thread(target=ask, args=("second", second)))
+        threads[1].start()
+        for thread in threads:
+            thread.join(timeout=20)
+        assert answers["first"].headers["x-cache"] == "miss" and answers["second"].headers["x-cache"] == "wait_hit"
+        assert len(equity_calls) == 1
+        # The same bytes up to the per-request metadata; and the same again from the cache afterwards.
+        bodies = [answers["first"].content, answers["second"].content]
+        hit = httpx.get(f"{second.http_url}/api/v1/runs/{completed_run['id']}/complete", params=params,
+                        headers=auth(ALICE_TOKEN))
+        assert hit.headers["x-cache"] == "hit" and len(equity_calls) == 1
+        bodies.append(hit.content)
+        assert len({body.partition(b',"metadata":')[0] for body in bodies}) == 1
+        assert answers["first"].headers["etag"] == answers["second"].headers["etag"] == hit.headers["etag"]
+
+
+def test_a_miss_hashes_none_of_the_large_spliced_parts(shared_backend, make_api, completed_run, monkeypatch):
+    """The ETag of a spliced part comes from the CRC-32 and length of its text, which the backend sent: a miss does
+    not pass over half a megabyte of orders to hash it."""
+    api = make_api(shared_backend.http_url)
+    hashed: list[int] = []
+    real = run_results.digest
+    monkeypatch.setattr(run_results, "digest", lambda data: hashed.append(len(data)) or real(data))
+    params = {"target_points": 139, "include_orders": "true"}
+    miss = complete(api, completed_run["id"], **params)
+    assert miss.status_code == 200 and miss.headers["x-cache"] == "miss"
+    assert hashed and max(hashed) < 1_000
+    # The same text, the same ETag: from the cache, and from a fresh computation under another key space.
+    assert complete(api, completed_run["id"], **params).headers["etag"] == miss.headers["etag"]
+    other = make_api(shared_backend.http_url)
+    assert complete(other, completed_run["id"], **params).headers["etag"] == miss.headers["etag"]
+    assert complete(api, completed_run["id"], target_points=140, include_orders="true").headers["etag"] != \
+        miss.headers["etag"]

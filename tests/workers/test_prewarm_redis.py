@@ -57,6 +57,8 @@ async def test_prewarmed_bytes_are_what_the_api_computes_on_a_miss(shared_backen
             prewarmed = await redis.get(view.cache_key(warm_keys, version))
             miss = httpx.get(f"{cold.http_url}/api/v1/chart-data", params=view.query(), headers=auth(ALICE_TOKEN))
             assert miss.status_code == 200 and miss.headers["x-cache"] == "miss"
+            # The api answers a miss first and stores its entry just after.
+            await wait_for(lambda view=view, version=version: redis.exists(view.cache_key(cold_keys, version)), 5)
             assert prewarmed is not None and prewarmed == await redis.get(view.cache_key(cold_keys, version))
             hit = httpx.get(f"{warm.http_url}/api/v1/chart-data", params=view.query(), headers=auth(ALICE_TOKEN))
             assert hit.headers["x-cache"] == "hit" and hit.content == miss.content
@@ -68,7 +70,9 @@ async def test_prewarmed_bytes_are_what_the_api_computes_on_a_miss(shared_backen
                          headers=auth(ALICE_TOKEN))
         assert miss.json()["metadata"]["cache"] == "miss"
         assert prewarmed is not None
-        computed = await redis.get(cold_keys.run_complete(run_id, RUN_EQUITY_TARGET_POINTS, RUN_PAGE_INCLUDE_ORDERS))
+        cold_key = cold_keys.run_complete(run_id, RUN_EQUITY_TARGET_POINTS, RUN_PAGE_INCLUDE_ORDERS)
+        await wait_for(lambda: redis.exists(cold_key), 5)
+        computed = await redis.get(cold_key)
         assert prewarmed == computed
         hit = httpx.get(f"{warm.http_url}/api/v1/runs/{run_id}/complete", params=run_page_query(),
                         headers=auth(ALICE_TOKEN))
