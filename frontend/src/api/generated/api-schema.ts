@@ -2306,9 +2306,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The equity document. Sent gzip-compressed (`Content-Encoding: gzip`) when the request's `Accept-Encoding` takes gzip: compressed once per run and request (`max_points`, `from`, `to`) and kept, so a repeated request costs no compression. That body is marked `X-Hewston-Gzip: spliceable` and laid out so another gzip body can take it in whole: the fixed header `1f 8b 08 00 00 00 00 00 00 ff`, the document as a deflate stream ended with a sync flush, an empty final block (`03 00`), and the CRC-32 and length of the document. */
             200: {
                 headers: {
+                    /** @description `gzip` when the request took it */
+                    "Content-Encoding"?: string;
+                    /** @description `Accept-Encoding` */
+                    Vary?: string;
+                    /** @description `spliceable` on a gzip body laid out as above */
+                    "X-Hewston-Gzip"?: string;
                     [name: string]: unknown;
                 };
                 content: {
