@@ -24,7 +24,7 @@ from api.views.redis_guard import RedisGuard
 from api.views.single_flight import Computation, SingleFlight
 
 # Below this, handing the work to a thread costs more than compressing in place.
-_COMPRESS_OFF_LOOP_BYTES = 64 * 1024
+COMPRESS_OFF_LOOP_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ class ResponseCache:
     async def _compute(self, key: str, ttl_s: int, compute: Callable[[], Awaitable[Computed]],
                        encode: Callable[[Computed], E]) -> Computation[E]:
         computed = await compute()
-        if len(computed.raw) >= _COMPRESS_OFF_LOOP_BYTES:
+        if len(computed.raw) >= COMPRESS_OFF_LOOP_BYTES:
             # zlib releases the GIL: large bodies compress on a worker thread, so the event loop keeps
             # serving every other request (and stream) of this node meanwhile.
             entry = await asyncio.to_thread(encode, computed)

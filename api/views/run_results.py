@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 from isal import igzip, isal_zlib
 
-from api.views.cache import Computed, digest
+from api.views.cache import COMPRESS_OFF_LOOP_BYTES, Computed, digest
 from api.views.gzip_splice import CompressedPrefix, compress_prefix, join_prefixes
 from api.views.queries import RunCompleteQuery
 from api.views.transform import loads_object
@@ -34,8 +34,6 @@ from common.errors import HewstonError, UpstreamError
 from common.spliceable_gzip import SPLICEABLE_HEADER, SPLICEABLE_VALUE, split_spliceable
 
 _NOT_COMPLETED = 409
-# Below this, handing the compression to a thread costs more than compressing in place.
-_COMPRESS_OFF_LOOP_BYTES = 64 * 1024
 # Enough of a deflate stream to reach its first byte of text, whatever its block header.
 _OPENING_BYTES = 64 * 1024
 
@@ -86,7 +84,7 @@ async def _compressed(raw: bytes, level: int) -> tuple[CompressedPrefix, str]:
         prefix = compress_prefix(raw, level)
         return prefix, digest(prefix.deflated)
 
-    return await asyncio.to_thread(work) if len(raw) >= _COMPRESS_OFF_LOOP_BYTES else work()
+    return await asyncio.to_thread(work) if len(raw) >= COMPRESS_OFF_LOOP_BYTES else work()
 
 
 async def _part(upstream: Upstream, authorization: str | None, run_id: str, part: str, level: int,

@@ -233,7 +233,6 @@ async def get_orders(run_id: str, request: Request, principal: PrincipalDep, run
     return await _spliceable_answer(data, _ORDERS_GZIP, lambda: _orders_document(run_id, data))
 
 
-
 def _orders_document(run_id: str, data: PlaybackData) -> bytes:
     head = b'{"run_id":' + orjson.dumps(run_id) + b',"count":' + str(len(data.fills)).encode("ascii")
     return head + b',"orders":' + data.fills_json + b"}"
