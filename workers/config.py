@@ -44,6 +44,9 @@ class WorkerConfig(BackendClientSettings):
     retry_delay_max_s: float = Field(default=60.0, gt=0)
     # A stopping worker (SIGTERM, SIGINT) lets its running jobs finish for this long; the rest go back to the queue.
     shutdown_wait_s: int = Field(default=10, ge=0)
+    # Then each step of the stop gets this long: the cancelled jobs and the queue's poll loop to end (a task
+    # whose cancellation a Redis call swallowed is cancelled again), then the clean-up (connections, metrics).
+    stop_timeout_s: float = Field(default=5.0, gt=0)
     # A health line (jobs done, failed, retried, queue depth) in the log this often.
     health_log_interval_s: float = Field(default=60.0, gt=0)
 
@@ -53,6 +56,12 @@ class WorkerConfig(BackendClientSettings):
         if discovery_schedule(value) is None:
             raise ValueError("must divide a minute (1..30 s) or be whole minutes that divide an hour")
         return value
+
+    @property
+    def exit_deadline_s(self) -> float:
+        """Past this after SIGTERM a worker that is still running (something ignores its cancellation) ends its
+        process: the jobs' wait and the stop's two steps."""
+        return self.shutdown_wait_s + 2 * self.stop_timeout_s
 
     def retry_delay(self, job_try: int) -> float:
         """Seconds to wait after failed try ``job_try`` (1 for the first)."""

@@ -28,6 +28,7 @@ from common.logging import get_logger
 from common.models.bars import ChartTimeframe
 from common.prewarm_queue import DROP_STALE_CHARTS, WARM_CHART, WARM_RUN
 from common.serving import PortInUse
+from common.tasks import cancel_and_wait
 from workers.discovery import discover
 from workers.metrics import WorkerMetrics
 from workers.prewarm import Prewarmer
@@ -152,7 +153,7 @@ async def startup(ctx: dict[str, Any]) -> None:
             raise PortInUse(f"the worker cannot serve its metrics on {config.metrics_host}:{config.metrics_port} "
                             f"({exc.strerror}); choose another port with HEWSTON_WORKER_METRICS_PORT or "
                             f"--metrics-port (0: no metrics server)") from None
-    ctx["health"] = asyncio.get_running_loop().create_task(_report_health(ctx))
+    ctx["health"] = asyncio.get_running_loop().create_task(_report_health(ctx), name="worker-health")
     log.info("worker_started", backend=config.backend_url, queue=prewarmer.keys.prewarm_queue(),
              metrics=f"http://{config.metrics_host}:{config.metrics_port}/metrics" if config.metrics_port else None,
              discover_every_s=config.discover_every_s)
@@ -165,7 +166,8 @@ async def after_job_end(ctx: dict[str, Any]) -> None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     health = ctx.pop("health", None)
     if health is not None:
-        health.cancel()
+        # Cancelled again if its queue-depth read lost the cancellation; otherwise it would log on after the stop.
+        await cancel_and_wait([health], timeout_s=ctx["config"].stop_timeout_s)
     stop_metrics = ctx.pop("stop_metrics", None)
     if stop_metrics is not None:
         await asyncio.to_thread(stop_metrics)

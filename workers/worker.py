@@ -22,15 +22,17 @@ from typing import Any
 
 from arq import cron
 from arq.connections import ArqRedis
-from arq.worker import Worker, func
+from arq.worker import func
 from redis.exceptions import RedisError
 
 from api.settings import ApiSettings
 from common.keys import KeySpace
 from common.logging import configure_logging, get_logger
 from common.prewarm_queue import DROP_STALE_CHARTS, WARM_CHART, WARM_RUN, deserialize_job, serialize_job
-from common.serving import PortInUse
+from common.serving import ExitDeadline, PortInUse
+from common.tasks import cancel_and_wait
 from workers import jobs
+from workers.bounded_stop import BoundedStopWorker
 from workers.broker import embedded_pool, redis_settings, server_pool
 from workers.config import WorkerConfig, discovery_schedule
 from workers.metrics import WorkerMetrics
@@ -103,8 +105,10 @@ def run_standalone(config: WorkerConfig, api: ApiSettings, *, burst: bool = Fals
     Redis answers: a worker that waits for its broker is what an operator expects, not one that exits.
     """
     backoff_s = _REDIS_BACKOFF_S
+    deadline = ExitDeadline(config.exit_deadline_s)
     while True:
-        worker = Worker(**standalone_options(config, api, burst=burst))
+        worker = BoundedStopWorker(stop_timeout_s=config.stop_timeout_s, exit_deadline=deadline,
+                                   **standalone_options(config, api, burst=burst))
         try:
             worker.run()
         except PortInUse as exc:
@@ -113,6 +117,8 @@ def run_standalone(config: WorkerConfig, api: ApiSettings, *, burst: bool = Fals
         except (RedisError, OSError) as exc:
             if burst:
                 raise
+            if worker.stop_requested:
+                return 0  # Redis went away while the worker was stopping: nothing is left to do
             # What arq's own shutdown could not do with Redis gone: stop the metrics server and the clients.
             worker.loop.run_until_complete(jobs.shutdown(worker.ctx))
             log.warning("worker_lost_redis", error=type(exc).__name__, restart_in_s=backoff_s)
@@ -139,7 +145,7 @@ def _stopped_while_waiting(seconds: float) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def in_process_worker(config: WorkerConfig, api: ApiSettings) -> AsyncIterator[Worker]:
+async def in_process_worker(config: WorkerConfig, api: ApiSettings) -> AsyncIterator[BoundedStopWorker]:
     """The worker running in this event loop until the block ends (``hewston up``).
 
     With ``REDIS_URL`` it uses that server; without, the embedded broker the api in this process uses.
@@ -148,14 +154,12 @@ async def in_process_worker(config: WorkerConfig, api: ApiSettings) -> AsyncIter
     if config.redis_url and not config.queue_url:
         raise SystemExit(NO_QUEUE)
     pool = await server_pool(config.queue_url, keys) if config.queue_url else embedded_pool(keys)
-    worker = Worker(**worker_options(config, api, redis_pool=pool, handle_signals=False))
-    task = asyncio.get_running_loop().create_task(worker.async_run())
+    worker = BoundedStopWorker(stop_timeout_s=config.stop_timeout_s,
+                               **worker_options(config, api, redis_pool=pool, handle_signals=False))
+    task = asyncio.get_running_loop().create_task(worker.async_run(), name="worker")
     try:
         yield worker
     finally:
-        # close() cancels what still runs, runs the shutdown hook and closes the connection.
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker.close()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # close() stops what still runs (bounded), runs the shutdown hook and closes the connection.
+        await worker.close()
+        await cancel_and_wait([task], timeout_s=config.stop_timeout_s)
