@@ -113,10 +113,17 @@ class StreamHub:
                                  restarts=restarts)]
 
     async def stop(self) -> None:
+        """End every task the hub started: its loops, and the demand refresh and per-run repairs under way (left
+        running, they would go on using the Redis clients the node closes next). A task whose cancellation a Redis
+        call swallowed is cancelled again, for at most the stream's Redis timeout."""
+        tasks = [*self._tasks, *self._reloading.values()]
         if self._refreshing is not None:
-            self._tasks.append(self._refreshing)
-        await cancel_and_wait(self._tasks)  # cancelled again if one lost its cancellation in a Redis call
+            tasks.append(self._refreshing)
         self._tasks = []
+        still_running = await cancel_and_wait(tasks, timeout_s=self.settings.stream_redis_timeout_s)
+        if still_running:
+            log.error("stream_tasks_did_not_stop", budget_s=self.settings.stream_redis_timeout_s,
+                      still_running=sorted(task.get_name() for task in still_running))
 
     async def going_away(self, timeout_s: float = 3.0) -> None:
         """This node is shutting down: close every viewer's socket with 1001 (going away) so that its client

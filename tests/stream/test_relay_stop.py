@@ -13,39 +13,28 @@ import pytest
 from common.stream.store import StreamStore
 from relay.main import build_relay
 from tests.stream.conftest import ALICE
+from tests.support.lost_cancellation import LosesOneCancellation
 from tests.support.stream_client import StreamViewer
 
 
-class LosesOneCancellation(StreamStore):
-    """A store whose call named ``call``, once armed, is still in flight when the relay is stopped, and then
-    returns normally as if the command had completed at that instant (the cancellation is lost)."""
+class LosingStreamStore(StreamStore):
+    """A store whose armed call is still in flight when the relay is stopped, and then returns normally as
+    if the command had completed at that instant (the cancellation is lost)."""
 
-    def __init__(self, *args, call: str, **kwargs) -> None:
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.call = call
-        self.armed = False
-        self.in_flight = asyncio.Event()
-
-    async def _maybe_lose_a_cancellation(self, name: str) -> None:
-        if not self.armed or name != self.call:
-            return
-        self.armed = False
-        self.in_flight.set()
-        try:
-            await asyncio.Event().wait()  # the command in flight when the stop comes
-        except asyncio.CancelledError:
-            pass  # completed as the cancellation landed: its result is returned, the cancellation is gone
+        self.lose = LosesOneCancellation()
 
     async def renew(self, *args, **kwargs):
-        await self._maybe_lose_a_cancellation("renew")
+        await self.lose.call("renew")
         return await super().renew(*args, **kwargs)
 
     async def append(self, *args, **kwargs):
-        await self._maybe_lose_a_cancellation("append")
+        await self.lose.call("append")
         return await super().append(*args, **kwargs)
 
     async def demanded_runs(self, *args, **kwargs):
-        await self._maybe_lose_a_cancellation("demanded_runs")
+        await self.lose.call("demanded_runs")
         return await super().demanded_runs(*args, **kwargs)
 
 
@@ -55,14 +44,14 @@ async def test_a_relay_stopped_while_a_redis_call_loses_its_cancellation_stops_i
     # A lease long enough that it cannot run out during the test: the stop itself must give it back.
     settings = stack.relay_settings(lease_ttl_s=9.0, stop_timeout_s=1.5)
     service = build_relay(settings)
-    store = service.store = LosesOneCancellation(service.redis, service.keys, settings.retention, call=call)
+    store = service.store = LosingStreamStore(service.redis, service.keys, settings.retention)
     task = stack.relays[service] = asyncio.create_task(service.run())
     api = stack.api()
     async with StreamViewer(api.http_url, alice_run, ALICE) as viewer:
         await viewer.play(speed=300)
         await viewer.until_cursor(300)
-        store.armed = True
-        await asyncio.wait_for(store.in_flight.wait(), timeout=10)  # the relay is inside that call now
+        store.lose.arm(call)
+        await store.lose.until_in_flight()  # the relay is inside that call now
         stopping = time.monotonic()
         task.cancel()
         done, _ = await asyncio.wait([task], timeout=3 * settings.stop_timeout_s)

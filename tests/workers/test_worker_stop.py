@@ -17,6 +17,7 @@ from structlog.testing import capture_logs
 
 from common.keys import KeySpace
 from common.prewarm_queue import deserialize_job, serialize_job
+from tests.support.lost_cancellation import LosesOneCancellation
 from tests.workers.conftest import prefixed_api_settings, worker_config
 from workers import jobs
 from workers.bounded_stop import BoundedStopWorker
@@ -28,31 +29,20 @@ pytestmark = pytest.mark.redis
 NO_BACKEND = "http://127.0.0.1:9"
 
 
-class LosesOneCancellation(ArqRedis):
-    """arq's client on a real Redis whose next command named ``command``, once armed, is still in flight when the
-    worker is stopped, and then completes as if it had done so just as the cancellation landed (which is lost)."""
+class LosingArqRedis(ArqRedis):
+    """arq's client on a real Redis whose armed command loses the cancellation that comes while it is in flight."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.command: str | None = None
-        self.in_flight = asyncio.Event()
-        self.sent: dict[str, int] = {}
+        self.lose = LosesOneCancellation()
 
     async def execute_command(self, *args, **options):
-        name = str(args[0]).upper()
-        self.sent[name] = self.sent.get(name, 0) + 1
-        if name == self.command:
-            self.command = None
-            self.in_flight.set()
-            try:
-                await asyncio.Event().wait()  # the command in flight when the stop comes
-            except asyncio.CancelledError:
-                pass  # completed as the cancellation landed: its result is returned, the cancellation is gone
+        await self.lose.call(str(args[0]).upper())
         return await super().execute_command(*args, **options)
 
 
-def _losing_pool(redis_url: str, keys: KeySpace) -> LosesOneCancellation:
-    return LosesOneCancellation(pool_or_conn=ConnectionPool.from_url(redis_url), job_serializer=serialize_job,
+def _losing_pool(redis_url: str, keys: KeySpace) -> LosingArqRedis:
+    return LosingArqRedis(pool_or_conn=ConnectionPool.from_url(redis_url), job_serializer=serialize_job,
                                 job_deserializer=deserialize_job, default_queue_name=keys.prewarm_queue())
 
 
@@ -68,8 +58,8 @@ async def test_a_worker_whose_poll_loses_the_cancellation_still_stops_in_time(re
     running = asyncio.create_task(worker.async_run())
     try:
         await asyncio.sleep(0.3)  # started: it polls its queue every half second
-        pool.command = "ZRANGEBYSCORE"  # the poll's read of the queue
-        await asyncio.wait_for(pool.in_flight.wait(), timeout=10)
+        pool.lose.arm("ZRANGEBYSCORE")  # the poll's read of the queue
+        await pool.lose.until_in_flight()
         stopping = time.monotonic()
         # What arq's handler of SIGTERM does (with a wait for running jobs, and without).
         if shutdown_wait_s:
@@ -80,9 +70,9 @@ async def test_a_worker_whose_poll_loses_the_cancellation_still_stops_in_time(re
         took_s = time.monotonic() - stopping
         assert done, f"the worker was still polling {took_s:.1f} s after it was asked to stop"
         assert took_s < shutdown_wait_s + config.stop_timeout_s
-        polls = pool.sent["ZRANGEBYSCORE"]
+        polls = pool.lose.calls["ZRANGEBYSCORE"]
         await asyncio.sleep(1.0)  # two poll intervals
-        assert pool.sent["ZRANGEBYSCORE"] == polls  # nothing of this worker polls any more
+        assert pool.lose.calls["ZRANGEBYSCORE"] == polls  # nothing of this worker polls any more
     finally:
         if not running.done():
             running.cancel()  # only a failed test gets here: let the next test run
@@ -106,15 +96,15 @@ async def test_the_health_report_is_ended_even_when_its_queue_read_loses_the_can
     ctx["redis"] = pool
     await jobs.startup(ctx)
     health = ctx["health"]
-    pool.command = "ZCARD"  # the queue depth the health report reads
-    await asyncio.wait_for(pool.in_flight.wait(), timeout=10)
+    pool.lose.arm("ZCARD")  # the queue depth the health report reads
+    await pool.lose.until_in_flight()
     try:
         async with asyncio.timeout(3 * config.stop_timeout_s):
             await jobs.shutdown(ctx)
         assert health.done()
-        reads = pool.sent["ZCARD"]
+        reads = pool.lose.calls["ZCARD"]
         await asyncio.sleep(0.3)  # six report intervals
-        assert pool.sent["ZCARD"] == reads
+        assert pool.lose.calls["ZCARD"] == reads
     finally:
         health.cancel()
         await pool.aclose()
