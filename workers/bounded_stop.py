@@ -49,13 +49,16 @@ class BoundedStopWorker(Worker):
         if self.exit_deadline is not None:
             self.exit_deadline.start()
         if self._stopping is None:
-            log.info("worker_stopping", signal=sig.name, running_jobs=len(self.tasks), wait_s=wait_s)
+            log.info("worker_stopping", signal=sig.name, wait_s=wait_s,
+                     running_jobs=sum(not task.done() for task in self.tasks.values()))
             self._stopping = self.loop.create_task(self._stop(sig, wait_s), name="worker-stop")
 
     async def _stop(self, sig: Signals, wait_s: float) -> None:
-        running = [task for task in self.tasks.values() if not task.done()]
-        if running and wait_s > 0:
-            await asyncio.wait(running, timeout=wait_s)
+        # Jobs the poll loop was starting as the signal came are waited for too.
+        deadline = self.loop.time() + wait_s
+        while (running := [task for task in self.tasks.values() if not task.done()]) and \
+                (left_s := deadline - self.loop.time()) > 0:
+            await asyncio.wait(running, timeout=left_s)
         # The jobs' own tasks too: arq's wrapper around a job stops waiting for it when cancelled twice, and the
         # job would then run on with nobody to end it.
         tasks = [*self.tasks.values(), *self.job_tasks.values(), *([self.main_task] if self.main_task else [])]
