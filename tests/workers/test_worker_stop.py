@@ -9,16 +9,20 @@ import asyncio
 import signal
 import time
 
+import orjson
 import pytest
 import redis.asyncio as aioredis
 from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool
 from structlog.testing import capture_logs
 
+from api.views import chart_dataset
+from common.default_views import symbol_views
 from common.keys import KeySpace
-from common.prewarm_queue import deserialize_job, serialize_job
+from common.prewarm_queue import PrewarmQueue, deserialize_job, serialize_job
+from tests.api.conftest import SYMBOL
 from tests.support.lost_cancellation import LosesOneCancellation
-from tests.workers.conftest import prefixed_api_settings, worker_config
+from tests.workers.conftest import prefixed_api_settings, service_get, worker_config
 from workers import jobs
 from workers.bounded_stop import BoundedStopWorker
 from workers.worker import worker_options
@@ -108,3 +112,61 @@ async def test_the_health_report_is_ended_even_when_its_queue_read_loses_the_can
     finally:
         health.cancel()
         await pool.aclose()
+
+
+async def _stalling_backend(symbol_info: dict) -> asyncio.Server:
+    """A backend that describes the symbol and then never answers anything else (its bars, say)."""
+    body = orjson.dumps(symbol_info)
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while request_line := await reader.readline():
+            while (await reader.readline()) not in (b"\r\n", b""):
+                pass  # the headers
+            if not request_line.startswith(b"GET /symbols/"):
+                await reader.read()  # never answered: until the client gives up and closes
+                return
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+                         % (len(body), body))
+            await writer.drain()
+
+    return await asyncio.start_server(serve, "127.0.0.1", 0)
+
+
+async def test_a_job_whose_redis_call_loses_the_cancellation_is_still_ended_and_returned_to_the_queue(
+        shared_backend, real_redis_url, prefixes):
+    """The job goes on to ask the backend for its bars, which never answer: arq's wrapper would wait for the job
+    until its own deadline (a minute by default), well past the worker's exit deadline."""
+    info = service_get(shared_backend.http_url, f"/symbols/{SYMBOL}")
+    backend = await _stalling_backend(info)
+    backend_url = f"http://127.0.0.1:{backend.sockets[0].getsockname()[1]}"
+    api = prefixed_api_settings(backend_url, real_redis_url, prefixes)
+    keys = KeySpace(api.redis_key_prefix)
+    config = worker_config(backend_url, real_redis_url, shutdown_wait_s=0, stop_timeout_s=1.0, job_timeout_s=30.0,
+                           discover_every_s=30)
+    pool = _losing_pool(real_redis_url, keys)
+    view = symbol_views(info)[0]
+    job_id = keys.prewarm_job(view.cache_key(keys, chart_dataset(info, view.timeframe)["data_version"]))
+    assert await PrewarmQueue(pool, keys).chart(view, chart_dataset(info, view.timeframe)["data_version"])
+    worker = BoundedStopWorker(stop_timeout_s=config.stop_timeout_s,
+                               **worker_options(config, api, redis_pool=pool, handle_signals=False))
+    pool.lose.arm("EVALSHA")  # the job's first cache step: look the entry up, or take the lock to compute it
+    running = asyncio.create_task(worker.async_run())
+    try:
+        await pool.lose.until_in_flight()
+        (job,) = [task for name, task in worker.job_tasks.items() if name == job_id]
+        stopping = time.monotonic()
+        worker.handle_sig(signal.SIGTERM)
+        done, _ = await asyncio.wait([job, running, *worker.tasks.values()],
+                                     timeout=3 * config.stop_timeout_s)
+        took_s = time.monotonic() - stopping
+        assert job in done, f"the job was still running {took_s:.1f} s after the worker was asked to stop"
+        assert running in done and all(task.done() for task in worker.tasks.values())
+        assert took_s < config.stop_timeout_s
+        await asyncio.sleep(0.2)  # arq puts a cancelled job back in its queue as it ends
+        assert await pool.zscore(keys.prewarm_queue(), job_id) is not None  # for the next worker
+    finally:
+        for task in (running, *worker.job_tasks.values()):
+            task.cancel()  # only a failed test gets here with tasks running: let the next test run
+        with capture_logs():
+            await worker.close()
+        backend.close()
