@@ -12,7 +12,9 @@ the process looks healthy. :func:`supervise` logs it, counts it and starts the l
 A cancellation can be lost. Python 3.11's ``asyncio.wait_for``, through which redis-py sends every command, returns
 the command's result instead of raising when the cancel lands just as the command completes; the loop that sent it
 then simply goes on. So whoever cancels a task and waits for it to end (:func:`cancel_and_wait`) cancels it again
-until it has ended, and a stop that must end in time gives that wait a deadline.
+until it has ended, and a stop that must end in time gives that wait a deadline. A task cancelled by someone who
+does not cancel again (the server cancels a request once when its graceful period ends) still counts the request
+(``Task.cancelling()``): a loop of such a task ends itself with :func:`raise_if_cancelled`.
 """
 
 from __future__ import annotations
@@ -75,6 +77,14 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]], *,
     if cancelled is not None:
         raise cancelled
     return pending
+
+
+def raise_if_cancelled() -> None:
+    """Raise the current task's cancellation if a call swallowed it (see above): for a loop whose canceller cancels
+    only once. Never in clean-up that runs after a cancellation on purpose (a ``finally``): it would end that too."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 class RestartCounter(Protocol):

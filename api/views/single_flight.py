@@ -26,6 +26,7 @@ from api.views.outcome import Outcome
 from api.views.pending_stores import PendingStores
 from api.views.redis_guard import RedisGuard, RedisUnavailable
 from common.keys import KeySpace
+from common.tasks import raise_if_cancelled
 
 T = TypeVar("T")
 
@@ -118,6 +119,9 @@ class SingleFlight(Generic[T]):
                 args = [token, self.lock_ms, int(unreadable)]
                 data, locked = await self.guard.run(lambda _r, args=args: self._get_or_lock(
                     keys=[key, lock_key], args=args))
+                # A request the server cancelled (its graceful period over) whose cancellation this call swallowed
+                # ends here, instead of polling on for wait_s and then computing.
+                raise_if_cancelled()
                 if locked:
                     break
                 value = decode(data) if data else None

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from common.tasks import cancel_and_wait, until_first_ends
+from common.tasks import cancel_and_wait, raise_if_cancelled, until_first_ends
 
 
 async def _fails_at_once() -> None:
@@ -114,3 +114,25 @@ async def test_a_failure_while_cancelling_is_read_even_when_the_waiting_task_is_
     gc.collect()
     await asyncio.sleep(0)
     assert unread == []
+
+
+async def test_a_cancellation_swallowed_by_wait_for_is_raised_by_the_loop_itself() -> None:
+    """A real ``asyncio.wait_for`` (Python 3.11) that returns its result because the awaited call completed as the
+    cancellation landed: the task goes on, but still counts the cancellation, and the loop's check raises it."""
+    iterations: list[int] = []
+
+    async def call() -> int:
+        await asyncio.sleep(0)
+        return 1
+
+    async def loop() -> None:
+        while True:
+            iterations.append(await asyncio.wait_for(call(), timeout=5))
+            raise_if_cancelled()
+
+    task = asyncio.create_task(loop())
+    await asyncio.sleep(0)  # the loop is in wait_for, which has started the call
+    await asyncio.sleep(0)  # the call completed; wait_for is about to return its result
+    task.cancel()
+    await asyncio.wait([task], timeout=1)
+    assert task.cancelled() and iterations == [1]  # the cancellation was swallowed, then raised by the check
