@@ -18,26 +18,13 @@ from api.stream.viewer import QueueLimits, Viewer
 from common.keys import KeySpace
 from common.redis_client import create_redis
 from common.stream.reader import StreamReader
-from common.stream.store import StreamStore
 from tests.api.conftest import api_settings
 from tests.api.test_stream_hub_races import RUN, publish_first_snapshot
 from tests.api.test_stream_units import FakeWriter
-from tests.support.lost_cancellation import LosesOneCancellation
+from tests.support.lost_cancellation import LosingStreamStore
 from tests.support.redis_keys import delete_key_space
 
 pytestmark = pytest.mark.redis
-
-
-class LosingStreamStore(StreamStore):
-    """The stream store whose armed ``join`` (what a feed's reload reads) loses the cancellation."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.lose = LosesOneCancellation()
-
-    async def join(self, *args, **kwargs):
-        await self.lose.call("join")
-        return await super().join(*args, **kwargs)
 
 
 async def test_stopping_the_stream_hub_ends_a_runs_reload_that_lost_its_cancellation(redis_url):

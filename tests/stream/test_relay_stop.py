@@ -10,32 +10,10 @@ import time
 
 import pytest
 
-from common.stream.store import StreamStore
 from relay.main import build_relay
 from tests.stream.conftest import ALICE
-from tests.support.lost_cancellation import LosesOneCancellation
+from tests.support.lost_cancellation import LosingStreamStore
 from tests.support.stream_client import StreamViewer
-
-
-class LosingStreamStore(StreamStore):
-    """A store whose armed call is still in flight when the relay is stopped, and then returns normally as
-    if the command had completed at that instant (the cancellation is lost)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.lose = LosesOneCancellation()
-
-    async def renew(self, *args, **kwargs):
-        await self.lose.call("renew")
-        return await super().renew(*args, **kwargs)
-
-    async def append(self, *args, **kwargs):
-        await self.lose.call("append")
-        return await super().append(*args, **kwargs)
-
-    async def demanded_runs(self, *args, **kwargs):
-        await self.lose.call("demanded_runs")
-        return await super().demanded_runs(*args, **kwargs)
 
 
 @pytest.mark.parametrize("call", ["renew", "append", "demanded_runs"])

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+from common.stream.store import StreamStore
+
 
 class LosesOneCancellation:
     def __init__(self) -> None:
@@ -36,3 +38,28 @@ class LosesOneCancellation:
 
     async def until_in_flight(self, timeout_s: float = 10.0) -> None:
         await asyncio.wait_for(self.in_flight.wait(), timeout=timeout_s)
+
+
+class LosingStreamStore(StreamStore):
+    """The stream store whose armed call (a relay's ``renew``, ``append`` or ``demanded_runs``; an api node's
+    ``join``, which a run's reload reads) loses the cancellation."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lose = LosesOneCancellation()
+
+    async def renew(self, *args, **kwargs):
+        await self.lose.call("renew")
+        return await super().renew(*args, **kwargs)
+
+    async def append(self, *args, **kwargs):
+        await self.lose.call("append")
+        return await super().append(*args, **kwargs)
+
+    async def demanded_runs(self, *args, **kwargs):
+        await self.lose.call("demanded_runs")
+        return await super().demanded_runs(*args, **kwargs)
+
+    async def join(self, *args, **kwargs):
+        await self.lose.call("join")
+        return await super().join(*args, **kwargs)
