@@ -14,7 +14,6 @@ last guarantee that its process ends, whatever still runs.
 from __future__ import annotations
 
 import asyncio
-import signal
 from signal import Signals
 from typing import Any
 
@@ -38,22 +37,27 @@ class BoundedStopWorker(Worker):
 
     # arq calls these from its signal handlers, and ``handle_sig`` from ``close()`` when it has none.
     def handle_sig(self, signum: Signals) -> None:
-        self._stop_soon(Signals(signum), wait_s=0)
+        self._stop_requested()
+        self._stop_soon(Signals(signum).name, wait_s=0)
 
     def handle_sig_wait_for_completion(self, signum: Signals) -> None:
-        self._stop_soon(Signals(signum), wait_s=self._job_completion_wait)
+        self._stop_requested()
+        self._stop_soon(Signals(signum).name, wait_s=self._job_completion_wait)
 
-    def _stop_soon(self, sig: Signals, *, wait_s: float) -> None:
+    def _stop_requested(self) -> None:
         self.stop_requested = True
-        self.allow_pick_jobs = False
         if self.exit_deadline is not None:
             self.exit_deadline.start()
-        if self._stopping is None:
-            log.info("worker_stopping", signal=sig.name, wait_s=wait_s,
-                     running_jobs=sum(not task.done() for task in self.tasks.values()))
-            self._stopping = self.loop.create_task(self._stop(sig, wait_s), name="worker-stop")
 
-    async def _stop(self, sig: Signals, wait_s: float) -> None:
+    def _stop_soon(self, cause: str, *, wait_s: float) -> None:
+        """``cause``: the signal's name, ``SIGUSR1`` when ``hewston up`` ends, ``connection_lost``."""
+        self.allow_pick_jobs = False
+        if self._stopping is None:
+            log.info("worker_stopping", cause=cause, wait_s=wait_s,
+                     running_jobs=sum(not task.done() for task in self.tasks.values()))
+            self._stopping = self.loop.create_task(self._stop(cause, wait_s), name="worker-stop")
+
+    async def _stop(self, cause: str, wait_s: float) -> None:
         # Jobs the poll loop was starting as the signal came are waited for too.
         deadline = self.loop.time() + wait_s
         while (running := [task for task in self.tasks.values() if not task.done()]) and \
@@ -67,16 +71,18 @@ class BoundedStopWorker(Worker):
         if still_running:
             log.error("worker_tasks_did_not_stop", budget_s=self.stop_timeout_s,
                       still_running=sorted(task.get_name() for task in still_running))
-        log.info("worker_jobs_stopped", signal=sig.name, complete=self.jobs_complete, failed=self.jobs_failed,
+        log.info("worker_jobs_stopped", cause=cause, complete=self.jobs_complete, failed=self.jobs_failed,
                  retried=self.jobs_retried, cancelled=returned)
-        if self.on_stop is not None:
-            self.on_stop(sig)
+        if self.on_stop is not None and cause in Signals.__members__:
+            self.on_stop(Signals[cause])
 
     async def close(self) -> None:
-        if not self._handle_signals or any(not task.done() for task in self.tasks.values()):
-            # Inside hewston up, the end of its block is the stop; as a process (its Redis gone, or a burst ended)
-            # jobs still running are stopped the same bounded way.
-            self.handle_sig(signal.SIGUSR1)
+        if not self._handle_signals:
+            self.handle_sig(Signals.SIGUSR1)  # inside hewston up, the end of its block is the stop
+        elif any(not task.done() for task in self.tasks.values()):
+            # Its poll loop ended by itself (its Redis gone): the jobs still running end the same bounded way
+            # before it starts again (not a stop: no exit deadline).
+            self._stop_soon("connection_lost", wait_s=0)
         if self._stopping is not None:
             await asyncio.shield(self._stopping)
         if not self._pool:

@@ -81,3 +81,18 @@ def test_a_busy_worker_stops_cleanly_within_its_deadline_every_time(tmp_path):
         stops = [line for line in worker.log().splitlines() if "worker_jobs_stopped" in line]
         assert len(stops) == CYCLES and "cancelled=0" not in " ".join(stops[1::2]), stops  # some were running
         print(f"stopped in {[round(t, 2) for t in took]} s")
+
+
+def test_a_worker_that_lost_redis_while_busy_starts_again_and_still_stops_cleanly(tmp_path):
+    with Cluster(tmp_path, apis=0, relays=0, settings=SETTINGS) as cluster:
+        worker = cluster.worker_node.wait_listening(60)
+        assert asyncio.run(queue_warming(cluster.redis.url, 0, cluster.service_token, cluster.backend.url))
+        wait_until(lambda: jobs_done(worker.url) >= 2, 60, "the worker warmed nothing")
+        cluster.redis.stop()  # with jobs running: the worker ends them and waits for Redis, it does not exit
+        wait_until(lambda: "worker_lost_redis" in worker.log(), 30, "the worker did not notice Redis was gone")
+        cluster.redis.start()
+        wait_until(lambda: worker.log().count("worker_started") >= 2, 60, "the worker did not start again")
+        assert worker.running()
+        began = time.monotonic()
+        code = worker.terminate(timeout_s=30)
+        assert code == 0 and time.monotonic() - began < STOPPED_WITHIN_S, worker.log()[-3000:]
