@@ -6,9 +6,10 @@ The backend's routes are enumerated from its own OpenAPI: a new backend route wi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
+import orjson
 import pytest
 
 from tests.api.conftest import MINUTES, START, SYMBOL
@@ -143,3 +144,21 @@ def test_unknown_backend_paths_pass_through_with_the_backends_404(shared_backend
     api = make_api(shared_backend.http_url)
     response = httpx.get(f"{api.http_url}/api/v1/no/such/route", headers=ALICE)
     assert response.status_code == 404
+
+
+def test_a_post_body_sent_chunked_reaches_the_backend_whole(shared_backend, make_api):
+    """No Content-Length from the client: the body streams to the backend chunked, and is judged there."""
+    api = make_api(shared_backend.http_url)
+    body = orjson.dumps({"symbol": SYMBOL, "strategy": "nope", "timeframe": "hour", "from": START,
+                         "to": START + 60 * (MINUTES - 1)})
+
+    def pieces() -> Iterator[bytes]:
+        yield from (body[:10], body[10:])
+
+    headers = {**ALICE, "Content-Type": "application/json"}
+    via = httpx.post(f"{api.http_url}/api/v1/backtests", content=pieces(), headers=headers)
+    direct = httpx.post(f"{shared_backend.http_url}/backtests", content=body, headers=headers)
+    assert via.request.headers.get("transfer-encoding") == "chunked"
+    assert via.status_code == direct.status_code == 422
+    assert via.json()["error"]["details"] == direct.json()["error"]["details"]
+    assert any(detail.get("field", "").endswith("strategy") for detail in via.json()["error"]["details"]), via.text
