@@ -187,20 +187,19 @@ class BackendResponse:
 
     async def aiter_stream(self) -> AsyncIterator[bytes]:
         connection = self._connection
-        while True:
-            while connection.chunks:
-                yield connection.take()
-            if connection.complete:
-                break
-            if connection.error is not None:
-                self._release()
-                raise connection.error
-            try:
+        try:
+            while True:
+                while connection.chunks:
+                    yield connection.take()
+                if connection.complete:
+                    return
+                if connection.error is not None:
+                    raise connection.error
                 await connection.wait(self._timeout_s)
-            except BaseException:
-                self._release()
-                raise
-        self._release()
+        finally:
+            # Also when the caller stops early (its client went away): the generator is closed, at the latest
+            # when it is collected, and the connection is closed rather than kept busy for ever.
+            self._release()
 
     async def aread(self) -> bytes:
         return b"".join([chunk async for chunk in self.aiter_stream()])
@@ -284,14 +283,17 @@ class BackendPool:
 
     async def _connection(self) -> tuple[_Connection, bool]:
         """An idle connection still open and fresh (and whether it was one), else a new one."""
-        now = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
         while self._idle:
             connection = self._idle.pop()
+            if connection.loop is not loop:
+                continue  # left by an event loop that has ended, and its transport with it
             if not connection.closed and now - connection.idle_since < self.keepalive_s:
                 return connection, True
             connection.transport.close()
         try:
-            _, connection = await asyncio.wait_for(asyncio.get_running_loop().create_connection(
+            _, connection = await asyncio.wait_for(loop.create_connection(
                 _Connection, self.host, self.port, ssl=self.ssl), self.connect_timeout_s)
         except TimeoutError as exc:
             raise BackendConnectTimeout(f"no connection to the backend within {self.connect_timeout_s} s") from exc

@@ -175,6 +175,21 @@ async def test_a_large_body_streams_without_being_held_whole():
 
 
 @on_both_loops
+async def test_a_reader_that_stops_early_frees_its_connection():
+    head = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % (4 * 1024 * 1024)
+    async with ScriptedBackend(lambda request: head + b"x" * (4 * 1024 * 1024)) as backend:
+        pool = pool_for(backend.port, max_connections=1)
+        response = await pool.request(b"GET", b"/big", [(b"host", b"backend")])
+        stream = response.aiter_stream()
+        assert await anext(stream)
+        del stream  # as when the caller's client goes away: the relay stops and drops the generator
+        await asyncio.sleep(0.05)
+        assert await get(pool) == (200, b"x" * (4 * 1024 * 1024))  # the only slot is free again
+        assert backend.connections == 2  # the half-read connection was closed, not reused
+        await pool.aclose()
+
+
+@on_both_loops
 async def test_a_post_body_streams_with_its_length_or_chunked():
     async with ScriptedBackend(ok(b"created")) as backend:
         pool = pool_for(backend.port)
