@@ -267,6 +267,18 @@ async def test_limits_in_time_and_connections():
 
 
 @on_both_loops
+async def test_concurrent_calls_share_at_most_max_connections():
+    slow = b"", b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"  # each answer a moment after the request
+    async with ScriptedBackend(lambda request: slow) as backend:
+        pool = pool_for(backend.port, max_connections=3)
+        answers = await asyncio.gather(*(get(pool, b"/x%d" % i) for i in range(12)))
+        assert answers == [(200, b"ok")] * 12
+        assert backend.connections == 3 and sorted(r.target for r in backend.requests) == sorted(
+            b"/x%d" % i for i in range(12))
+        await pool.aclose()
+
+
+@on_both_loops
 async def test_failures_become_the_errors_a_browser_can_act_on():
     settings = api_settings(f"http://127.0.0.1:{free_port()}", None, upstream_timeout_s=0.2, upstream_retries=1,
                             upstream_retry_backoff_s=0.01)
