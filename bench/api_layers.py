@@ -12,7 +12,7 @@ turns request by request (the order reversed every round), with a chart-data hit
   single ``GET`` of the same bytes, on one connection;
 - a passthrough call (``GET /api/v1/symbols/{symbol}``) through the api, without the rate limit, and the same
   backend call made by the api's own upstream client alone (``Upstream.forward``: the floor of a passthrough
-  inside the api, since the backend's own time is in every case).
+  inside the api, since the backend's own time is in every case), and by httpcore's pool for comparison.
 
 No HTTP server is involved, so the numbers are the app's own time: what separates a hit from the floor in
 ``bench_api`` beyond this is the server and the client handling the api's larger header block. It is not named
@@ -28,6 +28,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpcore
+import httpx
 import redis.asyncio as aioredis
 
 from bench.bench_api import SYMBOL, TOKEN, backend_on_redis
@@ -168,11 +170,29 @@ async def _passthrough(app: Any, headers: list[tuple[bytes, bytes]], without: Ca
         finally:
             await response.aclose()
 
-    calls = {"passthrough: the backend call by Upstream.forward alone": direct,
+    # The same call by a general-purpose client's pool (httpcore, h11's pure-Python parser, as httpx uses it),
+    # to show what the api's own pool (``api.views.backend_pool``) saves.
+    general = httpcore.AsyncConnectionPool(max_connections=1, keepalive_expiry=upstream.settings.upstream_keepalive_s)
+    base = httpx.URL(upstream.settings.backend_url)
+
+    async def by_httpcore() -> bytes:
+        url = httpcore.URL(scheme=base.raw_scheme, host=base.raw_host, port=base.port, target=f"/symbols/{SYMBOL}")
+        request = httpcore.Request(b"GET", url, headers=[(b"host", base.netloc), *backend_headers])
+        response = await general.handle_async_request(request)
+        try:
+            return b"".join([chunk async for chunk in response.aiter_stream()])
+        finally:
+            await response.aclose()
+
+    calls = {"passthrough: the backend call by httpcore's pool, for comparison": by_httpcore,
+             "passthrough: the backend call by Upstream.forward alone": direct,
              "passthrough: through the api": _caller(without(), scope),
              "passthrough: through the api without RateLimitMiddleware": _caller(without("RateLimitMiddleware"),
                                                                                   scope)}
-    return await _interleaved(calls, rounds)
+    try:
+        return await _interleaved(calls, rounds)
+    finally:
+        await general.aclose()
 
 
 def _rate_limiter(app: Any) -> Any:

@@ -42,17 +42,18 @@ _DROP_FROM_BACKEND = HOP_BY_HOP | {b"server", b"date", b"location"}
 # Below this size one read beats a streamed response.
 _BUFFER_MAX_BYTES = 256 * 1024
 _VISIBLE_ASCII = frozenset(range(0x21, 0x7F))
+_USER_HEADER = USER_HEADER.encode()
 
 router = APIRouter(tags=["passthrough"], route_class=DirectRoute)
 
 
 def _strip(headers: list[tuple[bytes, bytes]], drop: frozenset[bytes]) -> list[tuple[bytes, bytes]]:
-    named_in_connection = set()
+    """``headers`` without ``drop`` and those the ``Connection`` header names. Names must be lower-case, as ASGI
+    gives a request's and the backend pool gives an answer's."""
     for name, value in headers:
-        if name.lower() == b"connection":
-            named_in_connection |= {v.strip().lower() for v in value.split(b",")}
-    return [(name.lower(), value) for name, value in headers
-            if name.lower() not in drop and name.lower() not in named_in_connection]
+        if name == b"connection":
+            drop = drop | {v.strip().lower() for v in value.split(b",")}
+    return [(name, value) for name, value in headers if name not in drop]
 
 
 def backend_target(raw_path: bytes) -> bytes:
@@ -98,16 +99,23 @@ async def _forward(request: Request, upstream: Upstream) -> Response:
     target = base_path + path + (b"?" + query if query else b"")
     raw = scope["headers"]
     headers = _strip(raw, HOP_BY_HOP)
-    headers.extend((name.encode(), value.encode()) for name, value in correlation_headers().items())
+    for name, value in correlation_headers().items():
+        headers.append((name.encode(), value.encode()))
     length = next((value for name, value in raw if name == b"content-length"), None)
     has_body = request.method not in ("GET", "HEAD", "OPTIONS", "DELETE") or length is not None
-    content = request.stream() if has_body else None
-    if content is not None:
-        # The body streams through as it arrives: with its length when the client gave one, else chunked.
-        headers.append((b"content-length", length) if length is not None else (b"transfer-encoding", b"chunked"))
-    response = await upstream.forward(request.method, target, headers, content, route=_route_template(request))
+    # The body streams through as it arrives: with its length when the client gave one, else chunked.
+    route = _route_template(request)
+    response = await upstream.forward(request.method, target, headers, request.stream() if has_body else None,
+                                      length, route=route)
     out_headers = _strip(response.headers, _DROP_FROM_BACKEND)
-    location_header = next((value for name, value in response.headers if name.lower() == b"location"), None)
+    length = location_header = user = None
+    for name, value in response.headers:  # names lower-case, as the pool gives them
+        if name == b"content-length":
+            length = value
+        elif name == b"location":
+            location_header = value
+        elif name == _USER_HEADER:
+            user = value
     if location_header is not None:
         base = upstream.client.base_url
         location = api_location(location_header, base.copy_with(raw_path=target), base)
@@ -115,13 +123,9 @@ async def _forward(request: Request, upstream: Upstream) -> Response:
             await response.aclose()
             raise UpstreamError("the backend redirected outside the api")
         out_headers.append((b"location", location))
-    length = next((value for name, value in response.headers if name.lower() == b"content-length"), None)
     body: bytes | None = None
     if length is not None and length.isdigit() and int(length) <= _BUFFER_MAX_BYTES:
-        try:
-            body = b"".join([chunk async for chunk in response.aiter_stream()])
-        finally:
-            await response.aclose()
+        body = await upstream.read_body(response)
         result = Response(body, status_code=response.status)
     else:
         result = StreamingResponse(response.aiter_stream(), status_code=response.status,
@@ -129,9 +133,8 @@ async def _forward(request: Request, upstream: Upstream) -> Response:
         result.raw_headers = [(k, v) for k, v in result.raw_headers if k != b"content-type"]
     result.raw_headers.extend(out_headers)
     if request.method in AUDITED_METHODS:
-        user = next((value for name, value in response.headers if name.lower() == USER_HEADER.encode()), None)
-        await request.app.state.audit.passthrough(request.method, _route_template(request), request.path_params,
-                                                  response.status, user.decode("latin-1") if user else None, body)
+        await request.app.state.audit.passthrough(request.method, route, request.path_params, response.status,
+                                                  user.decode("latin-1") if user else None, body)
     return result
 
 

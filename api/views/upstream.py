@@ -6,10 +6,9 @@ bounded number of attempts. Failures become errors a browser can act on: unreach
 nonsense → 502, and the backend's own 4xx errors keep their status, code and message.
 
 The api's own calls (access checks, chart and run parts) go through an ``httpx.AsyncClient``. The passthrough
-(:meth:`Upstream.forward`) takes the pool beneath it (``httpcore``) directly: its request is already bytes (a
-checked target, headers as they arrived) and its answer goes back as bytes, so the client's request and
-response models, URL handling and header normalisation would be work done and undone on every call, about a
-third of a passthrough's cost.
+(:meth:`Upstream.forward`) has its own pool of raw HTTP/1.1 connections (``api.views.backend_pool``): its
+request is already bytes (a checked target, headers as they arrived) and its answer goes back as bytes, so a
+general client's request and response models and its pure-Python parser would be most of a passthrough's cost.
 """
 
 from __future__ import annotations
@@ -19,13 +18,13 @@ import time
 from collections.abc import AsyncIterable, Awaitable, Callable
 from typing import Any, TypeVar
 
-import httpcore
 import httpx
 import orjson
 
 from api import request_info
 from api.metrics import DependencyMetrics
 from api.settings import ApiSettings
+from api.views.backend_pool import BackendBroken, BackendPool, BackendResponse, BackendTimeout, BackendUnreachable
 from common.correlation import correlation_headers
 from common.errors import HewstonError, ServiceUnavailable, UpstreamError
 from common.logging import get_logger
@@ -90,13 +89,12 @@ class Upstream:
             follow_redirects=False,
         )
         base = self.client.base_url
-        self._scheme, self._host, self._port = base.raw_scheme, base.raw_host, base.port
-        self._host_header = base.netloc
-        timeout = httpx.Timeout(settings.upstream_timeout_s, connect=settings.upstream_connect_timeout_s)
-        self._timeouts = {"timeout": timeout.as_dict()}
-        self.pool = httpcore.AsyncConnectionPool(max_connections=settings.upstream_max_connections,
-                                                 max_keepalive_connections=settings.upstream_max_connections,
-                                                 keepalive_expiry=settings.upstream_keepalive_s)
+        self._host_header = (b"host", base.netloc)
+        self.pool = BackendPool(base.scheme, base.host, base.port or (443 if base.scheme == "https" else 80),
+                                max_connections=settings.upstream_max_connections,
+                                keepalive_s=settings.upstream_keepalive_s,
+                                connect_timeout_s=settings.upstream_connect_timeout_s,
+                                timeout_s=settings.upstream_timeout_s)
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -122,18 +120,31 @@ class Upstream:
         return response
 
     async def forward(self, method: str, target: bytes, headers: list[tuple[bytes, bytes]],
-                      content: AsyncIterable[bytes] | None, *, route: str) -> httpcore.Response:
-        """A passthrough call: ``target`` (path and query, checked by the caller) and ``headers`` sent as they
-        are, with the backend's ``Host``; the answer's body is the caller's to read (``aiter_stream``) and close.
-        Retried like :meth:`send` when it has no body."""
-        url = httpcore.URL(scheme=self._scheme, host=self._host, port=self._port, target=target)
-        request = httpcore.Request(method.encode("ascii"), url, headers=[(b"host", self._host_header), *headers],
-                                   content=content, extensions=self._timeouts)
-        response, seconds = await self._attempts(method, route, method in IDEMPOTENT and content is None,
-                                                 lambda: self.pool.handle_async_request(request))
-        user = next((value for name, value in response.headers if name.lower() == _USER_HEADER_BYTES), None)
+                      content: AsyncIterable[bytes] | None, content_length: bytes | None = None, *,
+                      route: str) -> BackendResponse:
+        """A passthrough call: ``target`` (path and query, checked by the caller) and ``headers`` (without ``host``
+        and the body's framing) sent as they are, with the backend's ``Host``; ``content`` streamed with
+        ``content_length`` when the caller knows it, else chunked. The answer's body is the caller's to read
+        (``aiter_stream``) and close. Retried like :meth:`send` when it has no body."""
+        retryable = method in IDEMPOTENT and content is None
+        response, seconds = await self._attempts(method, route, retryable, lambda: self.pool.request(
+            method.encode("ascii"), target, [self._host_header, *headers], content, content_length,
+            retry_if_dropped=retryable))
+        user = next((value for name, value in response.headers if name == _USER_HEADER_BYTES), None)
         self._answered(method, route, response.status, seconds, user.decode("latin-1") if user is not None else None)
         return response
+
+    @staticmethod
+    async def read_body(response: BackendResponse) -> bytes:
+        """A forwarded answer's whole body (a small one), then closed; failing to read it is the backend's."""
+        try:
+            return await response.aread()
+        except BackendTimeout as exc:
+            raise UpstreamTimeout("the backend did not answer in time") from exc
+        except BackendBroken as exc:
+            raise BackendFailure("the backend connection failed") from exc
+        finally:
+            await response.aclose()
 
     async def _attempts(self, method: str, route: str, retryable: bool,
                         call: Callable[[], Awaitable[R]]) -> tuple[R, float]:
@@ -143,18 +154,18 @@ class Upstream:
             started = time.perf_counter()
             try:
                 response = await call()
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+            except (httpx.ConnectError, httpx.ConnectTimeout, BackendUnreachable) as exc:
                 self.metrics.observe_upstream(method, route, "unreachable", time.perf_counter() - started)
                 if attempt + 1 < attempts:
                     await asyncio.sleep(self.settings.upstream_retry_backoff_s * (2 ** attempt))
                     continue
                 log.warning("backend_unreachable", route=route, error=type(exc).__name__)
                 raise ServiceUnavailable("the backend cannot be reached; try again shortly") from exc
-            except (httpx.TimeoutException, httpcore.TimeoutException) as exc:
+            except (httpx.TimeoutException, BackendTimeout) as exc:
                 self.metrics.observe_upstream(method, route, "timeout", time.perf_counter() - started)
                 log.warning("backend_timeout", route=route, error=type(exc).__name__)
                 raise UpstreamTimeout("the backend did not answer in time") from exc
-            except (httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError) as exc:
+            except (httpx.HTTPError, BackendBroken) as exc:
                 self.metrics.observe_upstream(method, route, "error", time.perf_counter() - started)
                 log.warning("backend_error", route=route, error=type(exc).__name__)
                 raise BackendFailure("the backend connection failed") from exc

@@ -6,13 +6,16 @@ The backend's routes are enumerated from its own OpenAPI: a new backend route wi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
+import orjson
 import pytest
 
-from tests.api.conftest import MINUTES, START, SYMBOL
+from api.main import create_app
+from tests.api.conftest import MINUTES, START, SYMBOL, api_settings
 from tests.conftest import ALICE_TOKEN, BOB_TOKEN, auth
+from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.redis
 ALICE = auth(ALICE_TOKEN)
@@ -143,3 +146,42 @@ def test_unknown_backend_paths_pass_through_with_the_backends_404(shared_backend
     api = make_api(shared_backend.http_url)
     response = httpx.get(f"{api.http_url}/api/v1/no/such/route", headers=ALICE)
     assert response.status_code == 404
+
+
+def test_a_post_body_sent_chunked_reaches_the_backend_whole(shared_backend, make_api):
+    """No Content-Length from the client: the body streams to the backend chunked, and is judged there."""
+    api = make_api(shared_backend.http_url)
+    body = orjson.dumps({"symbol": SYMBOL, "strategy": "nope", "timeframe": "hour", "from": START,
+                         "to": START + 60 * (MINUTES - 1)})
+
+    def pieces() -> Iterator[bytes]:
+        yield from (body[:10], body[10:])
+
+    headers = {**ALICE, "Content-Type": "application/json"}
+    via = httpx.post(f"{api.http_url}/api/v1/backtests", content=pieces(), headers=headers)
+    direct = httpx.post(f"{shared_backend.http_url}/backtests", content=body, headers=headers)
+    assert via.request.headers.get("transfer-encoding") == "chunked"
+    assert via.status_code == direct.status_code == 422
+    assert via.json()["error"]["details"] == direct.json()["error"]["details"]
+    assert any(detail.get("field", "").endswith("strategy") for detail in via.json()["error"]["details"]), via.text
+
+
+def test_a_client_leaving_mid_stream_frees_the_backend_connection(shared_backend, make_api):
+    """Streamed answers hold a pooled backend connection; a client that goes away must not keep it busy."""
+    settings = api_settings(shared_backend.http_url, None, upstream_max_connections=1)
+    # A small send buffer: the api is still sending when the client leaves, as with a real network.
+    api = LiveServer(create_app(settings), send_buffer_bytes=4096).start()
+    try:
+        _leave_mid_stream(api)
+    finally:
+        api.stop()
+
+
+def _leave_mid_stream(api: LiveServer) -> None:
+    for _ in range(3):  # with one connection, a second leak would leave every later call waiting
+        with httpx.stream("GET", f"{api.http_url}/api/v1/bars/minute", params={"symbol": SYMBOL},
+                          headers=ALICE) as response:
+            assert response.status_code == 200 and next(response.iter_raw())
+        # closed with most of the body unread
+    answer = httpx.get(f"{api.http_url}/api/v1/symbols/{SYMBOL}", headers=ALICE, timeout=5)
+    assert answer.status_code == 200
