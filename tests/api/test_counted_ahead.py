@@ -1,5 +1,6 @@
 """Requests counted ahead: a passthrough call of a client far from its limits skips the rate limit's round trip,
-yet every request is counted in Redis before it is served and the limit refuses exactly where it did."""
+and a cache hit's round trip carries only its reads, yet every request is counted in Redis before it is served
+and the limit refuses exactly where it did."""
 
 from __future__ import annotations
 
@@ -38,6 +39,12 @@ def test_leases_are_bounded() -> None:
     for i in range(5):
         leases.grant(f"a:{i}", 1, 1)
     assert len(leases) == 3 and not leases.take(["a:0"], 1) and leases.take(["a:4"], 1)
+
+
+def _scripts_run(api) -> int:
+    """How many Lua scripts the api's Redis server has run so far (the rate limit counts with one per budget)."""
+    stats = sync_client(api.app_settings.redis_url).info("commandstats")
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("evalsha", "eval"))
 
 
 def _counter(api, window_s: int) -> int:
@@ -86,3 +93,29 @@ def test_nothing_is_counted_ahead_when_turned_off(shared_backend, make_api):
         for _ in range(3):
             assert client.get("/api/v1/symbols").status_code == 200
         assert len(calls) == 3 and _counter(api, 30) == 3
+
+
+@pytest.mark.redis
+def test_a_cache_hit_on_a_lease_only_reads(shared_backend, make_api):
+    chart = {"symbol": "TEST", "timeframe": "1M_DECIMATED", "target_points": 500}
+    with _alice(shared_backend.http_url, make_api, limit=100, count_ahead=8) as (api, client, calls):
+        for _ in range(3):  # counted with eight ahead; a miss, then hits that learn what the request reads
+            assert client.get("/api/v1/chart-data", params=chart).status_code == 200
+        calls.clear()
+        scripts = _scripts_run(api)
+        for _ in range(6):  # the rest of the lease
+            hit = client.get("/api/v1/chart-data", params=chart)
+            assert hit.status_code == 200 and hit.headers["x-cache"] == "hit"
+        # One round trip per hit, as before, but no counting script in it and nothing more counted.
+        assert len(calls) == 6 and _scripts_run(api) == scripts and _counter(api, 30) == 9
+        assert client.get("/api/v1/chart-data", params=chart).headers["x-cache"] == "hit"
+        assert len(calls) == 7 and _scripts_run(api) > scripts and _counter(api, 30) == 18  # the lease is spent
+
+
+@pytest.mark.redis
+def test_cache_hits_on_leases_are_refused_exactly_where_they_were(shared_backend, make_api):
+    chart = {"symbol": "TEST", "timeframe": "1D"}
+    with _alice(shared_backend.http_url, make_api, limit=20, count_ahead=4) as (api, client, _calls):
+        codes = [client.get("/api/v1/chart-data", params=chart).status_code for _ in range(22)]
+        assert _counter(api, 30) == 22
+    assert codes == [200] * 20 + [429, 429]
