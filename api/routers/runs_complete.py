@@ -118,5 +118,5 @@ async def run_complete(run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)],
     suffix = b',"run":' + decision.raw.strip() + b',"metadata":' + orjson.dumps(metadata) + b"}"
     if accepts_gzip(request.headers.get("accept-encoding")):
         headers["Content-Encoding"] = "gzip"
-        return Response(gzip_with_suffix(entry.prefix, suffix, level), media_type=JSON, headers=headers)
+        return Response(gzip_with_suffix(entry.prefix, suffix), media_type=JSON, headers=headers)
     return Response(entry.prefix.raw() + suffix, media_type=JSON, headers=headers)
