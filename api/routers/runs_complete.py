@@ -80,9 +80,9 @@ async def run_complete(run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)],
     if all_found_ahead():
         # A repeated hit: both answers were read ahead and neither waits on anything, so they run one after the
         # other in this task instead of in two new ones (which would cost more than the answers themselves).
-        decision_result, parts_result = await _settled(access.run(authorization, run_id)), None
-        if not isinstance(decision_result, BaseException):
-            parts_result = await _settled(views.run_parts(authorization, run_id, query))
+        # A refusal raises here, before the parts are looked at.
+        decision_result = await access.run(authorization, run_id)
+        parts_result = await _settled(views.run_parts(authorization, run_id, query))
     else:
         decision_result, parts_result = await asyncio.gather(
             access.run(authorization, run_id),
