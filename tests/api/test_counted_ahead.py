@@ -12,12 +12,14 @@ import httpx
 import pytest
 
 from api.counted_ahead import CountedAhead
+from bench.processes import RedisServer
 from common.credentials import credential_hash
 from common.keys import KeySpace
 from tests.api.test_read_ahead_api import redis_calls
 from tests.conftest import ALICE_TOKEN, auth
 from tests.support.rate_windows import start_in_fresh_window
 from tests.support.redis_keys import sync_client
+from tests.support.redis_servers import require_redis_server
 
 
 def test_a_lease_is_spent_only_when_every_subject_has_one_in_this_window() -> None:
@@ -119,3 +121,20 @@ def test_cache_hits_on_leases_are_refused_exactly_where_they_were(shared_backend
         codes = [client.get("/api/v1/chart-data", params=chart).status_code for _ in range(22)]
         assert _counter(api, 30) == 22
     assert codes == [200] * 20 + [429, 429]
+
+
+@pytest.mark.redis
+def test_a_hit_on_a_lease_is_served_uncached_when_redis_goes_away(shared_backend, make_api, tmp_path):
+    require_redis_server("a Redis of the test's own to stop")
+    chart = {"symbol": "TEST", "timeframe": "1M_DECIMATED", "target_points": 500}
+    with RedisServer(tmp_path / "redis") as server:
+        api = make_api(shared_backend.http_url, redis_url=server.url, rate_limit_requests=100,
+                       rate_limit_address_requests=1000, rate_limit_window_s=30, rate_limit_count_ahead=8)
+        start_in_fresh_window(30)
+        with httpx.Client(base_url=api.http_url, headers=auth(ALICE_TOKEN)) as client:
+            for _ in range(3):  # counted with eight ahead; a miss, then hits that learn what they read
+                assert client.get("/api/v1/chart-data", params=chart).status_code == 200
+            server.stop()
+            # On the lease, the reads ahead fail: the request is served as any request is without Redis.
+            answer = client.get("/api/v1/chart-data", params=chart)
+            assert answer.status_code == 200 and answer.headers["x-cache"] == "bypass"
