@@ -1,11 +1,12 @@
-"""Requests counted ahead: a node's lease on a few of a client's next requests, so that most of them skip the
-rate limit's round trip to Redis.
+"""Requests counted ahead: a node's lease on a few of a client's next requests, so that most of them are not
+counted one by one in the rate limit's round trip to Redis.
 
 A request that needs nothing else from Redis before it is served (a passthrough call: no cache entry to read
-ahead) would wait for Redis only to be counted, a second network hop before the backend's. So when a count
-finds a subject (an address or a credential) far from its limit, the same Lua call counts ``reserve`` more
-requests for it at once, and this node keeps them as a lease for the current window. The subject's next
-requests on this node spend the lease instead of making the round trip.
+ahead) would wait for Redis only to be counted, a second network hop before the backend's; a cache hit would
+run the counting scripts beside the reads it needs anyway. So when a count finds a subject (an address or a
+credential) far from its limit, the same Lua call counts ``reserve`` more requests for it at once, and this
+node keeps them as a lease for the current window. The subject's next requests on this node spend the lease:
+a passthrough call makes no round trip at all, and a cache hit's round trip carries only its reads.
 
 Every request is still counted in Redis before it is served, so no client gets more than its limit, on one node
 or on many, and a refused client never reaches the backend. What it costs: requests counted ahead and never made

@@ -8,8 +8,9 @@ turns request by request (the order reversed every round), with a chart-data hit
 - the api without one of its middleware layers at a time, and with none but the rate limit (whose round trip
   also reads the hit's entries ahead, so it cannot be taken away without adding round trips);
 - the api writing its access line (INFO, JSON): ``bench_api`` runs the services at WARNING, which skips it;
-- the Redis part alone: the rate limit's pipeline (two counting scripts, two reads ahead) against the floor's
-  single ``GET`` of the same bytes, on one connection;
+- the Redis part alone, on one connection: a hit's round trip when it is counted (the rate limit's pipeline: two
+  counting scripts, two reads ahead), and when it is served on requests counted ahead (``api.counted_ahead``:
+  the two reads in one ``MGET``), against the floor's single ``GET`` of the same bytes;
 - a passthrough call (``GET /api/v1/symbols/{symbol}``) through the api, without the rate limit, and the same
   backend call made by the api's own upstream client alone (``Upstream.forward``: the floor of a passthrough
   inside the api, since the backend's own time is in every case), and by httpcore's pool for comparison.
@@ -36,6 +37,7 @@ from bench.bench_api import SYMBOL, TOKEN, backend_on_redis
 from bench.harness import STATS_HEADER, Stats, machine_line, record_section, stats_ms
 from common.keys import KeySpace
 from common.logging import configure_logging
+from common.redis_client import call_scripts, get_many
 from tests.support.redis_keys import delete_key_space
 
 ROUNDS = 1500
@@ -136,22 +138,27 @@ async def _layers(redis_url: str, backend_url: str, rounds: int) -> tuple[dict[s
 
 
 async def _redis_part(app: Any, redis: aioredis.Redis, floor_key: str, rounds: int) -> dict[str, Stats]:
-    """The rate limit's pipeline as a hit sends it, against the floor's GET."""
+    """A hit's round trip to Redis, with and without requests counted ahead, against the floor's GET."""
     limiter = _rate_limiter(app)
     keys = KeySpace(PREFIX)
     window = int(time.time() // limiter.window_s)
     reads = (keys.symbol_access("h" * 64, SYMBOL), floor_key)
 
+    calls = limiter._calls([("a:127.0.0.1", limiter.address_budget), ("t:" + "h" * 64, limiter.credential_budget)],
+                           window, 0.0)
+
     async def pipeline() -> Any:
-        return await limiter._count_all(redis, [("a:127.0.0.1", limiter.address_budget),
-                                                ("t:" + "h" * 64, limiter.credential_budget)], window, 0.0, reads)
+        return await call_scripts(redis, calls, reads)
+
+    async def leased() -> Any:
+        return await get_many(redis, reads)
 
     async def get() -> Any:
         return await redis.get(floor_key)
 
-    measured = await _interleaved({"Redis: the floor's GET": get, "Redis: the rate limit's pipeline of a hit":
-                                   pipeline}, rounds)
-    return measured
+    return await _interleaved({"Redis: the floor's GET": get,
+                               "Redis: a hit's reads on requests counted ahead (one MGET)": leased,
+                               "Redis: a hit's count and reads (the rate limit's pipeline)": pipeline}, rounds)
 
 
 async def _passthrough(app: Any, headers: list[tuple[bytes, bytes]], without: Callable[..., Any],

@@ -117,6 +117,14 @@ async def call_scripts(redis: aioredis.Redis, calls: list[tuple[AsyncScript, lis
     return results
 
 
+async def get_many(redis: aioredis.Redis, keys: Sequence[str]) -> list[Any]:
+    """The values of ``keys`` (None where there is none), in one round trip: one ``MGET`` on one server; on a
+    cluster, concurrent ``GET``s, since the keys may live in different slots."""
+    if is_cluster(redis):
+        return list(await asyncio.gather(*(redis.get(key) for key in keys)))
+    return await redis.mget(keys)
+
+
 @dataclass(frozen=True)
 class SentinelAddress:
     sentinels: list[tuple[str, int]]

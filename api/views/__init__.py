@@ -15,7 +15,7 @@ from api.views.outcome import Outcome
 from api.views.pending_stores import answering
 from api.views.prewarm import PrewarmTrigger
 from api.views.queries import RUN_ID_PATTERN, ChartDataQuery, RunCompleteQuery
-from api.views.read_ahead import ReadAhead
+from api.views.read_ahead import ReadAhead, all_found_ahead
 from api.views.redis_guard import RedisGuard, RedisUnavailable
 from api.views.run_results import RunNotCompleted, RunParts, encode_run_parts
 from api.views.shared_tasks import SharedTasks
@@ -29,7 +29,8 @@ __all__ = [
     "RedisUnavailable",
     "RunCompleteQuery", "RunNotCompleted", "RunParts", "RunPartsResult", "SharedTasks", "USER_HEADER", "Upstream",
     "UpstreamTimeout",
-    "accepts_gzip", "answering", "chart_dataset", "chart_view", "digest", "encode_run_parts", "etag_matches",
+    "accepts_gzip", "all_found_ahead", "answering", "chart_dataset", "chart_view", "digest", "encode_run_parts",
+    "etag_matches",
     "gzip_with_suffix",
     "loads_object",
 ]

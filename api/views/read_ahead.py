@@ -57,6 +57,13 @@ def taken_ahead(key: str) -> bytes | None:
     return _take(key)[1]
 
 
+def all_found_ahead() -> bool:
+    """Whether values were read ahead for this request and every one of them was there: a repeated cache hit,
+    whose look-ups then need no round trip to Redis (so running them one after another costs nothing)."""
+    reads = _current.get()
+    return reads is not None and bool(reads.ahead) and all(value is not None for value in reads.ahead.values())
+
+
 async def first_read(guard: RedisGuard, key: str) -> bytes | None:
     """A view's first look-up of ``key`` in this request: the value read ahead when there is one, else Redis's
     (raises :class:`~api.views.redis_guard.RedisUnavailable` as any read does)."""

@@ -1,5 +1,6 @@
 """Requests counted ahead: a passthrough call of a client far from its limits skips the rate limit's round trip,
-yet every request is counted in Redis before it is served and the limit refuses exactly where it did."""
+and a cache hit's round trip carries only its reads, yet every request is counted in Redis before it is served
+and the limit refuses exactly where it did."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ import httpx
 import pytest
 
 from api.counted_ahead import CountedAhead
+from bench.processes import RedisServer
 from common.credentials import credential_hash
 from common.keys import KeySpace
 from tests.api.test_read_ahead_api import redis_calls
 from tests.conftest import ALICE_TOKEN, auth
 from tests.support.rate_windows import start_in_fresh_window
 from tests.support.redis_keys import sync_client
+from tests.support.redis_servers import require_redis_server
 
 
 def test_a_lease_is_spent_only_when_every_subject_has_one_in_this_window() -> None:
@@ -38,6 +41,12 @@ def test_leases_are_bounded() -> None:
     for i in range(5):
         leases.grant(f"a:{i}", 1, 1)
     assert len(leases) == 3 and not leases.take(["a:0"], 1) and leases.take(["a:4"], 1)
+
+
+def _scripts_run(api) -> int:
+    """How many Lua scripts the api's Redis server has run so far (the rate limit counts with one per budget)."""
+    stats = sync_client(api.app_settings.redis_url).info("commandstats")
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("evalsha", "eval"))
 
 
 def _counter(api, window_s: int) -> int:
@@ -86,3 +95,46 @@ def test_nothing_is_counted_ahead_when_turned_off(shared_backend, make_api):
         for _ in range(3):
             assert client.get("/api/v1/symbols").status_code == 200
         assert len(calls) == 3 and _counter(api, 30) == 3
+
+
+@pytest.mark.redis
+def test_a_cache_hit_on_a_lease_only_reads(shared_backend, make_api):
+    chart = {"symbol": "TEST", "timeframe": "1M_DECIMATED", "target_points": 500}
+    with _alice(shared_backend.http_url, make_api, limit=100, count_ahead=8) as (api, client, calls):
+        for _ in range(3):  # counted with eight ahead; a miss, then hits that learn what the request reads
+            assert client.get("/api/v1/chart-data", params=chart).status_code == 200
+        calls.clear()
+        scripts = _scripts_run(api)
+        for _ in range(6):  # the rest of the lease
+            hit = client.get("/api/v1/chart-data", params=chart)
+            assert hit.status_code == 200 and hit.headers["x-cache"] == "hit"
+        # One round trip per hit, as before, but no counting script in it and nothing more counted.
+        assert len(calls) == 6 and _scripts_run(api) == scripts and _counter(api, 30) == 9
+        assert client.get("/api/v1/chart-data", params=chart).headers["x-cache"] == "hit"
+        assert len(calls) == 7 and _scripts_run(api) > scripts and _counter(api, 30) == 18  # the lease is spent
+
+
+@pytest.mark.redis
+def test_cache_hits_on_leases_are_refused_exactly_where_they_were(shared_backend, make_api):
+    chart = {"symbol": "TEST", "timeframe": "1D"}
+    with _alice(shared_backend.http_url, make_api, limit=20, count_ahead=4) as (api, client, _calls):
+        codes = [client.get("/api/v1/chart-data", params=chart).status_code for _ in range(22)]
+        assert _counter(api, 30) == 22
+    assert codes == [200] * 20 + [429, 429]
+
+
+@pytest.mark.redis
+def test_a_hit_on_a_lease_is_served_uncached_when_redis_goes_away(shared_backend, make_api, tmp_path):
+    require_redis_server("a Redis of the test's own to stop")
+    chart = {"symbol": "TEST", "timeframe": "1M_DECIMATED", "target_points": 500}
+    with RedisServer(tmp_path / "redis") as server:
+        api = make_api(shared_backend.http_url, redis_url=server.url, rate_limit_requests=100,
+                       rate_limit_address_requests=1000, rate_limit_window_s=30, rate_limit_count_ahead=8)
+        start_in_fresh_window(30)
+        with httpx.Client(base_url=api.http_url, headers=auth(ALICE_TOKEN)) as client:
+            for _ in range(3):  # counted with eight ahead; a miss, then hits that learn what they read
+                assert client.get("/api/v1/chart-data", params=chart).status_code == 200
+            server.stop()
+            # On the lease, the reads ahead fail: the request is served as any request is without Redis.
+            answer = client.get("/api/v1/chart-data", params=chart)
+            assert answer.status_code == 200 and answer.headers["x-cache"] == "bypass"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fakeredis
 
-from api.views.read_ahead import ReadAhead, first_read
+from api.views.read_ahead import ReadAhead, all_found_ahead, first_read
 
 
 class Guard:
@@ -68,3 +68,16 @@ def test_the_remembered_requests_are_bounded_least_recently_used_first():
     ahead.end(signatures[2], reads, token)
     assert ahead.keys(signatures[1]) == () and ahead.keys(signatures[0]) == ("key0",)
     assert ahead.keys(signatures[2]) == ("key2",)
+
+
+async def test_a_request_is_a_repeated_hit_only_when_every_value_read_ahead_was_there():
+    guard, ahead = Guard(), ReadAhead()
+    assert not all_found_ahead()  # outside a request
+    for values, found in (({}, False), ({"k1": b"one", "k2": None}, False), ({"k1": b"one", "k2": b"two"}, True)):
+        reads, token = ahead.begin(values)
+        assert all_found_ahead() is found
+        ahead.end(None, reads, token)
+    reads, token = ahead.begin({"k1": b"one"})
+    assert await first_read(guard, "k1") == b"one" and guard.calls == 0
+    ahead.end(None, reads, token)
+    assert not all_found_ahead()
