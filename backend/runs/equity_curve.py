@@ -25,12 +25,15 @@ def line_indices(x: np.ndarray, y: np.ndarray, n_out: int) -> np.ndarray:
     return _LTTB.downsample(x, y, n_out=n_out)
 
 
-def equity_curve(columns: dict[str, np.ndarray], max_points: int | None) -> dict[str, object]:
-    """The equity document: ``source_points`` in the run, ``count`` returned, columnar time/equity/drawdown."""
+def equity_curve(columns: dict[str, np.ndarray], max_points: int | None,
+                 keep: np.ndarray | None = None) -> dict[str, object]:
+    """The equity document: ``source_points`` in the run, ``count`` returned, columnar time/equity/drawdown.
+    ``keep``: the indices already chosen for ``max_points`` (by a decimation process), else chosen here."""
     time, equity, drawdown = columns["time"], columns["equity"], columns["drawdown"]
     source = int(time.shape[0])
     if max_points is not None and source > max_points:
-        keep = line_indices(time, equity, max_points)
+        if keep is None:
+            keep = line_indices(time, equity, max_points)
         time, equity, drawdown = time[keep], equity[keep], drawdown[keep]
     return {"count": int(time.shape[0]), "source_points": source, "time": time, "equity": equity,
             "drawdown": drawdown}
