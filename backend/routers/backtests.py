@@ -208,7 +208,7 @@ async def get_equity(run_id: str, request: Request, principal: PrincipalDep, run
                      from_: FromParam = None, to: ToParam = None) -> Response:
     # A zoomed chart asks for its visible stretch only, and gets up to `max_points` inside it.
     span = TimeRange.parse(from_, to)
-    _record, data = await completed_run_data(principal, run_id, runs, loaded)
+    _record, data = await completed_run_data(principal, run_id, runs, loaded, decimator)
     # The caller passed the access check above; the curve itself is the same for everyone who may see the run.
     shape = ("equity", span.start, span.end, max_points)
     body = data.encoded.get(shape)
@@ -249,11 +249,14 @@ def _orders_document(run_id: str, data: PlaybackData) -> bytes:
     return head + b',"orders":' + data.fills_json + b"}"
 
 
-async def completed_run_data(principal: Principal, run_id: str, runs: RunRepository,
-                             loaded: RunCache) -> tuple[RunRecord, PlaybackData]:
+async def completed_run_data(principal: Principal, run_id: str, runs: RunRepository, loaded: RunCache,
+                             decimator: LineDecimator | None = None) -> tuple[RunRecord, PlaybackData]:
     """A completed run the caller may see, and its data as playback loads it: charts of a run that is being
-    watched never touch the disk."""
+    watched never touch the disk. With ``decimator``, a long run that is not loaded yet is read by a decimation
+    worker at the same time, so that its first curve does not wait for that read."""
     record = runs.completed(principal, run_id)
+    if decimator is not None and run_id not in loaded:
+        decimator.warm(str(runs.run_dir(run_id)), record.bars or 0)
     return record, await loaded.get(run_id, lambda: PlaybackData.load(runs.run_dir(run_id), record.cash))
 
 

@@ -60,7 +60,7 @@ async def get_indicators(run_id: str, principal: PrincipalDep, runs: RunsDep, lo
                              "its shape. Omit for every bar."))] = None,
                          from_: FromParam = None, to: ToParam = None) -> Response:
     span = TimeRange.parse(from_, to)
-    record, data = await completed_run_data(principal, run_id, runs, loaded)
+    record, data = await completed_run_data(principal, run_id, runs, loaded, decimator)
     strategy = get_strategy(record.strategy)
     params = strategy.parse_params(record.params)
     bars = data.timeline.bars

@@ -65,13 +65,13 @@ class LineDecimator:
 
     @property
     def pids(self) -> list[int]:
-        """The worker processes' ids (for operators and tests)."""
+        """The worker processes' ids."""
         return [p.pid for p in getattr(self._pool, "_processes", {}).values() if p.pid is not None]
 
     async def aclose(self, timeout_s: float = 5.0) -> None:
         """Stop the workers: queued jobs are dropped, a running one may finish within ``timeout_s``, then the
         workers left are killed."""
-        pool, self._pool = self._pool, None
+        pool, self._pool, self._restart_at = self._pool, None, 0.0
         if pool is None:
             return
         processes = list(getattr(pool, "_processes", {}).values())
@@ -92,6 +92,16 @@ class LineDecimator:
             self.on_loop += 1
         return [line_indices(x, y, n_out) for x, y in points]
 
+    def warm(self, run_dir: str, points: int) -> None:
+        """Have a worker read the curve's columns of a run that is long enough for the pool, without waiting."""
+        pool = self._usable_pool() if points >= self.min_points else None
+        if pool is not None:
+            # A read that fails here fails again in the first job, which then falls back on the loop and says so.
+            try:
+                pool.submit(decimation_worker.warm, run_dir)
+            except BrokenProcessPool:
+                self._broken()
+
     async def _on_pool(self, lines: RunLines, points: list[Points], n_out: int) -> list[np.ndarray] | None:
         pool = self._usable_pool()
         if pool is None:
@@ -101,16 +111,15 @@ class LineDecimator:
             job = asyncio.wrap_future(pool.submit(decimation_worker.decimate, lines, n_out))
             answer = await asyncio.wait_for(job, self.timeout_s)
         except BrokenProcessPool:
-            self._broken()
-            return self._fall_back("the pool's processes stopped")
+            return self._broken()
         except TimeoutError:
-            return self._fall_back(f"a worker took longer than {self.timeout_s:g} s")
+            return self._warn(f"a worker took longer than {self.timeout_s:g} s")
         except Exception as exc:  # noqa: BLE001 - a worker's error (an unreadable artifact) must not fail the request
-            return self._fall_back(f"a worker failed: {type(exc).__name__}: {exc}")
+            return self._warn(f"a worker failed: {type(exc).__name__}: {exc}")
         finally:
             self._in_flight -= 1
         if [n for n, _ in answer] != [int(x.shape[0]) for x, _ in points]:
-            return self._fall_back("a worker's lines differ from the backend's")
+            return self._warn("a worker's lines differ from the backend's")
         self._warned = False
         return [keep for _, keep in answer]
 
@@ -132,8 +141,10 @@ class LineDecimator:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
             self._restart_at = time.monotonic() + RESTART_PAUSE_S
+        self._warn("the pool's processes stopped")
 
-    def _fall_back(self, reason: str) -> None:
+    def _warn(self, reason: str) -> None:
+        """Say once (until a worker answers again) why lines are decimated on the loop."""
         if not self._warned:
             self._warned = True
             log.warning("decimation_on_loop", reason=reason)

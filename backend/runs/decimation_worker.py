@@ -77,14 +77,31 @@ def ready() -> int:
     return os.getpid()
 
 
+def _run(run_dir: str) -> _LoadedRun:
+    run = _runs.get(run_dir)
+    if run is None:
+        run = _runs[run_dir] = _LoadedRun(run_dir)
+        while len(_runs) > _max_runs:
+            _runs.popitem(last=False)
+    _runs.move_to_end(run_dir)
+    return run
+
+
+def warm(run_dir: str) -> None:
+    """Read the columns of a run's equity curve ahead of its first job (while the backend loads the run)."""
+    run = _run(run_dir)
+    run.column("time")
+    run.column("equity")
+
+
+def kept() -> dict[str, list[str]]:
+    """The runs this worker holds, most recent last, with the columns it has read of each."""
+    return {run_dir: sorted(run.columns) for run_dir, run in _runs.items()}
+
+
 def decimate(lines: RunLines, n_out: int) -> list[tuple[int, np.ndarray]]:
     """For every line of ``lines``: how many points it has (the backend checks it against its own) and the
     indices of at most ``n_out`` of them that keep its shape."""
-    run = _runs.get(lines.run_dir)
-    if run is None:
-        run = _runs[lines.run_dir] = _LoadedRun(lines.run_dir)
-        while len(_runs) > _max_runs:
-            _runs.popitem(last=False)
-    _runs.move_to_end(lines.run_dir)
+    run = _run(lines.run_dir)
     return [(int(x.shape[0]), line_indices(x, y, n_out))
             for x, y in points_of(lines, run.column, lambda: run.indicators_of(lines))]

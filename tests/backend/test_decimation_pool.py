@@ -19,7 +19,7 @@ from structlog.testing import capture_logs
 
 from backend.auth import hash_token
 from backend.main import create_app
-from backend.runs import decimation_pool
+from backend.runs import decimation_pool, decimation_worker
 from backend.settings import BackendSettings
 from tests.backend.playback_fixtures import completed_run
 from tests.conftest import ALICE_TOKEN, auth
@@ -191,3 +191,16 @@ def test_a_slow_worker_is_not_waited_for(data_dir, runs):
         busy.result(10)
         _get(client, f"/backtests/{runs['equity']}/equity", max_points=335)
         assert decimator.on_pool == 1
+
+
+def test_a_long_run_loading_for_a_chart_is_read_by_the_worker_meanwhile(pooled, runs, data_dir):
+    decimator = pooled.app.state.decimator
+    assert decimator._pool.submit(decimation_worker.kept).result(10) == {}
+    # No decimation asked for: the worker reads the curve's columns all the same, ahead of the next request.
+    _get(pooled, f"/backtests/{runs['equity']}/equity")
+    run_dir = str(pooled.app.state.runs.run_dir(runs["equity"]))
+    assert decimator._pool.submit(decimation_worker.kept).result(10) == {run_dir: ["equity", "time"]}
+    # A loaded run is not read again, and a run too short for the pool is not read at all.
+    decimator.min_points = BARS + 1
+    _get(pooled, f"/backtests/{runs['indicators']}/equity")
+    assert list(decimator._pool.submit(decimation_worker.kept).result(10)) == [run_dir]
