@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from backend.market.bars import BarArrays
 from backend.runs.artifacts import TIMELINE
-from backend.runs.equity_curve import line_indices
+from backend.runs.equity_curve import decimation_x, line_indices
 from backend.runs.lines import BAR_COLUMNS, RunLines, compute_indicators, points_of
 from backend.strategies.indicators import Indicators
 
@@ -43,6 +43,15 @@ class _LoadedRun:
             table = pq.read_table(self.path, columns=[name], memory_map=True)
             array = self.columns[name] = table.column(name).to_numpy()
         return array
+
+    def line_column(self, name: str) -> np.ndarray:
+        """A column as a line's x or y: time kept as the floats it is decimated as (converted once per run)."""
+        if name != "time":
+            return self.column(name)
+        x = self.columns.get("time:x")
+        if x is None:
+            x = self.columns["time:x"] = decimation_x(self.column("time"))
+        return x
 
     def indicators_of(self, lines: RunLines) -> Indicators:
         key = (lines.strategy or "", lines.params)
@@ -90,7 +99,7 @@ def _run(run_dir: str) -> _LoadedRun:
 def warm(run_dir: str) -> None:
     """Read the columns of a run's equity curve ahead of its first job (while the backend loads the run)."""
     run = _run(run_dir)
-    run.column("time")
+    run.line_column("time")
     run.column("equity")
 
 
@@ -104,4 +113,4 @@ def decimate(lines: RunLines, n_out: int) -> list[tuple[int, np.ndarray]]:
     indices of at most ``n_out`` of them that keep its shape."""
     run = _run(lines.run_dir)
     return [(int(x.shape[0]), line_indices(x, y, n_out))
-            for x, y in points_of(lines, run.column, lambda: run.indicators_of(lines))]
+            for x, y in points_of(lines, run.line_column, lambda: run.indicators_of(lines))]

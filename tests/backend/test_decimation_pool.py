@@ -199,7 +199,7 @@ def test_a_long_run_loading_for_a_chart_is_read_by_the_worker_meanwhile(pooled, 
     # No decimation asked for: the worker reads the curve's columns all the same, ahead of the next request.
     _get(pooled, f"/backtests/{runs['equity']}/equity")
     run_dir = str(pooled.app.state.runs.run_dir(runs["equity"]))
-    assert decimator._pool.submit(decimation_worker.kept).result(10) == {run_dir: ["equity", "time"]}
+    assert decimator._pool.submit(decimation_worker.kept).result(10) == {run_dir: ["equity", "time", "time:x"]}
     # A loaded run is not read again, and a run too short for the pool is not read at all.
     decimator.min_points = BARS + 1
     _get(pooled, f"/backtests/{runs['indicators']}/equity")
