@@ -47,7 +47,7 @@ class BackendSettings(HewstonSettings):
     # runs it keeps). Lines shorter than `decimation_min_points` stay on the loop (the hand-off costs more); a
     # worker slower than `decimation_timeout_s` is not waited for (the loop decimates instead).
     decimation_workers: int = Field(default=1, ge=0, le=16)
-    decimation_min_points: int = Field(default=100_000, ge=0)
+    decimation_min_points: int = Field(default=200_000, ge=0)
     decimation_timeout_s: float = Field(default=1.0, gt=0)
     decimation_runs_per_worker: int = Field(default=4, ge=1, le=64)
 
