@@ -68,7 +68,8 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     app.state.executor = RunExecutor(app.state.runs, app.state.bar_store, max_workers=settings.run_workers,
                                      on_finished=metrics.run_finished)
     app.state.decimator = LineDecimator(settings.decimation_workers, settings.decimation_min_points,
-                                        settings.decimation_timeout_s, settings.decimation_runs_per_worker)
+                                        settings.decimation_timeout_s, settings.decimation_runs_per_worker,
+                                        on_decimated=metrics.decimated)
     app.state.playback = PlaybackService(PlaybackConfig(
         options=PlaybackOptions(fps=settings.playback_fps, snapshot_interval_s=settings.playback_snapshot_interval_s),
         auth_timeout_s=settings.playback_auth_timeout_s, cache_bytes=settings.playback_cache_mb * 2**20,

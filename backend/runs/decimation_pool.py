@@ -17,6 +17,7 @@ import asyncio
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -36,8 +37,10 @@ RESTART_PAUSE_S = 5.0
 
 
 class LineDecimator:
-    def __init__(self, workers: int, min_points: int, timeout_s: float, runs_per_worker: int) -> None:
+    def __init__(self, workers: int, min_points: int, timeout_s: float, runs_per_worker: int,
+                 on_decimated: Callable[[str], None] = lambda where: None) -> None:
         self.workers = workers
+        self.on_decimated = on_decimated
         self.min_points = min_points
         self.timeout_s = timeout_s
         self.runs_per_worker = runs_per_worker
@@ -88,8 +91,10 @@ class LineDecimator:
             chosen = await self._on_pool(lines, points, n_out)
             if chosen is not None:
                 self.on_pool += 1
+                self.on_decimated("pool")
                 return chosen
             self.on_loop += 1
+            self.on_decimated("loop")
         return [line_indices(x, y, n_out) for x, y in points]
 
     def warm(self, run_dir: str, points: int) -> None:

@@ -168,6 +168,9 @@ def test_a_killed_worker_costs_no_request_and_the_pool_comes_back(pooled, runs, 
     _ready(pooled.app)
     assert _get(pooled, f"/backtests/{rid}/equity", max_points=403) == expected[2]
     assert decimator.on_pool == 1 and decimator.pids and decimator.pids != [worker]
+    scraped = pooled.get("/metrics").text
+    assert 'hewston_backend_decimations_total{where="loop"} 2.0' in scraped
+    assert 'hewston_backend_decimations_total{where="pool"} 1.0' in scraped
 
 
 def test_a_slow_worker_is_not_waited_for(data_dir, runs):
