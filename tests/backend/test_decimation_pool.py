@@ -38,6 +38,18 @@ def _pid_alive(pid: int) -> bool:
         return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+        except (OSError, ValueError):
+            continue
+        if entry.name.isdigit() and int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+            found.append(int(entry.name))
+    return found
+
+
 def _gone_within(pids: list[int], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while any(_pid_alive(pid) for pid in pids):
@@ -140,6 +152,10 @@ def test_workers_leave_when_the_backend_is_killed(tmp_path):
     try:
         pids = [int(pid) for pid in backend.stdout.readline().split()]
         assert len(pids) == 2 and all(_pid_alive(pid) for pid in pids)
+        # Every child: the workers and multiprocessing's resource tracker.
+        children = _children(backend.pid)
+        assert set(pids) < set(children)
+        pids = children
         backend.send_signal(signal.SIGKILL)
         backend.wait(10)
         # Orphans are re-parented to init (or a subreaper), which reaps them; nobody joins them.
