@@ -15,6 +15,7 @@ from backend.auth import Authenticator, Principal
 from backend.catalog import Catalog
 from backend.market.store import BarStore
 from backend.playback.cache import RunCache
+from backend.runs.decimation_pool import LineDecimator
 from backend.runs.executor import RunExecutor
 from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
@@ -48,6 +49,10 @@ async def get_loaded_runs(request: Request) -> RunCache:
     return request.app.state.playback.cache
 
 
+async def get_decimator(request: Request) -> LineDecimator:
+    return request.app.state.decimator
+
+
 async def get_principal(request: Request,
                   _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     authenticator: Authenticator = request.app.state.authenticator
@@ -65,3 +70,4 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 RunsDep = Annotated[RunRepository, Depends(get_runs)]
 ExecutorDep = Annotated[RunExecutor, Depends(get_executor)]
 LoadedRunsDep = Annotated[RunCache, Depends(get_loaded_runs)]
+DecimatorDep = Annotated[LineDecimator, Depends(get_decimator)]

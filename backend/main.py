@@ -18,6 +18,7 @@ from backend.metrics import BackendMetrics
 from backend.playback.service import PlaybackConfig, PlaybackService
 from backend.playback.session import PlaybackOptions
 from backend.routers import backtests, bars, health, indicators, me, playback, symbols, trades
+from backend.runs.decimation_pool import LineDecimator
 from backend.runs.executor import RunExecutor
 from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
@@ -37,9 +38,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Runs a previous process left queued or running are queued again rather than left "running" forever.
     app.state.executor.start()
     app.state.metrics.loop_lag.start()
+    app.state.decimator.start()
     try:
         yield
     finally:
+        await app.state.decimator.aclose()
         await app.state.metrics.loop_lag.stop()
         await asyncio.to_thread(app.state.executor.shutdown)
 
@@ -64,6 +67,9 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     app.state.runs = RunRepository(catalog, settings.runs_dir)
     app.state.executor = RunExecutor(app.state.runs, app.state.bar_store, max_workers=settings.run_workers,
                                      on_finished=metrics.run_finished)
+    app.state.decimator = LineDecimator(settings.decimation_workers, settings.decimation_min_points,
+                                        settings.decimation_timeout_s, settings.decimation_runs_per_worker,
+                                        on_decimated=metrics.decimated)
     app.state.playback = PlaybackService(PlaybackConfig(
         options=PlaybackOptions(fps=settings.playback_fps, snapshot_interval_s=settings.playback_snapshot_interval_s),
         auth_timeout_s=settings.playback_auth_timeout_s, cache_bytes=settings.playback_cache_mb * 2**20,

@@ -27,9 +27,16 @@ class BackendMetrics(ServiceMetrics):
             ("outcome",), buckets=_RUN_BUCKETS_S, registry=self.registry)
         self.playback_connections = Gauge(
             "hewston_backend_playback_connections", "Open playback WebSocket connections", registry=self.registry)
+        self.decimations = Counter(
+            "hewston_backend_decimations_total", "Lines long enough for the decimation processes, by where they "
+            "were decimated: pool (a worker), loop (no worker ready, busy, slow or broken)", ("where",),
+            registry=self.registry)
         self.playback_opened = Counter(
             "hewston_backend_playback_connections_opened_total", "Playback connections opened",
             registry=self.registry)
+
+    def decimated(self, where: str) -> None:
+        self.decimations.labels(where).inc()
 
     def run_finished(self, outcome: str, duration_s: float) -> None:
         self.run_executions.labels(outcome).inc()

@@ -42,6 +42,14 @@ class BackendSettings(HewstonSettings):
     operators: list[str] = Field(default_factory=list)
     # A request body that sends nothing for this long is answered 408 and its connection closed.
     body_timeout_s: float = Field(default=10.0, gt=0)
+    # Processes that decimate long lines (equity curves, indicator lines) while the event loop serves other
+    # requests; 0 decimates on the loop. Each is a Python process of its own (about 80 MB plus the columns of the
+    # runs it keeps). Lines shorter than `decimation_min_points` stay on the loop (the hand-off costs more); a
+    # worker slower than `decimation_timeout_s` is not waited for (the loop decimates instead).
+    decimation_workers: int = Field(default=1, ge=0, le=16)
+    decimation_min_points: int = Field(default=200_000, ge=0)
+    decimation_timeout_s: float = Field(default=1.0, gt=0)
+    decimation_runs_per_worker: int = Field(default=4, ge=1, le=64)
 
     def data_dir_problem(self) -> str | None:
         """Why the data directory cannot be used (created if missing, then written), as the line to show; None

@@ -73,8 +73,9 @@ def skip_reason(report: pytest.TestReport) -> str:
 
 @pytest.fixture
 def backend_settings(tmp_path) -> BackendSettings:
+    # Test runs are short: their curves never reach the decimation processes, so none are started.
     return BackendSettings(data_dir=tmp_path / "data", service_token=SERVICE_TOKEN, redis_url=None,
-                           _env_file=None)
+                           decimation_workers=0, _env_file=None)
 
 
 @pytest.fixture

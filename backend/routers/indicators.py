@@ -14,9 +14,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from backend.deps import LoadedRunsDep, PrincipalDep, RunsDep
+from backend.deps import DecimatorDep, LoadedRunsDep, PrincipalDep, RunsDep
 from backend.routers.backtests import _RESULTS, completed_run_data
-from backend.runs.equity_curve import MIN_POINTS, line_indices
+from backend.runs.equity_curve import MIN_POINTS
+from backend.runs.lines import Points, RunLines, compute_indicators, indicator_points
 from backend.strategies.indicators import IndicatorLine
 from backend.strategies.registry import get_strategy
 from backend.time_range import BAD_RANGE, FromParam, TimeRange, ToParam
@@ -41,13 +42,9 @@ class IndicatorsResponse(BaseModel):
     levels: list[float] = Field(description="Reference levels of the own pane (an RSI's oversold and overbought)")
 
 
-def _line(time: np.ndarray, line: IndicatorLine, inside: slice, max_points: int | None) -> dict[str, object]:
-    # A line is undefined until its window fills (NaN); only the bars where it exists are sent.
-    t, v = time[inside], line.values[inside]
-    defined = ~np.isnan(v)
-    t, v = t[defined], v[defined]
-    if max_points is not None and t.shape[0] > max_points:
-        keep = line_indices(t, v, max_points)
+def _line(line: IndicatorLine, points: Points, keep: np.ndarray | None) -> dict[str, object]:
+    t, v = points
+    if keep is not None:
         t, v = t[keep], v[keep]
     return {"name": line.name, "label": line.label, "pane": line.pane, "count": int(t.shape[0]), "time": t,
             "values": v}
@@ -57,18 +54,25 @@ def _line(time: np.ndarray, line: IndicatorLine, inside: slice, max_points: int 
             summary="The strategy's own lines (moving averages, bands, oscillator) at the run's bars, columnar; "
                     "`from`/`to` narrow them to a stretch of the run")
 async def get_indicators(run_id: str, principal: PrincipalDep, runs: RunsDep, loaded: LoadedRunsDep,
+                         decimator: DecimatorDep,
                          max_points: Annotated[int | None, Query(ge=MIN_POINTS, le=10_000_000, description=(
                              "Return at most this many points per line, chosen by MinMaxLTTB so that each keeps "
                              "its shape. Omit for every bar."))] = None,
                          from_: FromParam = None, to: ToParam = None) -> Response:
     span = TimeRange.parse(from_, to)
-    record, data = await completed_run_data(principal, run_id, runs, loaded)
+    record, data = await completed_run_data(principal, run_id, runs, loaded, decimator)
     strategy = get_strategy(record.strategy)
     params = strategy.parse_params(record.params)
     bars = data.timeline.bars
-    computed = strategy.indicators_fn(bars, params)
+    computed = compute_indicators(record.strategy, record.params, bars)
     inside = span.indices(bars.time)
+    points = [indicator_points(bars.time, line.values, inside) for line in computed.lines]
+    keep: list[np.ndarray | None] = [None] * len(points)
+    if max_points is not None and any(t.shape[0] > max_points for t, _ in points):
+        # Long lines are decimated like the equity curve: by a worker process, which computes the same lines.
+        lines = RunLines.indicators(str(runs.run_dir(run_id)), inside, record.strategy, record.params)
+        keep = list(await decimator.indices(lines, points, max_points))
     body = {"run_id": run_id, "strategy": strategy.name, "params": params.model_dump(mode="json"),
-            "lines": [_line(bars.time, line, inside, max_points) for line in computed.lines],
+            "lines": [_line(line, p, k) for line, p, k in zip(computed.lines, points, keep, strict=True)],
             "levels": computed.levels}
     return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")

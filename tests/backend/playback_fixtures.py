@@ -63,12 +63,14 @@ def make_data(n: int = 200, **kwargs) -> PlaybackData:
     return PlaybackData.build(artifacts.timeline, artifacts.fills, CASH)
 
 
-def completed_run(runs: RunRepository, owner_id: int, n: int = 200, **kwargs) -> str:
-    """A completed run with synthetic artifacts, recorded in the repository as the engine would."""
+def completed_run(runs: RunRepository, owner_id: int, n: int = 200, strategy: str = "buy_and_hold",
+                  params: dict | None = None, **kwargs) -> str:
+    """A completed run with synthetic artifacts, recorded in the repository as the engine would (as a run of
+    ``strategy``, whose indicator lines are computed from the same bars)."""
     artifacts = make_artifacts(n, **kwargs)
-    spec = RunSpec(symbol="DEMO", timeframe=Timeframe.minute, strategy="buy_and_hold", mode="long_only",
-                   params={}, from_time=T0, to_time=T0 + 60 * n, cash=CASH, commission_rate=0.0, fixed_fee=1.0,
-                   slippage_bps=0.0, fractional=False)
+    spec = RunSpec(symbol="DEMO", timeframe=Timeframe.minute, strategy=strategy, mode="long_only",
+                   params=params or {}, from_time=T0, to_time=T0 + 60 * n, cash=CASH, commission_rate=0.0,
+                   fixed_fee=1.0, slippage_bps=0.0, fractional=False)
     record = runs.create(owner_id, spec, semantics={})
     write_artifacts(runs.runs_dir, record.id, artifacts)
     runs.mark_running(record.id)

@@ -40,9 +40,9 @@ def curves_built(monkeypatch) -> list[int | None]:
     built: list[int | None] = []
     real = backtests.equity_curve
 
-    def counted(columns, max_points):
+    def counted(columns, max_points, keep=None):
         built.append(max_points)
-        return real(columns, max_points)
+        return real(columns, max_points, keep)
 
     monkeypatch.setattr(backtests, "equity_curve", counted)
     return built
