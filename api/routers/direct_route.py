@@ -41,6 +41,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import DIRECT_DEPENDENCIES
+from api.routers.direct_lane import LEARN_KEY
 
 Reader = Callable[[Request], tuple[Any, list[Any]]]
 
@@ -127,6 +128,9 @@ class DirectRoute(APIRoute):
                 context.methods and scope["method"] not in context.methods):
             await super().handle(scope, receive, send)
             return
+        learn = scope.get(LEARN_KEY)
+        if learn is not None:  # routed by the router behind a DirectLane: the next one need not be
+            learn(scope, served)
         await served(scope, receive, send)
 
     def direct_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
