@@ -30,6 +30,7 @@ from api.ops.summary import OpsSummary
 from api.rate_limit import EXEMPT_PATHS, RateLimitMiddleware
 from api.request_info import ApiRequestNotes
 from api.routers import app_config, chart_data, operations, passthrough, run_viewers, runs_complete
+from api.routers.direct_lane import install_direct_lane
 from api.settings import ApiSettings
 from api.stream import router as stream_router
 from api.stream.hub import StreamHub
@@ -166,6 +167,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     # After every api route: the browser app's fallback must never shadow one.
     mount_web_app(app, settings.web_app_dir)
     install_openapi(app, statuses_for=_statuses, extend=passthrough.document)
+    install_direct_lane(app)
 
     # add_middleware wraps what is there, so the last one added is the outermost.
     app.add_middleware(HeadAsGetMiddleware)

@@ -188,3 +188,29 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     return structlog.get_logger(name)
+
+
+class SteadyLogger:
+    """A named logger for a hot path, assembled once per structlog configuration.
+
+    :func:`get_logger`'s loggers assemble themselves (wrapper, processors, output) on every call, because the
+    configuration is not fixed for the life of the process: each role configures it as it starts, the test
+    suite configures it again per test, and ``structlog.testing.capture_logs`` swaps its processors for a
+    while. Caching on first use would keep whichever came first. This one keeps the logger it assembled while
+    the configuration it was assembled from is the current one (the very same processors, wrapper and output),
+    and assembles again when it is not: a line per request costs the line, not the assembly.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._made_from: tuple[Any, ...] = ()
+        self._logger: Any = None
+
+    def current(self) -> Any:
+        config = structlog.get_config()
+        made_from = (config["processors"], config["wrapper_class"], config["logger_factory"],
+                     config["context_class"])
+        if self._logger is None or any(now is not then for now, then in zip(made_from, self._made_from, strict=True)):
+            self._logger = structlog.get_logger(self.name).bind()
+            self._made_from = made_from
+        return self._logger

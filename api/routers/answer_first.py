@@ -19,8 +19,8 @@ from api.views import answering
 
 
 class AnswerFirstRoute(DirectRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
+    def direct_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().direct_handler()
 
         async def answer_first(request: Request) -> Response:
             answered = answering()

@@ -16,6 +16,11 @@ and plans once, at start-up, how each parameter is read:
 Anything else (a body, a header parameter, another dependency, a sequence-valued query field, a model that
 keeps extra fields) is refused when the route is built, so a route can never be served with a parameter
 silently left out.
+
+Once routed, the request goes straight to the endpoint and its response. FastAPI wraps each route's app for
+what a direct route never has (exit stacks for dependencies with ``yield``, which none of its readers are) and
+runs the app's exception handlers around it a second time; here an error leaves the route as raised and the
+app's exception layer (the same handlers, ``common.errors``) renders it, so every answer is the same.
 """
 
 from __future__ import annotations
@@ -25,16 +30,18 @@ from typing import Any
 
 from fastapi.dependencies.models import Dependant
 
-# Two of FastAPI's internals (the version is pinned): which model a query parameter is, and the context an
-# included route is built in. A test serves each route both ways and compares documents and answers.
+# Three of FastAPI's internals (the version is pinned): which model a query parameter is, and the context an
+# included route is built in and is served from. A test serves each route both ways and compares documents and answers.
 from fastapi.dependencies.utils import _get_param_model
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute, _effective_route_context_var
+from fastapi.routing import APIRoute, _effective_route_context_var, _get_scope_effective_route_context
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import DIRECT_DEPENDENCIES
+from api.routers.direct_lane import LEARN_KEY
 
 Reader = Callable[[Request], tuple[Any, list[Any]]]
 
@@ -88,10 +95,46 @@ def plan(dependant: Dependant) -> dict[str, Reader]:
     return readers
 
 
+def _serving(handle: Callable[[Request], Coroutine[Any, Any, Response]]) -> ASGIApp:
+    """The route's ASGI app: the handler's response, sent; what it raises is left to the app's handlers."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await handle(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    return app
+
+
 class DirectRoute(APIRoute):
     """An ``APIRoute`` served without FastAPI's per-request dependency solving (see the module's text)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._served_in: dict[int, ASGIApp] = {}  # APIRoute's own __init__ already builds the handler
+        super().__init__(*args, **kwargs)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = self.direct_handler()
+        # Built once per router the route is included in (in that router's context), served by :meth:`handle`.
+        context = _effective_route_context_var.get()
+        if context is not None and context.original_route is self:
+            self._served_in[id(context)] = _serving(handle)
+        return handle
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        context = _get_scope_effective_route_context(scope)
+        served = self._served_in.get(id(context)) if context is not None else None
+        # A method the route does not take (405) and a route used outside a router go FastAPI's own way.
+        if served is None or context.original_route is not self or (
+                context.methods and scope["method"] not in context.methods):
+            await super().handle(scope, receive, send)
+            return
+        learn = scope.get(LEARN_KEY)
+        if learn is not None:  # routed by the router behind a DirectLane: the next one need not be
+            learn(scope, served)
+        await served(scope, receive, send)
+
+    def direct_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """The endpoint called with its parameters read directly; subclasses wrap it."""
         # An included route is built in its router's context, as APIRoute.get_route_handler reads it.
         context = _effective_route_context_var.get()
         dependant = context.dependant if context is not None and context.original_route is self else self.dependant

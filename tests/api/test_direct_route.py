@@ -9,13 +9,16 @@ from typing import Annotated
 import pytest
 from fastapi import APIRouter, FastAPI, Header
 from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.testclient import TestClient
 
 from api.main import API_PREFIX, create_app
 from api.routers import chart_data, runs_complete
 from api.routers.direct_route import DirectRoute
 from api.settings import ApiSettings
-from common.errors import Conflict, install_error_handlers
+from common.errors import Conflict, UnhandledErrorMiddleware, install_error_handlers
+from common.head_requests import HeadAsGetMiddleware
 
 RUN = "/runs/run_1/complete"
 CASES = [
@@ -120,3 +123,40 @@ def test_parameters_it_cannot_read_are_refused_when_the_route_is_built() -> None
     router = APIRouter(route_class=DirectRoute)
     with pytest.raises(TypeError, match="headers"):
         router.add_api_route("/x", with_header)
+
+
+def _raising_twin(route_class: type[APIRoute]) -> FastAPI:
+    """An app like the api's (its error handlers and HEAD layer) whose one route fails as its query asks."""
+    async def failing(request: Request) -> Response:
+        how = request.query_params.get("fail")
+        if how == "conflict":
+            raise Conflict("taken")
+        if how == "crash":
+            raise RuntimeError("boom")
+        # What a served request carries: FastAPI's wrapper adds its exit stacks, a direct route has no use for them.
+        return Response(f"{'fastapi_function_astack' in request.scope}", headers={"x-route": "ok"})
+
+    app = FastAPI()
+    install_error_handlers(app)
+    app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(HeadAsGetMiddleware)
+    router = APIRouter(route_class=route_class)
+    router.add_api_route("/failing", failing, methods=["GET"])
+    app.include_router(router, prefix=API_PREFIX)
+    return app
+
+
+@pytest.mark.parametrize(("method", "query"), [("GET", "fail=conflict"), ("GET", "fail=crash"), ("GET", ""),
+                                                ("HEAD", ""), ("HEAD", "fail=conflict"), ("POST", ""),
+                                                ("DELETE", "fail=crash")])
+def test_what_the_endpoint_raises_is_answered_as_fastapi_answers_it(method: str, query: str) -> None:
+    plain, direct = (TestClient(_raising_twin(route_class), raise_server_exceptions=False).request(
+        method, f"{API_PREFIX}/failing?{query}") for route_class in (APIRoute, DirectRoute))
+    assert direct.status_code == plain.status_code
+    assert direct.content == plain.content.replace(b"True", b"False")
+    assert {k: v for k, v in direct.headers.items() if k != "content-length"} == {
+        k: v for k, v in plain.headers.items() if k != "content-length"}
+    expected = {"fail=conflict": 409, "fail=crash": 500, "": 200}[query] if method in ("GET", "HEAD") else 405
+    assert direct.status_code == expected
+    if method == "GET" and not query:
+        assert (plain.text, direct.text) == ("True", "False")  # the direct route was served without the wrapper

@@ -1,4 +1,5 @@
 import json
+import logging
 
 import structlog
 
@@ -73,3 +74,48 @@ def test_library_loggers_share_the_structlog_format(capsys):
     assert records[0]["event"] == "Starting worker for 2 functions: prewarm"
     assert all("timestamp" in r and r["correlation_id"] == "cid-7" for r in records)
     assert "hw_x_leak_1234" not in json.dumps(records)
+
+
+def test_the_access_line_follows_every_new_configuration_of_one_running_app(backend_client, capsys):
+    """The access log assembles its logger once per configuration, so one app built before the changes writes
+    its line in each configuration in turn: JSON, console, filtered out, then captured by ``capture_logs``."""
+    from structlog.testing import capture_logs
+
+    def lines_of_one_request() -> list[str]:
+        backend_client.get("/backtests/not-a-run", headers=auth(ALICE_TOKEN))
+        return [line for line in capsys.readouterr().err.splitlines() if "backtests/{run_id}" in line]
+
+    configure_logging(json_logs=True, level="INFO")
+    [line] = lines_of_one_request()
+    assert json.loads(line)["status"] == 404
+    configure_logging(json_logs=False, level="INFO")
+    [line] = lines_of_one_request()
+    assert not line.startswith("{") and "request" in line and "404" in line
+    configure_logging(json_logs=True, level="WARNING")
+    assert lines_of_one_request() == []
+    configure_logging(json_logs=True, level="INFO")
+    with capture_logs() as captured:
+        assert lines_of_one_request() == []
+    assert [(r["event"], r["status"]) for r in captured if r.get("route") == "/backtests/{run_id}"] == [
+        ("request", 404)]
+    [line] = lines_of_one_request()
+    assert ALICE_TOKEN not in line
+
+
+def test_a_steady_logger_is_assembled_again_only_when_the_configuration_changes():
+    from structlog.testing import capture_logs
+
+    from common.logging import SteadyLogger
+
+    configure_logging(json_logs=True, level="INFO")
+    steady = SteadyLogger("hewston.t")
+    first = steady.current()
+    assert steady.current() is first
+    # capture_logs swaps the processors inside the configured list, so the assembled logger follows it.
+    with capture_logs() as captured:
+        steady.current().info("seen")
+    assert [r["event"] for r in captured] == ["seen"] and steady.current() is first
+    configure_logging(json_logs=True, level="WARNING")
+    quiet = steady.current()
+    assert quiet is not first and not quiet.is_enabled_for(logging.INFO)
+    assert steady.current() is quiet
