@@ -1,9 +1,11 @@
-"""Keep-alive HTTP/1.1 connections to the backend for the passthrough, answers parsed by httptools (llhttp, in C).
+"""Keep-alive HTTP/1.1 connections to the backend for every call the api makes, answers parsed by httptools
+(llhttp, in C).
 
 The passthrough's request is already bytes (a checked target, headers as they arrived) and its answer goes back
-as bytes, so all a client has to do is frame the request and parse the answer. Measured in one process, taking
-turns on the same backend call, that cost about 480 µs of CPU per call through httpcore (h11, pure Python),
-about 170 µs through aiohttp's client and about 60 µs here: the difference is most of a passthrough's overhead.
+as bytes; the api's own calls are GETs whose answer it reads whole. So all a client has to do is frame the
+request and parse the answer. Measured in one process, taking turns on the same backend call, that cost about
+480 µs of CPU per call through httpcore (h11, pure Python), about 170 µs through aiohttp's client and about 60 µs
+here: the difference is most of a passthrough's overhead, and of the api's own work around a run's parts.
 
 - Idle connections are reused last in, first out, so a worker whose calls do not overlap keeps one warm
   connection; at most ``max_connections`` are in use at once (more wait, up to the timeout), and an idle one
