@@ -31,7 +31,7 @@ async def _backend_state(upstream: Upstream, timeout_s: float) -> tuple[str, flo
     started = time.perf_counter()
     try:
         response = await upstream.get("/health", route="/health", authorization=None, timeout_s=timeout_s)
-        state = "ok" if response.status_code == 200 else "down"
+        state = "ok" if response.status == 200 else "down"
     except HewstonError:
         state = "down"
     return state, (time.perf_counter() - started) * 1000.0

@@ -92,7 +92,7 @@ def _route_template(request: Request) -> str:
 async def _forward(request: Request, upstream: Upstream) -> Response:
     scope = request.scope
     path = backend_target(scope.get("raw_path") or scope["path"].encode("latin-1"))
-    base_path = upstream.client.base_url.raw_path.rstrip(b"/")
+    base_path = upstream.base_url.raw_path.rstrip(b"/")
     query = scope.get("query_string", b"")
     if not set(query) <= _VISIBLE_ASCII:
         raise InvalidInput("query", "only visible ASCII characters (percent-encode the rest)", location="query")
@@ -117,7 +117,7 @@ async def _forward(request: Request, upstream: Upstream) -> Response:
         elif name == _USER_HEADER:
             user = value
     if location_header is not None:
-        base = upstream.client.base_url
+        base = upstream.base_url
         location = api_location(location_header, base.copy_with(raw_path=target), base)
         if location is None:
             await response.aclose()

@@ -1,9 +1,11 @@
-"""Keep-alive HTTP/1.1 connections to the backend for the passthrough, answers parsed by httptools (llhttp, in C).
+"""Keep-alive HTTP/1.1 connections to the backend for every call the api makes, answers parsed by httptools
+(llhttp, in C).
 
 The passthrough's request is already bytes (a checked target, headers as they arrived) and its answer goes back
-as bytes, so all a client has to do is frame the request and parse the answer. Measured in one process, taking
-turns on the same backend call, that cost about 480 µs of CPU per call through httpcore (h11, pure Python),
-about 170 µs through aiohttp's client and about 60 µs here: the difference is most of a passthrough's overhead.
+as bytes; the api's own calls are GETs whose answer it reads whole. So all a client has to do is frame the
+request and parse the answer. Measured in one process, taking turns on the same backend call, that cost about
+480 µs of CPU per call through httpcore (h11, pure Python), about 170 µs through aiohttp's client and about 60 µs
+here: the difference is most of a passthrough's overhead, and of the api's own work around a run's parts.
 
 - Idle connections are reused last in, first out, so a worker whose calls do not overlap keeps one warm
   connection; at most ``max_connections`` are in use at once (more wait, up to the timeout), and an idle one
@@ -24,6 +26,7 @@ import asyncio
 import ssl
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
+from typing import NamedTuple
 
 import httptools
 
@@ -176,14 +179,19 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(BackendTimeout("the backend did not answer in time"))
 
 
+class _Timeouts(NamedTuple):
+    connect_s: float
+    answer_s: float
+
+
 class BackendResponse:
     """The backend's answer: status and headers (names lower-cased) now, the body as it arrives. Read the body
     (:meth:`aiter_stream` or :meth:`aread`) or :meth:`aclose`; either gives the connection back."""
 
-    def __init__(self, pool: BackendPool, connection: _Connection) -> None:
+    def __init__(self, pool: BackendPool, connection: _Connection, timeout_s: float) -> None:
         self._pool: BackendPool | None = pool
         self._connection = connection
-        self.status, self.headers, self._timeout_s = connection.status, connection.headers, pool.timeout_s
+        self.status, self.headers, self._timeout_s = connection.status, connection.headers, timeout_s
 
     async def aiter_stream(self) -> AsyncIterator[bytes]:
         connection = self._connection
@@ -225,31 +233,35 @@ class BackendPool:
 
     async def request(self, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]],
                       content: AsyncIterable[bytes] | None = None, content_length: bytes | None = None, *,
-                      retry_if_dropped: bool = False) -> BackendResponse:
+                      retry_if_dropped: bool = False, timeout_s: float | None = None) -> BackendResponse:
         """Send ``method target`` with ``headers`` as given (names and values the caller checked; ``host`` and
-        the body's framing are added here) and ``content`` streamed; the answer once its head has arrived."""
+        the body's framing are added here) and ``content`` streamed; the answer once its head has arrived.
+        ``timeout_s`` replaces the pool's timeouts (connect, wait for a slot, each wait for the answer) for
+        this call only."""
+        timeout = _Timeouts(self.connect_timeout_s, self.timeout_s) if timeout_s is None \
+            else _Timeouts(timeout_s, timeout_s)
         framing = b"" if content is None else (b"content-length: " + content_length + b"\r\n"
                                                if content_length is not None else b"transfer-encoding: chunked\r\n")
         head = b"".join([method, b" ", target, b" HTTP/1.1\r\n",
                          *[name + b": " + value + b"\r\n" for name, value in headers], framing, b"\r\n"])
         if self._slots.locked():
             try:
-                await asyncio.wait_for(self._slots.acquire(), self.timeout_s)
+                await asyncio.wait_for(self._slots.acquire(), timeout.answer_s)
             except TimeoutError as exc:
                 raise BackendTimeout("every connection to the backend stayed busy") from exc
         else:
             await self._slots.acquire()
         try:
             return await self._send(method == b"HEAD", head, content, content_length is None,
-                                    retry_if_dropped and content is None)
+                                    retry_if_dropped and content is None, timeout)
         except BaseException:
             self._slots.release()
             raise
 
     async def _send(self, head_only: bool, head: bytes, content: AsyncIterable[bytes] | None, chunked: bool,
-                    retry_if_dropped: bool) -> BackendResponse:
+                    retry_if_dropped: bool, timeout: _Timeouts) -> BackendResponse:
         for attempt in range(2):
-            connection, reused = await self._connection()
+            connection, reused = await self._connection(timeout.connect_s)
             connection.start(head_only=head_only)
             connection.in_use = True
             try:
@@ -259,7 +271,7 @@ class BackendPool:
                 while not connection.head_done:
                     if connection.error is not None:
                         raise connection.error
-                    await connection.wait(self.timeout_s)
+                    await connection.wait(timeout.answer_s)
             except BackendBroken:
                 connection.transport.close()
                 if attempt == 0 and reused and retry_if_dropped and not connection.received:
@@ -268,7 +280,7 @@ class BackendPool:
             except BaseException:
                 connection.transport.close()
                 raise
-            return BackendResponse(self, connection)
+            return BackendResponse(self, connection, timeout.answer_s)
         raise AssertionError("unreachable")
 
     async def _send_body(self, connection: _Connection, content: AsyncIterable[bytes], chunked: bool) -> None:
@@ -281,7 +293,7 @@ class BackendPool:
         if chunked and not connection.closed:
             connection.transport.write(b"0\r\n\r\n")
 
-    async def _connection(self) -> tuple[_Connection, bool]:
+    async def _connection(self, connect_timeout_s: float) -> tuple[_Connection, bool]:
         """An idle connection still open and fresh (and whether it was one), else a new one."""
         loop = asyncio.get_running_loop()
         now = loop.time()
@@ -294,9 +306,9 @@ class BackendPool:
             connection.transport.close()
         try:
             _, connection = await asyncio.wait_for(loop.create_connection(
-                _Connection, self.host, self.port, ssl=self.ssl), self.connect_timeout_s)
+                _Connection, self.host, self.port, ssl=self.ssl), connect_timeout_s)
         except TimeoutError as exc:
-            raise BackendConnectTimeout(f"no connection to the backend within {self.connect_timeout_s} s") from exc
+            raise BackendConnectTimeout(f"no connection to the backend within {connect_timeout_s} s") from exc
         except OSError as exc:
             raise BackendUnreachable(f"cannot connect to the backend ({exc.strerror or exc})") from exc
         return connection, False

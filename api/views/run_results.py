@@ -92,10 +92,11 @@ async def _part(upstream: Upstream, authorization: str | None, run_id: str, part
     """A large part (equity, orders) compressed, taken as the backend compressed it when it sends a spliceable
     gzip body (it keeps one per run and request): the api then neither reads the JSON off the connection in full
     nor deflates it."""
-    headers, body = await upstream.get_ok_gzip(f"/backtests/{run_id}/{part}", route=f"/backtests/{{id}}/{part}",
-                                               authorization=authorization, params=params)
-    if headers.get("content-encoding", "").lower() == "gzip":
-        if headers.get(SPLICEABLE_HEADER) == SPLICEABLE_VALUE:
+    answer = await upstream.get_ok_gzip(f"/backtests/{run_id}/{part}", route=f"/backtests/{{id}}/{part}",
+                                        authorization=authorization, params=params)
+    body = answer.content
+    if answer.headers.get("content-encoding", "").lower() == "gzip":
+        if answer.headers.get(SPLICEABLE_HEADER.lower()) == SPLICEABLE_VALUE:
             spliced = _spliced(body, part)
             if spliced is not None:
                 return spliced

@@ -5,10 +5,12 @@ are retried, only when the connection could not be made (the request never reach
 bounded number of attempts. Failures become errors a browser can act on: unreachable → 503, too slow → 504,
 nonsense → 502, and the backend's own 4xx errors keep their status, code and message.
 
-The api's own calls (access checks, chart and run parts) go through an ``httpx.AsyncClient``. The passthrough
-(:meth:`Upstream.forward`) has its own pool of raw HTTP/1.1 connections (``api.views.backend_pool``): its
-request is already bytes (a checked target, headers as they arrived) and its answer goes back as bytes, so a
-general client's request and response models and its pure-Python parser would be most of a passthrough's cost.
+Both kinds of call share one pool of raw keep-alive HTTP/1.1 connections (``api.views.backend_pool``) and one
+way of retrying and mapping failures: the passthrough (:meth:`Upstream.forward`), whose request is already bytes
+and whose answer streams back as it arrives, and the api's own GETs (access checks, chart and run parts, ``/me``,
+readiness, the worker's catalog), whose answer is read whole into a :class:`BackendAnswer`. A general client's
+request and response models and its pure-Python parser would cost several times what the backend call itself
+costs the api.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
 
 import httpx
 import orjson
@@ -26,7 +30,7 @@ from api.metrics import DependencyMetrics
 from api.settings import ApiSettings
 from api.views.backend_pool import BackendBroken, BackendPool, BackendResponse, BackendTimeout, BackendUnreachable
 from common.correlation import correlation_headers
-from common.errors import HewstonError, ServiceUnavailable, UpstreamError
+from common.errors import HewstonError, InvalidInput, ServiceUnavailable, UpstreamError
 from common.logging import get_logger
 
 log = get_logger("hewston.api.upstream")
@@ -57,11 +61,24 @@ class BackendRefused(HewstonError):
         self.code = code
 
 
-def refusal(response: httpx.Response) -> HewstonError:
+@dataclass(frozen=True, slots=True)
+class BackendAnswer:
+    """One of the api's own calls answered, read whole: header names lower-case, the body as sent (a gzip body
+    stays compressed)."""
+
+    status: int
+    headers: dict[str, str]
+    content: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.content)
+
+
+def refusal(response: BackendAnswer) -> HewstonError:
     """Turn a non-2xx backend answer into the error the caller should see."""
-    if response.status_code >= 500:
-        return BackendFailure(f"the backend failed with status {response.status_code}")
-    code, message, details = "http_error", f"backend answered {response.status_code}", None
+    if response.status >= 500:
+        return BackendFailure(f"the backend failed with status {response.status}")
+    code, message, details = "http_error", f"backend answered {response.status}", None
     try:
         body = orjson.loads(response.content)
         error = body.get("error") if isinstance(body, dict) else None
@@ -73,22 +90,16 @@ def refusal(response: httpx.Response) -> HewstonError:
         pass
     headers = {"WWW-Authenticate": response.headers["www-authenticate"]} \
         if "www-authenticate" in response.headers else None
-    return BackendRefused(response.status_code, code, message, details, headers)
+    return BackendRefused(response.status, code, message, details, headers)
 
 
 class Upstream:
     def __init__(self, settings: ApiSettings, metrics: DependencyMetrics) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.client = httpx.AsyncClient(
-            base_url=settings.backend_url.rstrip("/"),
-            timeout=httpx.Timeout(settings.upstream_timeout_s, connect=settings.upstream_connect_timeout_s),
-            limits=httpx.Limits(max_connections=settings.upstream_max_connections,
-                                max_keepalive_connections=settings.upstream_max_connections,
-                                keepalive_expiry=settings.upstream_keepalive_s),
-            follow_redirects=False,
-        )
-        base = self.client.base_url
+        # Parsed once: the passthrough maps the backend's redirects against it.
+        self.base_url = base = httpx.URL(settings.backend_url.rstrip("/") + "/")
+        self._base_path = base.raw_path.rstrip(b"/")
         self._host_header = (b"host", base.netloc)
         self.pool = BackendPool(base.scheme, base.host, base.port or (443 if base.scheme == "https" else 80),
                                 max_connections=settings.upstream_max_connections,
@@ -97,7 +108,6 @@ class Upstream:
                                 timeout_s=settings.upstream_timeout_s)
 
     async def aclose(self) -> None:
-        await self.client.aclose()
         await self.pool.aclose()
 
     @staticmethod
@@ -111,21 +121,13 @@ class Upstream:
             headers.update(extra)
         return headers
 
-    async def send(self, request: httpx.Request, *, route: str, stream: bool = False) -> httpx.Response:
-        """Send with bounded retries for idempotent requests whose connection failed; map transport errors."""
-        retryable = request.method in IDEMPOTENT and not request.headers.get("content-length", "0").strip("0")
-        response, seconds = await self._attempts(request.method, route, retryable,
-                                                 lambda: self.client.send(request, stream=stream))
-        self._answered(request.method, route, response.status_code, seconds, response.headers.get(USER_HEADER))
-        return response
-
     async def forward(self, method: str, target: bytes, headers: list[tuple[bytes, bytes]],
                       content: AsyncIterable[bytes] | None, content_length: bytes | None = None, *,
                       route: str) -> BackendResponse:
         """A passthrough call: ``target`` (path and query, checked by the caller) and ``headers`` (without ``host``
         and the body's framing) sent as they are, with the backend's ``Host``; ``content`` streamed with
         ``content_length`` when the caller knows it, else chunked. The answer's body is the caller's to read
-        (``aiter_stream``) and close. Retried like :meth:`send` when it has no body."""
+        (``aiter_stream``) and close. Retried like the own calls when it is idempotent and has no body."""
         retryable = method in IDEMPOTENT and content is None
         response, seconds = await self._attempts(method, route, retryable, lambda: self.pool.request(
             method.encode("ascii"), target, [self._host_header, *headers], content, content_length,
@@ -154,18 +156,18 @@ class Upstream:
             started = time.perf_counter()
             try:
                 response = await call()
-            except (httpx.ConnectError, httpx.ConnectTimeout, BackendUnreachable) as exc:
+            except BackendUnreachable as exc:
                 self.metrics.observe_upstream(method, route, "unreachable", time.perf_counter() - started)
                 if attempt + 1 < attempts:
                     await asyncio.sleep(self.settings.upstream_retry_backoff_s * (2 ** attempt))
                     continue
                 log.warning("backend_unreachable", route=route, error=type(exc).__name__)
                 raise ServiceUnavailable("the backend cannot be reached; try again shortly") from exc
-            except (httpx.TimeoutException, BackendTimeout) as exc:
+            except BackendTimeout as exc:
                 self.metrics.observe_upstream(method, route, "timeout", time.perf_counter() - started)
                 log.warning("backend_timeout", route=route, error=type(exc).__name__)
                 raise UpstreamTimeout("the backend did not answer in time") from exc
-            except (httpx.HTTPError, BackendBroken) as exc:
+            except BackendBroken as exc:
                 self.metrics.observe_upstream(method, route, "error", time.perf_counter() - started)
                 log.warning("backend_error", route=route, error=type(exc).__name__)
                 raise BackendFailure("the backend connection failed") from exc
@@ -180,36 +182,72 @@ class Upstream:
             info.upstream_calls += 1
 
     async def get(self, path: str, *, route: str, authorization: str | None,
-                  params: dict[str, Any] | None = None, timeout_s: float | None = None) -> httpx.Response:
-        extensions = {"timeout": httpx.Timeout(timeout_s).as_dict()} if timeout_s else None
-        request = self.client.build_request("GET", path, params=params, headers=self.call_headers(authorization),
-                                            extensions=extensions)
-        return await self.send(request, route=route)
+                  params: dict[str, Any] | None = None, timeout_s: float | None = None) -> BackendAnswer:
+        """GET ``path`` (with ``params`` encoded) and read the whole answer, whatever its status."""
+        return await self._call(path, route, authorization, params, timeout_s)
 
     async def get_ok_gzip(self, path: str, *, route: str, authorization: str | None,
-                          params: dict[str, Any] | None = None) -> tuple[httpx.Headers, bytes]:
-        """GET that must succeed, asking for gzip: the answer's headers and its body as sent, not inflated (the
-        caller splices compressed bodies as they are). A backend refusal is raised as with :meth:`get_ok`."""
-        request = self.client.build_request("GET", path, params=params, headers=self.call_headers(
-            authorization, {"Accept-Encoding": "gzip"}))
-        response = await self.send(request, route=route, stream=True)
-        try:
-            if response.status_code >= 300:
-                await response.aread()
-                raise refusal(response)
-            try:
-                return response.headers, b"".join([chunk async for chunk in response.aiter_raw()])
-            except httpx.TimeoutException as exc:
-                raise UpstreamTimeout("the backend did not answer in time") from exc
-            except httpx.HTTPError as exc:
-                raise BackendFailure("the backend connection failed") from exc
-        finally:
-            await response.aclose()
-
-    async def get_ok(self, path: str, *, route: str, authorization: str | None,
-                     params: dict[str, Any] | None = None) -> httpx.Response:
-        """GET that must succeed: a backend refusal is raised as the error the caller should see."""
-        response = await self.get(path, route=route, authorization=authorization, params=params)
-        if response.status_code >= 300:
+                          params: dict[str, Any] | None = None) -> BackendAnswer:
+        """GET that must succeed, asking for gzip: the body as sent, not inflated (the caller splices compressed
+        bodies as they are). A backend refusal is raised as with :meth:`get_ok`."""
+        response = await self._call(path, route, authorization, params, None, _ACCEPT_GZIP)
+        if response.status >= 300:
             raise refusal(response)
         return response
+
+    async def get_ok(self, path: str, *, route: str, authorization: str | None,
+                     params: dict[str, Any] | None = None) -> BackendAnswer:
+        """GET that must succeed: a backend refusal is raised as the error the caller should see."""
+        response = await self._call(path, route, authorization, params, None)
+        if response.status >= 300:
+            raise refusal(response)
+        return response
+
+    async def _call(self, path: str, route: str, authorization: str | None, params: dict[str, Any] | None,
+                    timeout_s: float | None, extra: tuple[tuple[bytes, bytes], ...] = ()) -> BackendAnswer:
+        """One of the api's own GETs on the pool, read whole; retried and mapped as :meth:`forward` is (reading
+        the body is part of the attempt, so a backend that stops mid-body is a 504 or 502 too)."""
+        target = self._base_path + quote(path, safe=_PATH_SAFE).encode("ascii")
+        if params:
+            target += b"?" + urlencode(_query_items(params), doseq=True).encode("ascii")
+        headers = [self._host_header, *_header_pairs(self.call_headers(authorization)), *extra]
+
+        async def attempt() -> BackendAnswer:
+            response = await self.pool.request(b"GET", target, headers, retry_if_dropped=True, timeout_s=timeout_s)
+            return BackendAnswer(response.status, {name.decode("latin-1"): value.decode("latin-1")
+                                                   for name, value in response.headers}, await response.aread())
+
+        answer, seconds = await self._attempts("GET", route, True, attempt)
+        self._answered("GET", route, answer.status, seconds, answer.headers.get(USER_HEADER))
+        return answer
+
+
+_ACCEPT_GZIP = ((b"accept-encoding", b"gzip"),)
+# What a path may hold as it is (RFC 3986's pchar and "/"); "%" too, so an escape the caller made stays one.
+_PATH_SAFE = "/:@!$&'()*+,;=[]%~"
+
+
+def _query_value(value: Any) -> str:
+    """A query value as it is written: booleans in JSON's spelling, None as empty, the rest as ``str``."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "" if value is None else str(value)
+
+
+def _query_items(params: dict[str, Any]) -> list[tuple[str, str | list[str]]]:
+    """Each parameter once, a list or tuple as the same name repeated (in order)."""
+    return [(name, [_query_value(v) for v in value] if isinstance(value, list | tuple) else _query_value(value))
+            for name, value in params.items()]
+
+
+def _header_pairs(headers: dict[str, str | bytes]) -> list[tuple[bytes, bytes]]:
+    pairs = []
+    for name, value in headers.items():
+        raw = value if isinstance(value, bytes) else value.encode("latin-1")
+        if b"\r" in raw or b"\n" in raw or b"\0" in raw:
+            # Would end the header early and write the rest as the request's own: never sent.
+            raise InvalidInput(name.lower(), "a header value may not hold line breaks", location="header")
+        pairs.append((name.lower().encode("ascii"), raw))
+    return pairs
