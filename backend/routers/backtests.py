@@ -141,6 +141,7 @@ async def get_backtest(run_id: str, principal: PrincipalDep, runs: RunsDep) -> R
 
 
 _ORDERS_GZIP = "orders.gz"
+_METRICS = "metrics"
 # isa-l's fastest level: 2.7 MB of orders compress in a few ms, once per run, to about a sixth.
 _GZIP_LEVEL = 1
 # Below this, handing the compression to a thread costs more than compressing in place (isa-l's level 1 takes
@@ -189,10 +190,23 @@ async def _spliceable_answer(data: PlaybackData, key: Hashable, plain: Callable[
 
 @router.get("/{run_id}/metrics", responses={**_RESULTS, 200: {"model": MetricsResponse}},
             summary="Performance metrics (definitions in the engine docs)")
-async def get_metrics(run_id: str, principal: PrincipalDep, runs: RunsDep) -> Response:
-    record = runs.completed(principal, run_id)
+async def get_metrics(run_id: str, principal: PrincipalDep, results: RunResultsDep) -> Response:
+    record = results.runs.completed(principal, run_id)
+    data = results.loaded.loaded(run_id)
+    if data is None:
+        # Not worth loading the run's bars for: one small file.
+        return _json(_metrics_document(run_id, record, results.runs))
+    # A completed run's metrics never change: kept with its loaded data, as the orders are, so a complete run's
+    # page (which loads the run for its curve) reads the file once. The access check above still runs.
+    body = data.encoded.get(_METRICS)
+    if body is None:
+        body = data.encoded.keep(_METRICS, _encode(_metrics_document(run_id, record, results.runs)), pinned=True)
+    return Response(body, media_type="application/json")
+
+
+def _metrics_document(run_id: str, record: RunRecord, runs: RunRepository) -> dict:
     metrics = read_metrics(runs.run_dir(run_id))
-    return _json({"run_id": run_id, "periods_per_year": record.periods_per_year, "metrics": metrics})
+    return {"run_id": run_id, "periods_per_year": record.periods_per_year, "metrics": metrics}
 
 
 @router.get("/{run_id}/equity", responses={**_RESULTS, **BAD_RANGE, 200: _EQUITY_ANSWER},

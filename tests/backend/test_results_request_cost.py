@@ -68,3 +68,35 @@ def test_a_replaced_token_and_a_withdrawn_share_count_from_the_next_request(back
     assert new.status_code == 200 and new.headers["x-hewston-user"] == "alice"
     assert backend_client.get(url).status_code == 401
     assert backend_client.get(url, headers={"Authorization": "Basic YWxpY2U6eA=="}).status_code == 401
+
+
+def test_the_metrics_of_a_loaded_run_are_read_once_and_kept_with_it(backend_app, backend_client, run_id,
+                                                                    monkeypatch):
+    reads: list[str] = []
+    real = backtests.read_metrics
+
+    def counted(run_dir):
+        reads.append(run_dir.name)
+        return real(run_dir)
+
+    monkeypatch.setattr(backtests, "read_metrics", counted)
+    url = f"/backtests/{run_id}/metrics"
+    first = backend_client.get(url, headers=auth(ALICE_TOKEN))
+    assert first.status_code == 200 and first.json()["metrics"]["bars"] > 0
+    assert backend_client.get(url, headers=auth(ALICE_TOKEN)).content == first.content
+    assert reads == [run_id, run_id]  # a run that is not loaded is not loaded for its metrics
+    assert run_id not in backend_app.state.playback.cache
+
+    assert backend_client.get(f"/backtests/{run_id}/orders", headers=auth(ALICE_TOKEN)).status_code == 200
+    for _ in range(3):
+        again = backend_client.get(url, headers=auth(ALICE_TOKEN))
+        assert again.status_code == 200 and again.content == first.content
+        assert again.headers["content-type"] == "application/json"
+    assert reads == [run_id, run_id, run_id]  # read once more, then kept
+    assert backend_app.state.playback.cache._runs[run_id].encoded.get("metrics") == first.content
+
+    # Kept bytes do not skip the access check.
+    refused = backend_client.get(url, headers=auth(BOB_TOKEN))
+    assert refused.status_code == 404 and b"metrics" not in refused.content
+    assert backend_client.get(url, headers=auth("hw_not_a_token_0123456789abcdef")).status_code == 401
+    assert reads == [run_id, run_id, run_id]
