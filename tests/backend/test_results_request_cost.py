@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute
 from backend.auth import hash_token
 from backend.routers import backtests, indicators, trades
 from tests.backend.test_backtests_api import add_symbol, post, wait_done
-from tests.conftest import ALICE_TOKEN, BOB_TOKEN, auth
+from tests.conftest import ALICE_TOKEN, BOB_TOKEN, SERVICE_TOKEN, auth
 
 RESULTS = ("/backtests/{run_id}/metrics", "/backtests/{run_id}/equity", "/backtests/{run_id}/orders",
            "/backtests/{run_id}/trades", "/backtests/{run_id}/indicators")
@@ -100,3 +100,33 @@ def test_the_metrics_of_a_loaded_run_are_read_once_and_kept_with_it(backend_app,
     assert refused.status_code == 404 and b"metrics" not in refused.content
     assert backend_client.get(url, headers=auth("hw_not_a_token_0123456789abcdef")).status_code == 401
     assert reads == [run_id, run_id, run_id]
+
+
+@pytest.mark.parametrize("token", [ALICE_TOKEN, BOB_TOKEN, SERVICE_TOKEN], ids=["owner", "shared", "service"])
+def test_a_results_request_reads_the_catalog_twice_whoever_calls(backend_app, backend_client, run_id, token):
+    """One read for the token, one for the run together with whether it is shared with the caller."""
+    assert backend_client.post(f"/backtests/{run_id}/shares", json={"user": "bob"},
+                               headers=auth(ALICE_TOKEN)).status_code == 200
+    statements: list[str] = []
+    catalog = backend_app.state.catalog
+    reader = catalog.reader
+    traced_connections = set()
+
+    def traced():
+        conn = reader()
+        conn.set_trace_callback(statements.append)
+        traced_connections.add(conn)
+        return conn
+
+    for part in ("metrics", "orders", "equity"):
+        backend_client.get(f"/backtests/{run_id}/{part}", headers=auth(token))  # loaded and kept
+    catalog.reader = traced
+    try:
+        for part in ("metrics", "orders", "equity"):
+            statements.clear()
+            assert backend_client.get(f"/backtests/{run_id}/{part}", headers=auth(token)).status_code == 200
+            assert len(statements) == (1 if token == SERVICE_TOKEN else 2), statements
+    finally:
+        catalog.reader = reader
+        for conn in traced_connections:
+            conn.set_trace_callback(None)
