@@ -1,15 +1,18 @@
 """FastAPI dependencies of the backend, as ``Annotated`` aliases for the routers.
 
 All are ``async``: FastAPI runs a plain ``def`` dependency on a worker thread, a hop that costs more than
-these lookups (the token lookup is one indexed SQLite read) themselves.
+these lookups (the token lookup is one indexed SQLite read) themselves. Each dependency is also a level that
+FastAPI solves on every request (about as costly as the SQLite read), so the principal is its own security
+scheme rather than a dependency of one, and a run's results routes take their stores as one :class:`RunResults`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
 from backend.auth import Authenticator, Principal
 from backend.catalog import Catalog
@@ -20,8 +23,6 @@ from backend.runs.executor import RunExecutor
 from backend.runs.repository import RunRepository
 from backend.settings import BackendSettings
 from common.credentials import bearer_token
-
-_bearer = HTTPBearer(auto_error=False, description="API token: `Authorization: Bearer <token>`")
 
 
 async def get_settings(request: Request) -> BackendSettings:
@@ -44,23 +45,36 @@ async def get_executor(request: Request) -> RunExecutor:
     return request.app.state.executor
 
 
-async def get_loaded_runs(request: Request) -> RunCache:
-    """Completed runs loaded in memory, shared by playback and the equity route (artifacts are immutable)."""
-    return request.app.state.playback.cache
+@dataclass(frozen=True)
+class RunResults:
+    """What the routes that answer from a completed run use: the runs, the loaded runs, the decimation pool."""
+
+    runs: RunRepository
+    loaded: RunCache
+    decimator: LineDecimator
 
 
-async def get_decimator(request: Request) -> LineDecimator:
-    return request.app.state.decimator
+async def get_run_results(request: Request) -> RunResults:
+    state = request.app.state
+    return RunResults(state.runs, state.playback.cache, state.decimator)
 
 
-async def get_principal(request: Request,
-                  _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
-    authenticator: Authenticator = request.app.state.authenticator
-    # The header itself, parsed like everywhere else (HTTPBearer is declared for OpenAPI only): its own parse
-    # would accept tokens that the api's rate limit and access cache read differently.
-    principal = authenticator.authenticate(bearer_token(request.headers.get("authorization")))
-    request.state.principal = principal
-    return principal
+class _BearerPrincipal(HTTPBearer):
+    """The caller, from the ``Authorization`` header, as the ``HTTPBearer`` security scheme of the OpenAPI
+    document: one dependency where a scheme plus a dependency on it would be two for FastAPI to solve."""
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        authenticator: Authenticator = request.app.state.authenticator
+        # The header itself, parsed like everywhere else (HTTPBearer's own parse would accept tokens that the
+        # api's rate limit and access cache read differently).
+        principal = authenticator.authenticate(bearer_token(request.headers.get("authorization")))
+        request.state.principal = principal
+        return principal
+
+
+# The scheme keeps the name and description the OpenAPI document has always had.
+get_principal = _BearerPrincipal(auto_error=False, scheme_name="HTTPBearer",
+                                 description="API token: `Authorization: Bearer <token>`")
 
 
 SettingsDep = Annotated[BackendSettings, Depends(get_settings)]
@@ -69,5 +83,4 @@ BarStoreDep = Annotated[BarStore, Depends(get_bar_store)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 RunsDep = Annotated[RunRepository, Depends(get_runs)]
 ExecutorDep = Annotated[RunExecutor, Depends(get_executor)]
-LoadedRunsDep = Annotated[RunCache, Depends(get_loaded_runs)]
-DecimatorDep = Annotated[LineDecimator, Depends(get_decimator)]
+RunResultsDep = Annotated[RunResults, Depends(get_run_results)]

@@ -5,10 +5,11 @@ equity curve decimated for a chart) is the same bytes every time it is asked for
 second request (the api's cache expired, another api node, the prewarm worker) costs no encoding. The access
 check is not part of an answer: every request still passes it before kept bytes go out.
 
-An answer of which a run has exactly one (its orders document) is kept pinned, whatever its size. Answers that
-vary with the request (any ``max_points``, any zoomed range) could be many, so at most ``max_answers`` of them
-are kept, least recently used out first, and none larger than ``max_bytes``: a full-resolution curve is
-rebuilt when asked for rather than held. The loaded-run cache counts every kept byte in the run's size.
+An answer of which a run has exactly one (its orders document, its metrics) is kept pinned, whatever its size.
+Answers that vary with the request (any ``max_points``, any zoomed range) could be many, so at most
+``max_answers`` of them are kept, least recently used out first, and none larger than ``max_bytes``: a
+full-resolution curve is rebuilt when asked for rather than held. The loaded-run cache counts every kept byte
+in the run's size.
 """
 
 from __future__ import annotations

@@ -26,6 +26,10 @@ class RunCache:
     def __contains__(self, run_id: str) -> bool:
         return run_id in self._runs
 
+    def loaded(self, run_id: str) -> PlaybackData | None:
+        """The run if it is loaded now; never loads it, nor counts as a use."""
+        return self._runs.get(run_id)
+
     @property
     def nbytes(self) -> int:
         return sum(data.nbytes for data in self._runs.values())

@@ -38,7 +38,8 @@ class PlaybackData:
     fill_closed: np.ndarray
     fill_wins: np.ndarray
     # Answers about the run that are costly to encode and never change (the orders document gzip-compressed,
-    # decimated equity curves), kept once built: they live and are evicted with the run, and count in its size.
+    # the metrics document, decimated equity curves), kept once built: they live and are evicted with the run,
+    # and count in its size.
     encoded: KeptAnswers = field(default_factory=KeptAnswers, compare=False, repr=False)
 
     @classmethod

@@ -16,16 +16,14 @@ from fastapi.responses import Response
 
 from backend.auth import Principal
 from backend.catalog import Catalog
-from backend.deps import CatalogDep, DecimatorDep, ExecutorDep, LoadedRunsDep, PrincipalDep, RunsDep
+from backend.deps import CatalogDep, ExecutorDep, PrincipalDep, RunResults, RunResultsDep, RunsDep
 from backend.engine.semantics import describe
 from backend.engine.simulate import fractional_by_default
 from backend.engine.spec import RunSpec
 from backend.market.availability import missing_timeframe
 from backend.market.validate import symbol_param
-from backend.playback.cache import RunCache
 from backend.playback.data import PlaybackData
 from backend.runs.artifacts import read_metrics
-from backend.runs.decimation_pool import LineDecimator
 from backend.runs.equity_curve import MIN_POINTS, equity_curve
 from backend.runs.lines import RunLines, equity_points
 from backend.runs.repository import RunRecord, RunRepository
@@ -143,6 +141,7 @@ async def get_backtest(run_id: str, principal: PrincipalDep, runs: RunsDep) -> R
 
 
 _ORDERS_GZIP = "orders.gz"
+_METRICS = "metrics"
 # isa-l's fastest level: 2.7 MB of orders compress in a few ms, once per run, to about a sixth.
 _GZIP_LEVEL = 1
 # Below this, handing the compression to a thread costs more than compressing in place (isa-l's level 1 takes
@@ -191,37 +190,49 @@ async def _spliceable_answer(data: PlaybackData, key: Hashable, plain: Callable[
 
 @router.get("/{run_id}/metrics", responses={**_RESULTS, 200: {"model": MetricsResponse}},
             summary="Performance metrics (definitions in the engine docs)")
-async def get_metrics(run_id: str, principal: PrincipalDep, runs: RunsDep) -> Response:
-    record = runs.completed(principal, run_id)
+async def get_metrics(run_id: str, principal: PrincipalDep, results: RunResultsDep) -> Response:
+    record = results.runs.completed(principal, run_id)
+    data = results.loaded.loaded(run_id)
+    if data is None:
+        # Not worth loading the run's bars for: one small file.
+        return _json(_metrics_document(run_id, record, results.runs))
+    # A completed run's metrics never change: kept with its loaded data, as the orders are, so a complete run's
+    # page (which loads the run for its curve) reads the file once. The access check above still runs.
+    body = data.encoded.get(_METRICS)
+    if body is None:
+        body = data.encoded.keep(_METRICS, _encode(_metrics_document(run_id, record, results.runs)), pinned=True)
+    return Response(body, media_type="application/json")
+
+
+def _metrics_document(run_id: str, record: RunRecord, runs: RunRepository) -> dict:
     metrics = read_metrics(runs.run_dir(run_id))
-    return _json({"run_id": run_id, "periods_per_year": record.periods_per_year, "metrics": metrics})
+    return {"run_id": run_id, "periods_per_year": record.periods_per_year, "metrics": metrics}
 
 
 @router.get("/{run_id}/equity", responses={**_RESULTS, **BAD_RANGE, 200: _EQUITY_ANSWER},
             summary="Equity and drawdown at every bar's close (or at most `max_points` of them), columnar; "
                     "`from`/`to` narrow it to a stretch of the run, decimated within that stretch")
-async def get_equity(run_id: str, request: Request, principal: PrincipalDep, runs: RunsDep, loaded: LoadedRunsDep,
-                     decimator: DecimatorDep,
+async def get_equity(run_id: str, request: Request, principal: PrincipalDep, results: RunResultsDep,
                      max_points: Annotated[int | None, Query(ge=MIN_POINTS, le=10_000_000, description=(
                          "Return at most this many points, chosen by MinMaxLTTB so that the curve keeps its "
                          "shape; drawdown is taken at the same points. Omit for every bar."))] = None,
                      from_: FromParam = None, to: ToParam = None) -> Response:
     # A zoomed chart asks for its visible stretch only, and gets up to `max_points` inside it.
     span = TimeRange.parse(from_, to)
-    _record, data = await completed_run_data(principal, run_id, runs, loaded, decimator)
+    _record, data = await completed_run_data(principal, run_id, results, warm=True)
     # The caller passed the access check above; the curve itself is the same for everyone who may see the run.
     shape = ("equity", span.start, span.end, max_points)
     body = data.encoded.get(shape)
     if body is None:
         # Two first requests at once both build; the bytes are the same, so either may be kept.
-        body = data.encoded.keep(shape, await _equity_document(run_id, runs, data, span, max_points, decimator))
+        body = data.encoded.keep(shape, await _equity_document(run_id, results, data, span, max_points))
     if not accepts_gzip(request.headers.get("accept-encoding")):
         return Response(body, media_type="application/json", headers=_VARY)
     return await _spliceable_answer(data, ("gzip", *shape), lambda: body)
 
 
-async def _equity_document(run_id: str, runs: RunRepository, data: PlaybackData, span: TimeRange,
-                           max_points: int | None, decimator: LineDecimator) -> bytes:
+async def _equity_document(run_id: str, results: RunResults, data: PlaybackData, span: TimeRange,
+                           max_points: int | None) -> bytes:
     timeline = data.timeline
     inside = span.indices(timeline.bars.time)
     time, equity = equity_points(timeline.bars.time, timeline.equity, inside)
@@ -230,15 +241,14 @@ async def _equity_document(run_id: str, runs: RunRepository, data: PlaybackData,
     if max_points is not None and time.shape[0] > max_points:
         # A long curve is decimated by a worker process (tsdownsample holds the GIL, so neither the loop nor a
         # thread could serve anything else meanwhile); the document is built here from the run's own arrays.
-        lines = RunLines.equity(str(runs.run_dir(run_id)), inside)
-        (keep,) = await decimator.indices(lines, [(time, equity)], max_points)
+        lines = RunLines.equity(str(results.runs.run_dir(run_id)), inside)
+        (keep,) = await results.decimator.indices(lines, [(time, equity)], max_points)
     return _encode({"run_id": run_id, **equity_curve(columns, max_points, keep)})
 
 
 @router.get("/{run_id}/orders", responses={**_RESULTS, 200: _ORDERS_ANSWER}, summary="Every fill in time order")
-async def get_orders(run_id: str, request: Request, principal: PrincipalDep, runs: RunsDep,
-                     loaded: LoadedRunsDep) -> Response:
-    _record, data = await completed_run_data(principal, run_id, runs, loaded)
+async def get_orders(run_id: str, request: Request, principal: PrincipalDep, results: RunResultsDep) -> Response:
+    _record, data = await completed_run_data(principal, run_id, results)
     if not accepts_gzip(request.headers.get("accept-encoding")):
         return Response(_orders_document(run_id, data), media_type="application/json", headers=_VARY)
     return await _spliceable_answer(data, _ORDERS_GZIP, lambda: _orders_document(run_id, data))
@@ -249,15 +259,16 @@ def _orders_document(run_id: str, data: PlaybackData) -> bytes:
     return head + b',"orders":' + data.fills_json + b"}"
 
 
-async def completed_run_data(principal: Principal, run_id: str, runs: RunRepository, loaded: RunCache,
-                             decimator: LineDecimator | None = None) -> tuple[RunRecord, PlaybackData]:
+async def completed_run_data(principal: Principal, run_id: str, results: RunResults,
+                             warm: bool = False) -> tuple[RunRecord, PlaybackData]:
     """A completed run the caller may see, and its data as playback loads it: charts of a run that is being
-    watched never touch the disk. With ``decimator``, a long run that is not loaded yet is read by a decimation
+    watched never touch the disk. With ``warm``, a long run that is not loaded yet is read by a decimation
     worker at the same time, so that its first curve does not wait for that read."""
+    runs = results.runs
     record = runs.completed(principal, run_id)
-    if decimator is not None and run_id not in loaded:
-        decimator.warm(str(runs.run_dir(run_id)), record.bars or 0)
-    return record, await loaded.get(run_id, lambda: PlaybackData.load(runs.run_dir(run_id), record.cash))
+    if warm and run_id not in results.loaded:
+        results.decimator.warm(str(runs.run_dir(run_id)), record.bars or 0)
+    return record, await results.loaded.get(run_id, lambda: PlaybackData.load(runs.run_dir(run_id), record.cash))
 
 
 def _owned(principal: Principal, run_id: str, runs: RunRepository) -> RunRecord:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from backend.deps import DecimatorDep, LoadedRunsDep, PrincipalDep, RunsDep
+from backend.deps import PrincipalDep, RunResultsDep
 from backend.routers.backtests import _RESULTS, completed_run_data
 from backend.runs.equity_curve import MIN_POINTS
 from backend.runs.lines import Points, RunLines, compute_indicators, indicator_points
@@ -53,14 +53,13 @@ def _line(line: IndicatorLine, points: Points, keep: np.ndarray | None) -> dict[
 @router.get("/{run_id}/indicators", responses={**_RESULTS, **BAD_RANGE, 200: {"model": IndicatorsResponse}},
             summary="The strategy's own lines (moving averages, bands, oscillator) at the run's bars, columnar; "
                     "`from`/`to` narrow them to a stretch of the run")
-async def get_indicators(run_id: str, principal: PrincipalDep, runs: RunsDep, loaded: LoadedRunsDep,
-                         decimator: DecimatorDep,
+async def get_indicators(run_id: str, principal: PrincipalDep, results: RunResultsDep,
                          max_points: Annotated[int | None, Query(ge=MIN_POINTS, le=10_000_000, description=(
                              "Return at most this many points per line, chosen by MinMaxLTTB so that each keeps "
                              "its shape. Omit for every bar."))] = None,
                          from_: FromParam = None, to: ToParam = None) -> Response:
     span = TimeRange.parse(from_, to)
-    record, data = await completed_run_data(principal, run_id, runs, loaded, decimator)
+    record, data = await completed_run_data(principal, run_id, results, warm=True)
     strategy = get_strategy(record.strategy)
     params = strategy.parse_params(record.params)
     bars = data.timeline.bars
@@ -70,8 +69,8 @@ async def get_indicators(run_id: str, principal: PrincipalDep, runs: RunsDep, lo
     keep: list[np.ndarray | None] = [None] * len(points)
     if max_points is not None and any(t.shape[0] > max_points for t, _ in points):
         # Long lines are decimated like the equity curve: by a worker process, which computes the same lines.
-        lines = RunLines.indicators(str(runs.run_dir(run_id)), inside, record.strategy, record.params)
-        keep = list(await decimator.indices(lines, points, max_points))
+        lines = RunLines.indicators(str(results.runs.run_dir(run_id)), inside, record.strategy, record.params)
+        keep = list(await results.decimator.indices(lines, points, max_points))
     body = {"run_id": run_id, "strategy": strategy.name, "params": params.model_dump(mode="json"),
             "lines": [_line(line, p, k) for line, p, k in zip(computed.lines, points, keep, strict=True)],
             "levels": computed.levels}

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from backend.deps import LoadedRunsDep, PrincipalDep, RunsDep
+from backend.deps import PrincipalDep, RunResultsDep
 from backend.routers.backtests import _RESULTS, completed_run_data
 from backend.runs.round_trips import round_trips
 
@@ -45,8 +45,8 @@ class TradesResponse(BaseModel):
 
 @router.get("/{run_id}/trades", responses={**_RESULTS, 200: {"model": TradesResponse}},
             summary="Round-trip trades with their maximum adverse and favourable excursions (MAE/MFE)")
-async def get_trades(run_id: str, principal: PrincipalDep, runs: RunsDep, loaded: LoadedRunsDep) -> Response:
-    _record, data = await completed_run_data(principal, run_id, runs, loaded)
+async def get_trades(run_id: str, principal: PrincipalDep, results: RunResultsDep) -> Response:
+    _record, data = await completed_run_data(principal, run_id, results)
     rows = round_trips(data.fills, data.timeline.bars)
     return Response(orjson.dumps({"run_id": run_id, "count": len(rows), "trades": rows}),
                     media_type="application/json")

@@ -65,6 +65,10 @@ CREATE INDEX IF NOT EXISTS run_shares_by_user ON run_shares(user_id);
 _ADDED_COLUMNS = {"warmup": "INTEGER NOT NULL DEFAULT 0", "requested_periods_per_year": "REAL"}
 
 _SELECT = "SELECT runs.*, users.name AS owner FROM runs JOIN users ON users.id = runs.owner_id"
+# One run, with whether it is shared with a given user (NULL for the service principal: never).
+_SELECT_VISIBLE = ("SELECT runs.*, users.name AS owner, EXISTS(SELECT 1 FROM run_shares WHERE run_shares.run_id = "
+                   "runs.id AND run_shares.user_id = ?) AS shared FROM runs JOIN users ON users.id = runs.owner_id "
+                   "WHERE runs.id = ?")
 
 
 class RunNotCompleted(Conflict):
@@ -136,18 +140,12 @@ class RunRepository:
         r = self.catalog.reader().execute(f"{_SELECT} WHERE runs.id = ?", (run_id,)).fetchone()
         return _record(r) if r is not None else None
 
-    def can_read(self, principal: Principal, record: RunRecord) -> bool:
-        if principal.is_service or principal.user_id == record.owner_id:
-            return True
-        r = self.catalog.reader().execute("SELECT 1 FROM run_shares WHERE run_id = ? AND user_id = ?",
-                                          (record.id, principal.user_id)).fetchone()
-        return r is not None
-
     def visible(self, principal: Principal, run_id: str) -> RunRecord:
-        record = self.get(run_id)
-        if record is None or not self.can_read(principal, record):
+        # The run and whether it is shared with the caller in one statement: every results request asks this.
+        r = self.catalog.reader().execute(_SELECT_VISIBLE, (principal.user_id, run_id)).fetchone()
+        if r is None or not (principal.is_service or principal.user_id == r["owner_id"] or r["shared"]):
             raise NotFound(f"run {run_id} not found")
-        return record
+        return _record(r)
 
     def completed(self, principal: Principal, run_id: str) -> RunRecord:
         """A visible run whose artifacts exist; RunNotCompleted (409) while it is queued, running or failed."""
