@@ -44,7 +44,7 @@ from common.body_timeout import BodyTimeoutMiddleware
 from common.correlation import CorrelationIdMiddleware
 from common.errors import install_error_handlers
 from common.head_requests import HeadAsGetMiddleware
-from common.heap import settle_heap
+from common.heap import settle_heap, steady_large_buffers
 from common.keys import KeySpace
 from common.logging import configure_logging
 from common.openapi import install_openapi
@@ -123,6 +123,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         metrics.loop_lag.start()
         sampler.start()
         settle_heap(settings.gc_young_threshold)
+        steady_large_buffers(settings.malloc_mmap_threshold_bytes)
         try:
             yield
         finally:

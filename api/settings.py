@@ -132,6 +132,9 @@ class ApiSettings(BackendClientSettings):
     stream_access_concurrency: int = Field(default=32, ge=1)
     # The garbage collector's youngest threshold once the node has started (common/heap.py; 0: CPython's own, 700).
     gc_young_threshold: int = Field(default=10_000, ge=0)
+    # Buffers below this many bytes come from the heap instead of pages mapped for each (common/heap.py; 0: the
+    # C library's own, adaptive behaviour). A complete run's cached body with orders is about 600 KB.
+    malloc_mmap_threshold_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
     # Stream sockets one client address may hold open at once (behind a proxy, the client `trusted_proxies`
     # vouch for); beyond it a socket is closed with 4429. Browser pages may open them from this server's own
     # origin and from `cors_origins`.
