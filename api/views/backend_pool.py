@@ -4,7 +4,7 @@
 The passthrough's request is already bytes (a checked target, headers as they arrived) and its answer goes back
 as bytes; the api's own calls are GETs whose answer it reads whole. So all a client has to do is frame the
 request and parse the answer. Measured in one process, taking turns on the same backend call, that cost about
-480 µs of CPU per call through httpcore (h11, pure Python), about 170 µs through aiohttp's client and about 60 µs
+480-620 µs of CPU per call through httpcore (h11, pure Python), 170-200 µs through aiohttp's client and 85-110 µs
 here: the difference is most of a passthrough's overhead, and of the api's own work around a run's parts.
 
 - Idle connections are reused last in, first out, so a worker whose calls do not overlap keeps one warm
