@@ -346,5 +346,7 @@ async def test_logs_are_plain_and_each_call_is_logged_once_and_every_role_stops_
     finally:
         await viewer.close()
     assert api1.terminate() == 0
-    assert cluster.worker_node.terminate() == 0 and "shutdown on SIGTERM" in cluster.worker_node.log()
+    assert cluster.worker_node.terminate() == 0
+    assert any("worker_jobs_stopped" in line and "cause=SIGTERM" in line
+               for line in cluster.worker_node.log().splitlines()), cluster.worker_node.log()[-3000:]
     assert cluster.backend.terminate() == 0
