@@ -99,14 +99,16 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
     configure_logging(json_logs=settings.logs_as_json, level=settings.log_level)
     metrics = ApiMetrics()
-    redis = create_redis(settings.redis_url, socket_timeout_s=settings.redis_socket_timeout_s)
+    # Every call on the request path's client runs under the guard's deadline (api.views.redis_guard), which
+    # bounds the whole call; a socket timeout of its own would only add a task and two timers to each command.
+    redis = create_redis(settings.redis_url, socket_timeout_s=None)
     views = CachedViews(settings, redis, metrics)
     keys, guard, upstream = views.keys, views.guard, views.upstream
     # The job queue shares the cache's Redis unless it has its own (a Redis Cluster's queue must: arq has no
-    # cluster client); with a cluster and no queue, nothing is queued.
+    # cluster client); with a cluster and no queue, nothing is queued. Its calls run under the guard too.
     queue_url = settings.queue_url
     queue_redis = redis if queue_url == settings.redis_url else (
-        create_redis(queue_url, socket_timeout_s=settings.redis_socket_timeout_s) if queue_url else None)
+        create_redis(queue_url, socket_timeout_s=None) if queue_url else None)
     metrics.redis_up.set_function(lambda: guard.state == "ok")
     prewarm = PrewarmTrigger(guard, keys, queue_redis)
 

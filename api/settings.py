@@ -75,7 +75,8 @@ class ApiSettings(BackendClientSettings):
     cache_store_max_pending: int = Field(default=64, ge=0)
     cache_store_drain_s: float = Field(default=2.0, ge=0)
 
-    # Redis: short socket timeouts and a breaker so that a dead Redis costs one timeout, not one per request.
+    # Redis: a short deadline for each call on the request path (connecting, writing and reading its answer)
+    # and a breaker, so that a dead Redis costs one timeout, not one per request.
     redis_socket_timeout_s: float = Field(default=0.5, gt=0)
     redis_retry_after_s: float = Field(default=1.0, gt=0)
     redis_retry_after_max_s: float = Field(default=15.0, gt=0)

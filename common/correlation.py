@@ -6,7 +6,7 @@ A pure ASGI middleware so that it costs little per request and also covers WebSo
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
 from contextvars import ContextVar
 
 import structlog
@@ -23,7 +23,8 @@ def current_correlation_id() -> str | None:
 
 
 def new_correlation_id() -> str:
-    return uuid.uuid4().hex
+    """32 random hex characters, as a UUID4's hex form, without building a UUID (made on every request)."""
+    return secrets.token_hex(16)
 
 
 def correlation_headers() -> dict[str, str]:

@@ -40,11 +40,14 @@ def embedded_server() -> fakeredis.FakeServer:
     return _embedded_server
 
 
-def create_redis(url: str | None, *, socket_timeout_s: float = 10.0) -> aioredis.Redis:
+def create_redis(url: str | None, *, socket_timeout_s: float | None = 10.0) -> aioredis.Redis:
     """Return an asyncio Redis client.
 
     ``socket_timeout_s`` must exceed any ``XREAD BLOCK`` time used with this client, or blocking reads time
-    out at the socket before Redis answers.
+    out at the socket before Redis answers. None leaves the socket without a timeout of its own: only for a
+    client whose every call runs under a deadline of its caller's (the api's request path, see
+    ``api.views.redis_guard``), since on Python 3.11 redis-py's socket timeout costs each command a task and
+    two timers.
     """
     if not url:
         return fakeredis.FakeAsyncRedis(server=embedded_server())

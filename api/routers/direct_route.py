@@ -6,9 +6,9 @@ gets a cache key and a call, each field of a query model is looked up through se
 :class:`DirectRoute` keeps the route exactly as declared (the same signature, so the same OpenAPI document),
 and plans once, at start-up, how each parameter is read:
 
-- a query model (``Annotated[Model, Query()]``): the model's own fields, by alias, from the query string, then
-  validated by the very field FastAPI built for it, so errors carry the same locations and messages (and the
-  same 422 answer naming the field);
+- a query model (``Annotated[Model, Query()]``, frozen): the model's own fields, by alias, from the query
+  string, then validated by the very field FastAPI built for it, so errors carry the same locations and
+  messages (and the same 422 answer naming the field); a query string validated before gets its model again;
 - a path parameter: validated by FastAPI's own field for it, with the same location;
 - ``Request``: the request;
 - a dependency listed in ``api.deps.DIRECT_DEPENDENCIES``: its plain reader of the request.
@@ -44,23 +44,38 @@ from api.deps import DIRECT_DEPENDENCIES
 from api.routers.direct_lane import LEARN_KEY
 
 Reader = Callable[[Request], tuple[Any, list[Any]]]
+QUERY_MEMO_SIZE = 1024
 
 
 def _query_model_reader(field: Any, model: type[BaseModel]) -> Reader:
     if model.model_config.get("extra", "ignore") != "ignore":
         raise TypeError(f"{model.__name__}: only query models that ignore extra fields are read directly")
+    if not model.model_config.get("frozen", False):
+        raise TypeError(f"{model.__name__}: only frozen query models are read directly (one is shared by requests)")
     aliases = []
     for name, info in model.model_fields.items():
         if getattr(info.annotation, "__origin__", None) in (list, set, tuple, frozenset):
             raise TypeError(f"{model.__name__}.{name}: sequence query fields are not read directly")
         aliases.append(info.alias or name)
     loc = (field.field_info.in_.value,)
+    # A query string read before is not parsed and validated again: the same string always makes the same
+    # model, and a frozen one can be shared. Only valid queries are kept, at most QUERY_MEMO_SIZE per route.
+    memo: dict[bytes, Any] = {}
 
     def read(request: Request) -> tuple[Any, list[Any]]:
+        query_string = request.scope["query_string"]
+        known = memo.get(query_string)
+        if known is not None:
+            return known, []
         # As FastAPI does: the last value of a repeated parameter; absent ones are left to the model's defaults.
         params = request.query_params
         values = {alias: params[alias] for alias in aliases if alias in params}
-        return field.validate(values, {}, loc=loc)
+        value, errors = field.validate(values, {}, loc=loc)
+        if not errors:
+            if len(memo) >= QUERY_MEMO_SIZE:
+                del memo[next(iter(memo))]
+            memo[query_string] = value
+        return value, errors
 
     return read
 

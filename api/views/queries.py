@@ -27,7 +27,7 @@ def _epoch(value: Any, *, end_of_day: bool) -> int:
 class ChartDataQuery(BaseModel):
     """Query of ``GET /api/v1/chart-data``."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     symbol: str = Field(pattern=SYMBOL_PATTERN, description="Instrument symbol, e.g. `AAPL`")
     timeframe: ChartTimeframe = Field(
@@ -67,7 +67,7 @@ class ChartDataQuery(BaseModel):
 
 
 class RunCompleteQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     target_points: int = Field(default=RUN_EQUITY_TARGET_POINTS, ge=3, le=100_000,
                                description="Most equity points returned (MinMaxLTTB decimation, 3..100000)")

@@ -4,6 +4,10 @@ After a failure the breaker opens for ``redis_retry_after_s`` (doubling on repea
 ``redis_retry_after_max_s``); while it is open no request waits on Redis at all. The first call after that
 tries again, and one success closes the breaker, so recovery needs no restart. The transitions are logged
 once each, not once per request.
+
+Each call gets ``op_timeout_s`` in all (connecting, writing, reading the answer). That deadline is the only one
+the api's request-path client has: its sockets have no timeout of their own (see ``api.main``), so a call made
+on that client outside :meth:`RedisGuard.run` would have no bound.
 """
 
 from __future__ import annotations

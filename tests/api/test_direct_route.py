@@ -4,11 +4,12 @@ twice, once per route class, and both twins answer the same requests."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import pytest
-from fastapi import APIRouter, FastAPI, Header
+from fastapi import APIRouter, FastAPI, Header, Query
 from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.testclient import TestClient
@@ -160,3 +161,60 @@ def test_what_the_endpoint_raises_is_answered_as_fastapi_answers_it(method: str,
     assert direct.status_code == expected
     if method == "GET" and not query:
         assert (plain.text, direct.text) == ("True", "False")  # the direct route was served without the wrapper
+
+
+class _Counted(BaseModel):
+    """A frozen query model that counts its validations."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    validations: ClassVar[list[int]] = []
+
+    n: int = Field(ge=0)
+
+    @field_validator("n")
+    @classmethod
+    def _count(cls, value: int) -> int:
+        cls.validations.append(value)
+        return value
+
+
+def _counting_app() -> TestClient:
+    async def endpoint(query: Annotated[_Counted, Query()]) -> Response:
+        return Response(str(query.n))
+
+    app = FastAPI()
+    install_error_handlers(app)
+    router = APIRouter(route_class=DirectRoute)
+    router.add_api_route("/n", endpoint)
+    app.include_router(router)
+    return TestClient(app)
+
+
+def test_a_query_string_read_before_is_not_validated_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = _counting_app()
+    _Counted.validations.clear()
+    answers = [client.get(f"/n?{query}").text for query in ("n=1", "n=1", "n=2", "n=1&x=0", "n=1")]
+    assert answers == ["1", "1", "2", "1", "1"]
+    assert _Counted.validations == [1, 2, 1]  # once per distinct query string
+    # An invalid query is refused every time, and validated every time (nothing invalid is kept).
+    assert [client.get("/n?n=-1").status_code for _ in range(2)] == [422, 422]
+    assert _Counted.validations == [1, 2, 1]
+    # At most QUERY_MEMO_SIZE query strings per route, the oldest forgotten first.
+    monkeypatch.setattr("api.routers.direct_route.QUERY_MEMO_SIZE", 3)
+    _Counted.validations.clear()
+    for query in ("n=3", "n=1", "n=3"):
+        client.get(f"/n?{query}")
+    assert _Counted.validations == [3, 1]  # n=1, the oldest, made way for n=3, so it was validated again
+
+
+def test_a_query_model_that_is_not_frozen_is_refused_when_the_route_is_built() -> None:
+    class Open(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+        n: int = 0
+
+    async def endpoint(query: Annotated[Open, Query()]) -> Response:
+        return Response()
+
+    router = APIRouter(route_class=DirectRoute)
+    with pytest.raises(TypeError, match="frozen"):
+        router.add_api_route("/x", endpoint)
