@@ -30,7 +30,7 @@ class KeySpace:
     prefix: str = DEFAULT_PREFIX
 
     def _key(self, *parts: object) -> str:
-        return ":".join((self.prefix, *(_part(p) for p in parts)))
+        return ":".join([self.prefix, *[_quoted(p if type(p) is str else str(p)) for p in parts]])
 
     # Response cache (api) ---------------------------------------------------------------------------------
 

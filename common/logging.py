@@ -203,14 +203,16 @@ class SteadyLogger:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._made_from: tuple[Any, ...] = ()
+        self._made_from: tuple[Any, ...] = (None, None, None, None)
         self._logger: Any = None
 
     def current(self) -> Any:
         config = structlog.get_config()
-        made_from = (config["processors"], config["wrapper_class"], config["logger_factory"],
-                     config["context_class"])
-        if self._logger is None or any(now is not then for now, then in zip(made_from, self._made_from, strict=True)):
+        then = self._made_from
+        # Compared one by one, without a generator: this runs on every request.
+        if (self._logger is None or config["processors"] is not then[0] or config["wrapper_class"] is not then[1]
+                or config["logger_factory"] is not then[2] or config["context_class"] is not then[3]):
             self._logger = structlog.get_logger(self.name).bind()
-            self._made_from = made_from
+            self._made_from = (config["processors"], config["wrapper_class"], config["logger_factory"],
+                               config["context_class"])
         return self._logger

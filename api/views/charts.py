@@ -31,8 +31,9 @@ def chart_dataset(symbol_info: dict[str, Any], chart: ChartTimeframe) -> dict[st
     A symbol loaded from hourly or daily bars has no minute bars (and a daily one no hourly bars either).
     """
     datasets = [d for d in symbol_info.get("datasets") or () if isinstance(d, dict)]
+    source = chart.source  # a str enum: equal to the backend's name of the timeframe
     for dataset in datasets:
-        if dataset.get("timeframe") == chart.source.value and isinstance(dataset.get("data_version"), int):
+        if dataset.get("timeframe") == source and isinstance(dataset.get("data_version"), int):
             return dataset
     have = {d.get("timeframe") for d in datasets if d.get("rows")}
     available = [c.value for c in ChartTimeframe if c.source.value in have]

@@ -32,11 +32,11 @@ class ChartTimeframe(StrEnum):
     @property
     def source(self) -> Timeframe:
         """The backend bars the chart is built from."""
-        return {"1D": Timeframe.day, "1H": Timeframe.hour}.get(self.value, Timeframe.minute)
+        return {"1D": Timeframe.day, "1H": Timeframe.hour}.get(self, Timeframe.minute)
 
     @property
     def backend_path(self) -> str:
-        return {"1D": "daily", "1H": "hour"}.get(self.value, "minute")
+        return {"1D": "daily", "1H": "hour"}.get(self, "minute")
 
 
 class AssetClass(StrEnum):
