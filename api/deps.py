@@ -18,6 +18,7 @@ from api.metrics import ApiMetrics
 from api.settings import ApiSettings
 from api.stream.hub import StreamHub
 from api.views import AccessChecks, CachedViews, PrewarmTrigger, RedisGuard, Upstream
+from common.request_headers import header
 
 # Declared so that OpenAPI shows the bearer scheme; the api forwards the header as it came and never
 # decides access itself, so a missing token is the backend's to refuse.
@@ -76,7 +77,7 @@ async def get_cached_view_services(request: Request) -> CachedViewServices:
 
 
 def authorization_header(request: Request) -> str | None:
-    return request.headers.get("authorization")
+    return header(request.scope, b"authorization")
 
 
 def cached_view_services(request: Request) -> CachedViewServices:

@@ -59,7 +59,8 @@ def _query_model_reader(field: Any, model: type[BaseModel]) -> Reader:
         aliases.append(info.alias or name)
     loc = (field.field_info.in_.value,)
     # A query string read before is not parsed and validated again: the same string always makes the same
-    # model, and a frozen one can be shared. Only valid queries are kept, at most QUERY_MEMO_SIZE per route.
+    # model, and a frozen one can be shared. Only valid queries are kept, at most QUERY_MEMO_SIZE per route
+    # (and as many path values per path parameter).
     memo: dict[bytes, Any] = {}
 
     def read(request: Request) -> tuple[Any, list[Any]]:
@@ -72,21 +73,37 @@ def _query_model_reader(field: Any, model: type[BaseModel]) -> Reader:
         values = {alias: params[alias] for alias in aliases if alias in params}
         value, errors = field.validate(values, {}, loc=loc)
         if not errors:
-            if len(memo) >= QUERY_MEMO_SIZE:
-                del memo[next(iter(memo))]
-            memo[query_string] = value
+            _remember(memo, query_string, value)
         return value, errors
 
     return read
 
 
 def _path_reader(field: Any) -> Reader:
+    """A path parameter's validated value; as with queries, one seen before is not validated again."""
     loc = ("path", field.alias)
+    memo: dict[str, Any] = {}
 
     def read(request: Request) -> tuple[Any, list[Any]]:
-        return field.validate(request.scope["path_params"][field.alias], {}, loc=loc)
+        raw = request.scope["path_params"][field.alias]
+        known = memo.get(raw)
+        if known is not None:
+            return known, []
+        value, errors = field.validate(raw, {}, loc=loc)
+        if not errors:
+            _remember(memo, raw, value)
+        return value, errors
 
     return read
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    """Keep ``value`` under ``key``, forgetting the oldest entry beyond QUERY_MEMO_SIZE."""
+    if value is None:
+        return  # indistinguishable from "not known"
+    if len(memo) >= QUERY_MEMO_SIZE:
+        del memo[next(iter(memo))]
+    memo[key] = value
 
 
 def plan(dependant: Dependant) -> dict[str, Reader]:

@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from api import request_info
 from api.views import Encoded, Outcome, accepts_gzip, etag_matches
+from common.request_headers import conditional_headers
 
 JSON = "application/json"
 CACHE_HEADER = "X-Cache"
@@ -19,9 +20,10 @@ def encoded_response(request: Request, entry: Encoded, *, outcome: Outcome) -> R
     request_info.note_cache(outcome)
     headers = {"ETag": entry.etag, "Vary": "Accept-Encoding", "Cache-Control": CACHE_CONTROL,
                CACHE_HEADER: outcome}
-    if etag_matches(request.headers.get("if-none-match"), entry.etag):
+    if_none_match, accept_encoding = conditional_headers(request.scope)
+    if etag_matches(if_none_match, entry.etag):
         return Response(status_code=304, headers=headers)
-    body, encoding = entry.body(accepts_gzip(request.headers.get("accept-encoding")))
+    body, encoding = entry.body(accepts_gzip(accept_encoding))
     if encoding:
         headers["Content-Encoding"] = encoding
     return Response(body, media_type=JSON, headers=headers)

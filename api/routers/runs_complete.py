@@ -39,6 +39,7 @@ from api.views import (
     etag_matches,
     gzip_with_suffix,
 )
+from common.request_headers import conditional_headers
 
 router = APIRouter(tags=["runs"], route_class=AnswerFirstRoute)
 
@@ -110,13 +111,14 @@ async def run_complete(run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)],
 
     etag = f'W/"{digest(entry.digest.encode("ascii") + decision.raw)}"'
     headers = {"ETag": etag, "Vary": "Accept-Encoding", "Cache-Control": CACHE_CONTROL, CACHE_HEADER: outcome}
-    if etag_matches(request.headers.get("if-none-match"), etag):
+    if_none_match, accept_encoding = conditional_headers(request.scope)
+    if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     metadata = {"load_time_ms": round((time.perf_counter() - started) * 1000.0, 3), "cache": outcome,
                 "sources": _sources(outcome, decision, entry.failures, query.include_orders),
                 "partial_failures": list(entry.failures)}
     suffix = b',"run":' + decision.raw.strip() + b',"metadata":' + orjson.dumps(metadata) + b"}"
-    if accepts_gzip(request.headers.get("accept-encoding")):
+    if accepts_gzip(accept_encoding):
         headers["Content-Encoding"] = "gzip"
         return Response(gzip_with_suffix(entry.prefix, suffix), media_type=JSON, headers=headers)
     return Response(entry.prefix.raw() + suffix, media_type=JSON, headers=headers)

@@ -61,7 +61,7 @@ def all_found_ahead() -> bool:
     """Whether values were read ahead for this request and every one of them was there: a repeated cache hit,
     whose look-ups then need no round trip to Redis (so running them one after another costs nothing)."""
     reads = _current.get()
-    return reads is not None and bool(reads.ahead) and all(value is not None for value in reads.ahead.values())
+    return reads is not None and bool(reads.ahead) and None not in reads.ahead.values()
 
 
 async def first_read(guard: RedisGuard, key: str) -> bytes | None:
@@ -83,7 +83,11 @@ class ReadAhead:
         """What makes two requests look up the same keys; None for what is never read ahead (not a GET)."""
         if scope["type"] != "http" or scope["method"] != "GET":
             return None
-        authorization = next((value for name, value in scope.get("headers", ()) if name == b"authorization"), None)
+        authorization = None
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                authorization = value
+                break
         return (scope["method"].encode("ascii"), scope.get("raw_path") or scope["path"].encode("latin-1"),
                 scope.get("query_string", b""), credential_hash(authorization))
 

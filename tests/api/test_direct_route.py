@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 import pytest
-from fastapi import APIRouter, FastAPI, Header, Query
+from fastapi import APIRouter, FastAPI, Header, Path, Query
 from fastapi.routing import APIRoute, iter_route_contexts
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.testclient import TestClient
@@ -218,3 +218,27 @@ def test_a_query_model_that_is_not_frozen_is_refused_when_the_route_is_built() -
     router = APIRouter(route_class=DirectRoute)
     with pytest.raises(TypeError, match="frozen"):
         router.add_api_route("/x", endpoint)
+
+
+_path_validations: list[str] = []
+
+
+def _counted_path(value: str) -> str:
+    _path_validations.append(value)
+    return value
+
+
+def test_a_path_value_read_before_is_not_validated_again() -> None:
+    async def endpoint(name: Annotated[str, Path(pattern=r"^[a-z]+$"), AfterValidator(_counted_path)]) -> Response:
+        return Response(name)
+
+    app = FastAPI()
+    install_error_handlers(app)
+    router = APIRouter(route_class=DirectRoute)
+    router.add_api_route("/things/{name}", endpoint)
+    app.include_router(router)
+    client = TestClient(app)
+    _path_validations.clear()
+    assert [client.get(f"/things/{name}").text for name in ("a", "a", "b", "a")] == ["a", "a", "b", "a"]
+    assert [client.get("/things/A1").status_code for _ in range(2)] == [422, 422]
+    assert _path_validations == ["a", "b"]  # each valid value once (an invalid one fails before this validator)
