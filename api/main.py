@@ -90,7 +90,7 @@ def _observe(metrics: ApiMetrics) -> Observe:
         metrics.observe_request(method, route, status, duration_s)
         info = request_info.current()
         if info is not None:
-            metrics.upstream_calls_by_route(route).observe(info.upstream_calls)
+            metrics.upstream_calls_by_route(route)(info.upstream_calls)
 
     return observe
 

@@ -7,7 +7,7 @@ from typing import Protocol
 from prometheus_client import Counter, Gauge, Histogram
 
 from common.service_metrics import REQUEST_BUCKETS_S as _BUCKETS_S
-from common.service_metrics import ServiceMetrics, children
+from common.service_metrics import ServiceMetrics, increments, observations
 
 
 class DependencyMetrics(Protocol):
@@ -42,15 +42,15 @@ class ApiMetrics(ServiceMetrics):
         self.rate_limited = Counter(
             "hewston_api_rate_limited_total", "Requests refused by the rate limit", registry=self.registry)
         # Resolved once per label values: these are observed on every request (see common.service_metrics).
-        self.upstream_calls_by_route = children(self.upstream_calls)
-        self._upstream_duration = children(self.upstream_duration)
-        self._cache = children(self.cache)
-        self._cache_bytes = children(self.cache_bytes)
+        self.upstream_calls_by_route = observations(self.upstream_calls)
+        self._upstream_duration = observations(self.upstream_duration)
+        self._cache = increments(self.cache)
+        self._cache_bytes = increments(self.cache_bytes)
 
     def observe_upstream(self, method: str, route: str, status: int | str, duration_s: float) -> None:
-        self._upstream_duration(method, route, str(status)).observe(duration_s)
+        self._upstream_duration(method, route, str(status))(duration_s)
 
     def count_cache(self, cache: str, outcome: str, served_bytes: int = 0) -> None:
-        self._cache(cache, str(outcome)).inc()
+        self._cache(cache, str(outcome))(1)
         if served_bytes and outcome in ("hit", "wait_hit"):
-            self._cache_bytes(cache).inc(served_bytes)
+            self._cache_bytes(cache)(served_bytes)

@@ -8,9 +8,9 @@ event-loop lag (``common.process_metrics``).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -20,11 +20,33 @@ from common.process_metrics import LoopLagMonitor, add_process_metrics
 REQUEST_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-def children(metric: Any, max_children: int = 4096) -> Callable[..., Any]:
-    """``metric.labels``, resolved once per combination of label values: prometheus_client checks the values
-    and takes a lock on every ``labels()`` call, a measurable share of a sub-millisecond request. The children
-    kept are the ones the metric keeps anyway (label values here are bounded: route templates, statuses)."""
-    return lru_cache(maxsize=max_children)(metric.labels)
+# Metrics observed on every request are resolved once per combination of label values, down to the value objects
+# a child finally adds to: prometheus_client checks the label values and takes a lock on every ``labels()``
+# call, and checks on every ``inc()``/``observe()`` what a child made by ``labels()`` always is (observable, no
+# exemplar), a measurable share of a sub-millisecond request. The children kept are the ones the metric keeps
+# anyway (label values here are bounded: route templates, statuses). prometheus-client is pinned, and
+# tests/common/test_service_metrics.py checks that the exposition is the one ``inc()``/``observe()`` make.
+def increments(counter: Counter, max_children: int = 4096) -> Callable[..., Callable[[float], None]]:
+    """``increments(counter)(*label_values)(amount)`` adds a non-negative ``amount`` as ``inc(amount)`` does."""
+    return lru_cache(maxsize=max_children)(lambda *values: counter.labels(*values)._value.inc)
+
+
+def observations(histogram: Histogram, max_children: int = 4096) -> Callable[..., Callable[[float], None]]:
+    """``observations(histogram)(*label_values)(amount)`` records ``amount`` as ``observe(amount)`` does."""
+
+    def child(*values: str) -> Callable[[float], None]:
+        labelled = histogram.labels(*values)
+        bounds = labelled._upper_bounds  # ascending, ending with +Inf
+        add_to_bucket = [bucket.inc for bucket in labelled._buckets]
+        add_to_sum = labelled._sum.inc
+
+        def observe(amount: float) -> None:
+            add_to_sum(amount)
+            add_to_bucket[bisect_left(bounds, amount)](1)  # the first bucket whose bound is >= amount
+
+        return observe
+
+    return lru_cache(maxsize=max_children)(child)
 
 
 class ServiceMetrics:
@@ -40,11 +62,11 @@ class ServiceMetrics:
         self.errors = Counter(
             f"hewston_{role}_errors_total", "Responses with status >= 500, by route template",
             ("method", "route", "status"), registry=self.registry)
-        self._request_duration = children(self.request_duration)
+        self._request_duration = observations(self.request_duration)
 
     def observe_request(self, method: str, route: str, status: int, duration_s: float) -> None:
         labels = (method, route, str(status))
-        self._request_duration(*labels).observe(duration_s)
+        self._request_duration(*labels)(duration_s)
         if status >= 500:
             self.errors.labels(*labels).inc()
 
