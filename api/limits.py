@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.body_timeout import announces_body
 from common.errors import PayloadTooLarge, error_response
+from common.request_headers import header_index
 
 
 class _BodyTooLarge(PayloadTooLarge):
@@ -31,11 +32,10 @@ class SizeLimitMiddleware:
                                       f"the query string is longer than {self.max_query_bytes} bytes")
             await response(scope, receive, send)
             return
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                if not value.isdigit() or int(value) > self.max_body_bytes:
-                    await self._too_large(scope, receive, send)
-                    return
+        length = header_index(scope).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            await self._too_large(scope, receive, send)
+            return
         if not announces_body(scope):
             await self.app(scope, receive, send)
             return

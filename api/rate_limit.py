@@ -48,6 +48,7 @@ from common.credentials import credential_hash
 from common.errors import error_response
 from common.keys import KeySpace
 from common.redis_client import call_scripts, get_many
+from common.request_headers import header_index
 
 # KEYS[1]: the current window's counter, KEYS[2]: the previous window's (one subject, so one hash slot).
 # ARGV: the counter's expiry (ms), then the requests to count ahead (api.counted_ahead), the previous window's
@@ -96,12 +97,9 @@ def buckets(scope: Scope, *, address: SlidingWindow, credential: SlidingWindow) 
     """The (subject, budget) pairs a request counts against: its address always, its credential if it has one."""
     client = scope.get("client")
     found = [(f"a:{client[0]}" if client else "a:unknown", address)]
-    for name, value in scope.get("headers", ()):
-        if name == b"authorization":
-            token_hash = credential_hash(value)
-            if token_hash:
-                found.append((f"t:{token_hash}", credential))
-            break
+    token_hash = credential_hash(header_index(scope).get(b"authorization"))
+    if token_hash:
+        found.append((f"t:{token_hash}", credential))
     return found
 
 

@@ -16,17 +16,15 @@ import asyncio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.errors import error_response
+from common.request_headers import header_index
 
 _GONE: Message = {"type": "http.disconnect"}
-_BODY_HEADERS = (b"content-length", b"transfer-encoding")
 
 
 def announces_body(scope: Scope) -> bool:
     """Whether an HTTP request says a body follows (RFC 9112 6.3: without either header there is none)."""
-    for name, _value in scope.get("headers", ()):  # a plain loop: asked twice on every request
-        if name in _BODY_HEADERS:
-            return True
-    return False
+    index = header_index(scope)
+    return b"content-length" in index or b"transfer-encoding" in index
 
 
 class BodyTimeoutMiddleware:

@@ -12,6 +12,8 @@ from contextvars import ContextVar
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from common.request_headers import header_index
+
 REQUEST_ID_HEADER = "x-request-id"
 _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 # Accept only ids that are safe to log and to forward: no spaces, no control characters, bounded length.
@@ -34,11 +36,11 @@ def correlation_headers() -> dict[str, str]:
 
 
 def _incoming_id(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"x-request-id":
-            text = value.decode("latin-1")
-            return text if _VALID_ID.match(text) else None
-    return None
+    value = header_index(scope).get(b"x-request-id")
+    if value is None:
+        return None
+    text = value.decode("latin-1")
+    return text if _VALID_ID.match(text) else None
 
 
 class CorrelationIdMiddleware:

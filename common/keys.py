@@ -25,12 +25,19 @@ def _quoted(text: str) -> str:
     return quote(text, safe="")
 
 
+# Every request builds a few keys from the same parts (its token hash, a symbol, a run): each key is joined once.
+# ``typed``: parts of different types that compare equal (1 and True) never share an entry.
+@lru_cache(maxsize=16384, typed=True)
+def _joined(prefix: str, *parts: object) -> str:
+    return ":".join([prefix, *[_part(p) for p in parts]])
+
+
 @dataclass(frozen=True)
 class KeySpace:
     prefix: str = DEFAULT_PREFIX
 
     def _key(self, *parts: object) -> str:
-        return ":".join([self.prefix, *[_quoted(p if type(p) is str else str(p)) for p in parts]])
+        return _joined(self.prefix, *parts)
 
     # Response cache (api) ---------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 
 from isal import isal_zlib
 
@@ -39,8 +40,11 @@ class SyncFlushed:
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
     """Whether an ``Accept-Encoding`` value takes gzip (``gzip`` or ``*`` without ``q=0``)."""
-    if not accept_encoding:
-        return False
+    return _accepts_gzip(accept_encoding) if accept_encoding else False
+
+
+@lru_cache(maxsize=256)  # browsers send one of a handful of values, on every request
+def _accepts_gzip(accept_encoding: str) -> bool:
     for part in accept_encoding.split(","):
         name, _, params = part.strip().partition(";")
         if name.strip().lower() in ("gzip", "*"):

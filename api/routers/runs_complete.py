@@ -24,7 +24,7 @@ from api import request_info
 from api.deps import AuthorizationDep, CachedViewServicesDep
 from api.models import RunCompleteResponse
 from api.routers.answer_first import AnswerFirstRoute
-from api.routers.responses import CACHE_CONTROL, CACHE_HEADER, JSON
+from api.routers.responses import cached_view_response
 from api.views import (
     RUN_ID_PATTERN,
     Computed,
@@ -110,15 +110,13 @@ async def run_complete(run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)],
         prewarm.run_missed(run_id, query)
 
     etag = f'W/"{digest(entry.digest.encode("ascii") + decision.raw)}"'
-    headers = {"ETag": etag, "Vary": "Accept-Encoding", "Cache-Control": CACHE_CONTROL, CACHE_HEADER: outcome}
     if_none_match, accept_encoding = conditional_headers(request.scope)
     if etag_matches(if_none_match, etag):
-        return Response(status_code=304, headers=headers)
+        return cached_view_response(None, etag, outcome)
     metadata = {"load_time_ms": round((time.perf_counter() - started) * 1000.0, 3), "cache": outcome,
                 "sources": _sources(outcome, decision, entry.failures, query.include_orders),
                 "partial_failures": list(entry.failures)}
     suffix = b',"run":' + decision.raw.strip() + b',"metadata":' + orjson.dumps(metadata) + b"}"
     if accepts_gzip(accept_encoding):
-        headers["Content-Encoding"] = "gzip"
-        return Response(gzip_with_suffix(entry.prefix, suffix), media_type=JSON, headers=headers)
-    return Response(entry.prefix.raw() + suffix, media_type=JSON, headers=headers)
+        return cached_view_response(gzip_with_suffix(entry.prefix, suffix), etag, outcome, gzipped=True)
+    return cached_view_response(entry.prefix.raw() + suffix, etag, outcome)

@@ -75,6 +75,8 @@ def stored_blocks(data: bytes) -> bytes:
     """``data`` as uncompressed deflate blocks ending the stream, to follow a stream that ends byte-aligned (a
     sync flush does): each block is a header byte (the last one final), its length and that length's
     complement, and the bytes themselves."""
+    if len(data) <= _STORED_MAX:  # a request's suffix: one final block
+        return b"\x01" + _STORED_HEADER.pack(len(data), len(data) ^ 0xFFFF) + data
     blocks: list[bytes] = []
     for start in range(0, max(len(data), 1), _STORED_MAX):
         chunk = data[start:start + _STORED_MAX]

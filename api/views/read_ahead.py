@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from starlette.types import Scope
 
 from common.credentials import credential_hash
+from common.request_headers import header_index
 
 if TYPE_CHECKING:
     from api.views.redis_guard import RedisGuard
@@ -83,11 +84,7 @@ class ReadAhead:
         """What makes two requests look up the same keys; None for what is never read ahead (not a GET)."""
         if scope["type"] != "http" or scope["method"] != "GET":
             return None
-        authorization = None
-        for name, value in scope.get("headers", ()):
-            if name == b"authorization":
-                authorization = value
-                break
+        authorization = header_index(scope).get(b"authorization")
         return (scope["method"].encode("ascii"), scope.get("raw_path") or scope["path"].encode("latin-1"),
                 scope.get("query_string", b""), credential_hash(authorization))
 
