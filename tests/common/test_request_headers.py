@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from common.request_headers import conditional_headers, header
+from common.request_headers import conditional_headers, header, header_index
 
 
 def _scope(*headers: tuple[bytes, bytes]) -> dict:
@@ -26,3 +26,13 @@ def test_conditional_headers_are_read_in_one_pass() -> None:
     assert conditional_headers(scope) == ('W/"a"', "gzip, br")
     request = Request(scope)
     assert conditional_headers(scope) == (request.headers.get("if-none-match"), request.headers.get("accept-encoding"))
+
+
+def test_the_index_is_made_once_and_again_only_for_a_new_header_list() -> None:
+    scope = _scope((b"authorization", b"Bearer one"))
+    index = header_index(scope)
+    assert header_index(scope) is index and index == {b"authorization": b"Bearer one"}
+    scope["headers"] = [(b"authorization", b"Bearer two")]  # a layer that rewrites the headers
+    assert header(scope, b"authorization") == "Bearer two"
+    copied = {**scope, "method": "GET"}  # a layer that hands on a copy of the scope keeps the index
+    assert header_index(copied) is header_index(scope)
