@@ -95,12 +95,17 @@ async def _interleaved(calls: dict[str, Callable[[], Awaitable[Any]]], rounds: i
     return {name: stats_ms(values) for name, values in samples.items()}
 
 
-async def _layers(redis_url: str, backend_url: str, rounds: int) -> tuple[dict[str, Stats], list[str]]:
-    # Logging as bench_api's services have it (JSON, warnings only), except where a case says otherwise.
+def configure_in_process_api(redis_url: str, backend_url: str) -> None:
+    """The environment an api built in this process reads, as bench_api's services have it: logging in JSON,
+    warnings only (except where a case says otherwise), and rate limits no benchmark reaches."""
     os.environ.update({"HEWSTON_LOG_LEVEL": "WARNING", "HEWSTON_LOG_JSON": "true",
                        "HEWSTON_API_BACKEND_URL": backend_url, "HEWSTON_API_REDIS_KEY_PREFIX": PREFIX,
                        "REDIS_URL": redis_url, "HEWSTON_API_RATE_LIMIT_REQUESTS": str(10**9),
                        "HEWSTON_API_RATE_LIMIT_ADDRESS_REQUESTS": str(10**9)})
+
+
+async def _layers(redis_url: str, backend_url: str, rounds: int) -> tuple[dict[str, Stats], list[str]]:
+    configure_in_process_api(redis_url, backend_url)
     from api.main import create_app
     from bench.floor_app import create_app as create_floor
 

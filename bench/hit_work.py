@@ -27,7 +27,7 @@ import httpx
 import redis.asyncio as aioredis
 import uvloop
 
-from bench.api_layers import CHART_QUERY, PREFIX, _caller, _scope
+from bench.api_layers import CHART_QUERY, PREFIX, _caller, _scope, configure_in_process_api
 from bench.bench_api import SYMBOL, TOKEN, YEAR_MINUTES, YEAR_START, _wait_completed, backend_on_redis
 from bench.harness import machine_line, record_section
 from common.keys import KeySpace
@@ -82,10 +82,7 @@ class Work:
 
 
 async def _measure(redis_url: str, backend_url: str) -> dict[str, dict[str, Work]]:
-    os.environ.update({"HEWSTON_LOG_LEVEL": "WARNING", "HEWSTON_LOG_JSON": "true",
-                       "HEWSTON_API_BACKEND_URL": backend_url, "HEWSTON_API_REDIS_KEY_PREFIX": PREFIX,
-                       "REDIS_URL": redis_url, "HEWSTON_API_RATE_LIMIT_REQUESTS": str(10**9),
-                       "HEWSTON_API_RATE_LIMIT_ADDRESS_REQUESTS": str(10**9)})
+    configure_in_process_api(redis_url, backend_url)
     from api.main import create_app
     from bench.floor_app import create_app as create_floor
 
