@@ -224,9 +224,10 @@ class BackendResponse:
 
 class BackendPool:
     def __init__(self, scheme: str, host: str, port: int, *, max_connections: int, keepalive_s: float,
-                 connect_timeout_s: float, timeout_s: float) -> None:
+                 connect_timeout_s: float, timeout_s: float, ssl_context: ssl.SSLContext | None = None) -> None:
+        """``ssl_context`` for an ``https`` backend (unset: the system's CAs); host names are always checked."""
         self.host, self.port = host, port
-        self.ssl = ssl.create_default_context() if scheme == "https" else None
+        self.ssl = (ssl_context or ssl.create_default_context()) if scheme == "https" else None
         self.keepalive_s, self.connect_timeout_s, self.timeout_s = keepalive_s, connect_timeout_s, timeout_s
         self._idle: list[_Connection] = []
         self._slots = asyncio.Semaphore(max_connections)
