@@ -5,37 +5,21 @@ line naming the cause and never the caller's token."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
 from common.backend_tls import backend_ssl_context
-from tests.api.conftest import SYMBOL, build_backend
+from tests.api.conftest import SYMBOL, served_over_tls
 from tests.conftest import ALICE_TOKEN, auth
 from tests.support.logs import captured_logs
 from tests.support.servers import LiveServer
-from tests.support.tls import Certificates
 
 pytestmark = pytest.mark.redis
 DECIMATED = {"symbol": SYMBOL, "timeframe": "1M_DECIMATED", "target_points": 500}
 
 
-def tls_backend(tmp_path_factory, certificate: tuple) -> Iterator[LiveServer]:
-    server = LiveServer(build_backend(tmp_path_factory.mktemp("backend") / "data"), tls=certificate).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory, tls_certificates: Certificates) -> Iterator[LiveServer]:
-    """The backend over TLS with a certificate for 127.0.0.1."""
-    yield from tls_backend(tmp_path_factory, (tls_certificates.cert_file, tls_certificates.key_file))
-
-
-def test_a_backend_over_tls_answers_through_the_api(backend, make_api, tls_certificates):
+def test_a_backend_over_tls_answers_through_the_api(tls_backend, make_api, tls_certificates):
+    backend = tls_backend
     assert backend.http_url.startswith("https://")
     api = make_api(backend.http_url, backend_ca_file=tls_certificates.ca_file)
     direct = httpx.get(f"{backend.http_url}/symbols/{SYMBOL}", headers=auth(ALICE_TOKEN),
@@ -66,12 +50,12 @@ def unverified(api: LiveServer, cause: str) -> None:
     assert not any(ALICE_TOKEN in line for line in lines)
 
 
-def test_a_backend_whose_authority_the_api_does_not_trust_is_unreachable(backend, make_api):
-    unverified(make_api(backend.http_url), "certificate verify failed: unable to get local issuer certificate")
+def test_a_backend_whose_authority_the_api_does_not_trust_is_unreachable(tls_backend, make_api):
+    unverified(make_api(tls_backend.http_url), "certificate verify failed: unable to get local issuer certificate")
 
 
 def test_a_certificate_for_another_host_is_refused(tmp_path_factory, make_api, tls_certificates):
     certificate = (tls_certificates.other_host_cert_file, tls_certificates.other_host_key_file)
-    for other_host in tls_backend(tmp_path_factory, certificate):
+    for other_host in served_over_tls(tmp_path_factory, certificate):
         api = make_api(other_host.http_url, backend_ca_file=tls_certificates.ca_file)
         unverified(api, "certificate verify failed: IP address mismatch")
