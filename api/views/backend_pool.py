@@ -16,6 +16,8 @@ here: the difference is most of a passthrough's overhead, and of the api's own w
 - A pooled connection the backend has closed is never used. A call whose reused connection closes before any byte
   of the answer may or may not have reached the backend: it is retried once on a new connection only when the
   caller says that is safe (idempotent, no body), otherwise it fails.
+- An ``https`` backend is reached over TLS with the caller's context (``common.backend_tls``: the system's CAs or
+  the operator's bundle), its certificate and host name verified; one that does not verify is unreachable.
 - Failures: :class:`BackendUnreachable` (no connection: the request never left), :class:`BackendTimeout`,
   :class:`BackendBroken` (the connection broke, or the answer was not HTTP/1.1).
 """
