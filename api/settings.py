@@ -9,8 +9,13 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from api.models import DataPath
-from common.setting_types import HttpUrl, Networks, Port, PublicUrl
-from common.settings import BackendClientSettings, backend_url_setting, key_prefix_setting
+from common.setting_types import CaFile, HttpUrl, Networks, Port, PublicUrl
+from common.settings import (
+    BackendClientSettings,
+    backend_ca_file_setting,
+    backend_url_setting,
+    key_prefix_setting,
+)
 
 # Where `make frontend` (`npm run build`) writes the browser app.
 DEFAULT_WEB_APP_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
@@ -21,6 +26,7 @@ class ApiSettings(BackendClientSettings):
     model_config = SettingsConfigDict(env_prefix="HEWSTON_API_", env_file=".env", extra="ignore")
 
     backend_url: HttpUrl = backend_url_setting("HEWSTON_API_")
+    backend_ca_file: CaFile | None = backend_ca_file_setting("HEWSTON_API_")
     host: str = "127.0.0.1"
     port: Port = 8001
     # `hewston api` processes sharing the port (SO_REUSEPORT), each a whole api node: one per core.

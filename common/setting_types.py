@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import quote, urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field
+
+from common.backend_tls import check_ca_file
 
 # 0 asks the system for any free port (``hewston up --port 0``); a metrics port of 0 turns the metrics off.
 Port = Annotated[int, Field(ge=0, le=65535)]
@@ -122,3 +125,5 @@ HttpUrl = Annotated[str, AfterValidator(check_http_url)]
 # Where a browser reaches a service: absolute, or a path on the origin the browser called (behind a proxy).
 PublicUrl = Annotated[str, AfterValidator(check_public_url)]
 Networks = Annotated[list[str], AfterValidator(check_networks)]
+# A PEM bundle of certificate authorities, read when the settings are.
+CaFile = Annotated[Path, AfterValidator(check_ca_file)]

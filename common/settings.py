@@ -6,10 +6,11 @@ agree on is read under one name whatever the role, so one variable sets it for a
 
 - ``HEWSTON_ENVIRONMENT``, ``HEWSTON_LOG_LEVEL``, ``HEWSTON_LOG_JSON``, ``REDIS_URL`` and
   ``HEWSTON_REDIS_EVICTION_ACCEPTED`` (declared here);
-- ``HEWSTON_BACKEND_URL`` and ``HEWSTON_REDIS_KEY_PREFIX`` for the roles that use them (:func:`shared`), where
-  the role's own variable (``HEWSTON_API_BACKEND_URL``…) still wins when both are set. A role that calls the
-  backend (:class:`BackendClientSettings`) and is given no backend URL finds the backend on this machine at
-  ``HEWSTON_PORT``, the backend's own port setting, so moving the backend's port is one variable.
+- ``HEWSTON_BACKEND_URL``, ``HEWSTON_BACKEND_CA_FILE`` and ``HEWSTON_REDIS_KEY_PREFIX`` for the roles that use
+  them (:func:`shared`), where the role's own variable (``HEWSTON_API_BACKEND_URL``…) still wins when both are
+  set. A role that calls the backend (:class:`BackendClientSettings`) and is given no backend URL finds the
+  backend on this machine at ``HEWSTON_PORT``, the backend's own port setting, so moving the backend's port is one
+  variable.
 
 Secrets can also come from files, one per setting and named like its variable (``hewston_service_token``,
 ``hewston_redis_password``): in ``$CREDENTIALS_DIRECTORY`` (systemd's ``LoadCredential=``) or ``/run/secrets``
@@ -55,6 +56,12 @@ def shared(role_prefix: str, name: str) -> AliasChoices:
 def backend_url_setting(role_prefix: str) -> Any:  # declared as ``backend_url: HttpUrl = ...``
     """A role's ``backend_url``: where it calls the backend (its own variable, or ``HEWSTON_BACKEND_URL``)."""
     return Field(default=DEFAULT_BACKEND_URL, validation_alias=shared(role_prefix, "backend_url"))
+
+
+def backend_ca_file_setting(role_prefix: str) -> Any:  # declared as ``backend_ca_file: CaFile | None = ...``
+    """A role's ``backend_ca_file``: the CA bundle an ``https://`` backend's certificate is checked against instead
+    of the system's (its own variable, or ``HEWSTON_BACKEND_CA_FILE``); unset: the system's."""
+    return Field(default=None, validation_alias=shared(role_prefix, "backend_ca_file"))
 
 
 def key_prefix_setting(role_prefix: str) -> Any:
@@ -128,8 +135,8 @@ class HewstonSettings(BaseSettings):
 
 
 class BackendClientSettings(HewstonSettings):
-    """Settings of a role that calls the backend (api, relay, worker); the role declares ``backend_url`` with
-    :func:`backend_url_setting`."""
+    """Settings of a role that calls the backend (api, relay, worker); the role declares ``backend_url`` and
+    ``backend_ca_file`` with :func:`backend_url_setting` and :func:`backend_ca_file_setting`."""
 
     # The backend's own port setting: where a role given no backend URL finds it on this machine.
     backend_port: Port = Field(default=DEFAULT_BACKEND_PORT, validation_alias=AliasChoices("HEWSTON_PORT"))

@@ -124,7 +124,7 @@ class RunRelay:
         while True:
             try:
                 ws = await open_playback(self.settings.backend_url, self.run_id, authorization,
-                                         params=self._resume_params(),
+                                         ca_file=self.settings.backend_ca_file, params=self._resume_params(),
                                          open_timeout_s=self.settings.upstream_open_timeout_s)
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
                 lost = await self._upstream_lost(lost, f"the backend cannot be reached ({type(exc).__name__})")

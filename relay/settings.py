@@ -6,8 +6,13 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from common.setting_types import HttpUrl, Port
-from common.settings import BackendClientSettings, backend_url_setting, key_prefix_setting
+from common.setting_types import CaFile, HttpUrl, Port
+from common.settings import (
+    BackendClientSettings,
+    backend_ca_file_setting,
+    backend_url_setting,
+    key_prefix_setting,
+)
 from common.stream.store import Retention
 
 
@@ -17,6 +22,7 @@ class RelaySettings(BackendClientSettings):
                                       populate_by_name=True)
 
     backend_url: HttpUrl = backend_url_setting("HEWSTON_RELAY_")
+    backend_ca_file: CaFile | None = backend_ca_file_setting("HEWSTON_RELAY_")
     # The backend's service token (the same HEWSTON_SERVICE_TOKEN the backend reads): it may play every run.
     service_token: str | None = Field(default=None, repr=False, validation_alias=AliasChoices(
         "HEWSTON_SERVICE_TOKEN", "HEWSTON_RELAY_SERVICE_TOKEN"))

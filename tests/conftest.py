@@ -26,6 +26,7 @@ from backend.main import create_app
 from backend.settings import BackendSettings
 from bench.processes import RedisServer
 from common.logging import add_log_tap, remove_log_tap
+from tests.support.tls import Certificates, make_certificates
 from tests.support.tokens import token
 
 ALICE_TOKEN = token("hw_test_alice_token_0123456789abcdef")
@@ -122,3 +123,9 @@ def redis_url(redis_server) -> str | None:
     if not redis_server and os.environ.get("HEWSTON_REQUIRE_REDIS") == "1":
         pytest.fail("HEWSTON_REQUIRE_REDIS=1 but HEWSTON_TEST_REDIS_URL is not set")
     return redis_server
+
+
+@pytest.fixture(scope="session")
+def tls_certificates(tmp_path_factory) -> Certificates:
+    """A throwaway certificate authority and the certificates it signs, made once per session with ``openssl``."""
+    return make_certificates(tmp_path_factory.mktemp("tls"))

@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from common.setting_types import HttpUrl, Port
-from common.settings import BackendClientSettings, backend_url_setting
+from common.setting_types import CaFile, HttpUrl, Port
+from common.settings import BackendClientSettings, backend_ca_file_setting, backend_url_setting
 
 
 class WorkerConfig(BackendClientSettings):
@@ -22,6 +22,7 @@ class WorkerConfig(BackendClientSettings):
                                       populate_by_name=True)
 
     backend_url: HttpUrl = backend_url_setting("HEWSTON_WORKER_")
+    backend_ca_file: CaFile | None = backend_ca_file_setting("HEWSTON_WORKER_")
     # The backend's service principal: reads every symbol and run. The same variable the backend reads.
     service_token: str | None = Field(default=None, repr=False,
                                       validation_alias=AliasChoices("HEWSTON_SERVICE_TOKEN",

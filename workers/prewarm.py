@@ -33,6 +33,7 @@ class Prewarmer:
         self.metrics = metrics
         # A job's point is the stored entry: it stores before it reports, never after.
         self.views = CachedViews(api.model_copy(update={"backend_url": config.backend_url,
+                                                        "backend_ca_file": config.backend_ca_file,
                                                         "cache_store_max_pending": 0}), redis, metrics)
         self.keys, self.guard = self.views.keys, self.views.guard
         self.backend = BackendCatalog(self.views.upstream, config.service_token)

@@ -102,7 +102,7 @@ class _DirectPlayback:
 async def serve_direct(websocket: WebSocket, *, run_id: str, client_id: str, authorization: str, resumed: bool,
                        settings: ApiSettings, gate: ControlGate, metrics: StreamMetrics) -> None:
     try:
-        upstream = await open_playback(settings.backend_url, run_id, authorization,
+        upstream = await open_playback(settings.backend_url, run_id, authorization, ca_file=settings.backend_ca_file,
                                        open_timeout_s=settings.upstream_connect_timeout_s)
     except (OSError, TimeoutError, InvalidHandshake, InvalidURI):
         await close(websocket, CloseCode.try_again_later, "neither the broker nor the backend can be reached")

@@ -16,6 +16,8 @@ here: the difference is most of a passthrough's overhead, and of the api's own w
 - A pooled connection the backend has closed is never used. A call whose reused connection closes before any byte
   of the answer may or may not have reached the backend: it is retried once on a new connection only when the
   caller says that is safe (idempotent, no body), otherwise it fails.
+- An ``https`` backend is reached over TLS with the caller's context (``common.backend_tls``: the system's CAs or
+  the operator's bundle), its certificate and host name verified; one that does not verify is unreachable.
 - Failures: :class:`BackendUnreachable` (no connection: the request never left), :class:`BackendTimeout`,
   :class:`BackendBroken` (the connection broke, or the answer was not HTTP/1.1).
 """
@@ -224,9 +226,10 @@ class BackendResponse:
 
 class BackendPool:
     def __init__(self, scheme: str, host: str, port: int, *, max_connections: int, keepalive_s: float,
-                 connect_timeout_s: float, timeout_s: float) -> None:
+                 connect_timeout_s: float, timeout_s: float, ssl_context: ssl.SSLContext | None = None) -> None:
+        """``ssl_context`` for an ``https`` backend (unset: the system's CAs); host names are always checked."""
         self.host, self.port = host, port
-        self.ssl = ssl.create_default_context() if scheme == "https" else None
+        self.ssl = (ssl_context or ssl.create_default_context()) if scheme == "https" else None
         self.keepalive_s, self.connect_timeout_s, self.timeout_s = keepalive_s, connect_timeout_s, timeout_s
         self._idle: list[_Connection] = []
         self._slots = asyncio.Semaphore(max_connections)

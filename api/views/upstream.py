@@ -29,6 +29,7 @@ from api import request_info
 from api.metrics import DependencyMetrics
 from api.settings import ApiSettings
 from api.views.backend_pool import BackendBroken, BackendPool, BackendResponse, BackendTimeout, BackendUnreachable
+from common.backend_tls import backend_ssl_context
 from common.correlation import correlation_headers
 from common.errors import HewstonError, InvalidInput, ServiceUnavailable, UpstreamError
 from common.logging import get_logger
@@ -105,7 +106,8 @@ class Upstream:
                                 max_connections=settings.upstream_max_connections,
                                 keepalive_s=settings.upstream_keepalive_s,
                                 connect_timeout_s=settings.upstream_connect_timeout_s,
-                                timeout_s=settings.upstream_timeout_s)
+                                timeout_s=settings.upstream_timeout_s,
+                                ssl_context=backend_ssl_context(settings.backend_ca_file))
 
     async def aclose(self) -> None:
         await self.pool.aclose()
@@ -161,7 +163,8 @@ class Upstream:
                 if attempt + 1 < attempts:
                     await asyncio.sleep(self.settings.upstream_retry_backoff_s * (2 ** attempt))
                     continue
-                log.warning("backend_unreachable", route=route, error=type(exc).__name__)
+                # The cause names what to mend (refused, no route, a certificate not trusted); never a header.
+                log.warning("backend_unreachable", route=route, error=type(exc).__name__, cause=str(exc))
                 raise ServiceUnavailable("the backend cannot be reached; try again shortly") from exc
             except BackendTimeout as exc:
                 self.metrics.observe_upstream(method, route, "timeout", time.perf_counter() - started)

@@ -7,10 +7,12 @@ the first read (``websockets.exceptions.ConnectionClosed``), not as a failed han
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from common.backend_tls import backend_ssl_context
 from common.correlation import correlation_headers
 
 # A frame at the highest speed carries a few hundred bars; far below this.
@@ -27,9 +29,12 @@ def playback_url(backend_url: str, run_id: str, params: dict[str, str] | None = 
     return f"{url}?{urlencode(params)}" if params else url
 
 
-async def open_playback(backend_url: str, run_id: str, authorization: str, *,
+async def open_playback(backend_url: str, run_id: str, authorization: str, *, ca_file: Path | None = None,
                         params: dict[str, str] | None = None, open_timeout_s: float = 5.0) -> ClientConnection:
+    """``ca_file``: the CA bundle a ``wss://`` backend's certificate is checked against (unset: the system's)."""
     headers = {"Authorization": authorization, **correlation_headers()}
+    url = playback_url(backend_url, run_id, params)
+    tls = {"ssl": backend_ssl_context(ca_file)} if url.startswith("wss://") else {}
     # No permessage-deflate: it would cost CPU on both ends for JSON that crosses a fast network once.
-    return await connect(playback_url(backend_url, run_id, params), additional_headers=headers, compression=None,
-                         max_size=MAX_MESSAGE_BYTES, open_timeout=open_timeout_s, close_timeout=2)
+    return await connect(url, additional_headers=headers, compression=None, max_size=MAX_MESSAGE_BYTES,
+                         open_timeout=open_timeout_s, close_timeout=2, **tls)

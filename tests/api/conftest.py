@@ -20,6 +20,7 @@ from tests.backend import market_data
 from tests.conftest import ALICE_TOKEN, BOB_TOKEN, SERVICE_TOKEN
 from tests.support.redis_keys import delete_key_space
 from tests.support.servers import LiveServer, live_server
+from tests.support.tls import Certificates
 
 SYMBOL = "TEST"
 START = 1_704_067_200  # 2024-01-01 00:00 UTC
@@ -48,6 +49,21 @@ def shared_backend(tmp_path_factory) -> Iterator[LiveServer]:
     that do not change its data."""
     with live_server(build_backend(tmp_path_factory.mktemp("backend") / "data")) as server:
         yield server
+
+
+def served_over_tls(tmp_path_factory, certificate: tuple[Path, Path]) -> Iterator[LiveServer]:
+    """A real backend like ``shared_backend``, served over TLS with (certificate file, key file)."""
+    server = LiveServer(build_backend(tmp_path_factory.mktemp("backend") / "data"), tls=certificate).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_backend(tmp_path_factory, tls_certificates: Certificates) -> Iterator[LiveServer]:
+    """The backend over TLS (``https://127.0.0.1:…``), its certificate signed by the session's throwaway CA."""
+    yield from served_over_tls(tmp_path_factory, (tls_certificates.cert_file, tls_certificates.key_file))
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ limits, and the errors the api turns them into."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -51,12 +52,13 @@ class ScriptedBackend:
 
     answer: Answer
     close_after_s: float | None = None
+    tls: ssl.SSLContext | None = None  # served over TLS with this server context
     requests: list[Received] = field(default_factory=list)
     connections: int = 0
     writers: list[asyncio.StreamWriter] = field(default_factory=list)
 
     async def __aenter__(self) -> ScriptedBackend:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
 
@@ -116,9 +118,11 @@ def ok(body: bytes = b"ok", *extra: bytes) -> Answer:
         len(body), b"".join(h + b"\r\n" for h in extra), body)
 
 
-def pool_for(port: int, **overrides: float) -> BackendPool:
+def pool_for(port: int, ssl_context: ssl.SSLContext | None = None, **overrides: float) -> BackendPool:
+    """A pool for the backend on ``port``: over TLS (``https``) with ``ssl_context``."""
     settings = {"max_connections": 4, "keepalive_s": 4.0, "connect_timeout_s": 1.0, "timeout_s": 2.0, **overrides}
-    return BackendPool("http", "127.0.0.1", port, **settings)  # type: ignore[arg-type]
+    return BackendPool("https" if ssl_context else "http", "127.0.0.1", port, ssl_context=ssl_context,
+                       **settings)  # type: ignore[arg-type]
 
 
 async def get(pool: BackendPool, target: bytes = b"/x", **kwargs: object) -> tuple[int, bytes]:

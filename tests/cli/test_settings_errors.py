@@ -29,6 +29,13 @@ BAD_ENVIRONMENT = [
      "scheme ftp:// is not http:// or https://"),
     ({"HEWSTON_BACKEND_URL": "http://backend:port"}, ["api", "relay", "worker", "up"], "HEWSTON_BACKEND_URL",
      "port 'port' is not a number"),
+    ({"HEWSTON_BACKEND_CA_FILE": "/nonexistent/ca.pem"}, ["api", "relay", "worker", "up"],
+     "HEWSTON_BACKEND_CA_FILE", "no such file (got '/nonexistent/ca.pem')"),
+    ({"HEWSTON_API_BACKEND_CA_FILE": "missing.pem"}, ["api", "worker", "up"], "HEWSTON_API_BACKEND_CA_FILE",
+     "no such file"),
+    ({"HEWSTON_RELAY_BACKEND_CA_FILE": "missing.pem"}, ["relay"], "HEWSTON_RELAY_BACKEND_CA_FILE", "no such file"),
+    ({"HEWSTON_WORKER_BACKEND_CA_FILE": "."}, ["worker"], "HEWSTON_WORKER_BACKEND_CA_FILE",
+     "is a directory, not a PEM file"),
     ({"HEWSTON_API_PORT": "abc"}, ["api", "up"], "HEWSTON_API_PORT", "valid integer"),
     ({"HEWSTON_API_PUBLIC_BACKEND_URL": "backend:8000"}, ["api", "worker", "up"], "HEWSTON_API_PUBLIC_BACKEND_URL",
      "is not http:// or https://"),
@@ -89,6 +96,16 @@ def test_a_bad_option_names_its_variable_and_the_option(argv, setting, reason, c
     assert main(argv) == 2
     line = one_error_line(capsys.readouterr().err)
     assert line.startswith(f"error: {setting}: ") and reason in line, line
+
+
+@pytest.mark.parametrize("role", ["api", "relay", "worker", "up"])
+def test_a_ca_file_without_a_pem_certificate_stops_the_role(role, tmp_path, monkeypatch, capsys):
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("a certificate was meant to be here\n")
+    monkeypatch.setenv("HEWSTON_BACKEND_CA_FILE", str(not_pem))
+    assert main([role]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith("error: ") and "HEWSTON_BACKEND_CA_FILE: holds no PEM certificate" in line, line
 
 
 def test_a_password_in_a_bad_redis_url_is_not_repeated(monkeypatch, capsys):

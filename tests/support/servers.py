@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 
@@ -21,14 +22,17 @@ def free_port() -> int:
 
 class LiveServer:
     def __init__(self, app, port: int | None = None, *, send_buffer_bytes: int | None = None,
-                 before_shutdown=None) -> None:
+                 before_shutdown=None, tls: tuple[Path, Path] | None = None) -> None:
         """``send_buffer_bytes``: the kernel send buffer of every accepted connection, small to make a client
         that stops reading push back on the server after little data (a slow network). ``before_shutdown``: the
-        app's goodbye when the server stops (the api's ``going_away``), as ``hewston api`` serves it."""
+        app's goodbye when the server stops (the api's ``going_away``), as ``hewston api`` serves it. ``tls``:
+        served over TLS with this (certificate file, key file)."""
         self.port = port or free_port()
+        self.scheme = "https" if tls else "http"
+        certificate = {"ssl_certfile": str(tls[0]), "ssl_keyfile": str(tls[1])} if tls else {}
         # Served as the product serves it (no proxy headers, Hewston's own log scrubbing).
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
-                                **UVICORN_OPTIONS)
+                                **UVICORN_OPTIONS, **certificate)
         self.server = HewstonServer(config, before_shutdown)
         sockets = None
         if send_buffer_bytes is not None:
@@ -41,11 +45,11 @@ class LiveServer:
 
     @property
     def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"{self.scheme.replace('http', 'ws')}://127.0.0.1:{self.port}"
 
     def start(self) -> LiveServer:
         self.thread.start()

@@ -12,7 +12,14 @@ import pytest
 from arq.worker import Worker
 
 from api.settings import ApiSettings
-from tests.api.conftest import api_settings, clean_redis, completed_run, make_api, shared_backend  # noqa: F401
+from tests.api.conftest import (  # noqa: F401
+    api_settings,
+    clean_redis,
+    completed_run,
+    make_api,
+    shared_backend,
+    tls_backend,
+)
 from tests.conftest import SERVICE_TOKEN
 from workers.config import WorkerConfig
 from workers.metrics import WorkerMetrics
