@@ -33,7 +33,8 @@ def cached_view_response(body: bytes | None, etag: str, outcome: Outcome, *, gzi
 def encoded_response(request: Request, entry: Encoded, *, outcome: Outcome) -> Response:
     request_info.note_cache(outcome)
     if_none_match, accept_encoding = conditional_headers(request.scope)
-    if etag_matches(if_none_match, entry.etag):
-        return cached_view_response(None, entry.etag, outcome)
+    etag = entry.etag  # formatted from the digest on each use: once per request
+    if etag_matches(if_none_match, etag):
+        return cached_view_response(None, etag, outcome)
     body, encoding = entry.body(accepts_gzip(accept_encoding))
-    return cached_view_response(body, entry.etag, outcome, gzipped=encoding == "gzip")
+    return cached_view_response(body, etag, outcome, gzipped=encoding == "gzip")
