@@ -123,15 +123,16 @@ class RunExecutor:
         structlog.contextvars.bind_contextvars(run_id=run_id)
         started = time.perf_counter()
         status = RunStatus.failed
+        # A failure's log line is written before the status changes, so whoever sees "failed" can already find it.
         try:
             execute(record, self.bar_store, self.runs)
             status = RunStatus.completed
         except RunFailed as exc:
-            self.runs.mark_failed(run_id, str(exc))
             log.warning("run_failed", reason=str(exc))
+            self.runs.mark_failed(run_id, str(exc))
         except Exception as exc:
-            self.runs.mark_failed(run_id, f"internal error while running the backtest ({type(exc).__name__})")
             log.exception("run_crashed")
+            self.runs.mark_failed(run_id, f"internal error while running the backtest ({type(exc).__name__})")
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
             if self.on_finished is not None:

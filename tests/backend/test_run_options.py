@@ -153,3 +153,22 @@ def test_a_crashing_run_logs_one_line_with_its_correlation_id_and_no_locals(clie
     assert "req-crash-1" in crashed[0] and run["id"] in crashed[0]
     assert "OverflowError: math range error (at test_run_options.py:" in crashed[0]
     assert "secret_local" not in text and "Traceback" not in text
+
+
+def test_a_crashed_run_is_logged_before_anyone_can_see_it_failed(client, monkeypatch):
+    def crash(*_args):
+        raise OverflowError("math range error")
+
+    logged_when_marked: list[bool] = []
+    mark_failed = RunRepository.mark_failed
+
+    def watched_mark_failed(self, run_id, reason):
+        logged_when_marked.append(any("run_crashed" in line for line in lines))
+        mark_failed(self, run_id, reason)
+
+    monkeypatch.setattr("backend.runs.executor.execute", crash)
+    monkeypatch.setattr(RunRepository, "mark_failed", watched_mark_failed)
+    with captured_logs() as lines:
+        run = post(client).json()
+        assert wait_done(client, run["id"])["status"] == "failed"
+    assert logged_when_marked == [True]
