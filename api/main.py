@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.routing import WebSocketRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import request_info
@@ -34,6 +35,7 @@ from api.routers.direct_lane import install_direct_lane
 from api.settings import ApiSettings
 from api.stream import router as stream_router
 from api.stream.hub import StreamHub
+from api.stream.lane import StreamLane
 from api.stream.metrics import StreamMetrics
 from api.stream.socket_writer import RawSendMiddleware
 from api.views import AccessChecks, CachedViews, PrewarmTrigger, ReadAhead
@@ -164,7 +166,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(runs_complete.router, prefix=API_PREFIX)
     app.include_router(run_viewers.router, prefix=API_PREFIX)
     app.include_router(app_config.router, prefix=API_PREFIX)
-    app.router.add_websocket_route(API_PREFIX + stream_router.PATH, stream_router.stream, name="stream")
+    stream_route = WebSocketRoute(API_PREFIX + stream_router.PATH, stream_router.stream, name="stream")
+    app.router.routes.append(stream_route)
     app.include_router(ops_router.router, prefix=API_PREFIX)
     app.include_router(passthrough.router, prefix=API_PREFIX)
     # After every api route: the browser app's fallback must never shadow one.
@@ -174,6 +177,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     # add_middleware wraps what is there, so the last one added is the outermost.
     app.add_middleware(HeadAsGetMiddleware)
+    # Inside the layers a viewer's handshake needs (address, correlation id, rate limit), outside the rest.
+    app.add_middleware(StreamLane, route=stream_route)
     app.add_middleware(RateLimitMiddleware, guard=guard, keys=keys, limit=settings.rate_limit_requests,
                        address_limit=settings.rate_limit_address_requests, window_s=settings.rate_limit_window_s,
                        metrics=metrics, read_ahead=ReadAhead(), count_ahead=settings.rate_limit_count_ahead)
