@@ -123,7 +123,8 @@ class SocketWriter:
             for item in items:
                 await self._within_deadline(self._send(item.message))
             return
-        await self._within_deadline(self._connection.writable.wait())
+        if not self._writable():  # a deadline costs a timer and a task lookup: only for a socket that must wait
+            await self._within_deadline(self._connection.writable.wait())
         if not self._open():
             raise ConnectionError("the viewer's connection is closing")
         self._transport.write(items[0].frame if len(items) == 1 else b"".join(item.frame for item in items))
