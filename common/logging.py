@@ -216,3 +216,9 @@ class SteadyLogger:
             self._made_from = (config["processors"], config["wrapper_class"], config["logger_factory"],
                                config["context_class"])
         return self._logger
+
+    def __getattr__(self, method: str) -> Any:
+        """``info``, ``warning``, ... of the current logger, so that a steady logger is used as any other."""
+        if method.startswith("_"):  # copy, pickle and the like ask for these: they are not the logger's
+            raise AttributeError(method)
+        return getattr(self.current(), method)

@@ -7,10 +7,10 @@ message within the auth deadline), and the backend's run detail with that token 
 caller may see the run and control it; the api decides nothing itself. With Redis unavailable the viewer
 gets a private direct playback instead of an error.
 
-``stream`` is served at ``PATH`` by a plain Starlette ``WebSocketRoute`` (``Router.add_websocket_route``), not a FastAPI
-one: it has no dependencies or parameters to solve, and FastAPI's dependency solver (which builds a throwaway
-response per call) took a twelfth of the node's time while thousands of viewers joined at once. The checks above
-are the endpoint's own either way.
+``stream`` is a plain Starlette ``WebSocketRoute``, not a FastAPI one: it has no dependencies or parameters to
+solve, and FastAPI's dependency solver (which builds a throwaway response per call) took a twelfth of the node's
+time while thousands of viewers joined at once. Its handshakes do not pass the router either: the stream lane
+(``api/stream/lane.py``) serves them from just inside the rate limit. The checks above are the endpoint's own.
 """
 
 from __future__ import annotations
@@ -32,13 +32,14 @@ from api.views import BackendRefused
 from common.close_codes import CloseCode
 from common.controls import CREDENTIALS_IN_URL, credential_param
 from common.errors import HewstonError
-from common.logging import get_logger
+from common.logging import SteadyLogger
 from common.socket_admission import SocketAdmission
 from common.sockets import GONE, ClientLeft, Refused, close, first_message_token
 from common.tasks import until_first_ends
 
 PATH = "/runs/{run_id}/stream"
-log = get_logger("hewston.api.stream")
+# Written for every viewer that joins and leaves: assembled once, not per line.
+log = SteadyLogger("hewston.api.stream")
 
 _EPOCH = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
@@ -97,7 +98,8 @@ async def _watch(websocket: WebSocket, run_id: str) -> None:
     settings: ApiSettings = state.settings
     hub: StreamHub = state.stream_hub
     try:
-        epoch, offset = resume_point(websocket.query_params)
+        # Most viewers join afresh, with no query string to parse.
+        epoch, offset = resume_point(websocket.query_params) if websocket.scope["query_string"] else (None, None)
         authorization = await _authorization(websocket, settings.stream_auth_timeout_s)
         can_control = await _can_control(hub.join_access, authorization, run_id)
     except ClientLeft:

@@ -119,3 +119,17 @@ def test_a_steady_logger_is_assembled_again_only_when_the_configuration_changes(
     quiet = steady.current()
     assert quiet is not first and not quiet.is_enabled_for(logging.INFO)
     assert steady.current() is quiet
+
+
+def test_a_steady_logger_writes_as_any_other():
+    from structlog.testing import capture_logs
+
+    from common.logging import SteadyLogger
+
+    configure_logging(json_logs=True, level="INFO")
+    steady = SteadyLogger("hewston.t")
+    with capture_logs() as captured:
+        steady.info("joined", viewers=2)
+        steady.warning("left")
+    assert [(r["event"], r["log_level"]) for r in captured] == [("joined", "info"), ("left", "warning")]
+    assert captured[0]["viewers"] == 2
