@@ -44,6 +44,10 @@ class BackendConnectTimeout(BackendUnreachable):
     pass
 
 
+class BackendUntrusted(BackendUnreachable):
+    """The backend's certificate failed verification: trying again cannot help until an operator mends it."""
+
+
 class BackendTimeout(Exception):
     pass
 
@@ -312,6 +316,8 @@ class BackendPool:
                 _Connection, self.host, self.port, ssl=self.ssl), connect_timeout_s)
         except TimeoutError as exc:
             raise BackendConnectTimeout(f"no connection to the backend within {connect_timeout_s} s") from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise BackendUntrusted(f"cannot connect to the backend ({exc.strerror or exc})") from exc
         except OSError as exc:
             raise BackendUnreachable(f"cannot connect to the backend ({exc.strerror or exc})") from exc
         return connection, False

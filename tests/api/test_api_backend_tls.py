@@ -48,14 +48,21 @@ def unverified(api: LiveServer, cause: str) -> None:
     refused = [line for line in lines if "backend_unreachable" in line]
     assert len(refused) >= 2 and all(cause in line for line in refused), lines
     assert not any(ALICE_TOKEN in line for line in lines)
+    # A certificate that failed verification fails again at once: the passthrough GET, which a refused
+    # connection would retry, was tried once.
+    metrics = httpx.get(f"{api.http_url}/metrics").text
+    assert ('hewston_api_upstream_duration_seconds_count{method="GET",route="/symbols",status="unreachable"} 1.0'
+            in metrics), [line for line in metrics.splitlines() if "unreachable" in line]
 
 
 def test_a_backend_whose_authority_the_api_does_not_trust_is_unreachable(tls_backend, make_api):
-    unverified(make_api(tls_backend.http_url), "certificate verify failed: unable to get local issuer certificate")
+    # With retries on (as deployed), to show that a certificate failure does not use them.
+    unverified(make_api(tls_backend.http_url, upstream_retries=2),
+               "certificate verify failed: unable to get local issuer certificate")
 
 
 def test_a_certificate_for_another_host_is_refused(tmp_path_factory, make_api, tls_certificates):
     certificate = (tls_certificates.other_host_cert_file, tls_certificates.other_host_key_file)
     for other_host in served_over_tls(tmp_path_factory, certificate):
-        api = make_api(other_host.http_url, backend_ca_file=tls_certificates.ca_file)
+        api = make_api(other_host.http_url, backend_ca_file=tls_certificates.ca_file, upstream_retries=2)
         unverified(api, "certificate verify failed: IP address mismatch")
