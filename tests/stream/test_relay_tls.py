@@ -1,0 +1,75 @@
+"""The shared stream with the backend served over TLS: the relay opens its playback socket as ``wss://`` and the
+api checks access over ``https://``, both trusting the backend's certificate through the CA file setting; a relay
+without it cannot verify the certificate, publishes no playback and logs why."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+import pytest
+
+from common.backend_tls import backend_ssl_context
+from common.keys import KeySpace
+from tests.api.conftest import MINUTES, START, SYMBOL, tls_backend  # noqa: F401
+from tests.stream.conftest import ALICE, Stack
+from tests.support.logs import captured_logs
+from tests.support.redis_keys import delete_key_space
+from tests.support.stream_client import StreamViewer
+
+
+@pytest.fixture
+async def tls_stack(tls_backend, broker_url):  # noqa: F811
+    prefix = f"hwtest-{uuid.uuid4().hex[:8]}"
+    stack = Stack(tls_backend, broker_url, prefix)
+    try:
+        yield stack
+    finally:
+        await stack.stop()
+        if broker_url:
+            delete_key_space(broker_url, KeySpace(prefix))
+
+
+def completed_run(backend_url: str, ca_file) -> str:
+    body = {"symbol": SYMBOL, "strategy": "ma_crossover", "timeframe": "minute", "from": START,
+            "to": START + 60 * (MINUTES - 1)}
+    with httpx.Client(base_url=backend_url, headers={"Authorization": f"Bearer {ALICE}"},
+                      verify=backend_ssl_context(ca_file)) as client:
+        run = client.post("/backtests", json=body).json()
+        for _ in range(400):
+            if run["status"] in ("completed", "failed"):
+                break
+            run = client.get(f"/backtests/{run['id']}").json()
+    assert run["status"] == "completed", run
+    return run["id"]
+
+
+async def test_a_relay_trusting_the_backends_authority_publishes_its_playback(tls_stack, tls_certificates):
+    ca_file = tls_certificates.ca_file
+    run_id = completed_run(tls_stack.backend.http_url, ca_file)
+    tls_stack.relay(backend_ca_file=ca_file)
+    api = tls_stack.api(backend_ca_file=ca_file)
+    async with StreamViewer(api.http_url, run_id, ALICE) as viewer:
+        hello = await viewer.recv()
+        assert hello["type"] == "hello" and not hello["degraded"]
+        await viewer.play()
+        await viewer.until_cursor(200)
+    assert len(viewer.published()) > 5
+
+
+async def test_a_relay_that_cannot_verify_the_certificate_publishes_no_playback_and_logs_why(tls_stack,
+                                                                                              tls_certificates):
+    ca_file = tls_certificates.ca_file
+    run_id = completed_run(tls_stack.backend.http_url, ca_file)
+    with captured_logs() as lines:
+        tls_stack.relay()  # the system's authorities only: the throwaway CA is not among them
+        api = tls_stack.api(backend_ca_file=ca_file)
+        async with StreamViewer(api.http_url, run_id, ALICE) as viewer:
+            assert (await viewer.recv())["type"] == "hello"
+            await asyncio.sleep(1.5)  # several attempts of the relay, at its test backoff (0.05-0.5 s)
+    assert not [m for m in viewer.messages if m["type"] in ("frame", "snapshot", "status")]
+    relay_lines = [line for line in lines if "upstream_lost" in line]
+    # Logged once per outage, with what failed; the attempts go on with backoff.
+    assert len(relay_lines) == 1 and "SSLCertVerificationError" in relay_lines[0]
+    assert not any(ALICE in line for line in lines)
