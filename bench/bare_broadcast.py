@@ -4,6 +4,7 @@ second to every connected WebSocket, with nothing else (no Redis, no queues, no 
     uvicorn --factory bench.bare_broadcast:create_app            the naive loop: ``await send_text`` per viewer
     uvicorn --factory bench.bare_broadcast:create_prepared_app   the ceiling: one prepared frame, written to
                                                                  every transport as the stream writes it
+    uvicorn --factory bench.bare_broadcast:create_accept_app     no broadcast: what a join costs the stack itself
 
 (``HEWSTON_BENCH_FRAME_FILE`` names a frame to send.) The naive loop frames the message again for every socket
 and awaits every send; the stream does neither, so the naive loop is not its ceiling. The prepared loop is the
@@ -78,6 +79,23 @@ def _broadcast_app(broadcast: Callable[[str], Awaitable[None]], joined: Callable
 
     return Starlette(routes=[Route("/health", health), WebSocketRoute("/ws", stream)], lifespan=lifespan,
                      middleware=middleware)
+
+
+def create_accept_app() -> Starlette:
+    """No broadcast at all: each socket is accepted and read until it closes (what a join costs the stack itself)."""
+
+    async def stream(websocket: WebSocket) -> None:
+        await websocket.accept()
+        try:
+            while True:
+                await websocket.receive_text()
+        except WebSocketDisconnect:
+            pass
+
+    async def health(_request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    return Starlette(routes=[Route("/health", health), WebSocketRoute("/ws", stream)])
 
 
 def create_app() -> Starlette:
