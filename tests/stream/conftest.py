@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -113,16 +114,23 @@ class Stack:
             server.stop()
 
 
-@pytest.fixture
-async def stack(stream_backend, broker_url) -> AsyncIterator[Stack]:
+@asynccontextmanager
+async def stack_on(backend: LiveServer, broker_url: str | None) -> AsyncIterator[Stack]:
+    """A stack in front of ``backend`` with a key prefix of its own, stopped and its keys deleted after."""
     prefix = f"hwtest-{uuid.uuid4().hex[:8]}"
-    stack = Stack(stream_backend, broker_url, prefix)
+    stack = Stack(backend, broker_url, prefix)
     try:
         yield stack
     finally:
         await stack.stop()
         if broker_url:
             delete_key_space(broker_url, KeySpace(prefix))
+
+
+@pytest.fixture
+async def stack(stream_backend, broker_url) -> AsyncIterator[Stack]:
+    async with stack_on(stream_backend, broker_url) as stack:
+        yield stack
 
 
 ALICE, BOB = ALICE_TOKEN, BOB_TOKEN

@@ -5,30 +5,21 @@ without it cannot verify the certificate, publishes no playback and logs why."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import httpx
 import pytest
 
 from common.backend_tls import backend_ssl_context
-from common.keys import KeySpace
 from tests.api.conftest import MINUTES, START, SYMBOL, tls_backend  # noqa: F401
-from tests.stream.conftest import ALICE, Stack
+from tests.stream.conftest import ALICE, stack_on
 from tests.support.logs import captured_logs
-from tests.support.redis_keys import delete_key_space
 from tests.support.stream_client import StreamViewer
 
 
 @pytest.fixture
 async def tls_stack(tls_backend, broker_url):  # noqa: F811
-    prefix = f"hwtest-{uuid.uuid4().hex[:8]}"
-    stack = Stack(tls_backend, broker_url, prefix)
-    try:
+    async with stack_on(tls_backend, broker_url) as stack:
         yield stack
-    finally:
-        await stack.stop()
-        if broker_url:
-            delete_key_space(broker_url, KeySpace(prefix))
 
 
 def completed_run(backend_url: str, ca_file) -> str:
