@@ -2,8 +2,9 @@
 
 Every call forwards the caller's ``Authorization`` unchanged and the correlation id. Only idempotent calls
 are retried, only when the connection could not be made (the request never reached the backend), with a
-bounded number of attempts, and never when the backend's certificate failed verification (no retry can mend it). Failures become errors a browser can act on: unreachable → 503, too slow → 504,
-nonsense → 502, and the backend's own 4xx errors keep their status, code and message.
+bounded number of attempts, and never when the backend's certificate failed verification (no retry can mend
+it). Failures become errors a browser can act on: unreachable → 503, too slow → 504, nonsense → 502, and the
+backend's own 4xx errors keep their status, code and message.
 
 Both kinds of call share one pool of raw keep-alive HTTP/1.1 connections (``api.views.backend_pool``) and one
 way of retrying and mapping failures: the passthrough (:meth:`Upstream.forward`), whose request is already bytes
@@ -28,8 +29,14 @@ import orjson
 from api import request_info
 from api.metrics import DependencyMetrics
 from api.settings import ApiSettings
-from api.views.backend_pool import (BackendBroken, BackendPool, BackendResponse, BackendTimeout, BackendUnreachable,
-                                    BackendUntrusted)
+from api.views.backend_pool import (
+    BackendBroken,
+    BackendPool,
+    BackendResponse,
+    BackendTimeout,
+    BackendUnreachable,
+    BackendUntrusted,
+)
 from common.backend_tls import backend_ssl_context
 from common.correlation import correlation_headers
 from common.errors import HewstonError, InvalidInput, ServiceUnavailable, UpstreamError
