@@ -23,6 +23,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -43,19 +44,14 @@ def _stamper() -> Callable[[], str]:
     return lambda: f"{prefix}{int(time.time() * 1000)}{suffix}"
 
 
-def _broadcast_app(broadcast: Callable[[str], Awaitable[None]], joined: Callable[[WebSocket], None],
-                   left: Callable[[WebSocket], None], middleware: list[Middleware] | None = None) -> Starlette:
-    """An app whose ``/ws`` sockets are told of (``joined``, ``left``) and that calls ``broadcast`` with a
-    freshly stamped frame 30 times a second."""
-    stamp = _stamper()
+async def _health(_request) -> PlainTextResponse:
+    return PlainTextResponse("ok")
 
-    async def ticks() -> None:
-        tick = 1.0 / FPS
-        next_at = time.monotonic()
-        while True:
-            next_at += tick
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-            await broadcast(stamp())
+
+def _socket_app(joined: Callable[[WebSocket], None], left: Callable[[WebSocket], None], *,
+                lifespan: Callable[[Starlette], Any] | None = None,
+                middleware: list[Middleware] | None = None) -> Starlette:
+    """An app whose ``/ws`` accepts every socket and reads it until it closes, telling ``joined`` and ``left``."""
 
     async def stream(websocket: WebSocket) -> None:
         await websocket.accept()
@@ -68,8 +64,22 @@ def _broadcast_app(broadcast: Callable[[str], Awaitable[None]], joined: Callable
         finally:
             left(websocket)
 
-    async def health(_request) -> PlainTextResponse:
-        return PlainTextResponse("ok")
+    return Starlette(routes=[Route("/health", _health), WebSocketRoute("/ws", stream)], lifespan=lifespan,
+                     middleware=middleware)
+
+
+def _broadcast_app(broadcast: Callable[[str], Awaitable[None]], joined: Callable[[WebSocket], None],
+                   left: Callable[[WebSocket], None], middleware: list[Middleware] | None = None) -> Starlette:
+    """A socket app that calls ``broadcast`` with a freshly stamped frame 30 times a second."""
+    stamp = _stamper()
+
+    async def ticks() -> None:
+        tick = 1.0 / FPS
+        next_at = time.monotonic()
+        while True:
+            next_at += tick
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            await broadcast(stamp())
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -77,25 +87,12 @@ def _broadcast_app(broadcast: Callable[[str], Awaitable[None]], joined: Callable
         yield
         task.cancel()
 
-    return Starlette(routes=[Route("/health", health), WebSocketRoute("/ws", stream)], lifespan=lifespan,
-                     middleware=middleware)
+    return _socket_app(joined, left, lifespan=lifespan, middleware=middleware)
 
 
 def create_accept_app() -> Starlette:
     """No broadcast at all: each socket is accepted and read until it closes (what a join costs the stack itself)."""
-
-    async def stream(websocket: WebSocket) -> None:
-        await websocket.accept()
-        try:
-            while True:
-                await websocket.receive_text()
-        except WebSocketDisconnect:
-            pass
-
-    async def health(_request) -> PlainTextResponse:
-        return PlainTextResponse("ok")
-
-    return Starlette(routes=[Route("/health", health), WebSocketRoute("/ws", stream)])
+    return _socket_app(lambda _websocket: None, lambda _websocket: None)
 
 
 def create_app() -> Starlette:

@@ -20,6 +20,7 @@ import time
 from bench.bench_playback import TOKEN, prepare
 from bench.bench_stream import BARS
 from bench.bench_stream_join import CLIENT_PROCESSES, SERVER_ARGS, wait_for_viewers
+from bench.cpu import process_cpu_s
 from bench.deployment import Deployment, measured_on_deployment
 from bench.harness import machine_line, record_section
 from bench.processes import free_ports
@@ -27,12 +28,6 @@ from bench.services import start_service, stop_service
 from bench.ws_load import run_clients
 
 JOIN_WINDOW_S = 6.0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of process ``pid`` so far."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(deployment: Deployment, viewers: int, repeats: int) -> dict[str, list[float]]:
@@ -47,10 +42,10 @@ def measure(deployment: Deployment, viewers: int, repeats: int) -> dict[str, lis
     try:
         for _ in range(repeats):
             for name, (url, pid) in servers.items():
-                before = cpu_seconds(pid)
+                before = process_cpu_s(pid)
                 results = run_clients(url, viewers, start=time.time() + 1.0, seconds=JOIN_WINDOW_S, token=TOKEN,
                                       out_dir=deployment.work_dir, processes=CLIENT_PROCESSES, join=True)
-                spent = cpu_seconds(pid) - before
+                spent = process_cpu_s(pid) - before
                 upgraded = sum(1 for result in results for at in result["upgraded_at"] if at)
                 if upgraded != viewers:
                     raise RuntimeError(f"{name}: only {upgraded} of {viewers} handshakes were answered")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,8 +115,9 @@ def make_api(redis_url, clean_redis):
 
 
 def create_run(backend_url: str, token: str = ALICE_TOKEN, strategy: str = "ma_crossover",
-               wait: bool = True) -> dict:
-    """POST a backtest to the backend and, if asked, wait (bounded) until it has finished."""
+               wait: bool = True, verify: ssl.SSLContext | bool = True) -> dict:
+    """POST a backtest to the backend and, if asked, wait (bounded) until it has finished (``verify``: how an
+    ``https://`` backend's certificate is checked, as httpx takes it)."""
     import time
 
     import httpx
@@ -123,13 +125,13 @@ def create_run(backend_url: str, token: str = ALICE_TOKEN, strategy: str = "ma_c
     headers = {"Authorization": f"Bearer {token}"}
     body = {"symbol": SYMBOL, "strategy": strategy, "timeframe": "minute", "from": START,
             "to": START + 60 * (MINUTES - 1)}
-    run = httpx.post(f"{backend_url}/backtests", json=body, headers=headers).json()
+    run = httpx.post(f"{backend_url}/backtests", json=body, headers=headers, verify=verify).json()
     deadline = time.monotonic() + 20
     while wait and run["status"] not in ("completed", "failed"):
         if time.monotonic() > deadline:
             raise TimeoutError(f"run {run['id']} did not finish")
         time.sleep(0.05)
-        run = httpx.get(f"{backend_url}/backtests/{run['id']}", headers=headers).json()
+        run = httpx.get(f"{backend_url}/backtests/{run['id']}", headers=headers, verify=verify).json()
     return run
 
 

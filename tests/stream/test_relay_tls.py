@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 import pytest
 
 from common.backend_tls import backend_ssl_context
-from tests.api.conftest import MINUTES, START, SYMBOL, tls_backend  # noqa: F401
+from tests.api.conftest import create_run, tls_backend  # noqa: F401
 from tests.stream.conftest import ALICE, stack_on
 from tests.support.logs import captured_logs
 from tests.support.stream_client import StreamViewer
@@ -23,15 +22,7 @@ async def tls_stack(tls_backend, broker_url):  # noqa: F811
 
 
 def completed_run(backend_url: str, ca_file) -> str:
-    body = {"symbol": SYMBOL, "strategy": "ma_crossover", "timeframe": "minute", "from": START,
-            "to": START + 60 * (MINUTES - 1)}
-    with httpx.Client(base_url=backend_url, headers={"Authorization": f"Bearer {ALICE}"},
-                      verify=backend_ssl_context(ca_file)) as client:
-        run = client.post("/backtests", json=body).json()
-        for _ in range(400):
-            if run["status"] in ("completed", "failed"):
-                break
-            run = client.get(f"/backtests/{run['id']}").json()
+    run = create_run(backend_url, ALICE, verify=backend_ssl_context(ca_file))
     assert run["status"] == "completed", run
     return run["id"]
 
