@@ -26,6 +26,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from common.logging import get_logger
+from common.redis_ready import pool_parser_options
 
 _embedded_server: fakeredis.FakeServer | None = None
 
@@ -53,9 +54,10 @@ def create_redis(url: str | None, *, socket_timeout_s: float | None = 10.0) -> a
         return fakeredis.FakeAsyncRedis(server=embedded_server())
     options = {"socket_timeout": socket_timeout_s, "socket_connect_timeout": 2.0, "health_check_interval": 30}
     cluster = cluster_address(url)
-    if cluster is not None:
+    if cluster is not None:  # a cluster's nodes keep connections of their own, without the pool's check
         return RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in cluster.nodes],  # type: ignore[return-value]
                             username=cluster.username, password=cluster.password, **options)
+    options.update(pool_parser_options())
     sentinel = sentinel_address(url)
     if sentinel is not None:
         sentinels = Sentinel(sentinel.sentinels, sentinel_kwargs={"socket_timeout": 2.0, "socket_connect_timeout": 2.0})
