@@ -29,6 +29,8 @@ from typing import Any
 
 import structlog
 
+from common.correlation import add_correlation_id
+
 _SECRET_KEYS = frozenset({"token", "authorization", "password", "secret", "service_token", "api_token"})
 REDACTED = "[redacted]"
 _NOT_REDACTED = r"(?!\[redacted\])"
@@ -146,6 +148,7 @@ def _stderr_is_terminal() -> bool:
 def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        add_correlation_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_secrets,
@@ -167,7 +170,7 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
     # structlog's own events, so every line of every role has one format (JSON for a collector), with the
     # logger's name where structlog's events carry their own fields.
     _handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared[:3], structlog.stdlib.add_logger_name, structlog.stdlib.ExtraAdder(),
+        foreign_pre_chain=[*shared[:4], structlog.stdlib.add_logger_name, structlog.stdlib.ExtraAdder(),
                            redact_secrets],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *rendering, _scrub_rendered]))
     # The standard library's loggers (uvicorn, httpx) write through the same sink at the same level; their

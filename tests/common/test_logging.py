@@ -133,3 +133,20 @@ def test_a_steady_logger_writes_as_any_other():
         steady.warning("left")
     assert [(r["event"], r["log_level"]) for r in captured] == [("joined", "info"), ("left", "warning")]
     assert captured[0]["viewers"] == 2
+
+
+def test_every_line_written_while_a_request_is_served_carries_its_correlation_id(capsys):
+    """The correlation middleware sets one context variable; structlog's lines and the standard library's read it."""
+    from common.correlation import _correlation_id
+
+    configure_logging(json_logs=True, level="INFO")
+    token = _correlation_id.set("cid-11")
+    try:
+        get_logger("hewston.t").info("own_line")
+        logging.getLogger("uvicorn.error").warning("library_line")
+        get_logger("hewston.t").info("named_line", correlation_id="explicit")
+    finally:
+        _correlation_id.reset(token)
+    get_logger("hewston.t").info("after")
+    records = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()[-4:]]
+    assert [r.get("correlation_id") for r in records] == ["cid-11", "cid-11", "explicit", None]
