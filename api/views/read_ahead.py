@@ -106,7 +106,10 @@ class ReadAhead:
         _current.reset(token)
         if signature is None or not reads.looked_up:
             return
-        self._keys[signature] = tuple(dict.fromkeys(reads.looked_up))
+        looked_up = tuple(dict.fromkeys(reads.looked_up))
+        if self._keys.get(signature) == looked_up:
+            return  # a repeated request: remembered already, and made the most recent by keys()
+        self._keys[signature] = looked_up
         self._keys.move_to_end(signature)
         while len(self._keys) > self.max_requests:
             self._keys.popitem(last=False)
