@@ -2,8 +2,9 @@
 
 The api's cache hits are measured against this, side by side in one run (``bench/bench_api.py``): it runs as its
 own uvicorn process with the api's server options (uvloop, httptools, no permessage-deflate), reads the same
-Redis over the same client library, answers with the same bytes and the same ``Content-Encoding``, and gets the
-same allocator setting for large buffers as the api (``common.heap.steady_large_buffers``). It does nothing
+Redis over the same client library, set up as the api's (pooled connections checked as in
+``common.redis_ready``), answers with the same bytes and the same ``Content-Encoding``, and gets the same
+allocator setting for large buffers as the api (``common.heap.steady_large_buffers``). It does nothing
 else: no middleware, no validation, no access check, no rate limit, no headers beyond those. Whatever the api
 spends beyond it on a hit is the price of being the api.
 
@@ -25,10 +26,11 @@ from starlette.routing import Route
 
 from api.settings import ApiSettings
 from common.heap import steady_large_buffers
+from common.redis_ready import pool_parser_options
 
 
 def create_app() -> Starlette:
-    redis = aioredis.Redis.from_url(os.environ["REDIS_URL"])
+    redis = aioredis.Redis.from_url(os.environ["REDIS_URL"], **pool_parser_options())
 
     async def cached(request: Request) -> Response:
         body = await redis.get(request.query_params["key"])
