@@ -44,6 +44,7 @@ SYMBOL = "BENCH"
 YEAR_START = 1_704_067_200  # 2024-01-01 UTC
 YEAR_MINUTES = 525_600
 HIT_RATIO_TARGET = 1.3
+HIT_BLOCKS = 5
 PASSTHROUGH_TARGET_MS = 1.0
 UNCACHED_TARGET_MS = 5.0
 
@@ -111,12 +112,21 @@ class Floor:
         self.redis.close()
 
 
-def _hit_against_floor(floor: Floor, name: str, api_call, n: int) -> tuple[Stats, Stats, float]:
-    """(api, floor, api/floor at p50) for a cached answer, taking turns request by request."""
+def _hit_against_floor(floor: Floor, name: str, api_call, n: int) -> tuple[Stats, Stats, float, str]:
+    """(api, floor, api/floor at p50, the range of the blocks' ratios) for a cached answer.
+
+    ``HIT_BLOCKS`` blocks of ``n`` requests each, taking turns request by request; the ratio is the median block's,
+    and the api's and the floor's statistics are that block's. A burst of other work on this shared machine
+    lands in one block and moves the median less than it moves one long run."""
     response, body = api_call()
     assert response.headers.get("x-cache") == "hit" and response.headers.get("content-encoding") == "gzip"
-    measured = interleaved({"api": api_call, "floor": floor.serving(name, body)}, n)
-    return measured["api"], measured["floor"], measured["api"].p50_ms / measured["floor"].p50_ms
+    calls = {"api": api_call, "floor": floor.serving(name, body)}
+    blocks = sorted((interleaved(calls, n, warmup=20 if i == 0 else 0) for i in range(HIT_BLOCKS)),
+                    key=lambda measured: measured["api"].p50_ms / measured["floor"].p50_ms)
+    ratios = [measured["api"].p50_ms / measured["floor"].p50_ms for measured in blocks]
+    median = blocks[len(blocks) // 2]
+    return median["api"], median["floor"], ratios[len(blocks) // 2], \
+        f"median of {HIT_BLOCKS} blocks of {n}, {ratios[0]:.2f}-{ratios[-1]:.2f}x"
 
 
 def _wait_completed(client: httpx.Client, run_id: str) -> dict:
@@ -204,7 +214,8 @@ def _chart_data(a: httpx.Client, b: httpx.Client, floor: Floor, table: list, not
     first = a.get("/api/v1/chart-data", params=params)
     assert first.json()["returned_points"] <= 10_000 and first.json()["source_points"] == YEAR_MINUTES
     _, hit_server = _measure(lambda i: a.get("/api/v1/chart-data", params=params), 100)
-    api, bare, ratio = _hit_against_floor(floor, "chart", lambda: raw_get(a, "/api/v1/chart-data", params), 500)
+    api, bare, ratio, spread = _hit_against_floor(floor, "chart", lambda: raw_get(a, "/api/v1/chart-data", params),
+                                                  500)
     table += [("backend GET /bars/minute (1 year, 525,600 bars), client", direct_bars),
               ("chart-data miss (1 year -> <=10k candles), server", miss_server),
               ("chart-data miss, client", miss_client),
@@ -212,7 +223,7 @@ def _chart_data(a: httpx.Client, b: httpx.Client, floor: Floor, table: list, not
               ("chart-data hit, client", api),
               ("floor: the same bytes from Redis by a bare Starlette route, client", bare)]
     targets.append(f"| chart-data hit (10k candles, gzip) <= {HIT_RATIO_TARGET}x the floor | {api.p50_ms:.3f} ms vs "
-                   f"{bare.p50_ms:.3f} ms p50: {ratio:.2f}x | {verdict(ratio <= HIT_RATIO_TARGET)} |")
+                   f"{bare.p50_ms:.3f} ms p50: {ratio:.2f}x ({spread}) | {verdict(ratio <= HIT_RATIO_TARGET)} |")
     notes.append(f"- chart-data hit p50 {hit_server.p50_ms:.2f} ms server time (target <= 3 ms); miss p50 "
                  f"{miss_server.p50_ms:.1f} ms (target <= 25 ms) vs {direct_bars.p50_ms:.1f} ms for the backend "
                  f"call it is built from: miss/backend = {miss_server.p50_ms / direct_bars.p50_ms:.2f}.")
@@ -257,8 +268,8 @@ def _runs_complete(a: httpx.Client, b: httpx.Client, floor: Floor, table: list, 
         overhead = unc_client.p50_ms - slowest.p50_ms
         raw_get(a, path, query)
         _, hit_s = _measure(lambda i, q=query: a.get(path, params=q), 50)
-        api, bare, ratio = _hit_against_floor(floor, f"run-{int(with_orders)}", lambda q=query: raw_get(a, path, q),
-                                              300)
+        api, bare, ratio, spread = _hit_against_floor(floor, f"run-{int(with_orders)}",
+                                                      lambda q=query: raw_get(a, path, q), 300)
         table += [(f"backend {slowest_part} alone (slowest part, {label}), client", slowest),
                   (f"runs/complete uncached ({label}), server", unc_server),
                   (f"runs/complete uncached ({label}), client", unc_client),
@@ -266,7 +277,7 @@ def _runs_complete(a: httpx.Client, b: httpx.Client, floor: Floor, table: list, 
                   (f"runs/complete cached ({label}), client", api),
                   (f"floor: the same bytes ({label}), client", bare)]
         targets.append(f"| runs/complete hit ({label}) <= {HIT_RATIO_TARGET}x the floor | {api.p50_ms:.3f} ms vs "
-                       f"{bare.p50_ms:.3f} ms p50: {ratio:.2f}x | {verdict(ratio <= HIT_RATIO_TARGET)} |")
+                       f"{bare.p50_ms:.3f} ms p50: {ratio:.2f}x ({spread}) | {verdict(ratio <= HIT_RATIO_TARGET)} |")
         targets.append(f"| runs/complete uncached ({label}) <= slowest backend call + {UNCACHED_TARGET_MS:g} ms | "
                        f"{unc_client.p50_ms:.2f} ms vs {slowest.p50_ms:.2f} ms ({slowest_part}) p50: "
                        f"{overhead:+.2f} ms | {verdict(overhead <= UNCACHED_TARGET_MS)} |")
