@@ -30,14 +30,14 @@ COMPRESS_OFF_LOOP_BYTES = 64 * 1024
 @dataclass(frozen=True)
 class Encoded:
     digest: str
-    payload: bytes
+    payload: bytes | memoryview
     gzipped: bool
 
     @property
     def etag(self) -> str:
         return f'W/"{self.digest}"'
 
-    def body(self, accept_gzip: bool) -> tuple[bytes, str | None]:
+    def body(self, accept_gzip: bool) -> tuple[bytes | memoryview, str | None]:
         """The bytes to send and their Content-Encoding."""
         if not self.gzipped:
             return self.payload, None
@@ -46,7 +46,7 @@ class Encoded:
         return igzip.decompress(self.payload), None
 
     def raw(self) -> bytes:
-        return igzip.decompress(self.payload) if self.gzipped else self.payload
+        return igzip.decompress(self.payload) if self.gzipped else bytes(self.payload)
 
     def pack(self) -> bytes:
         return self.digest.encode("ascii") + (b"g" if self.gzipped else b"r") + self.payload
@@ -55,7 +55,8 @@ class Encoded:
     def unpack(cls, data: bytes) -> Encoded | None:
         if len(data) < 33 or data[32:33] not in (b"g", b"r"):
             return None  # not ours, or written by an incompatible version: treat as a miss
-        return cls(digest=data[:32].decode("ascii"), payload=data[33:], gzipped=data[32:33] == b"g")
+        # A view into the stored value, not a copy: a chart's payload is over a hundred kilobytes.
+        return cls(digest=data[:32].decode("ascii"), payload=memoryview(data)[33:], gzipped=data[32:33] == b"g")
 
 
 def digest(raw: bytes) -> str:
