@@ -10,8 +10,9 @@ hit's single Redis read on loopback.
 :class:`LeftoverCheckingParser` answers from what asyncio has already delivered to the connection: data buffered
 by the stream or held by hiredis, or the end of the stream. A connection idle in the pool has been through the
 loop since its last use, so whatever the server sent it, the close included, is there. redis-py does the same
-from version 8.1 on (redis/redis-py#4063); arq, the job queue, pins redis-py below 6, so the api, the relay and the
-workers use this parser until then. Without hiredis redis-py's own parser is used: its check does not read.
+from version 8.1 on (redis/redis-py#4063); arq, the job queue, pins redis-py below 6, so every client
+``common.redis_client.create_redis`` makes for a server or a Sentinel's primary uses this parser until then (arq's
+own connections are arq's). Without hiredis redis-py's own parser is used: its check does not read.
 """
 
 from __future__ import annotations
