@@ -121,12 +121,12 @@ def _hit_against_floor(floor: Floor, name: str, api_call, n: int) -> tuple[Stats
     response, body = api_call()
     assert response.headers.get("x-cache") == "hit" and response.headers.get("content-encoding") == "gzip"
     calls = {"api": api_call, "floor": floor.serving(name, body)}
-    blocks = sorted((interleaved(calls, n, warmup=20 if i == 0 else 0) for i in range(HIT_BLOCKS)),
-                    key=lambda measured: measured["api"].p50_ms / measured["floor"].p50_ms)
-    ratios = [measured["api"].p50_ms / measured["floor"].p50_ms for measured in blocks]
-    median = blocks[len(blocks) // 2]
-    return median["api"], median["floor"], ratios[len(blocks) // 2], \
-        f"median of {HIT_BLOCKS} blocks of {n}, {ratios[0]:.2f}-{ratios[-1]:.2f}x"
+    blocks = sorted(((measured["api"].p50_ms / measured["floor"].p50_ms, measured)
+                     for measured in (interleaved(calls, n, warmup=20 if i == 0 else 0) for i in range(HIT_BLOCKS))),
+                    key=lambda block: block[0])
+    ratio, median = blocks[len(blocks) // 2]
+    return median["api"], median["floor"], ratio, \
+        f"median of {HIT_BLOCKS} blocks of {n}, {blocks[0][0]:.2f}-{blocks[-1][0]:.2f}x"
 
 
 def _wait_completed(client: httpx.Client, run_id: str) -> dict:
